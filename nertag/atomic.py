@@ -1,0 +1,89 @@
+"""Writing files and directories so that a reader never sees them half-written.
+
+A file goes to a temporary name in the same directory, is flushed and fsynced,
+then renamed over its target (``os.replace`` is atomic on POSIX). A directory is
+built under a temporary name and renamed into place as a whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+from .errors import NertagError
+
+
+def check_writable_parent(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise NertagError(f"{path}: the directory {parent} does not exist; create it first",
+                          exit_code=2)
+    if not parent.is_dir():
+        raise NertagError(f"{path}: {parent} is not a directory", exit_code=2)
+    if not os.access(parent, os.W_OK):
+        raise NertagError(f"{path}: cannot write to {parent} (permission denied)", exit_code=2)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
+                newline: str | None = None) -> Iterator[IO]:
+    """Open ``path`` for writing; it appears (complete) only if the block succeeds."""
+    path = Path(path)
+    check_writable_parent(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        if "b" in mode:
+            f = os.fdopen(fd, mode)
+        else:
+            f = os.fdopen(fd, mode, encoding=encoding, newline=newline)
+        with f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_open(path, "w") as f:
+        f.write(text)
+
+
+def fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def new_temp_dir(target: Path) -> Path:
+    """A fresh empty directory next to ``target`` to build it in."""
+    check_writable_parent(target)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+
+
+def replace_dir(tmp: Path, target: Path) -> None:
+    """Move the finished directory ``tmp`` to ``target``, replacing any old one whole."""
+    for p in tmp.iterdir():
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+    fsync_dir(tmp)
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, old)
+    os.rename(tmp, target)
+    fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,109 @@
+"""Training checkpoints for ``nertag train --resume``.
+
+While ``nertag train --output DIR`` runs, its resumable state lives in
+``DIR.partial/checkpoint/``: the current parameters, the best epoch's
+parameters, the optimiser state (all .npz, no pickle) and ``state.json`` (epoch,
+batch, learning rate, early-stopping counters, history and the random
+generator's state). Each checkpoint is written as a whole new directory and
+renamed into place, with the previous one kept as ``checkpoint.old`` until the
+rename is done, so a ``kill -9`` at any moment leaves a complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import fsync_dir
+from .config import dump_config, from_dict, read_yaml
+from .errors import NertagError
+
+
+class Interrupted(Exception):
+    """Training stopped on request (Ctrl-C / SIGTERM) after a checkpoint was saved."""
+
+    def __init__(self, epoch: int, batch: int, out):
+        super().__init__(f"interrupted at epoch {epoch}, batch {batch}")
+        self.epoch, self.batch, self.out = epoch, batch, out
+
+
+def partial_dir(out) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".partial")
+
+
+def path(out) -> Path:
+    return partial_dir(out) / "checkpoint"
+
+
+def save(out, model, opt, state, best: dict, cfg) -> Path:
+    root = partial_dir(out)
+    root.mkdir(parents=True, exist_ok=True)
+    final, old = root / "checkpoint", root / "checkpoint.old"
+    tmp = root / "checkpoint.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    with open(tmp / "params.npz", "wb") as f:
+        np.savez(f, **model.params)
+    with open(tmp / "best.npz", "wb") as f:
+        np.savez(f, **best)
+    with open(tmp / "optim.npz", "wb") as f:
+        np.savez(f, **opt.state_arrays())
+    st = dataclasses.asdict(state)
+    (tmp / "state.json").write_text(json.dumps(st), encoding="utf-8")
+    (tmp / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
+    (tmp / "COMPLETE").write_text("ok", encoding="utf-8")
+    for p in tmp.iterdir():
+        with open(p, "rb") as f:
+            import os
+
+            os.fsync(f.fileno())
+    fsync_dir(tmp)
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+    tmp.rename(final)
+    fsync_dir(root)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest(out) -> Path:
+    """The newest complete checkpoint (falls back to ``checkpoint.old`` after a crash)."""
+    root = partial_dir(out)
+    for cand in (root / "checkpoint", root / "checkpoint.old"):
+        if (cand / "COMPLETE").is_file():
+            return cand
+    raise NertagError(f"{out}: no checkpoint to resume from (looked in {root}); start a new "
+                      f"run with 'nertag train --output {out}'", exit_code=2)
+
+
+def load_config(out):
+    c = latest(out)
+    return from_dict(read_yaml(c / "config.yaml"), src=str(c / "config.yaml"))
+
+
+def load(out, model, opt):
+    """Restore parameters and optimiser state in place; return (state, best params)."""
+    from .modelio import load_weights
+    from .train import TrainState
+
+    c = latest(out)
+    params = load_weights(c / "params.npz")
+    for k, v in params.items():
+        if k not in model.params or model.params[k].shape != v.shape:
+            raise NertagError(f"{c}: checkpoint does not match the model built from its config "
+                              f"(parameter {k}); was the training data changed?")
+        model.params[k][...] = v
+    best = load_weights(c / "best.npz")
+    opt.load_state_arrays(load_weights(c / "optim.npz"))
+    st = json.loads((c / "state.json").read_text(encoding="utf-8"))
+    return TrainState(**st), best
+
+
+def remove(out) -> None:
+    shutil.rmtree(partial_dir(out), ignore_errors=True)

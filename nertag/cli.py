@@ -1,0 +1,172 @@
+"""The ``nertag`` command line: thin Typer commands over importable functions.
+
+Printing and progress bars live here; the work is done by plain functions
+(:func:`nertag.train.train`, :func:`nertag.scoring.evaluate`, ...). Heavy
+modules (NumPy, rich) are imported inside the commands so ``nertag --help``
+starts quickly. Every :class:`~nertag.errors.NertagError` and usage error is
+printed as one line ``error: ...`` on standard error with exit code 1 (2 for
+usage errors) and no traceback, unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+import typer.core
+
+try:  # typer >= 0.20 vendors click as typer._click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # pragma: no cover - older typer on click
+    from click.exceptions import ClickException, NoArgsIsHelpError
+
+from .errors import NertagError, UsageError
+
+_state = {"debug": False}
+
+
+class _Group(typer.core.TyperGroup):
+    """Turns every failure into one line on stderr (traceback only with --debug)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        _state["debug"] = "--debug" in args
+        try:
+            rv = super().main(args=args, prog_name=prog_name or "nertag",
+                              complete_var=complete_var, standalone_mode=False, **extra)
+        except NertagError as e:
+            _fail(e.message, e.exit_code, e)
+        except NoArgsIsHelpError as e:
+            typer.echo(e.ctx.get_help())
+            sys.exit(2)
+        except ClickException as e:
+            hint = f" (see 'nertag {e.ctx.info_name} --help')" if getattr(e, "ctx", None) \
+                and e.ctx.info_name != "nertag" else " (see 'nertag --help')"
+            _fail(e.format_message().replace("\n", " ") + hint, e.exit_code, e)
+        except typer.Abort:
+            _fail("aborted", 130, None)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except KeyboardInterrupt:
+            _fail("interrupted", 130, None)
+        except MemoryError as e:
+            _fail("out of memory; use smaller batches or a smaller input", 1, e)
+        except Exception as e:  # a bug, not a user error: still one line unless --debug
+            _fail(f"internal error: {type(e).__name__}: {e} (rerun with --debug and report it)",
+                  1, e)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _quiet_broken_pipe():
+    """Output piped into `head`: stop quietly, as cat and grep do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(0)
+
+
+def _fail(message: str, code: int, exc) -> None:
+    if _state["debug"] and exc is not None:
+        import traceback
+
+        traceback.print_exception(exc)
+    try:
+        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    sys.exit(code)
+
+
+app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True,
+                  pretty_exceptions_enable=False, rich_markup_mode=None,
+                  help="nertag: a small named-entity tagger you can read end to end.")
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="show tracebacks on errors"),
+          version: bool = typer.Option(False, "--version", help="print the version and exit")):
+    """Tag entities in text, train window classifiers, check their gradients."""
+    if version:
+        from . import __version__
+
+        typer.echo(f"nertag {__version__}")
+        raise typer.Exit(0)
+
+
+def _console(stderr: bool = True):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+# --------------------------------------------------------------------------- train
+@app.command()
+def train(
+    config: Optional[str] = typer.Option(None, "--config", "-c",
+                                         help="bundled config name (default, conll2003, ...) or YAML path"),
+    train_file: Optional[Path] = typer.Option(None, "--train", help="training file (CoNLL columns)"),
+    dev_file: Optional[Path] = typer.Option(None, "--dev", help="development file"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="model directory to write"),
+    overrides: List[str] = typer.Option([], "--set", help="override a config key: SECTION.KEY=VALUE"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="random seed (train.seed)"),
+    embeddings: Optional[Path] = typer.Option(None, "--embeddings", help="pretrained vectors (embeddings.path)"),
+    backend: str = typer.Option("hand", "--backend", help="hand (derived by hand) or graph (backprop engine)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing --output directory"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue an interrupted run in DIR"),
+    show_grad_norms: bool = typer.Option(False, "--show-grad-norms", help="print gradient norms per epoch"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+):
+    """Train a window classifier and save the best epoch as a model directory."""
+    from .train_cli import run_train
+
+    if backend not in ("hand", "graph"):
+        raise UsageError(f"--backend: unknown backend {backend!r}; use hand or graph")
+    if resume is not None and (config or train_file or dev_file or overrides or output):
+        raise UsageError("--resume continues a run with its saved config; do not combine it with "
+                         "--config, --train, --dev, --set or --output")
+    run_train(config=config, train_file=train_file, dev_file=dev_file, output=output,
+              overrides=list(overrides), seed=seed, embeddings=embeddings, backend=backend,
+              force=force, resume=resume, show_grad_norms=show_grad_norms, quiet=quiet,
+              console=_console())
+
+
+# --------------------------------------------------------------------------- evaluate
+@app.command()
+def evaluate(
+    model: Path = typer.Argument(..., help="model directory"),
+    data: Path = typer.Argument(..., help="tagged CoNLL file to score against"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    decoder: Optional[str] = typer.Option(None, "--decoder", help="greedy, constrained or viterbi"),
+    encoding: str = typer.Option("utf-8", "--encoding", help="encoding of DATA"),
+    scheme: str = typer.Option("auto", "--tag-scheme", help="tag scheme of DATA: auto, iob1, bio, bioes"),
+):
+    """Score a model on a tagged file, exactly as the CoNLL-2003 scorer (conlleval) does."""
+    import json
+
+    from .conll import read_conll
+    from .modelio import load_model
+    from .scoring import evaluate as score
+
+    if decoder is not None and decoder not in ("greedy", "constrained", "viterbi"):
+        raise UsageError(f"--decoder: unknown decoder {decoder!r}; use greedy, constrained or viterbi")
+    m = load_model(model)
+    corpus = read_conll(data, encoding, scheme)
+    pred, _ = m.predict([s.words for s in corpus.sentences], decoder)
+    ev = score([s.tags for s in corpus.sentences], pred)
+    if as_json:
+        typer.echo(json.dumps(ev.as_dict(), indent=2))
+        return
+    from .report import evaluation_table
+
+    con = _console(stderr=False)
+    con.print(evaluation_table(ev, title=f"{data} ({ev.n_sentences} sentences, {ev.n_tokens} tokens)"))
+
+
+def main() -> None:
+    app()

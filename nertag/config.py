@@ -1,0 +1,285 @@
+"""One config schema for nertag, as dataclasses, validated once.
+
+A config is read from YAML (``safe_load`` only), checked against the schema
+below (unknown keys are rejected with the nearest valid key suggested; wrong
+types and out-of-range values are rejected with the key named), and may be
+overridden from the command line with dotted keys: ``--set model.hidden=300``.
+
+Bundled configs live in ``nertag/configs/NAME.yaml`` and are usable by name
+(``--config conll2003``) as well as by path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import NertagError, UsageError
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def _f(default, *, lo=None, hi=None, choices=None, help=""):
+    """A schema field with its allowed range or choices (checked by :func:`validate`)."""
+    meta = {"lo": lo, "hi": hi, "choices": choices, "help": help}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataConfig:
+    train: str | None = _f(None, help="training file (CoNLL columns)")
+    dev: str | None = _f(None, help="development file for early stopping and scores")
+    encoding: str = _f("utf-8", help="text encoding of the data files (e.g. latin-1)")
+    tag_scheme: str = _f("auto", choices=["auto", "iob1", "bio", "bioes"],
+                         help="tag scheme of the input files; auto-detected by default")
+
+
+@dataclass
+class FeaturesConfig:
+    window: int = _f(2, lo=0, hi=10, help="words on each side of the centre word")
+    word_dim: int = _f(50, lo=1, hi=1000, help="word embedding size d")
+    caps_dim: int = _f(5, lo=0, hi=100, help="caps-pattern embedding size (0 = off)")
+    min_count: int = _f(1, lo=1, help="words seen fewer times in training become <unk>")
+    lowercase: bool = _f(True, help="lowercase words before lookup")
+    digits_to_zero: bool = _f(True, help="map every digit to 0 before lookup")
+    prefix_lengths: list[int] = _f([], help="character prefix lengths to embed, e.g. [1, 2, 3]")
+    suffix_lengths: list[int] = _f([], help="character suffix lengths to embed, e.g. [1, 2, 3]")
+    affix_dim: int = _f(10, lo=1, hi=200, help="size of each prefix/suffix embedding")
+    affix_min_count: int = _f(2, lo=1, help="affixes seen fewer times become <unk>")
+    shape_dim: int = _f(0, lo=0, hi=100, help="word-shape (Xxxx, dd-dd) embedding size (0 = off)")
+
+
+@dataclass
+class EmbeddingsConfig:
+    path: str | None = _f(None, help="pretrained vectors (GloVe/word2vec text, plain or .gz)")
+    max_words: int = _f(0, lo=0, help="keep only the N most frequent pretrained words (0 = all)")
+    freeze: bool = _f(False, help="keep pretrained word vectors fixed")
+    scale: float = _f(1.0, lo=0.0, help="multiply pretrained vectors by this factor")
+
+
+@dataclass
+class ModelConfig:
+    hidden: int = _f(300, lo=1, hi=100000, help="hidden layer size H")
+    activation: str = _f("tanh", choices=["tanh", "sigmoid", "relu", "hardtanh"],
+                         help="hidden nonlinearity f")
+    head: str = _f("softmax", choices=["softmax", "binary", "crf"],
+                   help="softmax over tags, one-vs-rest sigmoids, or a linear-chain CRF")
+    decoder: str = _f("constrained", choices=["greedy", "constrained", "viterbi"],
+                      help="how tags are chosen at prediction time")
+    tag_scheme: str = _f("bio", choices=["bio", "bioes"], help="scheme the model predicts")
+    dropout_input: float = _f(0.0, lo=0.0, hi=0.95, help="dropout on the window vector x")
+    dropout_hidden: float = _f(0.0, lo=0.0, hi=0.95, help="dropout on the hidden layer h")
+    init_scale: float = _f(0.1, lo=0.0, hi=10.0, help="uniform(-a, a) init of embeddings")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = _f(10, lo=1, hi=10000, help="maximum number of epochs")
+    batch_size: int = _f(32, lo=1, hi=1000000, help="tokens per minibatch (sentences for crf)")
+    optimizer: str = _f("sgd", choices=["sgd", "adagrad", "adam"], help="update rule")
+    lr: float = _f(0.1, lo=0.0, hi=100.0, help="learning rate alpha (> 0)")
+    lr_schedule: str = _f("constant", choices=["constant", "linear", "plateau"],
+                          help="learning-rate schedule over epochs")
+    lr_decay: float = _f(0.5, lo=0.0, hi=1.0, help="factor for the plateau schedule")
+    l2: float = _f(0.0, lo=0.0, help="L2 penalty on W and U")
+    clip_norm: float = _f(0.0, lo=0.0, help="clip the global gradient norm (0 = off)")
+    patience: int = _f(3, lo=0, help="stop after this many epochs without dev F1 gain (0 = off)")
+    seed: int = _f(1, lo=0, help="random seed")
+    dtype: str = _f("float32", choices=["float32", "float64"], help="floating-point type")
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------- validation
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", str(tp)).replace("typing.", "")
+
+
+def _check_value(key: str, value: Any, tp, meta: dict, src: str) -> Any:
+    """Check one leaf value against its annotated type and range; return it (coerced)."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        tp = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+    bad = f"{src}: '{key}' must be {{}}, got {value!r}"
+    if origin is list:
+        if not isinstance(value, list):
+            raise UsageError(bad.format(f"a list of {_type_name(args[0])}"))
+        return [_check_value(f"{key}[{i}]", v, args[0], {"lo": 1}, src) for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise UsageError(bad.format("true or false"))
+    elif tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(bad.format("an integer"))
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(bad.format("a number"))
+        value = float(value)
+        if value != value:
+            raise UsageError(bad.format("a number"))
+    elif tp is str:
+        if not isinstance(value, str):
+            raise UsageError(bad.format("a string"))
+    lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
+    if choices is not None and value not in choices:
+        near = difflib.get_close_matches(str(value), choices, n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        raise UsageError(f"{src}: unknown {key.split('.')[-1]} {value!r} for '{key}'; "
+                         f"choose one of {', '.join(choices)}{hint}")
+    if lo is not None and value < lo:
+        raise UsageError(f"{src}: '{key}' must be >= {lo}, got {value!r}")
+    if hi is not None and value > hi:
+        raise UsageError(f"{src}: '{key}' must be <= {hi}, got {value!r}")
+    return value
+
+
+def _unknown_key(key: str, valid: list[str], src: str, prefix: str) -> UsageError:
+    near = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    hint = f"; did you mean '{prefix}{near[0]}'?" if near else f"; valid keys: {', '.join(valid)}"
+    return UsageError(f"{src}: unknown key '{prefix}{key}'{hint}")
+
+
+def from_dict(raw: Any, src: str = "config") -> Config:
+    """Build a validated :class:`Config` from a nested mapping (e.g. parsed YAML)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"{src}: a config must be a mapping of sections "
+                         f"(data, features, embeddings, model, train), got {type(raw).__name__}")
+    cfg = Config()
+    sections = {f.name: f for f in dataclasses.fields(Config)}
+    for sec_name, sec_raw in raw.items():
+        if sec_name not in sections:
+            raise _unknown_key(str(sec_name), list(sections), src, "")
+        if sec_raw is None:
+            continue
+        if not isinstance(sec_raw, dict):
+            raise UsageError(f"{src}: section '{sec_name}' must be a mapping of keys, "
+                             f"got {sec_raw!r}")
+        section = getattr(cfg, sec_name)
+        hints = typing.get_type_hints(type(section))
+        fields = {f.name: f for f in dataclasses.fields(section)}
+        for key, value in sec_raw.items():
+            if key not in fields:
+                raise _unknown_key(str(key), list(fields), src, f"{sec_name}.")
+            value = _check_value(f"{sec_name}.{key}", value, hints[key], fields[key].metadata, src)
+            setattr(section, key, value)
+    return cfg
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``'model.hidden=300'`` -> (['model', 'hidden'], 300); the value is YAML."""
+    import yaml
+
+    if "=" not in item:
+        raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set model.hidden=300")
+    key, _, text = item.partition("=")
+    parts = key.strip().split(".")
+    if len(parts) != 2 or not all(parts):
+        raise UsageError(f"--set {item!r}: the key must be SECTION.KEY, e.g. model.hidden")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    return parts, value
+
+
+def resolve_config_path(name_or_path: str) -> Path:
+    """A bundled config name (``conll2003``) or a path to a YAML file."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists() or "/" in name_or_path:
+        if not p.exists():
+            raise UsageError(f"{p}: config file not found; give a YAML file or one of the "
+                             f"bundled configs: {', '.join(bundled_configs())}")
+        if p.is_dir():
+            raise UsageError(f"{p}: is a directory, not a config file")
+        return p
+    bundled = CONFIG_DIR / f"{name_or_path}.yaml"
+    if not bundled.exists():
+        near = difflib.get_close_matches(name_or_path, bundled_configs(), n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else ""
+        raise UsageError(f"unknown config '{name_or_path}'{hint} (bundled: "
+                         f"{', '.join(bundled_configs())}; or give a path to a YAML file)")
+    return bundled
+
+
+def bundled_configs() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def read_yaml(path: Path) -> Any:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise NertagError(f"{path}: not valid UTF-8 text; a config must be a YAML file") from None
+    except OSError as e:
+        raise NertagError(f"{path}: cannot read config ({e.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or "invalid syntax"
+        raise UsageError(f"{path}{line}: not valid YAML ({problem}); check the indentation "
+                         f"and 'key: value' pairs") from None
+
+
+def load_config(name_or_path: str | None = None, overrides: list[str] = ()) -> Config:
+    """Load a config by bundled name or path (default: ``default``), apply overrides."""
+    path = resolve_config_path(name_or_path or "default")
+    raw = read_yaml(path)
+    cfg = from_dict(raw, src=str(path))
+    return apply_overrides(cfg, overrides)
+
+
+def apply_overrides(cfg: Config, overrides: list[str] = ()) -> Config:
+    """Apply ``--set SECTION.KEY=VALUE`` overrides and validate again."""
+    if not overrides:
+        return cfg
+    raw = cfg.to_dict()
+    for item in overrides:
+        (sec, key), value = parse_override(item)
+        if sec not in raw:
+            raise _unknown_key(sec, list(raw), "--set", "")
+        if key not in raw[sec]:
+            raise _unknown_key(key, list(raw[sec]), "--set", f"{sec}.")
+        raw[sec][key] = value
+    return from_dict(raw, src="--set")
+
+
+def dump_config(cfg: Config) -> str:
+    import yaml
+
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(key, default, help) for every config key — used by the README and ``--help``."""
+    rows = []
+    for sec in dataclasses.fields(Config):
+        for f in dataclasses.fields(sec.default_factory()):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            rows.append((f"{sec.name}.{f.name}", repr(default), f.metadata.get("help", "")))
+    return rows

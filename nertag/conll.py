@@ -1,0 +1,150 @@
+"""Reading CoNLL column files.
+
+Format: one token a line, columns separated by spaces or tabs; the first column
+is the word and the last column the tag (columns in between are ignored); a
+blank line ends a sentence; ``-DOCSTART-`` lines are skipped. Tags may be in
+IOB1 (the original CoNLL-2003 files), BIO (IOB2) or BIOES; the scheme is
+auto-detected unless given, and every sentence is returned in BIO.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Iterator
+
+from . import tags as tagmod
+from .errors import NertagError
+
+SCHEMES = ("auto", "iob1", "bio", "bioes")
+
+
+@dataclass
+class Sentence:
+    words: list[str]
+    tags: list[str] = field(default_factory=list)
+    line: int = 0  # 1-based line number of the first token in the file
+    columns: list[list[str]] | None = None  # the original columns (kept for --tokenized)
+
+
+@dataclass
+class Corpus:
+    path: str
+    sentences: list[Sentence]
+    scheme: str  # the scheme the file was written in (tags are BIO in memory)
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(len(s.words) for s in self.sentences)
+
+    def entity_types(self) -> list[str]:
+        return sorted({t[2:] for s in self.sentences for t in s.tags if t != "O"})
+
+
+def open_checked(path: str | os.PathLike, what: str = "data file") -> IO[bytes]:
+    """Open a user's file for reading in binary, turning OS errors into one-line messages."""
+    p = Path(path)
+    if not p.exists():
+        raise NertagError(f"{p}: {what} not found; check the path")
+    if p.is_dir():
+        raise NertagError(f"{p}: is a directory; give a {what} path")
+    try:
+        f = open(p, "rb")
+    except PermissionError:
+        raise NertagError(f"{p}: permission denied; check the file's permissions") from None
+    except OSError as e:
+        raise NertagError(f"{p}: cannot open ({e.strerror})") from None
+    return f
+
+
+def _decode(raw: bytes, path, lineno: int, encoding: str) -> str:
+    if b"\x00" in raw:
+        raise NertagError(f"{path}:{lineno}: binary data (NUL byte); expected a CoNLL text file")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        hint = " (try --encoding latin-1)" if encoding.lower().replace("_", "-") in (
+            "utf-8", "utf8") else ""
+        raise NertagError(f"{path}:{lineno}: not valid {encoding} text{hint}") from None
+    except LookupError:
+        raise NertagError(f"unknown encoding '{encoding}'; use e.g. utf-8 or latin-1",
+                          exit_code=2) from None
+
+
+def iter_rows(path: str | os.PathLike, encoding: str = "utf-8"
+              ) -> Iterator[tuple[int, list[list[str]]]]:
+    """Yield ``(first_line, rows)`` for each sentence; rows are split columns.
+
+    Reads line by line (bounded memory); skips ``-DOCSTART-`` lines; raises a
+    :class:`NertagError` naming the file and line for undecodable or binary data.
+    """
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise NertagError(f"unknown encoding '{encoding}'; use e.g. utf-8 or latin-1",
+                          exit_code=2) from None
+    empty = True
+    with open_checked(path) as f:
+        rows: list[list[str]] = []
+        start = 0
+        for lineno, raw in enumerate(f, 1):
+            empty = empty and not raw.strip()
+            text = _decode(raw, path, lineno, encoding)
+            cols = text.split()
+            if not cols:
+                if rows:
+                    yield start, rows
+                    rows = []
+                continue
+            if cols[0] == "-DOCSTART-":
+                if rows:
+                    yield start, rows
+                    rows = []
+                continue
+            if not rows:
+                start = lineno
+            rows.append(cols)
+        if rows:
+            yield start, rows
+    if empty:
+        raise NertagError(f"{path}: file is empty; expected CoNLL columns 'word ... tag'")
+
+
+def read_conll(path: str | os.PathLike, encoding: str = "utf-8", scheme: str = "auto",
+               keep_columns: bool = False) -> Corpus:
+    """Read a tagged CoNLL file; tags are converted to BIO.
+
+    Raises :class:`NertagError` naming ``file:line`` for a line with one column
+    or a tag that is not ``O``/``B-X``/``I-X`` (/``E-X``/``S-X`` under BIOES).
+    """
+    if scheme not in SCHEMES:
+        raise NertagError(f"unknown tag scheme '{scheme}'; use one of {', '.join(SCHEMES)}", 2)
+    sentences: list[Sentence] = []
+    check = "bioes" if scheme == "auto" else scheme
+    for start, rows in iter_rows(path, encoding):
+        words, tags = [], []
+        for i, cols in enumerate(rows):
+            if len(cols) < 2:
+                raise NertagError(f"{path}:{start + i}: only one column ({cols[0][:40]!r}); "
+                                  f"expected 'word ... tag' (is this a tagged CoNLL file?)")
+            tag = cols[-1]
+            if not tagmod.is_valid_tag(tag, check):
+                allowed = "O, B-X, I-X, E-X or S-X" if check == "bioes" else "O, B-X or I-X"
+                raise NertagError(f"{path}:{start + i}: invalid tag {tag[:40]!r}; expected "
+                                  f"{allowed} (scheme {scheme})")
+            words.append(cols[0])
+            tags.append(tag)
+        sentences.append(Sentence(words, tags, start, rows if keep_columns else None))
+    if scheme == "auto":
+        scheme = tagmod.detect_scheme(s.tags for s in sentences)
+    if scheme != "bio":
+        for s in sentences:
+            s.tags = tagmod.convert(s.tags, scheme, "bio")
+    return Corpus(str(path), sentences, scheme)
+
+
+def iter_words(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[Sentence]:
+    """Sentences of a CoNLL file read for tagging: the first column is the word."""
+    for start, rows in iter_rows(path, encoding):
+        yield Sentence([r[0] for r in rows], [], start, rows)

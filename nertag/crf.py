@@ -1,0 +1,133 @@
+"""Sentence-level log-likelihood (a linear-chain CRF over window scores) and Viterbi.
+
+For a sentence with token scores S: (T, K), transitions A: (K, K) (A[i, j] is
+the score of tag j following tag i), and start/end scores (K,):
+
+  score(x, y) = start[y₀] + Σ_t S[t, y_t] + Σ_{t≥1} A[y_{t−1}, y_t] + end[y_{T−1}]
+  log p(y|x)  = score(x, y) − logadd_{all paths y'} score(x, y')
+
+log Z is computed by the forward algorithm in log space:
+  α₀ = start + S₀;   α_t[j] = logsumexp_i(α_{t−1}[i] + A[i, j]) + S_t[j];
+  log Z = logsumexp(α_{T−1} + end)
+and its gradient, derived by hand, is the vector of marginals:
+  ∂logZ/∂S[t, j] = p(y_t = j),   ∂logZ/∂A[i, j] = Σ_t p(y_{t−1} = i, y_t = j),
+computed with the backward recursion β (β_{T−1} = end;
+β_t[i] = logsumexp_j(A[i, j] + S_{t+1}[j] + β_{t+1}[j])), p(y_t = j) = exp(α_t[j] + β_t[j] − log Z).
+
+All functions work on a batch of whole sentences laid end to end:
+S: (B, K) with B = Σ lengths, padded internally to (N_s, T, K).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _lse(x: np.ndarray, axis: int) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    return np.squeeze(m, axis) + np.log(np.sum(np.exp(x - m), axis=axis))
+
+
+def _pad(S: np.ndarray, lengths: np.ndarray):
+    """(B, K) token rows -> (N_s, T, K) padded, plus the flat index of each (sentence, t)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n, T = len(lengths), int(lengths.max()) if len(lengths) else 0
+    offsets = np.cumsum(lengths) - lengths
+    t = np.arange(T)
+    mask = t[None, :] < lengths[:, None]                # (N_s, T)
+    flat = np.where(mask, offsets[:, None] + t[None, :], 0)
+    P = np.where(mask[:, :, None], S[flat], 0)
+    return P, mask, flat, lengths
+
+
+def _alphas(P, mask, A, start):
+    n, T, K = P.shape
+    alpha = np.empty_like(P)
+    alpha[:, 0] = start + P[:, 0]
+    for t in range(1, T):
+        new = _lse(alpha[:, t - 1, :, None] + A[None], axis=1) + P[:, t]
+        alpha[:, t] = np.where(mask[:, t, None], new, alpha[:, t - 1])
+    return alpha
+
+
+def _betas(P, lengths, A, end):
+    n, T, K = P.shape
+    beta = np.empty_like(P)
+    beta[:, T - 1] = end
+    for t in range(T - 2, -1, -1):
+        new = _lse(A[None] + (P[:, t + 1] + beta[:, t + 1])[:, None, :], axis=2)
+        beta[:, t] = np.where((t < lengths - 1)[:, None], new, end)
+    return beta
+
+
+def crf_loss(S: np.ndarray, y: np.ndarray, lengths, A: np.ndarray, start: np.ndarray,
+             end: np.ndarray):
+    """J = mean over sentences of (log Z − score(x, y)) and its gradients.
+
+    S: (B, K), y: (B,), lengths: (N_s,)  ->  (J, ∂J/∂S (B, K), {"A", "start", "end"})
+    """
+    P, mask, flat, lengths = _pad(S, lengths)
+    n, T, K = P.shape
+    alpha = _alphas(P, mask, A, start)
+    last = lengths - 1
+    alpha_last = alpha[np.arange(n), last]                           # (N_s, K)
+    logZ = _lse(alpha_last + end, axis=1)                            # (N_s,)
+    beta = _betas(P, lengths, A, end)
+    # gold path score
+    yp = np.where(mask, y[flat], 0)                                  # (N_s, T)
+    emit = np.where(mask, np.take_along_axis(P, yp[:, :, None], 2)[:, :, 0], 0).sum(1)
+    trans = np.where(mask[:, 1:], A[yp[:, :-1], yp[:, 1:]], 0).sum(1)
+    gold = start[yp[:, 0]] + emit + trans + end[yp[np.arange(n), last]]
+    loss = float(np.mean(logZ - gold))
+    # marginals p(y_t = j) and pairwise p(y_{t-1} = i, y_t = j)
+    marg = np.exp(alpha + beta - logZ[:, None, None]) * mask[:, :, None]
+    scale = S.dtype.type(1.0 / n)
+    dS = np.zeros_like(S)
+    dS[flat[mask]] = marg[mask]
+    dS[np.arange(len(y)), y] -= 1
+    dS *= scale
+    pair = np.exp(alpha[:, :-1, :, None] + A[None, None] + (P[:, 1:] + beta[:, 1:])[:, :, None, :]
+                  - logZ[:, None, None, None]) * mask[:, 1:, None, None]
+    dA = pair.sum(axis=(0, 1))
+    np.add.at(dA, (yp[:, :-1][mask[:, 1:]], yp[:, 1:][mask[:, 1:]]), -1)
+    dstart = marg[:, 0].sum(0)
+    np.add.at(dstart, yp[:, 0], -1)
+    dend = marg[np.arange(n), last].sum(0)
+    np.add.at(dend, yp[np.arange(n), last], -1)
+    return loss, dS, {"A": dA * scale, "start": dstart * scale, "end": dend * scale}
+
+
+def viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray, end: np.ndarray,
+            chunk: int = 2048) -> np.ndarray:
+    """The best tag path of every sentence: argmax_y score(x, y).  S: (B, K) -> (B,) ids.
+
+    ``-inf`` entries in A/start/end forbid transitions (used by constrained decoding).
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    out = np.empty(len(S), dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    for i in range(0, len(lengths), chunk):
+        ls = lengths[i:i + chunk]
+        if not len(ls) or ls.sum() == 0:
+            continue
+        o = offsets[i]
+        sub = S[o:o + int(ls.sum())]
+        P, mask, flat, ls = _pad(sub, ls)
+        n, T, K = P.shape
+        delta = start + P[:, 0]
+        back = np.zeros((n, T, K), dtype=np.int64)
+        for t in range(1, T):
+            cand = delta[:, :, None] + A[None]                 # (n, K_prev, K)
+            best = cand.argmax(axis=1)
+            new = np.take_along_axis(cand, best[:, None, :], 1)[:, 0] + P[:, t]
+            live = mask[:, t, None]
+            delta = np.where(live, new, delta)
+            back[:, t] = np.where(live, best, np.arange(K)[None])
+        tag = (delta + end).argmax(axis=1)
+        path = np.empty((n, T), dtype=np.int64)
+        for t in range(T - 1, -1, -1):
+            path[:, t] = tag
+            tag = back[np.arange(n), t, tag]
+        out[o + flat[mask]] = path[mask]
+    return out

@@ -1,0 +1,96 @@
+"""Pretrained word vectors (GloVe / word2vec text format, plain or .gz).
+
+Each line is ``word v1 … vd``; a word2vec header line ``count dim`` is skipped.
+Words keep their file order (GloVe orders by corpus frequency), so
+``max_words=N`` keeps the N most frequent. Parsing is done in bulk by NumPy,
+which loads GloVe 6B's 400,000 vectors in a few seconds.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import NertagError
+from .features import normalize
+
+
+@dataclass
+class Vectors:
+    words: list[str]
+    matrix: np.ndarray  # (N, d) float32
+
+    def copy_into(self, table: np.ndarray, vocab, scale: float = 1.0) -> int:
+        """Overwrite the rows of ``table`` whose word has a vector; return how many.
+
+        GloVe is lowercased, so a vocabulary word is looked up as its normalised form.
+        """
+        if self.matrix.shape[1] != table.shape[1]:
+            raise NertagError(f"pretrained vectors have {self.matrix.shape[1]} dimensions but "
+                              f"features.word_dim is {table.shape[1]}; set "
+                              f"--set features.word_dim={self.matrix.shape[1]}", exit_code=2)
+        index = {}
+        for i, w in enumerate(self.words):
+            index.setdefault(normalize(w), i)
+        rows = [(vocab.index[w], index[w]) for w in vocab.items if w in index]
+        if rows:
+            dst, src = np.array(rows).T
+            table[dst] = self.matrix[src] * scale
+        return len(rows)
+
+
+def _open(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def load_vectors(path: str | Path, max_words: int = 0) -> Vectors:
+    p = Path(path)
+    if not p.is_file():
+        raise NertagError(f"{p}: embeddings file not found; check embeddings.path / --embeddings")
+    words: list[str] = []
+    chunks: list[np.ndarray] = []
+    dim = None
+    try:
+        with _open(p) as f:
+            batch: list[bytes] = []
+            for lineno, line in enumerate(f, 1):
+                if lineno == 1 and len(line.split()) == 2:
+                    continue  # word2vec header
+                word, _, rest = line.rstrip(b"\r\n").partition(b" ")
+                if not rest:
+                    continue
+                words.append(word.decode("utf-8", "replace"))
+                batch.append(rest)
+                if len(batch) == 50000:
+                    chunks.append(_parse(batch, p, lineno))
+                    dim = dim or chunks[-1].shape[1]
+                    batch = []
+                if max_words and len(words) >= max_words:
+                    break
+            if batch:
+                chunks.append(_parse(batch, p, lineno))
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise NertagError(f"{p}: cannot read embeddings ({e})") from None
+    if not chunks:
+        raise NertagError(f"{p}: no vectors found; expected lines 'word v1 ... vd'")
+    dims = {c.shape[1] for c in chunks}
+    if len(dims) != 1:
+        raise NertagError(f"{p}: vectors of different sizes {sorted(dims)}")
+    return Vectors(words, np.concatenate(chunks))
+
+
+def _parse(batch: list[bytes], path: Path, lineno: int) -> np.ndarray:
+    text = b" ".join(batch)
+    try:
+        flat = np.array(text.split(), dtype=np.float32)
+    except ValueError:
+        raise NertagError(f"{path}: a vector near line {lineno} has a non-number") from None
+    d = len(batch[0].split())
+    if flat.size != d * len(batch):
+        raise NertagError(f"{path}: vectors near line {lineno} do not all have {d} numbers")
+    return flat.reshape(len(batch), d)

@@ -1,0 +1,195 @@
+"""Features of a word and windows of words.
+
+Every word is described by F discrete features (its normalised form, its caps
+pattern, optionally prefixes, suffixes and a word shape). Each feature has its
+own vocabulary, whose first three entries are the specials ``<s>`` (padding
+before a sentence), ``</s>`` (padding after it) and ``<unk>``.
+
+A corpus becomes ``ids: (N, F)`` (one row per token) and then, for window w,
+``X: (N, n, F)`` with n = 2w+1: the ids of the n words around each token,
+built with NumPy indexing — no Python loop per token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+START, END, UNK = 0, 1, 2
+SPECIALS = ["<s>", "</s>", "<unk>"]
+CAPS = ["lower", "upper", "title", "mixed", "none"]  # the caps patterns, in id order
+
+_DIGITS = re.compile(r"\d")
+_SHAPE_RUN = re.compile(r"(.)\1{3,}")
+
+
+def normalize(word: str, lowercase: bool = True, digits_to_zero: bool = True) -> str:
+    """The lookup form of a word: lowercased, every digit replaced by 0."""
+    if lowercase:
+        word = word.lower()
+    if digits_to_zero:
+        word = _DIGITS.sub("0", word)
+    return word
+
+
+def caps(word: str) -> str:
+    """Caps pattern: all lower / all caps / first capital / capital inside / no letters."""
+    letters = [c for c in word if c.isalpha()]
+    if not letters:
+        return "none"
+    if all(c.isupper() for c in letters):
+        return "upper" if len(letters) > 1 or not word[0].isupper() else "title"
+    if not any(c.isupper() for c in letters):
+        return "lower"
+    if word[0].isupper() and not any(c.isupper() for c in word[1:]):
+        return "title"
+    return "mixed"
+
+
+def shape(word: str) -> str:
+    """Word shape: X for capitals, x for lower case, d for digits, runs cut at 4 (``Xxxx``)."""
+    out = []
+    for c in word:
+        if c.isdigit():
+            out.append("d")
+        elif c.isalpha():
+            out.append("X" if c.isupper() else "x")
+        else:
+            out.append(c)
+    return _SHAPE_RUN.sub(lambda m: m.group(1) * 4, "".join(out))[:20]
+
+
+class Vocab:
+    """A list of strings with the three specials first; ``ids`` maps unknowns to ``<unk>``."""
+
+    def __init__(self, items: Iterable[str]):
+        self.items = list(SPECIALS) + [w for w in items if w not in SPECIALS]
+        self.index = {w: i for i, w in enumerate(self.items)}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def get(self, key: str) -> int:
+        return self.index.get(key, UNK)
+
+
+@dataclass
+class Feature:
+    """One discrete feature: a name, a key function word -> str, its vocabulary and size."""
+
+    name: str
+    key: Callable[[str], str]
+    vocab: Vocab
+    dim: int
+
+
+def feature_keys(fcfg) -> list[tuple[str, Callable[[str], str], int]]:
+    """(name, key function, dim) for each feature the config switches on, in x's order."""
+    low, dig = fcfg.lowercase, fcfg.digits_to_zero
+
+    def norm(w: str) -> str:
+        return normalize(w, low, dig)
+
+    out = [("word", norm, fcfg.word_dim)]
+    if fcfg.caps_dim:
+        out.append(("caps", caps, fcfg.caps_dim))
+    for k in sorted(set(fcfg.prefix_lengths)):
+        out.append((f"prefix{k}", lambda w, k=k: normalize(w, True, dig)[:k], fcfg.affix_dim))
+    for k in sorted(set(fcfg.suffix_lengths)):
+        out.append((f"suffix{k}", lambda w, k=k: normalize(w, True, dig)[-k:], fcfg.affix_dim))
+    if fcfg.shape_dim:
+        out.append(("shape", shape, fcfg.shape_dim))
+    return out
+
+
+class Featurizer:
+    """Turns words into feature ids ``(N, F)`` and windows ``(N, n, F)``."""
+
+    def __init__(self, features: list[Feature], window: int):
+        self.features = features
+        self.window = window
+
+    @property
+    def n(self) -> int:
+        return 2 * self.window + 1
+
+    @classmethod
+    def build(cls, fcfg, sentences: Sequence[Sequence[str]],
+              extra_words: Sequence[str] = ()) -> "Featurizer":
+        """Vocabularies from training sentences (and pretrained words, if any)."""
+        words = Counter(w for s in sentences for w in s)
+        feats = []
+        for name, key, dim in feature_keys(fcfg):
+            counts: Counter = Counter()
+            for w, c in words.items():
+                counts[key(w)] += c
+            if name == "caps":
+                items = list(CAPS)
+            elif name == "shape":
+                items = [k for k, c in counts.most_common()]
+            else:
+                least = fcfg.min_count if name == "word" else fcfg.affix_min_count
+                items = [k for k, c in counts.most_common() if c >= least]
+                if name == "word" and extra_words:
+                    seen = set(items)
+                    items += [w for w in extra_words if w not in seen]
+            feats.append(Feature(name, key, Vocab(items), dim))
+        return cls(feats, fcfg.window)
+
+    @classmethod
+    def from_vocabs(cls, fcfg, vocabs: dict[str, list[str]]) -> "Featurizer":
+        """Rebuild a saved featurizer (``vocabs`` as saved, specials included)."""
+        feats = []
+        for name, key, dim in feature_keys(fcfg):
+            v = Vocab([])
+            v.items = list(vocabs[name])
+            v.index = {w: i for i, w in enumerate(v.items)}
+            feats.append(Feature(name, key, v, dim))
+        return cls(feats, fcfg.window)
+
+    def vocabs(self) -> dict[str, list[str]]:
+        return {f.name: f.vocab.items for f in self.features}
+
+    def encode(self, words: Sequence[str]) -> np.ndarray:
+        """Feature ids of a flat list of words: ``(N, F)`` int32.
+
+        Each distinct word is looked up once; the result is spread to the
+        tokens by NumPy indexing.
+        """
+        index: dict[str, int] = {}
+        inverse = np.fromiter((index.setdefault(w, len(index)) for w in words),
+                              dtype=np.int64, count=len(words))
+        types = list(index)
+        table = np.empty((len(types), len(self.features)), dtype=np.int32)
+        for j, f in enumerate(self.features):
+            get, key = f.vocab.index.get, f.key
+            table[:, j] = [get(key(w), UNK) for w in types]
+        return table[inverse]
+
+    def windows(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Windows ``X: (N, n, F)`` from token ids ``(N, F)`` and sentence lengths ``(S,)``.
+
+        Each sentence is laid out with w ``<s>`` before and w ``</s>`` after it
+        in one padded array; token t of the padded array has window
+        ``P[t-w : t+w+1]``, gathered for all tokens at once.
+        """
+        w = self.window
+        lengths = np.asarray(lengths, dtype=np.int64)
+        n_sent, n_tok = len(lengths), int(lengths.sum())
+        sent_of = np.repeat(np.arange(n_sent), lengths)
+        pos = np.arange(n_tok) + 2 * w * sent_of + w  # padded position of each token
+        padded = np.full((n_tok + 2 * w * n_sent, ids.shape[1]), END, dtype=np.int32)
+        padded[pos] = ids
+        first = np.cumsum(lengths) - lengths + 2 * w * np.arange(n_sent)  # first pad of each
+        padded[(first[:, None] + np.arange(w)).ravel()] = START
+        return padded[pos[:, None] + np.arange(-w, w + 1)]
+
+    def featurize(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        """Windows for a list of sentences (lists of words): ``(N, n, F)``."""
+        lengths = np.fromiter((len(s) for s in sentences), np.int64, len(sentences))
+        flat = [w for s in sentences for w in s]
+        return self.windows(self.encode(flat), lengths)

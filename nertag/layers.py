@@ -1,0 +1,174 @@
+"""Layers of the window classifier, each a ``forward -> (out, cache)`` /
+``backward(dout, cache) -> grads`` pair with gradients derived by hand.
+
+Shape letters used throughout:
+  B  tokens in the minibatch          n  window length (2w+1)
+  F  discrete features per word       D  Σ_f d_f, one word's vector size
+  H  hidden units                     K  tags (labels)
+  V_f  vocabulary size of feature f   d_f  embedding size of feature f
+
+Shape convention: every gradient has the shape of its parameter (∂J/∂W is
+(H, n·D) like W), so a gradient is the transpose of the Jacobian row the
+lecture writes (∂s/∂W = δᵀxᵀ becomes dW = δᵀ x for a batch of row vectors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+# ---------------------------------------------------------------- sparse rows
+@dataclass
+class SparseRows:
+    """A gradient of an embedding table that is non-zero only in some rows.
+
+    ``ids: (R,)`` distinct row numbers, ``rows: (R, d)`` their gradient;
+    ``shape`` is the table's shape, so :meth:`dense` has the parameter's shape.
+    """
+
+    ids: np.ndarray
+    rows: np.ndarray
+    shape: tuple[int, int]
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=self.rows.dtype)
+        out[self.ids] = self.rows
+        return out
+
+    def sqnorm(self) -> float:
+        return float(np.vdot(self.rows, self.rows))
+
+
+def segment_sum(ids: np.ndarray, values: np.ndarray, n_rows: int) -> SparseRows:
+    """Sum the rows of ``values: (M, d)`` that share an id in ``ids: (M,)``.
+
+    A word used twice in a batch gets both contributions. Sorting once and
+    summing contiguous segments with ``np.add.reduceat`` avoids ``np.add.at``.
+    """
+    order = np.argsort(ids, kind="stable")
+    sids = ids[order]
+    starts = np.flatnonzero(np.concatenate(([True], sids[1:] != sids[:-1])))
+    rows = np.add.reduceat(values[order], starts, axis=0) if len(ids) else values[:0]
+    return SparseRows(sids[starts].astype(np.int64), rows, (n_rows, values.shape[1]))
+
+
+# ---------------------------------------------------------------- embeddings
+def embed_forward(X: np.ndarray, tables: list[np.ndarray]):
+    """x = [e(t−w) … e(t+w)], each e the concatenation of the word's feature vectors.
+
+    X: (B, n, F) int ids; tables[f]: (V_f, d_f)  ->  x: (B, n·D)
+    """
+    B, n, _ = X.shape
+    parts = [E[X[:, :, f]] for f, E in enumerate(tables)]  # each (B, n, d_f)
+    x = np.concatenate(parts, axis=2).reshape(B, -1) if len(parts) > 1 else parts[0].reshape(B, -1)
+    return x, (X, [E.shape for E in tables])
+
+
+def embed_backward(dx: np.ndarray, cache) -> list[SparseRows]:
+    """∂J/∂x is split back into window positions and features and added into the rows used.
+
+    dx: (B, n·D)  ->  one SparseRows per table, shape (V_f, d_f)
+    """
+    X, shapes = cache
+    B, n, _ = X.shape
+    dx = dx.reshape(B, n, -1)
+    grads, off = [], 0
+    for f, (V, d) in enumerate(shapes):
+        grads.append(segment_sum(X[:, :, f].ravel(), dx[:, :, off:off + d].reshape(-1, d), V))
+        off += d
+    return grads
+
+
+# ---------------------------------------------------------------- affine
+def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray):
+    """z = Wx + b for every row:  x: (B, I), W: (O, I), b: (O,)  ->  z: (B, O)"""
+    return x @ W.T + b, (x, W)
+
+
+def affine_backward(dz: np.ndarray, cache):
+    """Given δ = ∂J/∂z (B, O):  ∂J/∂W = δᵀx (O, I),  ∂J/∂b = Σ_B δ (O,),  ∂J/∂x = δW (B, I)."""
+    x, W = cache
+    return dz @ W, dz.T @ x, dz.sum(axis=0)
+
+
+# ---------------------------------------------------------------- activations
+def act_forward(z: np.ndarray, kind: str):
+    """h = f(z) elementwise, f ∈ {tanh, sigmoid, relu, hardtanh}.  z: (B, H) -> h: (B, H)"""
+    if kind == "tanh":
+        h = np.tanh(z)
+    elif kind == "sigmoid":
+        h = 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1/(1+e^−z), without overflow
+    elif kind == "relu":
+        h = np.maximum(z, 0)
+    elif kind == "hardtanh":
+        h = np.clip(z, -1, 1)
+    else:
+        raise ValueError(f"unknown activation {kind!r}")
+    return h, (z, h, kind)
+
+
+def act_derivative(z: np.ndarray, h: np.ndarray, kind: str) -> np.ndarray:
+    """f′(z): tanh′ = 1 − h², σ′ = h(1 − h), relu′ = [z > 0], hardtanh′ = [−1 < z < 1]."""
+    if kind == "tanh":
+        return 1 - h * h
+    if kind == "sigmoid":
+        return h * (1 - h)
+    if kind == "relu":
+        return (z > 0).astype(z.dtype)
+    return ((z > -1) & (z < 1)).astype(z.dtype)
+
+
+def act_backward(dh: np.ndarray, cache) -> np.ndarray:
+    """δ = ∂J/∂h ∘ f′(z)  (the lecture's δ = uᵀ ∘ f′(z) when ∂J/∂h = uᵀ).  -> (B, H)"""
+    z, h, kind = cache
+    return dh * act_derivative(z, h, kind)
+
+
+# ---------------------------------------------------------------- dropout
+def dropout_mask(shape, p: float, rng: np.random.Generator, dtype) -> np.ndarray | None:
+    """Inverted dropout: keep with probability 1−p, scale kept units by 1/(1−p)."""
+    if p <= 0:
+        return None
+    return (rng.random(shape, dtype=np.float32) >= p).astype(dtype) / dtype.type(1 - p)
+
+
+# ---------------------------------------------------------------- heads
+def softmax(s: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of scores s: (B, K)."""
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def log_softmax(s: np.ndarray) -> np.ndarray:
+    m = s.max(axis=1, keepdims=True)
+    return s - m - np.log(np.exp(s - m).sum(axis=1, keepdims=True))
+
+
+def softmax_ce(s: np.ndarray, y: np.ndarray):
+    """J = mean_B −log softmax(s)[y], fused: ∂J/∂s = (p − onehot(y)) / B.
+
+    s: (B, K) scores, y: (B,) gold tag ids  ->  (J, ds: (B, K))
+    """
+    B = len(y)
+    logp = log_softmax(s)
+    loss = -logp[np.arange(B), y].mean()
+    ds = np.exp(logp)
+    ds[np.arange(B), y] -= 1
+    return float(loss), ds / s.dtype.type(B)
+
+
+def sigmoid_bce(s: np.ndarray, y: np.ndarray):
+    """One-vs-rest logistic heads: J = mean_B −Σ_k [y_k log σ(s_k) + (1−y_k) log(1−σ(s_k))].
+
+    With y_k = [y = k]; computed stably as softplus(s) − y_k s; ∂J/∂s = (σ(s) − y_k) / B.
+    s: (B, K), y: (B,)  ->  (J, ds: (B, K))
+    """
+    B = len(y)
+    onehot = np.zeros_like(s)
+    onehot[np.arange(B), y] = 1
+    softplus = np.logaddexp(0, s)
+    loss = (softplus - onehot * s).sum(axis=1).mean()
+    sig = 0.5 * (1 + np.tanh(0.5 * s))
+    return float(loss), (sig - onehot) / s.dtype.type(B)

@@ -1,0 +1,145 @@
+"""The window classifier: x = [e(t−w) … e(t+w)], z = Wx + b, h = f(z), s = Uh + c.
+
+Parameters and gradients are dicts with the same keys and shapes:
+  ``E_<feature>`` (V_f, d_f) embedding tables (gradients as :class:`SparseRows`),
+  ``W`` (H, n·D), ``b`` (H,), ``U`` (K, H), ``c`` (K,), and for the CRF head
+  ``A`` (K, K) tag transitions, ``start`` (K,) and ``end`` (K,) scores.
+
+The backward pass here is derived by hand (see :mod:`nertag.layers`); the
+graph engine (:mod:`nertag.graph_model`) computes the same gradients
+independently, and ``nertag gradcheck`` compares both with central differences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import layers as L
+
+
+@dataclass
+class Arch:
+    """What determines the parameter shapes and the computation."""
+
+    features: list[tuple[str, int, int]]  # (name, V_f, d_f) in the order of x
+    window: int
+    hidden: int
+    n_labels: int
+    activation: str = "tanh"
+    head: str = "softmax"
+
+    @property
+    def n(self) -> int:
+        return 2 * self.window + 1
+
+    @property
+    def D(self) -> int:
+        return sum(d for _, _, d in self.features)
+
+    @property
+    def input_dim(self) -> int:
+        return self.n * self.D
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        H, K = self.hidden, self.n_labels
+        out = {f"E_{name}": (V, d) for name, V, d in self.features}
+        out.update(W=(H, self.input_dim), b=(H,), U=(K, H), c=(K,))
+        if self.head == "crf":
+            out.update(A=(K, K), start=(K,), end=(K,))
+        return out
+
+    def flops_per_token(self) -> int:
+        """Multiply-adds ×2 of the two matrix products, forward + backward (≈ 3× forward)."""
+        fwd = 2 * self.input_dim * self.hidden + 2 * self.hidden * self.n_labels
+        return 3 * fwd
+
+
+def init_params(arch: Arch, rng: np.random.Generator, dtype=np.float32,
+                init_scale: float = 0.1) -> dict[str, np.ndarray]:
+    """Embeddings ~ U(−a, a); W, U ~ Glorot uniform; biases and transitions 0."""
+    params: dict[str, np.ndarray] = {}
+    for name, shape in arch.shapes().items():
+        if name.startswith("E_"):
+            params[name] = rng.uniform(-init_scale, init_scale, shape)
+        elif name in ("W", "U"):
+            limit = np.sqrt(6.0 / (shape[0] + shape[1]))
+            params[name] = rng.uniform(-limit, limit, shape)
+        else:
+            params[name] = np.zeros(shape)
+    return {k: v.astype(dtype) for k, v in params.items()}
+
+
+def tables(params: dict, arch: Arch) -> list[np.ndarray]:
+    return [params[f"E_{name}"] for name, _, _ in arch.features]
+
+
+def forward(params: dict, X: np.ndarray, arch: Arch, masks=(None, None)):
+    """Scores s for each window.  X: (B, n, F)  ->  s: (B, K), cache.
+
+    ``masks`` are the (input, hidden) dropout masks, (B, n·D) and (B, H), or None.
+    """
+    x, c_emb = L.embed_forward(X, tables(params, arch))
+    if masks[0] is not None:
+        x = x * masks[0]
+    z, c_aff = L.affine_forward(x, params["W"], params["b"])   # z = Wx + b
+    h, c_act = L.act_forward(z, arch.activation)                 # h = f(z)
+    hd = h * masks[1] if masks[1] is not None else h
+    s, c_out = L.affine_forward(hd, params["U"], params["c"])  # s = Uh + c
+    return s, (c_emb, c_aff, c_act, c_out, masks)
+
+
+def backward(ds: np.ndarray, cache, arch: Arch) -> dict:
+    """Hand-derived backward from ∂J/∂s (B, K) to every parameter.
+
+    ∂J/∂U = (∂J/∂s)ᵀ h,  ∂J/∂c = Σ_B ∂J/∂s,  ∂J/∂h = (∂J/∂s) U;
+    δ = ∂J/∂h ∘ f′(z), computed once and reused:
+    ∂J/∂W = δᵀ x,  ∂J/∂b = Σ_B δ,  ∂J/∂x = δ W  (then split into embedding rows).
+    """
+    c_emb, c_aff, c_act, c_out, masks = cache
+    dh, dU, dc = L.affine_backward(ds, c_out)
+    if masks[1] is not None:
+        dh = dh * masks[1]
+    delta = L.act_backward(dh, c_act)
+    dx, dW, db = L.affine_backward(delta, c_aff)
+    if masks[0] is not None:
+        dx = dx * masks[0]
+    grads = {"W": dW, "b": db, "U": dU, "c": dc}
+    for (name, _, _), g in zip(arch.features, L.embed_backward(dx, c_emb)):
+        grads[f"E_{name}"] = g
+    return grads
+
+
+def head_loss(s: np.ndarray, y: np.ndarray, params: dict, arch: Arch, lengths=None):
+    """Loss J and ∂J/∂s for the configured head (+ grads of head-only parameters)."""
+    if arch.head == "softmax":
+        loss, ds = L.softmax_ce(s, y)
+        return loss, ds, {}
+    if arch.head == "binary":
+        loss, ds = L.sigmoid_bce(s, y)
+        return loss, ds, {}
+    from . import crf
+
+    return crf.crf_loss(s, y, lengths, params["A"], params["start"], params["end"])
+
+
+def loss_and_grads(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *,
+                   masks=(None, None), lengths=None):
+    """J and all gradients, hand-derived.  X: (B, n, F), y: (B,) -> (J, grads)."""
+    s, cache = forward(params, X, arch, masks)
+    loss, ds, head_grads = head_loss(s, y, params, arch, lengths)
+    grads = backward(ds, cache, arch)
+    grads.update(head_grads)
+    return loss, grads
+
+
+def scores(params: dict, X: np.ndarray, arch: Arch, batch: int = 8192) -> np.ndarray:
+    """Scores s: (N, K) for many windows, in batches (no dropout)."""
+    out = []
+    for i in range(0, len(X), batch):
+        s, _ = forward(params, X[i:i + batch], arch)
+        out.append(s)
+    if not out:
+        return np.zeros((0, arch.n_labels), dtype=params["W"].dtype)
+    return np.concatenate(out)

@@ -1,0 +1,152 @@
+"""The model directory: what a trained model is on disk, and loading it safely.
+
+  weights.npz    the parameters (NumPy .npz; loaded with allow_pickle=False)
+  config.yaml    the full resolved config
+  vocab.json     each feature's vocabulary and the label list
+  metrics.json   per-epoch training metrics
+  meta.json      format name and version, nertag version, provenance
+  manifest.json  SHA-256 of every file above, checked on load
+
+The directory is built under a temporary name and renamed into place, so it is
+written completely or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from . import model as M
+from .atomic import new_temp_dir, replace_dir
+from .config import dump_config, from_dict
+from .errors import NertagError
+from .features import Featurizer
+from .predict import NerModel
+
+FORMAT = "nertag-model"
+FORMAT_VERSION = 1
+FILES = ("weights.npz", "config.yaml", "vocab.json", "metrics.json", "meta.json")
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_output_dir(out: Path, force: bool) -> None:
+    """Refuse to train into an existing non-empty directory unless ``force``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NertagError(f"{out}: exists and is not a directory; choose another --output",
+                          exit_code=2)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise NertagError(f"{out}: directory exists and is not empty; choose another --output "
+                          f"or add --force to replace it", exit_code=2)
+    new_temp_dir(out).rmdir()  # the parent must exist and be writable
+
+
+def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
+               provenance: dict | None = None, force: bool = False) -> Path:
+    out = Path(out)
+    if not force:
+        check_output_dir(out, force)
+    tmp = new_temp_dir(out)
+    try:
+        with open(tmp / "weights.npz", "wb") as f:
+            np.savez(f, **model.params)
+        (tmp / "config.yaml").write_text(dump_config(model.cfg), encoding="utf-8")
+        vocab = {"features": model.featurizer.vocabs(), "labels": model.labels}
+        (tmp / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        (tmp / "metrics.json").write_text(json.dumps(history or [], indent=1), encoding="utf-8")
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "nertag_version": __version__,
+                "labels": model.labels, "provenance": provenance or {}}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        manifest = {name: sha256(tmp / name) for name in FILES}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        replace_dir(tmp, out)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _read_json(d: Path, name: str):
+    try:
+        return json.loads((d / name).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise NertagError(f"{d / name}: corrupted (not valid JSON); retrain or re-copy the "
+                          f"model directory") from None
+
+
+def load_weights(path: Path) -> dict[str, np.ndarray]:
+    """Arrays of an .npz, refusing pickled objects; errors name the file."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except ValueError as e:
+        if "pickle" in str(e).lower() or "object arrays" in str(e).lower():
+            raise NertagError(f"{path}: contains a pickled object; refused (nertag never loads "
+                              f"pickles; retrain the model)") from None
+        raise NertagError(f"{path}: corrupted weights ({e}); retrain or re-copy the model") \
+            from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
+        raise NertagError(f"{path}: truncated or corrupted weights ({type(e).__name__}); "
+                          f"retrain or re-copy the model") from None
+
+
+def load_model(path: str | Path, verify: bool = True) -> NerModel:
+    d = Path(path)
+    if not d.exists():
+        raise NertagError(f"{d}: model directory not found; train one with 'nertag train' "
+                          f"or give --model DIR")
+    if not d.is_dir():
+        raise NertagError(f"{d}: not a directory; --model takes a model directory")
+    for name in FILES + ("manifest.json",):
+        if not (d / name).is_file():
+            raise NertagError(f"{d}: {name} is missing; this is not a complete nertag model "
+                              f"directory")
+    meta = _read_json(d, "meta.json")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise NertagError(f"{d / 'meta.json'}: not a nertag model (format {meta.get('format')!r})"
+                          if isinstance(meta, dict) else f"{d / 'meta.json'}: not a nertag model")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise NertagError(f"{d}: model format version {version} is newer than this nertag "
+                          f"understands ({FORMAT_VERSION}); upgrade nertag")
+    if verify:
+        manifest = _read_json(d, "manifest.json")
+        for name in FILES:
+            if manifest.get(name) != sha256(d / name):
+                raise NertagError(f"{d / name}: checksum does not match manifest.json; the file "
+                                  f"was changed or corrupted; retrain or re-copy the model")
+    from .config import read_yaml
+
+    cfg = from_dict(read_yaml(d / "config.yaml"), src=str(d / "config.yaml"))
+    vocab = _read_json(d, "vocab.json")
+    params = load_weights(d / "weights.npz")
+    try:
+        feat = Featurizer.from_vocabs(cfg.features, vocab["features"])
+        labels = list(vocab["labels"])
+    except (KeyError, TypeError):
+        raise NertagError(f"{d / 'vocab.json'}: does not match config.yaml's features") from None
+    arch = M.Arch([(f.name, len(f.vocab), f.dim) for f in feat.features], cfg.features.window,
+                  cfg.model.hidden, len(labels), cfg.model.activation, cfg.model.head)
+    for name, shape in arch.shapes().items():
+        if name not in params:
+            raise NertagError(f"{d / 'weights.npz'}: parameter {name} is missing")
+        if tuple(params[name].shape) != shape:
+            raise NertagError(f"{d / 'weights.npz'}: {name} has shape {params[name].shape} but "
+                              f"config.yaml implies {shape}; the files do not belong together")
+    dtype = np.dtype(cfg.train.dtype)
+    params = {k: np.ascontiguousarray(params[k], dtype=dtype) for k in arch.shapes()}
+    return NerModel(cfg, feat, arch, params, labels)

@@ -1,0 +1,122 @@
+"""Optimisers as ``update(param, grad, state)``, keyed by parameter name.
+
+Dense gradients update the whole parameter in place; an embedding gradient is
+a :class:`~nertag.layers.SparseRows` and updates only the rows it names
+(Adagrad's and Adam's state rows too — "lazy" Adam for embeddings).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .layers import SparseRows
+
+
+def sgd(param: np.ndarray, grad, state: dict, lr: float, **_) -> None:
+    """θ ← θ − α ∇θJ"""
+    if isinstance(grad, SparseRows):
+        param[grad.ids] -= lr * grad.rows
+    else:
+        param -= lr * grad
+
+
+def adagrad(param: np.ndarray, grad, state: dict, lr: float, eps: float = 1e-8, **_) -> None:
+    """G ← G + g²;  θ ← θ − α g / (√G + ε)"""
+    if "G" not in state:
+        state["G"] = np.zeros_like(param)
+    G = state["G"]
+    if isinstance(grad, SparseRows):
+        ids, g = grad.ids, grad.rows
+        G[ids] += g * g
+        param[ids] -= lr * g / (np.sqrt(G[ids]) + eps)
+    else:
+        G += grad * grad
+        param -= lr * grad / (np.sqrt(G) + eps)
+
+
+def adam(param: np.ndarray, grad, state: dict, lr: float, beta1: float = 0.9,
+         beta2: float = 0.999, eps: float = 1e-8, **_) -> None:
+    """m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − α m̂ / (√v̂ + ε), with bias correction."""
+    if "m" not in state:
+        state["m"] = np.zeros_like(param)
+        state["v"] = np.zeros_like(param)
+        state["t"] = 0
+    state["t"] += 1
+    t = state["t"]
+    step = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    m, v = state["m"], state["v"]
+    if isinstance(grad, SparseRows):
+        ids, g = grad.ids, grad.rows
+        mi = beta1 * m[ids] + (1 - beta1) * g
+        vi = beta2 * v[ids] + (1 - beta2) * (g * g)
+        m[ids], v[ids] = mi, vi
+        param[ids] -= step * mi / (np.sqrt(vi) + eps)
+    else:
+        m *= beta1
+        m += (1 - beta1) * grad
+        v *= beta2
+        v += (1 - beta2) * (grad * grad)
+        param -= step * m / (np.sqrt(v) + eps)
+
+
+UPDATES = {"sgd": sgd, "adagrad": adagrad, "adam": adam}
+
+
+def global_norm(grads: dict) -> float:
+    total = 0.0
+    for g in grads.values():
+        total += g.sqnorm() if isinstance(g, SparseRows) else float(np.vdot(g, g))
+    return math.sqrt(total)
+
+
+def grad_norms(grads: dict) -> dict[str, float]:
+    """‖∇θJ‖ per parameter (the diagnostics the lecture warns about)."""
+    return {k: math.sqrt(g.sqnorm() if isinstance(g, SparseRows) else float(np.vdot(g, g)))
+            for k, g in grads.items()}
+
+
+class Optimizer:
+    """Applies one update rule to every parameter, with optional L2 and clipping.
+
+    ``frozen`` names parameters that are never updated (e.g. fixed pretrained vectors).
+    """
+
+    def __init__(self, kind: str, lr: float, l2: float = 0.0, clip_norm: float = 0.0,
+                 frozen: tuple[str, ...] = ()):
+        self.kind, self.lr, self.l2, self.clip_norm = kind, lr, l2, clip_norm
+        self.update = UPDATES[kind]
+        self.state: dict[str, dict] = {}
+        self.frozen = set(frozen)
+
+    def step(self, params: dict, grads: dict) -> None:
+        if self.l2:
+            for k in ("W", "U"):
+                grads[k] = grads[k] + self.l2 * params[k]
+        scale = 1.0
+        if self.clip_norm:
+            norm = global_norm(grads)
+            if norm > self.clip_norm:
+                scale = self.clip_norm / (norm + 1e-12)
+        for name, g in grads.items():
+            if name in self.frozen:
+                continue
+            if scale != 1.0:
+                g = SparseRows(g.ids, g.rows * scale, g.shape) if isinstance(g, SparseRows) \
+                    else g * scale
+            self.update(params[name], g, self.state.setdefault(name, {}), lr=self.lr)
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Flat dict of the optimiser state (for checkpoints)."""
+        out = {}
+        for name, st in self.state.items():
+            for k, v in st.items():
+                out[f"{name}.{k}"] = np.asarray(v)
+        return out
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.state = {}
+        for key, v in arrays.items():
+            name, _, k = key.rpartition(".")
+            self.state.setdefault(name, {})[k] = int(v) if k == "t" else v.copy()

@@ -1,0 +1,205 @@
+"""Tag schemes: parsing, validation, detection, conversion and transition masks.
+
+Three schemes are supported:
+
+* ``"iob1"`` -- original CoNLL-2003: an entity starts with ``I-``; ``B-`` is used
+  only on the first token of an entity that directly follows another entity of
+  the same type.
+* ``"bio"`` (IOB2) -- every entity starts with ``B-`` and continues with ``I-``.
+* ``"bioes"`` -- ``B-`` begin, ``I-`` inside, ``E-`` end, ``S-`` single token.
+
+Every conversion decodes the entities with the conlleval chunk rules (the same
+rules :mod:`nertag.scoring` uses) and re-encodes them, so converting never
+changes the entities the scorer sees.  In particular an ``I-X`` that starts an
+entity (after ``O``, at sentence start or after another type) becomes ``B-X``
+in BIO, which is what conlleval treats it as anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from nertag.errors import NertagError
+
+SCHEMES: tuple[str, ...] = ("iob1", "bio", "bioes")
+PREFIXES: dict[str, tuple[str, ...]] = {
+    "iob1": ("B", "I"),
+    "bio": ("B", "I"),
+    "bioes": ("B", "I", "E", "S"),
+}
+_ALIASES = {"iob2": "bio", "iob": "bio", "iobes": "bioes", "bilou": "bioes"}
+
+
+def check_scheme(scheme: str) -> str:
+    """Return the canonical name of ``scheme`` (case-insensitive, aliases such
+    as ``iob2`` accepted) or raise :class:`NertagError`."""
+    name = str(scheme).strip().lower()
+    name = _ALIASES.get(name, name)
+    if name not in SCHEMES:
+        raise NertagError(
+            f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}"
+        )
+    return name
+
+
+def parse_tag(tag: str) -> tuple[str, str]:
+    """Split a tag into ``(prefix, type)`` at the first ``-``.
+
+    ``"B-PER"`` -> ``("B", "PER")``, ``"I-WORK-OF-ART"`` -> ``("I", "WORK-OF-ART")``,
+    ``"O"`` -> ``("O", "")``; a tag without ``-`` gets the empty type.
+    """
+    prefix, sep, type_ = tag.partition("-")
+    return (prefix, type_) if sep else (tag, "")
+
+
+def is_valid_tag(tag: str, scheme: str) -> bool:
+    """True if ``tag`` is ``"O"`` or ``<prefix>-<type>`` with a prefix of the
+    scheme (B/I for iob1 and bio, B/I/E/S for bioes) and a non-empty type."""
+    if tag == "O":
+        return True
+    prefix, sep, type_ = tag.partition("-")
+    return bool(sep and type_) and prefix in PREFIXES[check_scheme(scheme)]
+
+
+def detect_scheme(sequences: Iterable[Sequence[str]]) -> str:
+    """Guess the scheme of some tagged sentences.
+
+    ``"bioes"`` if any ``E-``/``S-`` tag appears.  Otherwise count the entity
+    starts written with ``I-`` (after ``O``, at sentence start, or after a
+    different type: never in valid BIO, at every sentence's first entity in
+    IOB1) against the ``B-`` tags that do *not* follow the same type (never in
+    valid IOB1, every entity in BIO).  ``"iob1"`` if the ``I-`` starts are the
+    majority, else ``"bio"`` (also for input without entities).
+    """
+    i_starts = b_starts = 0
+    for seq in sequences:
+        prev_type = ""  # "" = outside any entity
+        for tag in seq:
+            prefix, type_ = parse_tag(tag)
+            if prefix in ("E", "S"):
+                return "bioes"
+            if prefix == "I" and type_ != prev_type:
+                i_starts += 1
+            elif prefix == "B" and type_ != prev_type:
+                b_starts += 1
+            prev_type = "" if prefix == "O" else type_
+    return "iob1" if i_starts > b_starts else "bio"
+
+
+def _check_tags(tags: Sequence[str], scheme: str) -> None:
+    for i, tag in enumerate(tags):
+        if not is_valid_tag(tag, scheme):
+            raise NertagError(
+                f"tag {tag!r} at position {i} is not a valid {scheme} tag"
+            )
+
+
+def encode(entities: Iterable[tuple[str, int, int]], length: int, scheme: str) -> list[str]:
+    """Write entities ``(type, start, end_exclusive)`` as ``length`` tags."""
+    scheme = check_scheme(scheme)
+    tags = ["O"] * length
+    prev_end, prev_type = -1, None
+    for type_, start, end in sorted(entities, key=lambda e: (e[1], e[2])):
+        if scheme == "bioes" and end - start == 1:
+            tags[start] = f"S-{type_}"
+            prev_end, prev_type = end, type_
+            continue
+        for k in range(start, end):
+            tags[k] = f"I-{type_}"
+        if scheme == "bio" or scheme == "bioes":
+            tags[start] = f"B-{type_}"
+        elif prev_end == start and prev_type == type_:  # iob1: touching same type
+            tags[start] = f"B-{type_}"
+        if scheme == "bioes":
+            tags[end - 1] = f"E-{type_}"
+        prev_end, prev_type = end, type_
+    return tags
+
+
+def convert(tags: Sequence[str], src: str, dst: str) -> list[str]:
+    """Convert one sentence's tags from scheme ``src`` to scheme ``dst``.
+
+    Raises :class:`NertagError` if a tag is not valid in ``src``.  Entities are
+    read with the conlleval rules, so ill-formed input is repaired the way the
+    scorer would read it (e.g. BIO ``O I-X`` becomes ``O B-X``).
+    """
+    from nertag.scoring import get_entities  # scoring does not import tags
+
+    src, dst = check_scheme(src), check_scheme(dst)
+    _check_tags(tags, src)
+    return encode(get_entities(tags), len(tags), dst)
+
+
+def iob1_to_bio(tags: Sequence[str]) -> list[str]:
+    """IOB1 -> BIO: every entity starts with ``B-``."""
+    return convert(tags, "iob1", "bio")
+
+
+def bio_to_iob1(tags: Sequence[str]) -> list[str]:
+    """BIO -> IOB1: ``B-`` only where an entity touches one of the same type."""
+    return convert(tags, "bio", "iob1")
+
+
+def bio_to_bioes(tags: Sequence[str]) -> list[str]:
+    """BIO -> BIOES (single-token entities become ``S-``, last tokens ``E-``)."""
+    return convert(tags, "bio", "bioes")
+
+
+def bioes_to_bio(tags: Sequence[str]) -> list[str]:
+    """BIOES -> BIO (``S-`` becomes ``B-``, ``E-`` becomes ``I-``)."""
+    return convert(tags, "bioes", "bio")
+
+
+def labels_for(types: Iterable[str], scheme: str) -> list[str]:
+    """All labels of a scheme for some entity types: ``"O"`` first, then per
+    type (sorted) the prefixes in scheme order, e.g. O, B-LOC, I-LOC, B-PER, I-PER."""
+    prefixes = PREFIXES[check_scheme(scheme)]
+    unique = sorted(set(types))
+    if "" in unique:
+        raise NertagError("entity types must not be empty")
+    return ["O"] + [f"{p}-{t}" for t in unique for p in prefixes]
+
+
+def transition_mask(
+    labels: Sequence[str], scheme: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Allowed label transitions for constrained (Viterbi) decoding.
+
+    Returns ``(allowed, allowed_start, allowed_end)``: ``allowed[i, j]`` is True
+    when ``labels[j]`` may follow ``labels[i]``; ``allowed_start[j]`` /
+    ``allowed_end[j]`` say whether a sentence may start / end with ``labels[j]``.
+
+    * bio: ``I-X`` only after ``B-X`` or ``I-X``, never first; anything may end.
+    * bioes: after ``B-X``/``I-X`` only ``I-X`` or ``E-X``; after ``O``/``E-*``/
+      ``S-*`` only ``O``, ``B-*``, ``S-*``; start with O/B/S, end with O/E/S.
+    * iob1: ``B-X`` only after ``B-X`` or ``I-X``, never first; anything may end.
+    """
+    scheme = check_scheme(scheme)
+    _check_tags(labels, scheme)
+    parsed = [parse_tag(label) for label in labels]
+    k = len(labels)
+    allowed = np.zeros((k, k), dtype=bool)
+    start = np.ones(k, dtype=bool)
+    end = np.ones(k, dtype=bool)
+    # the prefix that may only continue an entity of the same type
+    inside = {"bio": "I", "iob1": "B"}.get(scheme)
+    for j, (pj, tj) in enumerate(parsed):
+        for i, (pi, ti) in enumerate(parsed):
+            if scheme == "bioes":
+                if pj in ("I", "E"):
+                    ok = pi in ("B", "I") and ti == tj
+                else:
+                    ok = pi in ("O", "E", "S")
+            elif pj == inside:
+                ok = pi in ("B", "I") and ti == tj
+            else:
+                ok = True
+            allowed[i, j] = ok
+        if scheme == "bioes":
+            start[j] = pj in ("O", "B", "S")
+            end[j] = pj in ("O", "E", "S")
+        else:
+            start[j] = pj != inside
+    return allowed, start, end

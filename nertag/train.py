@@ -1,0 +1,255 @@
+"""The training loop: quiet, importable, reporting through a callback.
+
+``train(cfg, output=...)`` reads the data, builds the model, runs minibatch
+training with early stopping on dev F1 and writes the best epoch's model
+directory. Progress goes to ``callback(event, info)``; events are ``start``,
+``batch``, ``epoch``, ``warn`` and ``end``. State for ``--resume`` is kept in
+``<output>.partial/`` (see :mod:`nertag.checkpoint`) until the model is saved.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import checkpoint as ckpt
+from . import model as M
+from . import modelio
+from . import tags as tagmod
+from .config import Config
+from .conll import Corpus, read_conll
+from .errors import NertagError
+from .features import Featurizer
+from .layers import SparseRows, dropout_mask
+from .optim import Optimizer, grad_norms
+from .predict import NerModel
+from .resources import sample_dev, sample_train
+from .scoring import evaluate
+
+Callback = Callable[[str, dict], None]
+
+EXPLODE, VANISH = 1e3, 1e-7
+
+
+@dataclass
+class TrainData:
+    X: np.ndarray        # (N, n, F) windows
+    y: np.ndarray        # (N,) gold label ids in the model's scheme
+    lengths: np.ndarray  # (S,) sentence lengths
+    corpus: Corpus
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue training exactly where it stopped."""
+
+    epoch: int = 1           # the epoch in progress (1-based)
+    batch: int = 0           # batches of it already done
+    lr: float = 0.0
+    best_f1: float = -1.0
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    history: list = field(default_factory=list)
+    rng_state: dict | None = None
+    loss_sum: float = 0.0
+    tokens_done: int = 0
+
+
+def resolve_data(cfg: Config, train_path=None, dev_path=None) -> tuple[str, str | None]:
+    """Command-line paths win over the config; no training file means the sample corpus."""
+    train = train_path or cfg.data.train
+    dev = dev_path or cfg.data.dev
+    if train is None:
+        train = str(sample_train())
+        dev = dev or str(sample_dev())
+    return str(train), (str(dev) if dev else None)
+
+
+def encode(model: NerModel, corpus: Corpus) -> TrainData:
+    index = {t: i for i, t in enumerate(model.labels)}
+    y = []
+    for s in corpus.sentences:
+        seq = s.tags if model.scheme == "bio" else tagmod.convert(s.tags, "bio", model.scheme)
+        y.extend(index.get(t, 0) for t in seq)
+    lengths = np.array([len(s.words) for s in corpus.sentences], dtype=np.int64)
+    X = model.windows([s.words for s in corpus.sentences])
+    return TrainData(X, np.array(y, dtype=np.int64), lengths, corpus)
+
+
+def build_model(cfg: Config, corpus: Corpus) -> NerModel:
+    """Vocabularies, labels and freshly initialised parameters (with pretrained vectors)."""
+    from .embeddings import load_vectors
+
+    vectors = None
+    if cfg.embeddings.path:
+        vectors = load_vectors(cfg.embeddings.path, max_words=cfg.embeddings.max_words)
+    words = [s.words for s in corpus.sentences]
+    feat = Featurizer.build(cfg.features, words, extra_words=vectors.words if vectors else ())
+    labels = tagmod.labels_for(corpus.entity_types(), cfg.model.tag_scheme)
+    arch = M.Arch([(f.name, len(f.vocab), f.dim) for f in feat.features], cfg.features.window,
+                  cfg.model.hidden, len(labels), cfg.model.activation, cfg.model.head)
+    dtype = np.dtype(cfg.train.dtype)
+    params = M.init_params(arch, np.random.default_rng(cfg.train.seed), dtype,
+                           cfg.model.init_scale)
+    if vectors is not None:
+        vectors.copy_into(params["E_word"], feat.features[0].vocab, cfg.embeddings.scale)
+    return NerModel(cfg, feat, arch, params, labels)
+
+
+def evaluate_model(model: NerModel, data: TrainData):
+    pred, _ = model.predict([s.words for s in data.corpus.sentences], X=data.X)
+    return evaluate([s.tags for s in data.corpus.sentences], pred)
+
+
+def _batches(data: TrainData, head: str, batch_size: int, rng: np.random.Generator):
+    """Minibatch index arrays: shuffled tokens, or shuffled whole sentences for the CRF."""
+    if head != "crf":
+        order = rng.permutation(len(data.y))
+        return [(order[i:i + batch_size], None) for i in range(0, len(order), batch_size)]
+    offsets = np.cumsum(data.lengths) - data.lengths
+    order = rng.permutation(len(data.lengths))
+    out = []
+    for i in range(0, len(order), batch_size):
+        sents = order[i:i + batch_size]
+        lens = data.lengths[sents]
+        idx = np.repeat(offsets[sents] - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
+        out.append((idx, lens))
+    return out
+
+
+def _first_bad(grads: dict) -> str | None:
+    for k, g in grads.items():
+        arr = g.rows if isinstance(g, SparseRows) else g
+        if not np.isfinite(arr).all():
+            return k
+    return None
+
+
+def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev_path=None,
+          callback: Callback | None = None, backend: str = "hand", force: bool = False,
+          resume: bool = False, should_stop: Callable[[], bool] = lambda: False):
+    """Train a model; save the best epoch to ``output`` and return ``(model, history)``."""
+    emit = callback or (lambda event, info: None)
+    train_file, dev_file = resolve_data(cfg, train_path, dev_path)
+    cfg.data.train, cfg.data.dev = train_file, dev_file
+    out = Path(output) if output else None
+    if out is not None and not resume:
+        modelio.check_output_dir(out, force)
+    tc = cfg.train
+    train_c = read_conll(train_file, cfg.data.encoding, cfg.data.tag_scheme)
+    if not train_c.sentences:
+        raise NertagError(f"{train_file}: no sentences found; expected CoNLL columns 'word ... tag'")
+    if not train_c.entity_types():
+        emit("warn", {"message": f"{train_file}: the training file has no entities; "
+                                 f"the model will only ever predict O"})
+    dev_c = read_conll(dev_file, cfg.data.encoding, cfg.data.tag_scheme) if dev_file else None
+    model = build_model(cfg, train_c)
+    data = encode(model, train_c)
+    dev = encode(model, dev_c) if dev_c and dev_c.sentences else None
+    loss_fn = M.loss_and_grads
+    if backend == "graph":
+        from .graph_model import graph_loss_and_grads as loss_fn
+    frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
+    opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen)
+    state = TrainState(lr=tc.lr)
+    best = {k: v.copy() for k, v in model.params.items()}
+    if resume:
+        state, best = ckpt.load(out, model, opt)
+        emit("warn", {"message": f"resuming from epoch {state.epoch}, batch {state.batch}"})
+    emit("start", {"train": train_file, "dev": dev_file, "tokens": len(data.y),
+                   "sentences": len(data.lengths), "epochs": tc.epochs, "labels": model.labels,
+                   "params": int(sum(v.size for v in model.params.values())),
+                   "start_epoch": state.epoch})
+    dropout = (cfg.model.dropout_input, cfg.model.dropout_hidden)
+    B, dt = tc.batch_size, model.params["W"].dtype
+    while state.epoch <= tc.epochs:
+        epoch = state.epoch
+        rng = np.random.default_rng([tc.seed, epoch])
+        batches = _batches(data, cfg.model.head, B, rng)
+        if state.rng_state is not None:
+            rng.bit_generator.state = state.rng_state
+        opt.lr = state.lr
+        t0, norms_sum, norms_n = time.perf_counter(), {}, 0
+        for bi in range(state.batch, len(batches)):
+            idx, lens = batches[bi]
+            Xb, yb = data.X[idx], data.y[idx]
+            masks = (dropout_mask((len(idx), model.arch.input_dim), dropout[0], rng, dt),
+                     dropout_mask((len(idx), model.arch.hidden), dropout[1], rng, dt))
+            loss, grads = loss_fn(model.params, Xb, yb, model.arch, masks=masks, lengths=lens)
+            if not math.isfinite(loss) or _first_bad(grads):
+                bad = _first_bad(grads) or "the loss"
+                ckpt_note = f"; the last good checkpoint is in {ckpt.path(out)}" if out else ""
+                raise NertagError(
+                    f"training diverged at epoch {epoch}, batch {bi + 1}: {bad} is not finite "
+                    f"(loss {loss}); lower train.lr (now {state.lr:g}) or set train.clip_norm, "
+                    f"e.g. --set train.clip_norm=5{ckpt_note}")
+            if bi % 20 == 0:
+                for k, v in grad_norms(grads).items():
+                    norms_sum[k] = norms_sum.get(k, 0.0) + v
+                norms_n += 1
+            opt.step(model.params, grads)
+            state.loss_sum += loss * len(idx)
+            state.tokens_done += len(idx)
+            state.batch = bi + 1
+            if bi % 10 == 0 or bi + 1 == len(batches):
+                elapsed = time.perf_counter() - t0
+                emit("batch", {"epoch": epoch, "batch": bi + 1, "batches": len(batches),
+                               "loss": state.loss_sum / max(state.tokens_done, 1),
+                               "tokens_per_s": state.tokens_done / max(elapsed, 1e-9)})
+            if should_stop() and bi + 1 < len(batches):
+                state.rng_state = rng.bit_generator.state
+                if out is not None:
+                    ckpt.save(out, model, opt, state, best, cfg)
+                raise ckpt.Interrupted(epoch, bi + 1, out)
+        seconds = time.perf_counter() - t0
+        norms = {k: v / max(norms_n, 1) for k, v in norms_sum.items()}
+        record = {"epoch": epoch, "loss": state.loss_sum / max(state.tokens_done, 1),
+                  "lr": state.lr, "seconds": seconds,
+                  "tokens_per_s": state.tokens_done / max(seconds, 1e-9), "grad_norms": norms}
+        for k, v in norms.items():
+            if v > EXPLODE:
+                emit("warn", {"message": f"epoch {epoch}: gradient norm of {k} is {v:.3g} "
+                                         f"(exploding); lower train.lr or set train.clip_norm"})
+            elif v < VANISH and not k.startswith("E_"):
+                emit("warn", {"message": f"epoch {epoch}: gradient norm of {k} is {v:.3g} "
+                                         f"(vanishing); try model.activation=tanh or a larger lr"})
+        improved = True
+        if dev is not None:
+            ev = evaluate_model(model, dev)
+            record["dev"] = ev.as_dict()
+            improved = ev.f1 > state.best_f1
+        if improved:
+            state.best_f1 = record.get("dev", {}).get("f1", 0.0)
+            state.best_epoch = epoch
+            state.bad_epochs = 0
+            best = {k: v.copy() for k, v in model.params.items()}
+        else:
+            state.bad_epochs += 1
+            if tc.lr_schedule == "plateau":
+                state.lr *= tc.lr_decay
+        if tc.lr_schedule == "linear":
+            state.lr = tc.lr * max(0.0, 1 - epoch / tc.epochs) + 1e-3 * tc.lr * (epoch / tc.epochs)
+        record["best"] = improved
+        state.history.append(record)
+        emit("epoch", record)
+        state.epoch, state.batch, state.rng_state = epoch + 1, 0, None
+        state.loss_sum, state.tokens_done = 0.0, 0
+        stop = dev is not None and tc.patience and state.bad_epochs >= tc.patience
+        if out is not None and state.epoch <= tc.epochs and not stop:
+            ckpt.save(out, model, opt, state, best, cfg)
+        if stop:
+            emit("warn", {"message": f"early stopping: no dev F1 gain for {tc.patience} epochs"})
+            break
+        if should_stop() and state.epoch <= tc.epochs:
+            raise ckpt.Interrupted(epoch + 1, 0, out)
+    model.params = best
+    if out is not None:
+        modelio.save_model(out, model, state.history, force=force or resume)
+        ckpt.remove(out)
+    emit("end", {"best_epoch": state.best_epoch, "best_f1": state.best_f1, "output": str(out)})
+    return model, state.history

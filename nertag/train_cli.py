@@ -1,0 +1,120 @@
+"""``nertag train`` in the terminal: config resolution, signals, rich progress."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import datetime
+from pathlib import Path
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from . import checkpoint as ckpt
+from .config import apply_overrides, load_config
+
+
+def default_output() -> Path:
+    """A new directory under runs/ (never the shipped model)."""
+    base = Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out, i = base, 1
+    while out.exists():
+        i += 1
+        out = base.with_name(f"{base.name}-{i}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+class _Stopper:
+    """First Ctrl-C / SIGTERM: finish the batch, checkpoint, exit. Second: stop now."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+
+    def _handler(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not in the main thread (e.g. tests)
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddings, backend,
+              force, resume, show_grad_norms, quiet, console):
+    from .report import history_table
+    from .train import train
+
+    if resume is not None:
+        cfg = ckpt.load_config(resume)
+        output = resume
+    else:
+        cfg = load_config(config, overrides)
+        extra = []
+        if seed is not None:
+            extra.append(f"train.seed={seed}")
+        if embeddings is not None:
+            extra.append(f"embeddings.path={embeddings}")
+        cfg = apply_overrides(cfg, extra)
+        if output is None:
+            output = default_output()
+    progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"),
+                        TextColumn("loss {task.fields[loss]:.4f}"),
+                        TextColumn("{task.fields[tps]:,.0f} tok/s"), TimeRemainingColumn(),
+                        console=console, transient=True, disable=quiet)
+    tasks: dict = {}
+
+    def callback(event: str, info: dict) -> None:
+        if event == "start":
+            console.print(f"training on {info['train']} ({info['sentences']} sentences, "
+                          f"{info['tokens']} tokens), dev {info['dev'] or '-'}; "
+                          f"{len(info['labels'])} labels, {info['params']:,} parameters")
+        elif event == "batch":
+            e = info["epoch"]
+            if e not in tasks:
+                tasks[e] = progress.add_task("", total=info["batches"], epoch=e, loss=0.0, tps=0.0)
+            progress.update(tasks[e], completed=info["batch"], loss=info["loss"],
+                            tps=info["tokens_per_s"])
+        elif event == "epoch":
+            if info["epoch"] in tasks:
+                progress.remove_task(tasks.pop(info["epoch"]))
+            dev = info.get("dev")
+            devs = (f"dev P {100 * dev['precision']:.2f} R {100 * dev['recall']:.2f} "
+                    f"F1 {100 * dev['f1']:.2f}") if dev else "no dev set"
+            mark = " *" if info.get("best") else ""
+            console.print(f"epoch {info['epoch']:3d}  loss {info['loss']:.4f}  "
+                          f"{info['tokens_per_s']:,.0f} tok/s  {info['seconds']:.1f}s  {devs}{mark}")
+            if show_grad_norms:
+                norms = "  ".join(f"{k} {v:.3g}" for k, v in sorted(info["grad_norms"].items()))
+                console.print(f"           grad norms: {norms}")
+        elif event == "warn":
+            console.print(f"[yellow]warning:[/] {info['message']}")
+
+    t0 = time.perf_counter()
+    with _Stopper() as stopper, progress:
+        try:
+            model, history = train(cfg, output=output, train_path=train_file, dev_path=dev_file,
+                                   callback=callback, backend=backend, force=force,
+                                   resume=resume is not None,
+                                   should_stop=lambda: stopper.requested)
+        except ckpt.Interrupted as e:
+            progress.stop()
+            console.print(f"stopped at epoch {e.epoch}, batch {e.batch}; checkpoint saved in "
+                          f"{ckpt.path(e.out)}")
+            console.print(f"resume with: nertag train --resume {e.out}")
+            raise SystemExit(130)
+    console.print(history_table(history, show_grad_norms))
+    best = max((r for r in history if r.get("best")), key=lambda r: r["epoch"], default=None)
+    best_f1 = f", dev F1 {100 * best['dev']['f1']:.2f}" if best and best.get("dev") else ""
+    console.print(f"saved the best epoch ({best['epoch'] if best else '-'}{best_f1}) to "
+                  f"{output}  [{time.perf_counter() - t0:.1f}s]")

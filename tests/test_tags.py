@@ -1,0 +1,388 @@
+"""Tests for nertag.tags: parsing, detection, conversions, transition masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nertag.errors import NertagError
+from nertag.scoring import get_entities
+from nertag.tags import (
+    bio_to_bioes,
+    bio_to_iob1,
+    bioes_to_bio,
+    check_scheme,
+    convert,
+    detect_scheme,
+    encode,
+    iob1_to_bio,
+    is_valid_tag,
+    labels_for,
+    parse_tag,
+    transition_mask,
+)
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# ---------------------------------------------------------------- parsing
+
+
+@pytest.mark.parametrize(
+    "tag, expected",
+    [
+        ("B-PER", ("B", "PER")),
+        ("I-LOC", ("I", "LOC")),
+        ("O", ("O", "")),
+        ("E-WORK-OF-ART", ("E", "WORK-OF-ART")),
+        ("S-X", ("S", "X")),
+        ("B", ("B", "")),
+    ],
+)
+def test_parse_tag(tag, expected):
+    assert parse_tag(tag) == expected
+
+
+@pytest.mark.parametrize(
+    "tag, scheme, ok",
+    [
+        ("O", "bio", True),
+        ("O", "bioes", True),
+        ("B-PER", "bio", True),
+        ("I-PER", "iob1", True),
+        ("E-PER", "bio", False),
+        ("S-PER", "iob1", False),
+        ("E-PER", "bioes", True),
+        ("S-GPE-X", "bioes", True),
+        ("B-", "bio", False),
+        ("B", "bio", False),
+        ("PER", "bio", False),
+        ("X-PER", "bioes", False),
+        ("o", "bio", False),
+    ],
+)
+def test_is_valid_tag(tag, scheme, ok):
+    assert is_valid_tag(tag, scheme) is ok
+
+
+def test_check_scheme_aliases_and_error():
+    assert check_scheme("IOB2") == "bio"
+    assert check_scheme("iobes") == "bioes"
+    assert check_scheme("iob1") == "iob1"
+    with pytest.raises(NertagError, match="unknown tag scheme 'bilu'"):
+        check_scheme("bilu")
+
+
+# -------------------------------------------------------------- detection
+
+
+@pytest.mark.parametrize(
+    "seqs, expected",
+    [
+        ([["B-PER", "I-PER", "O", "B-LOC"]], "bio"),
+        ([["I-PER", "I-PER", "O", "I-LOC"]], "iob1"),
+        ([["I-PER", "B-PER", "O"]], "iob1"),  # B only where same types touch
+        ([["O", "O"], ["I-ORG"]], "iob1"),
+        ([["I-LOC", "I-PER"]], "iob1"),  # type switch is an I- start
+        ([["B-PER", "E-PER", "O"]], "bioes"),
+        ([["S-PER"]], "bioes"),
+        ([["O", "O"], []], "bio"),  # no entities: default
+        ([], "bio"),
+        # mostly BIO with one broken I- start (typical model output) -> bio
+        ([["B-PER", "I-PER", "O", "B-LOC", "O", "I-LOC"], ["B-ORG"]], "bio"),
+        # mostly IOB1 with one stray B- start -> iob1
+        ([["I-PER", "I-PER", "O", "I-LOC", "O", "B-LOC"], ["I-ORG"]], "iob1"),
+    ],
+)
+def test_detect_scheme(seqs, expected):
+    assert detect_scheme(seqs) == expected
+
+
+def test_detect_scheme_accepts_generator():
+    assert detect_scheme(s for s in [["O", "I-X"]]) == "iob1"
+
+
+# ------------------------------------------------------ exact conversions
+
+IOB1_TO_BIO = [
+    ([], []),
+    (["O", "O"], ["O", "O"]),
+    (["I-PER"], ["B-PER"]),  # I- at sentence start
+    (["I-PER", "I-PER", "O"], ["B-PER", "I-PER", "O"]),
+    (["I-PER", "B-PER"], ["B-PER", "B-PER"]),  # adjacent same type
+    (["I-PER", "I-PER", "B-PER", "I-PER"], ["B-PER", "I-PER", "B-PER", "I-PER"]),
+    (["I-LOC", "I-PER"], ["B-LOC", "B-PER"]),  # type switch
+    (["O", "I-LOC", "I-LOC", "I-PER", "O", "I-MISC"],
+     ["O", "B-LOC", "I-LOC", "B-PER", "O", "B-MISC"]),
+    (["B-LOC"], ["B-LOC"]),  # non-canonical IOB1 still reads as one entity
+]
+
+
+@pytest.mark.parametrize("iob1, bio", IOB1_TO_BIO)
+def test_iob1_to_bio(iob1, bio):
+    assert iob1_to_bio(iob1) == bio
+    assert convert(iob1, "iob1", "bio") == bio
+
+
+BIO_TO_IOB1 = [
+    (["B-PER", "I-PER", "O"], ["I-PER", "I-PER", "O"]),
+    (["B-PER", "B-PER"], ["I-PER", "B-PER"]),
+    (["B-PER", "I-PER", "B-PER", "I-PER"], ["I-PER", "I-PER", "B-PER", "I-PER"]),
+    (["B-LOC", "B-PER"], ["I-LOC", "I-PER"]),
+    (["B-LOC", "O", "B-LOC"], ["I-LOC", "O", "I-LOC"]),
+    (["I-LOC", "I-LOC"], ["I-LOC", "I-LOC"]),  # broken BIO read as one entity
+]
+
+
+@pytest.mark.parametrize("bio, iob1", BIO_TO_IOB1)
+def test_bio_to_iob1(bio, iob1):
+    assert bio_to_iob1(bio) == iob1
+    assert convert(bio, "bio", "iob1") == iob1
+
+
+BIO_TO_BIOES = [
+    ([], []),
+    (["O"], ["O"]),
+    (["B-PER"], ["S-PER"]),
+    (["B-PER", "I-PER"], ["B-PER", "E-PER"]),
+    (["B-PER", "I-PER", "I-PER", "O"], ["B-PER", "I-PER", "E-PER", "O"]),
+    (["B-PER", "B-PER"], ["S-PER", "S-PER"]),
+    (["B-PER", "I-PER", "B-PER"], ["B-PER", "E-PER", "S-PER"]),
+    (["B-LOC", "B-PER", "I-PER"], ["S-LOC", "B-PER", "E-PER"]),
+    # repairs: an I- that starts an entity is a B-
+    (["I-PER"], ["S-PER"]),
+    (["O", "I-PER", "I-PER"], ["O", "B-PER", "E-PER"]),
+    (["I-LOC", "I-PER"], ["S-LOC", "S-PER"]),
+    (["B-LOC", "I-PER", "I-PER"], ["S-LOC", "B-PER", "E-PER"]),
+]
+
+
+@pytest.mark.parametrize("bio, bioes", BIO_TO_BIOES)
+def test_bio_to_bioes(bio, bioes):
+    assert bio_to_bioes(bio) == bioes
+    assert convert(bio, "bio", "bioes") == bioes
+
+
+BIOES_TO_BIO = [
+    (["S-PER"], ["B-PER"]),
+    (["B-PER", "E-PER"], ["B-PER", "I-PER"]),
+    (["B-PER", "I-PER", "E-PER", "O"], ["B-PER", "I-PER", "I-PER", "O"]),
+    (["S-PER", "S-PER"], ["B-PER", "B-PER"]),
+    (["B-PER", "E-PER", "S-PER", "S-LOC"], ["B-PER", "I-PER", "B-PER", "B-LOC"]),
+    # ill-formed BIOES, read with the conlleval rules
+    (["B-PER", "O"], ["B-PER", "O"]),
+    (["I-PER", "I-PER"], ["B-PER", "I-PER"]),
+    (["E-PER", "E-PER"], ["B-PER", "B-PER"]),
+    (["S-PER", "I-PER", "E-PER"], ["B-PER", "B-PER", "I-PER"]),
+    (["B-PER", "E-LOC"], ["B-PER", "B-LOC"]),
+]
+
+
+@pytest.mark.parametrize("bioes, bio", BIOES_TO_BIO)
+def test_bioes_to_bio(bioes, bio):
+    assert bioes_to_bio(bioes) == bio
+    assert convert(bioes, "bioes", "bio") == bio
+
+
+def test_convert_other_pairs():
+    iob1 = ["I-PER", "B-PER", "O", "I-LOC", "I-LOC", "I-ORG"]
+    bioes = ["S-PER", "S-PER", "O", "B-LOC", "E-LOC", "S-ORG"]
+    assert convert(iob1, "iob1", "bioes") == bioes
+    assert convert(bioes, "bioes", "iob1") == iob1
+    assert convert(iob1, "iob1", "iob1") == iob1
+    assert convert(bioes, "IOBES", "bioes") == bioes
+
+
+def test_convert_rejects_tags_of_another_scheme():
+    with pytest.raises(NertagError, match=r"'S-PER' at position 1 is not a valid bio tag"):
+        bio_to_bioes(["O", "S-PER"])
+    with pytest.raises(NertagError, match="not a valid iob1 tag"):
+        iob1_to_bio(["PER"])
+    with pytest.raises(NertagError, match="unknown tag scheme"):
+        convert(["O"], "bio", "ioe2")
+
+
+def test_convert_returns_new_list():
+    tags = ["B-PER", "O"]
+    out = convert(tags, "bio", "bio")
+    assert out == tags and out is not tags
+
+
+# ---------------------------------------------- property-based round trips
+
+TYPES = ["PER", "LOC", "ORG-X"]
+
+
+@st.composite
+def entity_sequences(draw):
+    """A sentence length and non-overlapping entities (type, start, end)."""
+    n = draw(st.integers(0, 14))
+    entities, i = [], 0
+    while i < n:
+        if draw(st.booleans()):
+            length = draw(st.integers(1, min(4, n - i)))
+            entities.append((draw(st.sampled_from(TYPES)), i, i + length))
+            i += length
+        else:
+            i += 1
+    return n, entities
+
+
+@settings(max_examples=200, deadline=None)
+@given(entity_sequences())
+def test_round_trips(data):
+    n, entities = data
+    bio, iob1, bioes = (encode(entities, n, s) for s in ("bio", "iob1", "bioes"))
+    for tags, scheme in ((bio, "bio"), (iob1, "iob1"), (bioes, "bioes")):
+        assert all(is_valid_tag(t, scheme) for t in tags)
+        assert get_entities(tags) == entities
+    assert bioes_to_bio(bio_to_bioes(bio)) == bio
+    assert bio_to_iob1(iob1_to_bio(iob1)) == iob1
+    assert iob1_to_bio(iob1) == bio
+    assert bio_to_iob1(bio) == iob1
+    assert bio_to_bioes(bio) == bioes
+    assert bioes_to_bio(bioes) == bio
+    for src, tags in (("bio", bio), ("iob1", iob1), ("bioes", bioes)):
+        for dst, expected in (("bio", bio), ("iob1", iob1), ("bioes", bioes)):
+            assert convert(tags, src, dst) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(
+    ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]),
+    max_size=15))
+def test_conversion_preserves_scored_entities(tags):
+    """Any (even ill-formed) tags: conversion never changes what conlleval sees,
+    and its output is valid in the target scheme and allowed by the masks."""
+    for dst in ("iob1", "bio", "bioes"):
+        out = convert(tags, "bioes", dst)
+        assert get_entities(out) == get_entities(tags)
+        assert all(is_valid_tag(t, dst) for t in out)
+        if dst != "iob1":
+            labels = labels_for(["PER", "LOC"], dst)
+            allowed, start, end = transition_mask(labels, dst)
+            idx = [labels.index(t) for t in out]
+            if idx:
+                assert start[idx[0]] and end[idx[-1]]
+            assert all(allowed[a, b] for a, b in zip(idx, idx[1:]))
+
+
+# ------------------------------------------------------- labels and masks
+
+
+def test_labels_for():
+    assert labels_for(["PER", "LOC", "PER"], "bio") == [
+        "O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    assert labels_for(["PER", "LOC"], "bioes") == [
+        "O", "B-LOC", "I-LOC", "E-LOC", "S-LOC", "B-PER", "I-PER", "E-PER", "S-PER"]
+    assert labels_for([], "bioes") == ["O"]
+    assert labels_for(iter(["MISC"]), "iob1") == ["O", "B-MISC", "I-MISC"]
+    with pytest.raises(NertagError):
+        labels_for(["PER", ""], "bio")
+
+
+def _allowed_pairs(labels, allowed):
+    return {(labels[i], labels[j]) for i, j in zip(*np.nonzero(allowed))}
+
+
+def test_transition_mask_bio():
+    labels = labels_for(["LOC", "PER"], "bio")  # O B-LOC I-LOC B-PER I-PER
+    allowed, start, end = transition_mask(labels, "bio")
+    assert allowed.shape == (5, 5) and allowed.dtype == bool
+    assert start.dtype == bool and end.dtype == bool
+    free = {"O", "B-LOC", "B-PER"}
+    expected = {(a, b) for a in labels for b in free}
+    expected |= {("B-LOC", "I-LOC"), ("I-LOC", "I-LOC"), ("B-PER", "I-PER"), ("I-PER", "I-PER")}
+    assert _allowed_pairs(labels, allowed) == expected
+    assert start.tolist() == [True, True, False, True, False]
+    assert end.tolist() == [True] * 5
+    assert not allowed[labels.index("O"), labels.index("I-PER")]
+    assert not allowed[labels.index("B-LOC"), labels.index("I-PER")]
+
+
+def test_transition_mask_bioes():
+    labels = labels_for(["LOC", "PER"], "bioes")
+    allowed, start, end = transition_mask(labels, "bioes")
+    closed = ["O", "E-LOC", "S-LOC", "E-PER", "S-PER"]
+    opening = ["O", "B-LOC", "S-LOC", "B-PER", "S-PER"]
+    expected = {(a, b) for a in closed for b in opening}
+    for t in ("LOC", "PER"):
+        expected |= {(f"{a}-{t}", f"{b}-{t}") for a in "BI" for b in "IE"}
+    assert _allowed_pairs(labels, allowed) == expected
+    by_label = dict(zip(labels, zip(start.tolist(), end.tolist())))
+    assert by_label == {
+        "O": (True, True),
+        "B-LOC": (True, False), "I-LOC": (False, False),
+        "E-LOC": (False, True), "S-LOC": (True, True),
+        "B-PER": (True, False), "I-PER": (False, False),
+        "E-PER": (False, True), "S-PER": (True, True),
+    }
+
+
+def test_transition_mask_iob1_and_label_order():
+    labels = ["I-X", "O", "B-X"]  # any order of labels works
+    allowed, start, end = transition_mask(labels, "iob1")
+    assert allowed.tolist() == [
+        [True, True, True],    # I-X -> I-X, O, B-X
+        [True, True, False],   # O -> B-X not allowed
+        [True, True, True],    # B-X -> B-X allowed (third touching entity)
+    ]
+    assert start.tolist() == [True, True, False]
+    assert end.tolist() == [True, True, True]
+
+
+def test_transition_mask_rejects_foreign_labels():
+    with pytest.raises(NertagError, match="'E-X'"):
+        transition_mask(["O", "B-X", "E-X"], "bio")
+
+
+# ------------------------------------------------- shared CoNLL-2003 corpus
+
+
+def _read_conll(path: Path) -> list[list[str]]:
+    """Last column = tag, blank line = sentence break, -DOCSTART- skipped."""
+    sentences, current = [], []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if not fields:
+                if current:
+                    sentences.append(current)
+                current = []
+            elif fields[0] != "-DOCSTART-":
+                current.append(fields[-1])
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+@pytest.mark.parametrize("iob1_name, bio_name", [
+    ("eng.testa", "valid.txt"),
+    ("eng.train", "train.txt"),
+])
+def test_shared_corpus_iob1_to_bio(iob1_name, bio_name):
+    iob1_path = SHARED / "conll2003-iob1" / iob1_name
+    bio_path = SHARED / "conll2003" / bio_name
+    if not (iob1_path.is_file() and bio_path.is_file()):
+        pytest.skip(f"shared corpus not available ({iob1_path}, {bio_path})")
+    iob1, bio = _read_conll(iob1_path), _read_conll(bio_path)
+    assert len(iob1) == len(bio) > 0
+    assert detect_scheme(iob1) == "iob1"
+    assert detect_scheme(bio) == "bio"
+    for k, (src, expected) in enumerate(zip(iob1, bio)):
+        assert iob1_to_bio(src) == expected, f"sentence {k}"
+    # and back.  eng.train has two non-canonical "O B-MISC" (B- not after the
+    # same type, where canonical IOB1 writes I-); everything else round-trips.
+    odd = 0
+    for k, (src, tags) in enumerate(zip(iob1, bio)):
+        back = bio_to_iob1(tags)
+        if back != src:
+            odd += 1
+            for i, (t, b) in enumerate(zip(src, back)):
+                if t != b:
+                    assert t.startswith("B-") and b == "I-" + t[2:], f"sentence {k}"
+                    assert i == 0 or parse_tag(src[i - 1])[1] != t[2:], f"sentence {k}"
+    assert odd <= 2
