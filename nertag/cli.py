@@ -168,5 +168,54 @@ def evaluate(
     con.print(evaluation_table(ev, title=f"{data} ({ev.n_sentences} sentences, {ev.n_tokens} tokens)"))
 
 
+# --------------------------------------------------------------------------- tag
+@app.command()
+def tag(
+    inputs: List[str] = typer.Argument(None, help="text files to tag; - for standard input"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write here (default: stdout)"),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f",
+                                      help="pretty (default on a terminal), jsonl, conll, inline or html"),
+    per: str = typer.Option("sentence", "--per", help="jsonl objects per sentence or per document"),
+    tokenized: bool = typer.Option(False, "--tokenized", help="inputs are CoNLL columns (first = word)"),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="model directory (default: shipped model)"),
+    encoding: str = typer.Option("utf-8", "--encoding", help="encoding of the inputs"),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="worker processes"),
+    decoder: Optional[str] = typer.Option(None, "--decoder", help="greedy, constrained or viterbi"),
+):
+    """Tag raw text (or CoNLL columns) with a trained model."""
+    from .tag_cli import run_tag
+
+    if not inputs:
+        raise UsageError("give one or more input files, or - for standard input "
+                         "(e.g. nertag tag data/example.txt)")
+    if decoder is not None and decoder not in ("greedy", "constrained", "viterbi"):
+        raise UsageError(f"--decoder: unknown decoder {decoder!r}; use greedy, constrained or viterbi")
+    run_tag(inputs=list(inputs), output=output, fmt=fmt, per=per, tokenized=tokenized,
+            model_dir=model, encoding=encoding, jobs=jobs, decoder=decoder)
+
+
+# --------------------------------------------------------------------------- gradcheck
+@app.command()
+def gradcheck(
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="check this config's architecture"),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="check at a saved model's parameters"),
+    overrides: List[str] = typer.Option([], "--set", help="override a config key: SECTION.KEY=VALUE"),
+    head: str = typer.Option("softmax", "--head", help="default model's head: softmax, binary, crf or all"),
+    eps: float = typer.Option(1e-4, "--eps", help="central-difference step h"),
+    tol: float = typer.Option(1e-6, "--tol", help="largest relative error that passes"),
+    samples: Optional[int] = typer.Option(None, "--samples", help="random entries per parameter (0 = all)"),
+    ops: bool = typer.Option(False, "--ops", help="also check every graph op's backward alone"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    seed: int = typer.Option(0, "--seed", help="seed of the random model and minibatch"),
+):
+    """Check hand-derived and graph gradients against central differences."""
+    from .check_cli import run_gradcheck
+
+    code = run_gradcheck(config=config, model_dir=model, overrides=list(overrides), head=head,
+                         eps=eps, tol=tol, samples=samples, ops=ops, as_json=as_json, seed=seed,
+                         console=_console(stderr=False))
+    raise typer.Exit(code)
+
+
 def main() -> None:
     app()

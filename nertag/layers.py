@@ -47,10 +47,12 @@ def segment_sum(ids: np.ndarray, values: np.ndarray, n_rows: int) -> SparseRows:
     A word used twice in a batch gets both contributions. Sorting once and
     summing contiguous segments with ``np.add.reduceat`` avoids ``np.add.at``.
     """
+    if len(ids) == 0:
+        return SparseRows(np.zeros(0, np.int64), values[:0], (n_rows, values.shape[1]))
     order = np.argsort(ids, kind="stable")
     sids = ids[order]
     starts = np.flatnonzero(np.concatenate(([True], sids[1:] != sids[:-1])))
-    rows = np.add.reduceat(values[order], starts, axis=0) if len(ids) else values[:0]
+    rows = np.add.reduceat(values[order], starts, axis=0)
     return SparseRows(sids[starts].astype(np.int64), rows, (n_rows, values.shape[1]))
 
 
@@ -131,7 +133,8 @@ def dropout_mask(shape, p: float, rng: np.random.Generator, dtype) -> np.ndarray
     """Inverted dropout: keep with probability 1−p, scale kept units by 1/(1−p)."""
     if p <= 0:
         return None
-    return (rng.random(shape, dtype=np.float32) >= p).astype(dtype) / dtype.type(1 - p)
+    dt = np.dtype(dtype)
+    return (rng.random(shape, dtype=np.float32) >= p).astype(dt) / dt.type(1 - p)
 
 
 # ---------------------------------------------------------------- heads

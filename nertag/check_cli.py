@@ -1,0 +1,99 @@
+"""``nertag gradcheck``: three independent gradients that must agree, shown to a user."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from .errors import UsageError
+
+HEADS = ("softmax", "binary", "crf")
+
+
+def _problem_from_model(m, rng, batch: int = 16):
+    """A random minibatch of real windows for a model; its parameters (float64) are the point."""
+    from .gradcheck import Problem
+
+    a = m.arch
+    lengths = [batch // 3, batch // 3, batch - 2 * (batch // 3)] if a.head == "crf" else None
+    sents = []
+    for n in (lengths or [batch]):
+        # real-looking sentences: ids drawn from each feature's vocabulary, with repeats
+        sents.append(np.stack([rng.integers(3, max(V, 4), n) for _, V, _ in a.features], axis=1))
+    ids = np.concatenate(sents)
+    ids[1] = ids[0]  # a repeated word
+    X = m.featurizer.windows(ids.astype(np.int32), np.array(lengths or [batch]))
+    y = rng.integers(0, a.n_labels, batch)
+    params = {k: v.astype(np.float64) for k, v in m.params.items()}
+    return Problem(params, X, y, a, (None, None), lengths)
+
+
+def run_gradcheck(*, config, model_dir, overrides, head, eps, tol, samples, ops, as_json,
+                  seed, console) -> int:
+    from . import gradcheck as gc
+
+    if eps <= 0:
+        raise UsageError(f"--eps must be positive, got {eps}")
+    if tol <= 0:
+        raise UsageError(f"--tol must be positive, got {tol}")
+    if samples is not None and samples < 0:
+        raise UsageError(f"--samples must be >= 0, got {samples}")
+    if config and model_dir:
+        raise UsageError("give either --config or --model, not both")
+    if head not in HEADS + ("all",):
+        raise UsageError(f"--head: unknown head {head!r}; use softmax, binary, crf or all")
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    problems = []
+    if config or model_dir:
+        if model_dir:
+            from .modelio import load_model
+
+            m = load_model(model_dir)
+            what = f"model {model_dir}"
+        else:
+            from .config import load_config
+            from .conll import read_conll
+            from .train import build_model, resolve_data
+
+            cfg = load_config(config, overrides)
+            train_file, _ = resolve_data(cfg)
+            m = build_model(cfg, read_conll(train_file, cfg.data.encoding, cfg.data.tag_scheme))
+            what = f"config {config}"
+        if samples is None:
+            samples = 100
+        problems.append((what, _problem_from_model(m, rng)))
+    else:
+        heads = HEADS if head == "all" else (head,)
+        for h in heads:
+            problems.append((f"default model, {h} head", gc.default_problem(seed, head=h)))
+    results = []
+    for what, p in problems:
+        checks = gc.check_model(p.params, p.X, p.y, p.arch, masks=p.masks, lengths=p.lengths,
+                                eps=eps, samples=samples or None, rng=rng)
+        results.append((what, checks))
+    op_checks = gc.check_ops(rng) if ops else []
+    passed = all(c.passed(tol) for _, cs in results for c in cs) and \
+        all(c.passed(tol) for c in op_checks)
+    seconds = time.perf_counter() - t0
+    if as_json:
+        out = {"passed": passed, "tol": tol, "eps": eps, "seconds": round(seconds, 3),
+               "models": [{"model": w, **gc.to_json(cs, tol)} for w, cs in results]}
+        if ops:
+            out["ops"] = gc.to_json(op_checks, tol)
+        print(json.dumps(out, indent=2))
+    else:
+        for what, checks in results:
+            t = gc.report_table(checks, tol)
+            n = checks[0].entries_checked if checks else 0
+            t.title = f"{what}: largest relative errors (tol {tol:g}, h = {eps:g}" + \
+                (f", {samples} sampled entries per parameter)" if samples else ", all entries)")
+            console.print(t)
+        if ops:
+            console.print(gc.report_table(op_checks, tol))
+        verdict = "[green]PASS[/]" if passed else "[bold red]FAIL[/]"
+        console.print(f"{verdict}: hand-derived, graph and numeric gradients "
+                      f"{'agree' if passed else 'disagree'} ({seconds:.2f}s)")
+    return 0 if passed else 1

@@ -1,0 +1,87 @@
+"""The window classifier built on the graph engine (:mod:`nertag.graph`).
+
+Nothing here is derived by hand: the forward pass is written with graph ops and
+``loss.backward()`` produces every gradient, so it is an independent check of
+:func:`nertag.model.loss_and_grads` (same contract, same gradient dict).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import graph as G
+from .model import Arch
+
+ACTIVATIONS = {"tanh": G.tanh, "sigmoid": G.sigmoid, "relu": G.relu, "hardtanh": G.hardtanh}
+
+
+def build_scores(P: dict[str, G.Node], X: np.ndarray, arch: Arch, masks=(None, None)) -> G.Node:
+    """s = U f(W x + b) + c as a graph.  P: parameter nodes, X: (B, n, F) -> s: (B, K)."""
+    B = X.shape[0]
+    looked_up = [G.embedding(P[f"E_{name}"], X[:, :, f])               # (B, n, d_f) each
+                 for f, (name, _, _) in enumerate(arch.features)]
+    e = G.concat(looked_up, axis=2) if len(looked_up) > 1 else looked_up[0]  # (B, n, D)
+    x = G.reshape(e, (B, arch.input_dim))                               # (B, n·D)
+    if masks[0] is not None:
+        x = G.mul_const(x, masks[0])
+    z = G.add_bias(G.matmul(x, G.transpose(P["W"])), P["b"])            # z = Wx + b
+    h = ACTIVATIONS[arch.activation](z)                                 # h = f(z)
+    if masks[1] is not None:
+        h = G.mul_const(h, masks[1])
+    return G.add_bias(G.matmul(h, G.transpose(P["U"])), P["c"])         # s = Uh + c
+
+
+def crf_nll(S: G.Node, y: np.ndarray, lengths, A: G.Node, start: G.Node, end: G.Node) -> G.Node:
+    """Mean over sentences of log Z − score(gold) for sentences laid end to end in S (B, K).
+
+    score(y) = start[y_0] + Σ_t S[t, y_t] + Σ_{t≥1} A[y_{t−1}, y_t] + end[y_{T−1}];
+    log Z by the forward algorithm: α_0 = start + S_0,
+    α_t[j] = logsumexp_i(α_{t−1}[i] + A[i, j]) + S_t[j],  log Z = logsumexp(α_{T−1} + end).
+    A, start, end and S feed many nodes: backward sums their gradients (fan-out).
+    """
+    y = np.asarray(y)
+    lengths = [len(y)] if lengths is None else [int(T) for T in lengths]
+    if sum(lengths) != len(y) or min(lengths, default=1) < 1:
+        raise ValueError(f"sentence lengths {lengths} do not cover the {len(y)} tokens")
+    K = A.shape[0]
+    total, o = None, 0
+    for T in lengths:
+        t_ids, yi = np.arange(o, o + T), y[o:o + T]
+        gold = G.add(G.index(start, yi[0]), G.sum(G.gather(S, t_ids, yi)))
+        if T > 1:
+            gold = G.add(gold, G.sum(G.gather(A, yi[:-1], yi[1:])))
+        gold = G.add(gold, G.index(end, yi[-1]))
+        alpha = G.add(start, G.index(S, o))                              # α_0 (K,)
+        for t in range(o + 1, o + T):
+            paths = G.add(G.reshape(alpha, (K, 1)), A)                   # α[i] + A[i, j]
+            alpha = G.add(G.logsumexp(paths, axis=0), G.index(S, t))
+        log_z = G.logsumexp(G.add(alpha, end), axis=0)
+        nll = G.add(log_z, G.scale(gold, -1.0))
+        total = nll if total is None else G.add(total, nll)
+        o += T
+    return G.scale(total, 1.0 / len(lengths))
+
+
+
+def graph_loss(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *,
+               masks=(None, None), lengths=None):
+    """The loss node and the parameter nodes (forward only; call ``.backward()``)."""
+    P = {k: G.Node(v, name=k) for k, v in params.items()}
+    s = build_scores(P, X, arch, masks)
+    if arch.head == "softmax":
+        loss = G.softmax_ce(s, y)
+    elif arch.head == "binary":
+        loss = G.sigmoid_bce(s, y)
+    elif arch.head == "crf":
+        loss = crf_nll(s, y, lengths, P["A"], P["start"], P["end"])
+    else:
+        raise ValueError(f"unknown head {arch.head!r}")
+    return loss, P
+
+
+def graph_loss_and_grads(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *,
+                         masks=(None, None), lengths=None):
+    """Same contract as :func:`nertag.model.loss_and_grads`, gradients by the graph engine."""
+    loss, P = graph_loss(params, X, y, arch, masks=masks, lengths=lengths)
+    loss.backward()
+    return float(loss.value), {k: P[k].grad for k in arch.shapes()}

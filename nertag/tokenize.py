@@ -1,0 +1,273 @@
+"""Tokenizer and sentence splitter for raw English text (CoNLL-2003 / PTB style).
+
+Every token carries character offsets into the original input, and
+``input[token.start:token.end] == token.text`` always holds: the tokenizer
+never normalises, it only cuts.  All work is done by one compiled regular
+expression (``re.finditer``) whose alternatives are ordered by priority and
+written so that no input can trigger catastrophic backtracking.
+
+Main rules (see ``tests/test_tokenize.py`` for the exhaustive list):
+
+* punctuation is split off; quotes and brackets are separate tokens;
+* abbreviations (``U.S.``, ``Inc.``, ``Mr.``, initials ``J.``) keep their
+  period -- except at the very end of a paragraph, where CoNLL-2003 writes
+  ``Inc .`` and so do we;
+* numbers (``1,000``, ``3.5``, ``1996-08-22``, ``10:30``, ``1/2``, ``+44``),
+  hyphenated words (``well-known``, ``6-2``), URLs and e-mail addresses stay
+  whole; ``50%`` -> ``50 %`` and ``$5`` -> ``$ 5``;
+* clitics are split: ``Paris's`` -> ``Paris 's``, ``don't`` -> ``do n't``,
+  ``players'`` -> ``players '`` (curly apostrophes too);
+* any Unicode whitespace (plus BOM and zero-width space) separates tokens.
+
+Sentences end after ``. ! ? ...`` (plus any closing quotes/brackets glued to
+them) when the next token starts with a capital letter, a digit or an opening
+quote/bracket, and always at a paragraph break (a blank line).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Iterator, NamedTuple, TextIO
+
+__all__ = ["Token", "tokenize", "split_sentences", "iter_paragraphs", "iter_sentences",
+           "MAX_PARAGRAPH_CHARS"]
+
+#: A paragraph longer than this (in characters) is cut and yielded in pieces.
+MAX_PARAGRAPH_CHARS = 1_000_000
+_BLOCK = 1 << 16  # characters read from a stream at a time
+
+
+class Token(NamedTuple):
+    """One token: its text and ``[start, end)`` character offsets in the input."""
+
+    text: str
+    start: int
+    end: int
+
+
+def _mark_class() -> str:
+    """Regex class body of combining marks (``\\w`` does not match them)."""
+    spans = [(0x300, 0x2000), (0x20D0, 0x2100), (0x2CEF, 0x2E00), (0x3000, 0x3100),
+             (0xA600, 0xAC00), (0xFB1E, 0xFB1F), (0xFE00, 0xFE30)]
+    out, start = [], None
+    for lo, hi in spans:
+        for cp in range(lo, hi + 1):
+            is_mark = cp < hi and unicodedata.category(chr(cp))[0] == "M"
+            if is_mark and start is None:
+                start = cp
+            elif not is_mark and start is not None:
+                out.append(f"\\u{start:04x}-\\u{cp - 1:04x}")
+                start = None
+    return "".join(out) + "\\U000e0100-\\U000e01ef"
+
+
+def _trie(words: list[str]) -> str:
+    """Compile literal words into a prefix-tree regex (fast: one branch per letter)."""
+    root: dict = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if "" in node:
+            body = (body if len(alts) == 1 and len(alts[0]) == 1 else f"(?:{body})") + "?"
+        return body
+
+    return "(?:" + emit(root) + ")"
+
+
+# Abbreviations that keep their period ("No." only before a number, see below).
+_ABBREV_TITLE = """Mr Mrs Ms Messrs Mme Mlle Dr Prof Sr Jr St Mt Ft Rev Hon Gen Lt Col Maj Capt
+    Cmdr Adm Sgt Cpl Pvt Gov Sen Rep Pres Supt Insp Det Fr Esq Jan Feb Mar Apr Jun Jul Aug
+    Sep Sept Oct Nov Dec Inc Corp Ltd Co Cos Bros Plc Bhd Pty Mfg Dept Univ Assn Ave Blvd Rd
+    Ala Ariz Ark Calif Colo Conn Del Fla Ga Ill Ind Kan Ky La Md Mass Mich Minn Miss Mo Mont
+    Neb Nev Okla Ore Pa Tenn Tex Va Vt Wash Wis Wyo Ph.D""".split()
+_ABBREV_LOWER = "vs v etc cf al approx esp est fig vol pp".split()
+_ABBREVS = sorted({w for a in _ABBREV_TITLE for w in (a, a.upper())} | set(_ABBREV_LOWER)
+                  | {a.capitalize() for a in _ABBREV_LOWER})
+#: Abbreviations after which a sentence may still end (if a capital follows).
+_MAY_END = {"etc.", "Etc.", "ETC."}
+
+_M = _mark_class()
+_W = rf"[\w{_M}\u00ad\u200c\u200d]"               # word-internal character
+_WORD = rf"\w{_W}*"                                 # a run of word characters
+_LB = r"(?:\r\n|\r(?!\n)|\n)"                       # one line break (as io sees it)
+_HS = r"[^\S\r\n]"                                  # horizontal whitespace
+_SEP = r"\s\u200b\ufeff"                            # token separators
+_CLOSE = "\"'”’»"                                    # closing quotes
+# After an abbreviation's period: only closers, then the paragraph ends.
+_CH = rf"(?:[{_CLOSE}]|{_HS})*"                     # closing quotes/brackets, spaces
+_PEND = rf"(?={_CH}(?:\Z|{_LB}{_CH}(?:{_LB}|\Z)))"
+_CLITIC = r"(?i:s|m|d|re|ve|ll)(?!\w)"
+_NT = r"[nN]['’][tT](?!\w)"
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_SEG = (rf"(?:[A-Z]{{1,5}}&[A-Z]{{1,5}}(?!\w)"             # AT&T, S&P
+        rf"|\d+(?:/\d+)+(?!\d|[.,:]\d){_W}*"                # 1/2 11/1/96
+        rf"|\d+(?:[.,:]\d+)+{_W}*"                          # 1,000 3.5 10:30 3.5m
+        rf"|{_WORD}(?:['’](?!{_CLITIC}){_WORD})*)")         # O'Brien, d'etat
+_ABBR_SEG = rf"[^\W\d_](?:\.[^\W\d_])+(?=\.)(?:\.(?!{_PEND})(?!\w))?"  # aid-U.N.
+_TAIL = rf"(?:[-\u2010\u2011](?:{_ABBR_SEG}|{_SEG}))*"       # hyphenated continuation
+_URL_END = rf"[^{_SEP}<>\"]*[^{_SEP}<>\".,;:!?'“”‘’»(){{}}\[\]]"
+
+_ALTERNATIVES = [
+    rf"(?i:https?|ftp)://{_URL_END}",
+    rf"(?i:www)\.[\w-]+(?:\.[\w-]+)+(?:[/?#]{_URL_END})?",
+    r"\w[\w.+-]{0,63}@\w[\w-]{0,62}(?:\.\w[\w-]{0,62}){1,8}",   # e-mail (bounded)
+    rf"\d(?<![^\r\n]\d)\d?[.=](?={_HS}+\S)",                  # "3. Name", "1= Name"
+    rf"[+\-−](?<![^{_SEP}(\[{{\"'“‘].)(?=\d){_SEG}{_TAIL}",   # +44, -3.5
+    r"\.(?<![\w.]\.)\d+",                                      # .496
+    r"[A-Z]{1,3}\$",                                           # US$ C$ HK$
+    r"[Nn][Oo][sS]?\.(?:\d+|(?=\s{0,3}\d))",                    # No. 1, No.2
+    rf"{_trie(_ABBREVS)}\.(?!{_PEND})\d*{_TAIL}",              # Mr. Inc. Mo.-based
+    rf"[^\W\d_](?:\.[^\W\d_])+(?:\.(?!{_PEND})(?!\w){_TAIL}|(?=\.{_PEND})|(?![\w.'’]))",  # U.S.
+    rf"[{_UPPER}]\.(?!{_PEND})",                               # initials: J.
+    rf"['’](?<=[\w.].){_CLITIC}",                              # 's 'm 're 've 'll 'd
+    rf"[nN](?<=\w.)['’][tT](?!\w)",                            # n't
+    rf"\w{_W}*?(?={_NT})",                                     # do|n't  ca|n't
+    r"[A-D]{1,3}\+{1,2}(?![\w+])",                              # AA+ C++
+    rf"{_SEG}{_TAIL}(?:-(?![\w\-−]))?",                        # words, numbers, "multi- "
+    r"\.{2,}|-{2,}|\*{2,}|={2,}|~{2,}|#{2,}|!{2,}|\?{2,}|``",
+    rf"[^{_SEP}][{_M}]*",                                      # any other character
+]
+_TOKEN_RE = re.compile("|".join(_ALTERNATIVES))
+_PARA_BREAK_RE = re.compile(rf"{_LB}(?:{_HS}*{_LB})+")
+_LAST_WS_RE = re.compile(r".*\s", re.DOTALL)
+
+_TERMINATORS = frozenset(".!?…。！？")
+_CLOSERS = frozenset(["”", "’", "»", ")", "]", "}", "''"])
+_AMBIGUOUS_QUOTES = frozenset(['"', "'"])
+_OPENERS = frozenset("\"'“‘«([{`")
+_new = tuple.__new__
+
+
+def tokenize(text: str, offset: int = 0) -> list[Token]:
+    """Split ``text`` into tokens whose offsets are shifted by ``offset``."""
+    return [_new(Token, (m.group(), m.start() + offset, m.end() + offset))
+            for m in _TOKEN_RE.finditer(text)]
+
+
+def _is_terminator(tok: str) -> bool:
+    """True for ``.``, ``!``, ``?``, ``...`` and runs of them."""
+    return tok[0] in _TERMINATORS and (len(tok) == 1 or tok.strip(".!?…") == "") \
+        or tok in _MAY_END
+
+
+def _starts_sentence(tok: str) -> bool:
+    """True if a token can open a new sentence (capital, digit, opening quote/bracket)."""
+    c = tok[0]
+    return (c.isalpha() and not c.islower()) or c.isdigit() or c in _OPENERS
+
+
+def split_sentences(text: str, offset: int = 0) -> list[list[Token]]:
+    """Tokenize ``text`` and group the tokens into sentences.
+
+    Offsets are shifted by ``offset``.  Blank lines always end a sentence; a
+    single newline never does.
+    """
+    tokens = tokenize(text, offset)
+    n = len(tokens)
+    cuts: list[int] = []  # token indices at which a new sentence starts
+    candidates = [i for i, t in enumerate(tokens) if t[0][0] in _TERMINATORS or t[0] in _MAY_END]
+    for i in candidates:
+        if not _is_terminator(tokens[i][0]):
+            continue
+        j = i + 1
+        while j < n and (tokens[j][0] in _CLOSERS or (
+                tokens[j][0] in _AMBIGUOUS_QUOTES and tokens[j][1] == tokens[j - 1][2])):
+            j += 1
+        if j < n and _starts_sentence(tokens[j][0]) and (not cuts or cuts[-1] < j):
+            cuts.append(j)
+    if n and ("\n" in text or "\r" in text):
+        starts = [t[1] - offset for t in tokens]
+        para_cuts = []
+        k = 0
+        for m in _PARA_BREAK_RE.finditer(text):
+            while k < n and starts[k] < m.end():
+                k += 1
+            if 0 < k < n:
+                para_cuts.append(k)
+        cuts = sorted(set(cuts).union(para_cuts))
+    sentences, prev = [], 0
+    for cut in cuts:
+        if cut > prev:
+            sentences.append(tokens[prev:cut])
+            prev = cut
+    if prev < n:
+        sentences.append(tokens[prev:])
+    return sentences
+
+
+def _trailing_ws_start(buf: str, prev: int, old_len: int) -> int:
+    """Start of the run of whitespace at the end of ``buf``.
+
+    ``buf[old_len:]`` is newly appended text and ``prev`` the answer for
+    ``buf[:old_len]``; only the new part is examined.
+    """
+    new = buf[old_len:]
+    stripped = len(new.rstrip())
+    return prev if stripped == 0 else old_len + stripped
+
+
+def _cut_point(buf: str, start: int, limit: int) -> int:
+    """Where to cut an over-long paragraph ``buf[start:]``: after the last line
+    break, else after the last whitespace, else hard at ``start + limit``."""
+    end = start + limit
+    nl = max(buf.rfind("\n", start, end), buf.rfind("\r", start, end))
+    if nl > start:
+        return nl + 2 if buf.startswith("\r\n", nl) else nl + 1
+    m = _LAST_WS_RE.match(buf, start, end)
+    if m and m.end() > start + 1:
+        return m.end()
+    return end
+
+
+def iter_paragraphs(stream: TextIO, max_chars: int = MAX_PARAGRAPH_CHARS
+                    ) -> Iterator[tuple[int, str]]:
+    """Yield ``(offset, paragraph)`` pairs read from a text stream.
+
+    Paragraphs are separated by blank (whitespace-only) lines; ``offset`` is the
+    character position of the paragraph in the whole stream (open files with
+    ``newline=""`` so that CRLF counts as two characters, as in ``str``).
+    Memory is bounded: the stream is read in blocks and a paragraph longer
+    than ``max_chars`` is yielded in pieces cut at a line break, else at
+    whitespace, else anywhere.  Whitespace-only paragraphs are skipped.
+    """
+    max_chars = max(int(max_chars), 2)
+    buf, base, pos, ws_start = "", 0, 0, 0  # buf starts at stream offset ``base``
+    while True:
+        block = stream.read(_BLOCK)
+        eof = not block
+        old_len, scan_from = len(buf), max(pos, ws_start)
+        buf += block
+        ws_start = _trailing_ws_start(buf, ws_start, old_len)
+        while True:
+            m = _PARA_BREAK_RE.search(buf, scan_from)
+            if m is None or (not eof and m.end() >= ws_start):
+                break
+            if not buf[pos:m.start()].isspace() and m.start() > pos:
+                yield base + pos, buf[pos:m.start()]
+            pos = scan_from = m.end()
+        while len(buf) - pos > max_chars or (eof and pos < len(buf)):
+            cut = len(buf) if len(buf) - pos <= max_chars else _cut_point(buf, pos, max_chars)
+            if not buf[pos:cut].isspace():
+                yield base + pos, buf[pos:cut]
+            pos = cut
+        if eof:
+            return
+        # drop what has been yielded; keep the pending paragraph
+        base += pos
+        ws_start = max(ws_start - pos, 0)
+        buf, pos = buf[pos:], 0
+
+
+def iter_sentences(stream: TextIO) -> Iterator[list[Token]]:
+    """Yield the sentences of a text stream, token offsets into the whole stream."""
+    for offset, paragraph in iter_paragraphs(stream):
+        yield from split_sentences(paragraph, offset)
