@@ -59,8 +59,9 @@ def load_vectors(path: str | Path, max_words: int = 0) -> Vectors:
         with _open(p) as f:
             batch: list[bytes] = []
             for lineno, line in enumerate(f, 1):
-                if lineno == 1 and len(line.split()) == 2:
-                    continue  # word2vec header
+                head = line.split()
+                if lineno == 1 and len(head) == 2 and all(t.isdigit() for t in head):
+                    continue  # word2vec header "count dim"
                 word, _, rest = line.rstrip(b"\r\n").partition(b" ")
                 if not rest:
                     continue
@@ -90,7 +91,8 @@ def _parse(batch: list[bytes], path: Path, lineno: int) -> np.ndarray:
         flat = np.array(text.split(), dtype=np.float32)
     except ValueError:
         raise NertagError(f"{path}: a vector near line {lineno} has a non-number") from None
-    d = len(batch[0].split())
-    if flat.size != d * len(batch):
+    counts = np.fromiter((len(r.split()) for r in batch), np.int64, len(batch))
+    d = int(counts[0])
+    if (counts != d).any():
         raise NertagError(f"{path}: vectors near line {lineno} do not all have {d} numbers")
     return flat.reshape(len(batch), d)

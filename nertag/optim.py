@@ -45,20 +45,20 @@ def adam(param: np.ndarray, grad, state: dict, lr: float, beta1: float = 0.9,
         state["t"] = 0
     state["t"] += 1
     t = state["t"]
-    step = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    c1, c2 = 1 / (1 - beta1 ** t), 1 / (1 - beta2 ** t)  # bias corrections: m̂ = c1·m, v̂ = c2·v
     m, v = state["m"], state["v"]
     if isinstance(grad, SparseRows):
         ids, g = grad.ids, grad.rows
         mi = beta1 * m[ids] + (1 - beta1) * g
         vi = beta2 * v[ids] + (1 - beta2) * (g * g)
         m[ids], v[ids] = mi, vi
-        param[ids] -= step * mi / (np.sqrt(vi) + eps)
+        param[ids] -= lr * (c1 * mi) / (np.sqrt(c2 * vi) + eps)
     else:
         m *= beta1
         m += (1 - beta1) * grad
         v *= beta2
         v += (1 - beta2) * (grad * grad)
-        param -= step * m / (np.sqrt(v) + eps)
+        param -= lr * (c1 * m) / (np.sqrt(c2 * v) + eps)
 
 
 UPDATES = {"sgd": sgd, "adagrad": adagrad, "adam": adam}
