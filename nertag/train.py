@@ -24,7 +24,7 @@ from . import tags as tagmod
 from .config import Config
 from .conll import Corpus, read_conll
 from .errors import NertagError
-from .features import Featurizer
+from .features import UNK, Featurizer
 from .layers import SparseRows, dropout_mask
 from .optim import Optimizer, grad_norms
 from .predict import NerModel
@@ -130,6 +130,41 @@ def _first_bad(grads: dict) -> str | None:
     return None
 
 
+def _git_commit() -> str | None:
+    import subprocess
+
+    try:
+        root = Path(__file__).resolve().parent.parent
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+        if out.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "nertag"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("+modified" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance(cfg: Config, state: TrainState) -> dict:
+    """Where a model came from: data (with checksums), code commit, best epoch and scores."""
+    import datetime
+
+    def describe(path):
+        if not path:
+            return None
+        return {"path": str(path), "sha256": modelio.sha256(Path(path))}
+
+    best = next((r for r in state.history if r["epoch"] == state.best_epoch), {})
+    return {"train": describe(cfg.data.train), "dev": describe(cfg.data.dev),
+            "embeddings": describe(cfg.embeddings.path) if cfg.embeddings.path else None,
+            "commit": _git_commit(), "created": datetime.datetime.now(
+                datetime.timezone.utc).isoformat(timespec="seconds"),
+            "best_epoch": state.best_epoch, "epochs_run": len(state.history),
+            "training_seconds": round(sum(r["seconds"] for r in state.history), 1),
+            "dev_scores": best.get("dev")}
+
+
 def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev_path=None,
           callback: Callback | None = None, backend: str = "hand", force: bool = False,
           resume: bool = False, should_stop: Callable[[], bool] = lambda: False):
@@ -178,6 +213,10 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         for bi in range(state.batch, len(batches)):
             idx, lens = batches[bi]
             Xb, yb = data.X[idx], data.y[idx]
+            if tc.word_dropout > 0:  # teach the <unk> vector: words seen once look unknown
+                words = Xb[:, :, 0]
+                drop = (rng.random(words.shape, dtype=np.float32) < tc.word_dropout) & (words > UNK)
+                Xb[:, :, 0] = np.where(drop, UNK, words)
             masks = (dropout_mask((len(idx), model.arch.input_dim), dropout[0], rng, dt),
                      dropout_mask((len(idx), model.arch.hidden), dropout[1], rng, dt))
             loss, grads = loss_fn(model.params, Xb, yb, model.arch, masks=masks, lengths=lens)
@@ -249,7 +288,8 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
             raise ckpt.Interrupted(epoch + 1, 0, out)
     model.params = best
     if out is not None:
-        modelio.save_model(out, model, state.history, force=force or resume)
+        modelio.save_model(out, model, state.history, force=force or resume,
+                           provenance=provenance(cfg, state))
         ckpt.remove(out)
     emit("end", {"best_epoch": state.best_epoch, "best_f1": state.best_f1, "output": str(out)})
     return model, state.history

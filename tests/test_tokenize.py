@@ -1,0 +1,300 @@
+"""Tests for nertag.tokenize (tokenizer, sentence splitter, stream reading) and nertag.detok."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nertag.tokenize as tk
+from nertag.detok import detokenize, tokenizer_agreement
+from nertag.errors import NertagError
+from nertag.tokenize import Token, iter_paragraphs, iter_sentences, split_sentences, tokenize
+
+CONLL_VALID = Path(__file__).resolve().parents[1].parent / "shared/data/conll2003/valid.txt"
+
+
+def words(text: str) -> list[str]:
+    return [t.text for t in tokenize(text)]
+
+
+def sents(text: str) -> list[list[str]]:
+    return [[t.text for t in s] for s in split_sentences(text)]
+
+
+def check_invariants(text: str, tokens: list[Token], offset: int = 0) -> None:
+    prev = offset
+    for t in tokens:
+        assert isinstance(t, Token)
+        assert t.text, t
+        assert text[t.start - offset:t.end - offset] == t.text, t
+        assert prev <= t.start < t.end, t
+        assert not any(c.isspace() for c in t.text), t
+        prev = t.end
+
+
+# ---------------------------------------------------------------- token rules
+@pytest.mark.parametrize("text, expected", [
+    # punctuation split off
+    ("Hello, world!", ["Hello", ",", "world", "!"]),
+    ("Wait; what: now?", ["Wait", ";", "what", ":", "now", "?"]),
+    ("a,b", ["a", ",", "b"]),
+    ("Really?!", ["Really", "?", "!"]),
+    ("Note:see", ["Note", ":", "see"]),
+    # abbreviations and initials keep their period
+    ("The U.S. and U.K. agreed", ["The", "U.S.", "and", "U.K.", "agreed"]),
+    ("Acme Inc. and Foo Corp. said", ["Acme", "Inc.", "and", "Foo", "Corp.", "said"]),
+    ("Mr. and Mrs. Smith met Dr. Who", ["Mr.", "and", "Mrs.", "Smith", "met", "Dr.", "Who"]),
+    ("J. R. R. Tolkien", ["J.", "R.", "R.", "Tolkien"]),
+    ("e.g. this, i.e. that, at 5 p.m. on Jan. 3", ["e.g.", "this", ",", "i.e.", "that", ",", "at",
+                                                   "5", "p.m.", "on", "Jan.", "3"]),
+    ("Bayern vs. Ajax, U.S.-led, Mo.-based", ["Bayern", "vs.", "Ajax", ",", "U.S.-led", ",", "Mo.-based"]),
+    ("No. 1 and No.2", ["No.", "1", "and", "No.2"]),
+    # ... but a sentence-final period is split off
+    ("He lives in Paris.", ["He", "lives", "in", "Paris", "."]),
+    ("I said no.", ["I", "said", "no", "."]),
+    ("He works for Acme Inc.", ["He", "works", "for", "Acme", "Inc", "."]),     # CoNLL style
+    ("It's in the U.S.", ["It", "'s", "in", "the", "U.S", "."]),
+    ('They said "Acme Corp."', ["They", "said", '"', "Acme", "Corp", ".", '"']),
+    ("Born in (the U.S.)", ["Born", "in", "(", "the", "U.S.", ")"]),
+    # numbers
+    ("1,000 3.5 .496 -3.5 +44", ["1,000", "3.5", ".496", "-3.5", "+44"]),
+    ("on 1996-08-22 at 10:30", ["on", "1996-08-22", "at", "10:30"]),
+    ("1/2 11/1/96 2,343.00/43.50", ["1/2", "11/1/96", "2,343.00", "/", "43.50"]),
+    ("50% and 3.5 % of $5 or US$5.5m", ["50", "%", "and", "3.5", "%", "of", "$", "5", "or", "US$",
+                                       "5.5m"]),
+    ("rose 1,000.", ["rose", "1,000", "."]),
+    ("3. Aliuska Lopez (Cuba) 12.92", ["3.", "Aliuska", "Lopez", "(", "Cuba", ")", "12.92"]),
+    ("1= Igor Trandenkov", ["1=", "Igor", "Trandenkov"]),
+    # hyphenated words stay whole
+    ("an e-mail from a well-known 20-year-old", ["an", "e-mail", "from", "a", "well-known",
+                                                "20-year-old"]),
+    ("won 6-2 3-1 in Nagorno-Karabakh", ["won", "6-2", "3-1", "in", "Nagorno-Karabakh"]),
+    ("multi- ethnic, three-, five-", ["multi-", "ethnic", ",", "three-", ",", "five-"]),
+    ("AT&T and S&P but Marks & Spencer", ["AT&T", "and", "S&P", "but", "Marks", "&", "Spencer"]),
+    # URLs and e-mail addresses stay whole
+    ("see https://example.com/a?b=1&c=2, or www.reuters.com.",
+     ["see", "https://example.com/a?b=1&c=2", ",", "or", "www.reuters.com", "."]),
+    ("(http://x.org/path)", ["(", "http://x.org/path", ")"]),
+    ("mail jeffrey.hodgson@reuters.com.", ["mail", "jeffrey.hodgson@reuters.com", "."]),
+    # clitics
+    ("Paris's mayor", ["Paris", "'s", "mayor"]),
+    ("don't can't won't DON'T", ["do", "n't", "ca", "n't", "wo", "n't", "DO", "N'T"]),
+    ("I'm they're we've she'll he'd", ["I", "'m", "they", "'re", "we", "'ve", "she", "'ll", "he", "'d"]),
+    ("the players' union", ["the", "players", "'", "union"]),
+    ("SILVA'S EXCUSE", ["SILVA", "'S", "EXCUSE"]),
+    ("O'Brien's d'affaires", ["O'Brien", "'s", "d'affaires"]),
+    ("Microsoft Corp.'s", ["Microsoft", "Corp.", "'s"]),
+    # curly apostrophes behave like straight ones; text is never normalised
+    ("Paris’s don’t O’Neill’s", ["Paris", "’s", "do", "n’t", "O’Neill", "’s"]),
+    ("the players’ union", ["the", "players", "’", "union"]),
+    # quotes and brackets
+    ('"Hi," he said.', ['"', "Hi", ",", '"', "he", "said", "."]),
+    ("“Hi” ‘there’ «yes»", ["“", "Hi", "”", "‘", "there", "’", "«", "yes", "»"]),
+    ("(a) [b] {c} 'd'", ["(", "a", ")", "[", "b", "]", "{", "c", "}", "'", "d", "'"]),
+    ("``quoted''", ["``", "quoted", "'", "'"]),
+    # ellipsis and dashes
+    ("Wait... what …", ["Wait", "...", "what", "…"]),
+    ("yes--no -- maybe — or – so", ["yes", "--", "no", "--", "maybe", "—", "or", "–", "so"]),
+    ("CRICKET - LEICESTERSHIRE", ["CRICKET", "-", "LEICESTERSHIRE"]),
+    # non-ASCII letters are letters (also with combining marks)
+    ("Zürich São Paulo Müller naïve", ["Zürich", "São", "Paulo", "Müller", "naïve"]),
+    ("Cafe\u0301 Ελλάδα Москва 東京", ["Cafe\u0301", "Ελλάδα", "Москва", "東京"]),
+    # any Unicode whitespace separates, never part of a token
+    ("a\tb\r\nc\u00a0d\u2028e\u2003f\u200bg\ufeffh\u3000i\x0bj\x1ck",
+     ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]),
+    ("", []),
+    (" \n\t\u00a0 ", []),
+])
+def test_token_rules(text, expected):
+    toks = tokenize(text)
+    check_invariants(text, toks)
+    assert [t.text for t in toks] == expected
+
+
+def test_offsets_crlf_tabs_curly_non_ascii():
+    text = "Zürich’s\r\n\tcafé  “ok”"
+    assert tokenize(text) == [
+        Token("Zürich", 0, 6), Token("’s", 6, 8), Token("café", 11, 15),
+        Token("“", 17, 18), Token("ok", 18, 20), Token("”", 20, 21)]
+    assert tokenize(text, offset=100)[2] == Token("café", 111, 115)
+
+
+def test_weird_input_never_raises():
+    for text in ["\ud800\udfff x\udc00y", "\x00\x01\x7f", "\u0301\u0301", "'" * 50, "...." * 10,
+                 "http://", "@@", "-" * 30, "\r" * 5, "U.S" + "." * 10]:
+        check_invariants(text, tokenize(text))
+        assert [t for s in split_sentences(text) for t in s] == tokenize(text)
+
+
+@pytest.mark.parametrize("unit", ["a", "a.", "1,", "'", "a'", "n't", "-a", "A&", "x@y.", "Inc.",
+                                  "http://.", "1/", "+1", "\u0301"])
+def test_long_inputs_without_spaces(unit):
+    text = unit * (400_000 // len(unit))
+    toks = tokenize(text)
+    assert "".join(t.text for t in toks) == text
+    assert toks[-1].end == len(text)
+
+
+def test_ten_megabyte_word_and_huge_sentence():
+    text = "x" * 10_000_000
+    assert tokenize(text) == [Token(text, 0, len(text))]
+    text = "word, " * 100_000
+    (sentence,) = split_sentences(text)
+    assert len(sentence) == 200_000
+
+
+# ---------------------------------------------------------- sentence splitting
+@pytest.mark.parametrize("text, expected", [
+    ("He left. She stayed.", [["He", "left", "."], ["She", "stayed", "."]]),
+    ("Why? Because! 3 men came... Then left.",
+     [["Why", "?"], ["Because", "!"], ["3", "men", "came", "..."], ["Then", "left", "."]]),
+    ("Wait... and see.", [["Wait", "...", "and", "see", "."]]),
+    ("It rose 3.5 percent. Prices fell.", [["It", "rose", "3.5", "percent", "."],
+                                            ["Prices", "fell", "."]]),
+    ("lower case. after", [["lower", "case", ".", "after"]]),
+    # abbreviations and initials do not end a sentence
+    ("Mr. Smith met Dr. Jones.", [["Mr.", "Smith", "met", "Dr.", "Jones", "."]]),
+    ("Ask Prof. Li at St. Paul on Jan. 5 or Oct. 6.",
+     [["Ask", "Prof.", "Li", "at", "St.", "Paul", "on", "Jan.", "5", "or", "Oct.", "6", "."]]),
+    ("J. R. Smith of Acme Inc. Bought it.", [["J.", "R.", "Smith", "of", "Acme", "Inc.", "Bought",
+                                               "it", "."]]),
+    ("in the U.S. He said", [["in", "the", "U.S.", "He", "said"]]),
+    ("apples, pears, etc. Then more.", [["apples", ",", "pears", ",", "etc."], ["Then", "more", "."]]),
+    # closing quotes/brackets stay with the sentence; opening ones start the next
+    ('He said "Go." Then left.', [["He", "said", '"', "Go", ".", '"'], ["Then", "left", "."]]),
+    ("(It works.) Yes.", [["(", "It", "works", ".", ")"], ["Yes", "."]]),
+    ("“No!” she said.", [["“", "No", "!", "”", "she", "said", "."]]),
+    ('Done. "Next," he said.', [["Done", "."], ['"', "Next", ",", '"', "he", "said", "."]]),
+    ("Done. (Next) one.", [["Done", "."], ["(", "Next", ")", "one", "."]]),
+    ("Done. 'Quote' here.", [["Done", "."], ["'", "Quote", "'", "here", "."]]),
+    # a single newline does not end a sentence, a blank line always does
+    ("one line\nnext line", [["one", "line", "next", "line"]]),
+    ("no stop\n\nnew para", [["no", "stop"], ["new", "para"]]),
+    ("Mr.\n\nSmith", [["Mr", "."], ["Smith"]]),
+    ("a\r\n\r\nb\r\rc\n \t\nd\n\n\n", [["a"], ["b"], ["c"], ["d"]]),
+    ("a\r\nb\rc", [["a", "b", "c"]]),
+    ("", []),
+])
+def test_sentence_splitting(text, expected):
+    assert sents(text) == expected
+
+
+def test_split_sentences_offset():
+    (s1, s2) = split_sentences("A b. C d.", offset=10)
+    assert s1[0] == Token("A", 10, 11) and s2[-1] == Token(".", 18, 19)
+
+
+# ------------------------------------------------------------ stream reading
+def test_iter_paragraphs_offsets():
+    text = "\n\nFirst para\r\nstill first.\r\n\r\n  \t\r\nSecond\n\n\nThird \u00a0 \n"
+    paras = list(iter_paragraphs(io.StringIO(text, newline="")))
+    assert [p for _, p in paras] == ["First para\r\nstill first.", "Second", "Third \u00a0 \n"]
+    for off, para in paras:
+        assert text[off:off + len(para)] == para
+    from_paras = [t for off, p in paras for t in tokenize(p, off)]
+    assert from_paras == tokenize(text)
+
+
+def test_iter_sentences_matches_whole_text(monkeypatch):
+    text = ("Mr. Smith went to Washington. He said \"Hi.\"\r\n\r\nThe U.S.\n\n"
+            "Acme Inc.\n  \nNext para... (it's 3 p.m.) Done!\rEnd\r\r") * 20
+    whole = split_sentences(text)
+    for block in (1, 2, 3, 7, 1 << 16):
+        monkeypatch.setattr(tk, "_BLOCK", block)
+        assert list(iter_sentences(io.StringIO(text, newline=""))) == whole
+
+
+def test_iter_paragraphs_bounded_chunks(monkeypatch):
+    monkeypatch.setattr(tk, "_BLOCK", 64)
+    # one long line with spaces: cut at whitespace
+    text = "word " * 2000
+    pieces = list(iter_paragraphs(io.StringIO(text), max_chars=1000))
+    assert all(len(p) <= 1000 for _, p in pieces) and len(pieces) >= 10
+    assert all(text[o:o + len(p)] == p for o, p in pieces)
+    assert [t for o, p in pieces for t in tokenize(p, o)] == tokenize(text)
+    # many lines, no blank line: cut at a line break
+    text = "line of text\r\n" * 1000
+    pieces = list(iter_paragraphs(io.StringIO(text, newline=""), max_chars=1000))
+    assert all(len(p) <= 1000 and p.endswith("\r\n") for _, p in pieces[:-1])
+    assert [t for o, p in pieces for t in tokenize(p, o)] == tokenize(text)
+    # no whitespace at all: hard cuts, nothing lost
+    text = "x" * 5000
+    pieces = list(iter_paragraphs(io.StringIO(text), max_chars=1000))
+    assert [(o, len(p)) for o, p in pieces] == [(i, 1000) for i in range(0, 5000, 1000)]
+
+
+def test_iter_paragraphs_default_limit_reads_in_blocks():
+    class Spy(io.StringIO):
+        sizes: list[int] = []
+
+        def read(self, size=-1):
+            self.sizes.append(size)
+            return super().read(size)
+
+    text = ("y" * 999 + " ") * 3000  # a single 3 MB line
+    stream = Spy(text)
+    pieces = list(iter_paragraphs(stream))
+    assert all(0 < s <= 1 << 16 for s in stream.sizes)
+    assert max(len(p) for _, p in pieces) <= tk.MAX_PARAGRAPH_CHARS
+    assert "".join(p for _, p in pieces) == text
+
+
+def test_iter_paragraphs_rejects_binary_and_bad_encoding():
+    with pytest.raises(NertagError):
+        list(iter_paragraphs(io.BytesIO(b"abc")))
+    bad = io.TextIOWrapper(io.BytesIO(b"ok\n\xff\xfe bad"), encoding="utf-8", newline="")
+    with pytest.raises(NertagError):
+        list(iter_paragraphs(bad))
+
+
+# -------------------------------------------------------------- properties
+_PIECES = ["Mr.", "U.S.", "Inc.", "J.", "e.g.", "etc.", "No.", "1.", "3.5", "1,000", "'s", "n't",
+           "’", "'", '"', "“", "”", "(", ")", "...", ".", "!", "?", "-", "--", "—", "$", "%", "@",
+           "http://a.b/c", "www.x.org", "a@b.co", "\n", "\r\n", "\r", "\n\n", " ", "\t", "\u00a0",
+           "\u2028", "\u200b", "\ufeff", "Paris", "don", "t", "x", "É", "\u0301", "ü", "1", "/", ":",
+           "+", "=", "&", "A", "\ud800"]
+_mixed = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
+
+
+def _check_all(text: str) -> None:
+    toks = tokenize(text)
+    check_invariants(text, toks)
+    sentences = split_sentences(text)
+    assert all(sentences)
+    assert [t for s in sentences for t in s] == toks
+    assert tokenize(text, 7) == [Token(t.text, t.start + 7, t.end + 7) for t in toks]
+    assert list(iter_sentences(io.StringIO(text, newline=""))) == sentences
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text())
+def test_property_arbitrary_text(text):
+    _check_all(text)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_mixed)
+def test_property_mixed_text(text):
+    _check_all(text)
+
+
+# ------------------------------------------------------------------ detok
+def test_detokenize():
+    assert detokenize(["He", "said", '"', "I", "'m", "fine", ",", '"', "did", "n't", "he", "?"]) \
+        == 'He said "I\'m fine," didn\'t he?'
+    assert detokenize(["(", "U.S.", ")", "$", "5", "and", "C$", "3", "50", "%"]) == "(U.S.) $5 and C$3 50%"
+    assert detokenize(["the", "players", "'", "union"]) == "the players' union"
+    assert detokenize(["meals", "/", "feeds"]) == "meals/feeds"
+    assert detokenize([]) == ""
+
+
+def test_conll_agreement():
+    if not CONLL_VALID.exists():
+        pytest.skip(f"{CONLL_VALID} not available")
+    agree, total = tokenizer_agreement(CONLL_VALID)
+    assert total > 3000
+    assert agree / total >= 0.97
