@@ -79,7 +79,7 @@ def crf_loss(S: np.ndarray, y: np.ndarray, lengths, A: np.ndarray, start: np.nda
     emit = np.where(mask, np.take_along_axis(P, yp[:, :, None], 2)[:, :, 0], 0).sum(1)
     trans = np.where(mask[:, 1:], A[yp[:, :-1], yp[:, 1:]], 0).sum(1)
     gold = start[yp[:, 0]] + emit + trans + end[yp[np.arange(n), last]]
-    loss = float(np.mean(logZ - gold))
+    loss = np.mean(logZ - gold)
     # marginals p(y_t = j) and pairwise p(y_{t-1} = i, y_t = j)
     marg = np.exp(alpha + beta - logZ[:, None, None]) * mask[:, :, None]
     scale = S.dtype.type(1.0 / n)

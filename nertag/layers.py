@@ -159,7 +159,7 @@ def softmax_ce(s: np.ndarray, y: np.ndarray):
     loss = -logp[np.arange(B), y].mean()
     ds = np.exp(logp)
     ds[np.arange(B), y] -= 1
-    return float(loss), ds / s.dtype.type(B)
+    return loss, ds / s.dtype.type(B)  # loss stays a NumPy scalar of s's dtype
 
 
 def sigmoid_bce(s: np.ndarray, y: np.ndarray):
@@ -174,4 +174,4 @@ def sigmoid_bce(s: np.ndarray, y: np.ndarray):
     softplus = np.logaddexp(0, s)
     loss = (softplus - onehot * s).sum(axis=1).mean()
     sig = 0.5 * (1 + np.tanh(0.5 * s))
-    return float(loss), (sig - onehot) / s.dtype.type(B)
+    return loss, (sig - onehot) / s.dtype.type(B)

@@ -58,6 +58,9 @@ class TrainState:
     rng_state: dict | None = None
     loss_sum: float = 0.0
     tokens_done: int = 0
+    grad_norms_sum: dict = field(default_factory=dict)  # this epoch's, for its record
+    grad_norms_n: int = 0
+    seconds: float = 0.0  # of this epoch, before an interruption
 
 
 def resolve_data(cfg: Config, train_path=None, dev_path=None) -> tuple[str, str | None]:
@@ -175,6 +178,12 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
     out = Path(output) if output else None
     if out is not None and not resume:
         modelio.check_output_dir(out, force)
+        if ckpt.exists(out):
+            if not force:
+                raise NertagError(f"{out}: an interrupted run left a checkpoint in "
+                                  f"{ckpt.partial_dir(out)}; continue it with 'nertag train "
+                                  f"--resume {out}' or add --force to start over", exit_code=2)
+            ckpt.remove(out)
     tc = cfg.train
     train_c = read_conll(train_file, cfg.data.encoding, cfg.data.tag_scheme)
     if not train_c.sentences:
@@ -209,7 +218,7 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         if state.rng_state is not None:
             rng.bit_generator.state = state.rng_state
         opt.lr = state.lr
-        t0, norms_sum, norms_n = time.perf_counter(), {}, 0
+        t0, norms_sum = time.perf_counter(), state.grad_norms_sum
         for bi in range(state.batch, len(batches)):
             idx, lens = batches[bi]
             Xb, yb = data.X[idx], data.y[idx]
@@ -220,33 +229,39 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
             masks = (dropout_mask((len(idx), model.arch.input_dim), dropout[0], rng, dt),
                      dropout_mask((len(idx), model.arch.hidden), dropout[1], rng, dt))
             loss, grads = loss_fn(model.params, Xb, yb, model.arch, masks=masks, lengths=lens)
+            loss = float(loss)
             if not math.isfinite(loss) or _first_bad(grads):
-                bad = _first_bad(grads) or "the loss"
-                ckpt_note = f"; the last good checkpoint is in {ckpt.path(out)}" if out else ""
+                bad = _first_bad(grads)
+                what = f"the gradient of {bad} is not finite (loss {loss})" if bad else \
+                    f"the loss is {loss}"
+                good = ckpt.latest(out) if out is not None and ckpt.exists(out) else None
+                ckpt_note = f"; the last good checkpoint is kept in {good}" if good else \
+                    "; no checkpoint was saved yet"
                 raise NertagError(
-                    f"training diverged at epoch {epoch}, batch {bi + 1}: {bad} is not finite "
-                    f"(loss {loss}); lower train.lr (now {state.lr:g}) or set train.clip_norm, "
-                    f"e.g. --set train.clip_norm=5{ckpt_note}")
+                    f"training diverged at epoch {epoch}, batch {bi + 1}: {what}; lower train.lr "
+                    f"(now {state.lr:g}) or enable gradient clipping, e.g. "
+                    f"--set train.clip_norm=5{ckpt_note}")
             if bi % 20 == 0:
                 for k, v in grad_norms(grads).items():
                     norms_sum[k] = norms_sum.get(k, 0.0) + v
-                norms_n += 1
+                state.grad_norms_n += 1
             opt.step(model.params, grads)
             state.loss_sum += loss * len(idx)
             state.tokens_done += len(idx)
             state.batch = bi + 1
             if bi % 10 == 0 or bi + 1 == len(batches):
-                elapsed = time.perf_counter() - t0
+                elapsed = state.seconds + time.perf_counter() - t0
                 emit("batch", {"epoch": epoch, "batch": bi + 1, "batches": len(batches),
                                "loss": state.loss_sum / max(state.tokens_done, 1),
                                "tokens_per_s": state.tokens_done / max(elapsed, 1e-9)})
             if should_stop() and bi + 1 < len(batches):
                 state.rng_state = rng.bit_generator.state
+                state.seconds += time.perf_counter() - t0
                 if out is not None:
                     ckpt.save(out, model, opt, state, best, cfg)
                 raise ckpt.Interrupted(epoch, bi + 1, out)
-        seconds = time.perf_counter() - t0
-        norms = {k: v / max(norms_n, 1) for k, v in norms_sum.items()}
+        seconds = state.seconds + time.perf_counter() - t0
+        norms = {k: v / max(state.grad_norms_n, 1) for k, v in norms_sum.items()}
         record = {"epoch": epoch, "loss": state.loss_sum / max(state.tokens_done, 1),
                   "lr": state.lr, "seconds": seconds,
                   "tokens_per_s": state.tokens_done / max(seconds, 1e-9), "grad_norms": norms}
@@ -278,6 +293,7 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         emit("epoch", record)
         state.epoch, state.batch, state.rng_state = epoch + 1, 0, None
         state.loss_sum, state.tokens_done = 0.0, 0
+        state.grad_norms_sum, state.grad_norms_n, state.seconds = {}, 0, 0.0
         stop = dev is not None and tc.patience and state.bad_epochs >= tc.patience
         if out is not None and state.epoch <= tc.epochs and not stop:
             ckpt.save(out, model, opt, state, best, cfg)
