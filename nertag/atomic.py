@@ -25,7 +25,8 @@ def check_writable_parent(path: Path) -> None:
     if not parent.is_dir():
         raise NertagError(f"{path}: {parent} is not a directory", exit_code=2)
     if not os.access(parent, os.W_OK):
-        raise NertagError(f"{path}: cannot write to {parent} (permission denied)", exit_code=2)
+        raise NertagError(f"{path}: cannot write to {parent} (permission denied); choose "
+                          f"another location", exit_code=2)
 
 
 @contextlib.contextmanager
@@ -33,8 +34,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
                 newline: str | None = None) -> Iterator[IO]:
     """Open ``path`` for writing; it appears (complete) only if the block succeeds."""
     path = Path(path)
+    if path.is_dir():
+        raise NertagError(f"{path}: is a directory; give a file name to write to", exit_code=2)
     check_writable_parent(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                   dir=path.parent or ".")
+    except OSError as e:
+        raise _cannot_write(path, e) from None
     try:
         if "b" in mode:
             f = os.fdopen(fd, mode)
@@ -69,7 +76,20 @@ def fsync_dir(path: Path) -> None:
 def new_temp_dir(target: Path) -> Path:
     """A fresh empty directory next to ``target`` to build it in."""
     check_writable_parent(target)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as e:
+        raise _cannot_write(target, e) from None
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private (0700); a model is not
+    return tmp
+
+
+def _cannot_write(path: Path, e: OSError) -> NertagError:
+    parent = path.parent if str(path.parent) else Path(".")
+    return NertagError(f"{path}: cannot write to {parent} ({e.strerror or e}); choose another "
+                       f"location", exit_code=2)
 
 
 def replace_dir(tmp: Path, target: Path) -> None:

@@ -72,12 +72,21 @@ def save(out, model, opt, state, best: dict, cfg) -> Path:
     return final
 
 
+def exists(out) -> bool:
+    """Whether ``out`` has a complete checkpoint to resume from."""
+    root = partial_dir(out)
+    return any((root / c / "COMPLETE").is_file() for c in ("checkpoint", "checkpoint.old"))
+
+
 def latest(out) -> Path:
     """The newest complete checkpoint (falls back to ``checkpoint.old`` after a crash)."""
     root = partial_dir(out)
     for cand in (root / "checkpoint", root / "checkpoint.old"):
         if (cand / "COMPLETE").is_file():
             return cand
+    if (Path(out) / "manifest.json").is_file():
+        raise NertagError(f"{out}: is a finished model, there is nothing to resume (no "
+                          f"checkpoint in {root})", exit_code=2)
     raise NertagError(f"{out}: no checkpoint to resume from (looked in {root}); start a new "
                       f"run with 'nertag train --output {out}'", exit_code=2)
 
@@ -101,8 +110,12 @@ def load(out, model, opt):
         model.params[k][...] = v
     best = load_weights(c / "best.npz")
     opt.load_state_arrays(load_weights(c / "optim.npz"))
-    st = json.loads((c / "state.json").read_text(encoding="utf-8"))
-    return TrainState(**st), best
+    try:
+        state = TrainState(**json.loads((c / "state.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as e:
+        raise NertagError(f"{c / 'state.json'}: unreadable or corrupted checkpoint state "
+                          f"({type(e).__name__}); start over with --force") from None
+    return state, best
 
 
 def remove(out) -> None:

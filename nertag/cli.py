@@ -49,7 +49,7 @@ class _Group(typer.core.TyperGroup):
             sys.exit(2)
         except ClickException as e:
             hint = f" (see 'nertag {e.ctx.info_name} --help')" if getattr(e, "ctx", None) \
-                and e.ctx.info_name != "nertag" else " (see 'nertag --help')"
+                and e.ctx.parent is not None else " (see 'nertag --help')"
             _fail(e.format_message().replace("\n", " ") + hint, e.exit_code, e)
         except typer.Abort:
             _fail("aborted", 130, None)
@@ -122,9 +122,18 @@ def set_threads(n: int | None) -> None:
         os.environ[v] = str(n or 1)
 
 
+def _print_version(value: bool) -> None:
+    if value:  # eager: `nertag --version` needs no command
+        from . import __version__
+
+        typer.echo(f"nertag {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(debug: bool = typer.Option(False, "--debug", help="show tracebacks on errors"),
-          version: bool = typer.Option(False, "--version", help="print the version and exit"),
+          version: bool = typer.Option(False, "--version", help="print the version and exit",
+                                       is_eager=True, callback=_print_version),
           threads: Optional[int] = typer.Option(None, "--threads",
                                                 help="BLAS threads per process (default 1)")):
     """Tag entities in text, train window classifiers, check their gradients."""
@@ -205,7 +214,10 @@ def evaluate(
     from .report import evaluation_table
 
     con = _console(stderr=False)
-    con.print(evaluation_table(ev, title=f"{data} ({ev.n_sentences} sentences, {ev.n_tokens} tokens)"))
+    from rich.markup import escape  # a path is text, not markup: data[/x].conll
+
+    con.print(evaluation_table(ev, title=f"{escape(str(data))} ({ev.n_sentences} sentences, "
+                                         f"{ev.n_tokens} tokens)"))
 
 
 # --------------------------------------------------------------------------- tag

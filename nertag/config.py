@@ -157,6 +157,14 @@ def _check_value(key: str, value: Any, tp, meta: dict, src: str) -> Any:
 
 def _unknown_key(key: str, valid: list[str], src: str, prefix: str) -> UsageError:
     near = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    if prefix:  # the key of another section? (train.dropout_input -> model.dropout_input)
+        other = {f.name: f"{sec.name}." for sec in dataclasses.fields(Config)
+                 for f in dataclasses.fields(sec.default_factory())}
+        match = [key] if key in other else [] if near else \
+            difflib.get_close_matches(key, list(other), n=1, cutoff=0.8)
+        if match:
+            return UsageError(f"{src}: unknown key '{prefix}{key}'; did you mean "
+                              f"'{other[match[0]]}{match[0]}'?")
     hint = f"; did you mean '{prefix}{near[0]}'?" if near else f"; valid keys: {', '.join(valid)}"
     return UsageError(f"{src}: unknown key '{prefix}{key}'{hint}")
 

@@ -19,6 +19,9 @@ from .errors import NertagError
 
 SCHEMES = ("auto", "iob1", "bio", "bioes")
 
+#: A CoNLL line (one token and its columns) longer than this is an error, not a token.
+MAX_LINE_BYTES = 1 << 20
+
 
 @dataclass
 class Sentence:
@@ -48,7 +51,7 @@ def open_checked(path: str | os.PathLike, what: str = "data file") -> IO[bytes]:
     if not p.exists():
         raise NertagError(f"{p}: {what} not found; check the path")
     if p.is_dir():
-        raise NertagError(f"{p}: is a directory; give a {what} path")
+        raise NertagError(f"{p}: is a directory, not a file; give the path of the {what}")
     try:
         f = open(p, "rb")
     except PermissionError:
@@ -88,7 +91,11 @@ def iter_rows(path: str | os.PathLike, encoding: str = "utf-8"
     with open_checked(path) as f:
         rows: list[list[str]] = []
         start = 0
-        for lineno, raw in enumerate(f, 1):
+        for lineno, raw in enumerate(iter(lambda: f.readline(MAX_LINE_BYTES + 1), b""), 1):
+            if len(raw) > MAX_LINE_BYTES:
+                raise NertagError(f"{path}:{lineno}: line longer than {MAX_LINE_BYTES >> 20} MB; "
+                                  f"a CoNLL file has one token per line (is this the right "
+                                  f"file?)")
             empty = empty and not raw.strip()
             text = _decode(raw, path, lineno, encoding)
             cols = text.split()

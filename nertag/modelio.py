@@ -91,8 +91,24 @@ def _read_json(d: Path, name: str):
 def load_weights(path: Path) -> dict[str, np.ndarray]:
     """Arrays of an .npz, refusing pickled objects; errors name the file."""
     try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise NertagError(f"{path}: cannot read weights ({e.strerror or e})") from None
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):  # np.load would try unpickling it
+        if magic[:1] == b"\x80":
+            raise NertagError(f"{path}: is a pickle, not a NumPy .npz archive; refused (nertag "
+                              f"never loads pickles; retrain the model)")
+        raise NertagError(f"{path}: not a NumPy .npz archive (truncated or corrupted); retrain "
+                          f"or re-copy the model")
+    try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+            out = {k: z[k] for k in z.files}
+        for k, v in out.items():
+            if not isinstance(v, np.ndarray) or v.dtype.kind not in "biuf":
+                raise NertagError(f"{path}: entry {k!r} is not a numeric array; retrain or "
+                                  f"re-copy the model")
+        return out
     except ValueError as e:
         if "pickle" in str(e).lower() or "object arrays" in str(e).lower():
             raise NertagError(f"{path}: contains a pickled object; refused (nertag never loads "
@@ -125,13 +141,20 @@ def load_model(path: str | Path, verify: bool = True) -> NerModel:
                           f"understands ({FORMAT_VERSION}); upgrade nertag")
     if verify:
         manifest = _read_json(d, "manifest.json")
+        if not isinstance(manifest, dict):
+            raise NertagError(f"{d / 'manifest.json'}: corrupted (not a mapping of file names "
+                              f"to SHA-256 sums); retrain or re-copy the model directory")
         for name in FILES:
             if manifest.get(name) != sha256(d / name):
                 raise NertagError(f"{d / name}: checksum does not match manifest.json; the file "
                                   f"was changed or corrupted; retrain or re-copy the model")
     from .config import read_yaml
 
-    cfg = from_dict(read_yaml(d / "config.yaml"), src=str(d / "config.yaml"))
+    try:
+        cfg = from_dict(read_yaml(d / "config.yaml"), src=str(d / "config.yaml"))
+    except NertagError as e:  # a damaged model, not a usage error
+        raise NertagError(f"{e.message} (the model's config; retrain or re-copy the model)") \
+            from None
     vocab = _read_json(d, "vocab.json")
     params = load_weights(d / "weights.npz")
     try:

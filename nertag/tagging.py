@@ -103,12 +103,96 @@ def entities_of(tokens: Sequence[Token], tags: Sequence[str], conf: np.ndarray,
     return out
 
 
+class _BioLabels:
+    """Per label id: its BIO prefix and entity type as arrays (for vectorised chunking)."""
+
+    def __init__(self, labels: Sequence[str]):
+        self.labels = list(labels)
+        prefix, types = [], []
+        for lab in self.labels:
+            p, sep, t = lab.partition("-")
+            prefix.append({"O": 0, "B": 1, "I": 2}.get(p if sep or p == "O" else "?", 3))
+            types.append(t)
+        self.ok = all(p != 3 and (p == 0) == (lab == "O") for p, lab in zip(prefix, self.labels))
+        self.prefix = np.array(prefix, dtype=np.int8)
+        names = sorted(set(types))
+        self.type_names = names
+        self.type_id = np.array([names.index(t) for t in types], dtype=np.int32)
+
+
+_BIO_CACHE: dict[tuple, _BioLabels] = {}
+
+
+def _bio(labels: Sequence[str]) -> _BioLabels:
+    key = tuple(labels)
+    if key not in _BIO_CACHE:
+        _BIO_CACHE[key] = _BioLabels(labels)
+    return _BIO_CACHE[key]
+
+
+def entity_spans(ids: np.ndarray, starts: np.ndarray, bio: _BioLabels):
+    """Entities of BIO tag ids laid end to end (sentence ``k`` starts at ``starts[k]``).
+
+    Returns ``(begin, end, type_id)`` token index arrays, exactly the chunks
+    :func:`nertag.scoring.get_entities` finds sentence by sentence: a token
+    continues an entity iff it is ``I-X`` right after ``B-X``/``I-X`` of the
+    same sentence; every other non-``O`` token begins one.
+    """
+    pre, typ = bio.prefix[ids], bio.type_id[ids]
+    cont = np.zeros(len(ids), dtype=bool)
+    if len(ids) > 1:
+        cont[1:] = (pre[1:] == 2) & (pre[:-1] != 0) & (typ[1:] == typ[:-1])
+    cont[starts] = False
+    begin = np.flatnonzero((pre != 0) & ~cont)
+    stops = np.flatnonzero(~cont)
+    stops = np.append(stops, len(ids))
+    end = stops[np.searchsorted(stops, begin, side="right")]
+    return begin, end, typ[begin]
+
+
 def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]]) -> list[TaggedChunk]:
     """Tokenize, split and tag a batch of chunks in one model call."""
     per_chunk = [split_sentences(text, offset) for offset, text in chunks]
     sents = [s for ss in per_chunk for s in ss if s]
-    words = [[t.text for t in s] for s in sents]
-    tags, conf = model.predict(words) if words else ([], [])
+    if not sents:
+        return [TaggedChunk(offset, text, []) for offset, text in chunks]
+    bio = _bio(model.labels)
+    if model.scheme != "bio" or not bio.ok:
+        return _tag_chunks_slow(model, chunks, per_chunk, sents)
+    flat = [t for s in sents for t in s]
+    lengths = np.fromiter(map(len, sents), dtype=np.int64, count=len(sents))
+    ids, conf = model.predict_ids([t[0] for t in flat], lengths)
+    labels = np.array(bio.labels, dtype=object)[ids].tolist()
+    starts = np.cumsum(lengths) - lengths
+    begin, end, typ = entity_spans(ids, starts, bio)
+    csum = np.concatenate(([0.0], np.cumsum(conf, dtype=np.float64)))
+    score = ((csum[end] - csum[begin]) / (end - begin)).tolist()
+    sent_of = (np.searchsorted(starts, begin, side="right") - 1).tolist()
+    names = bio.type_names
+    ents: list[list[Entity]] = [[] for _ in sents]
+    # chunk offset and text of every sentence, to cut the entity text
+    where = [(offset, text) for (offset, text), ss in zip(chunks, per_chunk) for s in ss if s]
+    for b, e, t, sc, k in zip(begin.tolist(), end.tolist(), typ.tolist(), score, sent_of):
+        start, stop = flat[b][1], flat[e - 1][2]
+        off, text = where[k]
+        ents[k].append(Entity(start, stop, names[t], text[start - off:stop - off], sc))
+    out, k, o = [], 0, 0
+    for (offset, text), ss in zip(chunks, per_chunk):
+        tagged = []
+        for s in ss:
+            if not s:
+                continue
+            n = len(s)
+            tagged.append(TaggedSentence(s[0][1], s[-1][2], s, labels[o:o + n], ents[k]))
+            o += n
+            k += 1
+        out.append(TaggedChunk(offset, text, tagged))
+    return out
+
+
+def _tag_chunks_slow(model, chunks, per_chunk, sents) -> list[TaggedChunk]:
+    """Sentence by sentence (any tag scheme or label set)."""
+    tags, conf = model.predict([[t.text for t in s] for s in sents])
     out, k = [], 0
     for (offset, text), ss in zip(chunks, per_chunk):
         tagged = []
@@ -122,8 +206,11 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]]) -> list[Tagge
     return out
 
 
-def batches(stream: IO[str], batch_chars: int = BATCH_CHARS) -> Iterator[list[tuple[int, str]]]:
-    """Group the chunks of a stream into batches of about ``batch_chars`` characters."""
+def batches(stream: IO[str], batch_chars: int | None = None
+            ) -> Iterator[list[tuple[int, str]]]:
+    """Group the chunks of a stream into batches of about ``batch_chars`` characters
+    (default ``BATCH_CHARS``)."""
+    batch_chars = BATCH_CHARS if batch_chars is None else batch_chars
     batch, size = [], 0
     for chunk in iter_chunks(stream):
         batch.append(chunk)

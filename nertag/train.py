@@ -61,6 +61,7 @@ class TrainState:
     grad_norms_sum: dict = field(default_factory=dict)  # this epoch's, for its record
     grad_norms_n: int = 0
     seconds: float = 0.0  # of this epoch, before an interruption
+    backend: str = "hand"
 
 
 def resolve_data(cfg: Config, train_path=None, dev_path=None) -> tuple[str, str | None]:
@@ -195,16 +196,16 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
     model = build_model(cfg, train_c)
     data = encode(model, train_c)
     dev = encode(model, dev_c) if dev_c and dev_c.sentences else None
-    loss_fn = M.loss_and_grads
-    if backend == "graph":
-        from .graph_model import graph_loss_and_grads as loss_fn
     frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
     opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen)
-    state = TrainState(lr=tc.lr)
+    state = TrainState(lr=tc.lr, backend=backend)
     best = {k: v.copy() for k, v in model.params.items()}
     if resume:
         state, best = ckpt.load(out, model, opt)
         emit("warn", {"message": f"resuming from epoch {state.epoch}, batch {state.batch}"})
+    loss_fn = M.loss_and_grads  # a resumed run keeps its backend: they differ in the last bit
+    if state.backend == "graph":
+        from .graph_model import graph_loss_and_grads as loss_fn
     emit("start", {"train": train_file, "dev": dev_file, "tokens": len(data.y),
                    "sentences": len(data.lengths), "epochs": tc.epochs, "labels": model.labels,
                    "params": int(sum(v.size for v in model.params.values())),

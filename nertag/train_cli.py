@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import time
 from datetime import datetime
 from pathlib import Path
 
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import checkpoint as ckpt
@@ -29,12 +31,13 @@ class _Stopper:
 
     def __init__(self):
         self.requested = False
+        self.signum = signal.SIGINT
         self._old = {}
 
     def _handler(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
-        self.requested = True
+        self.requested, self.signum = True, signum
 
     def __enter__(self):
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -76,9 +79,10 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
 
     def callback(event: str, info: dict) -> None:
         if event == "start":
-            console.print(f"training on {info['train']} ({info['sentences']} sentences, "
-                          f"{info['tokens']} tokens), dev {info['dev'] or '-'}; "
-                          f"{len(info['labels'])} labels, {info['params']:,} parameters")
+            console.print(f"training on {escape(info['train'])} ({info['sentences']} sentences, "
+                          f"{info['tokens']} tokens), dev {escape(info['dev'] or '-')}; "
+                          f"{len(info['labels'])} labels, {info['params']:,} parameters",
+                          soft_wrap=True)
         elif event == "batch":
             e = info["epoch"]
             if e not in tasks:
@@ -98,7 +102,7 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
                 norms = "  ".join(f"{k} {v:.3g}" for k, v in sorted(info["grad_norms"].items()))
                 console.print(f"           grad norms: {norms}")
         elif event == "warn":
-            console.print(f"[yellow]warning:[/] {info['message']}")
+            console.print(f"[yellow]warning:[/] {escape(info['message'])}", soft_wrap=True)
 
     t0 = time.perf_counter()
     with _Stopper() as stopper, progress:
@@ -110,11 +114,12 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
         except ckpt.Interrupted as e:
             progress.stop()
             console.print(f"stopped at epoch {e.epoch}, batch {e.batch}; checkpoint saved in "
-                          f"{ckpt.path(e.out)}")
-            console.print(f"resume with: nertag train --resume {e.out}")
-            raise SystemExit(130)
+                          f"{escape(str(ckpt.path(e.out)))}", soft_wrap=True)
+            console.print(f"resume with: nertag train --resume {escape(shlex.quote(str(e.out)))}",
+                          soft_wrap=True)
+            raise SystemExit(128 + int(stopper.signum))  # 130 after Ctrl-C, 143 after SIGTERM
     console.print(history_table(history, show_grad_norms))
     best = max((r for r in history if r.get("best")), key=lambda r: r["epoch"], default=None)
     best_f1 = f", dev F1 {100 * best['dev']['f1']:.2f}" if best and best.get("dev") else ""
     console.print(f"saved the best epoch ({best['epoch'] if best else '-'}{best_f1}) to "
-                  f"{output}  [{time.perf_counter() - t0:.1f}s]")
+                  f"{escape(str(output))}  [{time.perf_counter() - t0:.1f}s]", soft_wrap=True)

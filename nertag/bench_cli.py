@@ -1,0 +1,97 @@
+"""``nertag benchmark`` in the terminal: run :func:`nertag.benchmark.run_benchmark`, print a
+rich table (or JSON)."""
+
+from __future__ import annotations
+
+import json
+
+
+def _fmt(s: dict, scale: float = 1.0, digits: int = 0, unit: str = "") -> str:
+    """median (min–max) of a measurement."""
+    f = f"{{:,.{digits}f}}"
+    med, lo, hi = (f.format(s[k] * scale) for k in ("median", "min", "max"))
+    return f"{med}{unit}  ({lo}–{hi})" if s["runs"] > 1 else f"{med}{unit}"
+
+
+def result_table(r: dict):
+    from rich.table import Table
+
+    m = r["model"]
+    feats = ", ".join(f"{n} {v['vocab']:,}×{v['dim']}" for n, v in m["features"].items())
+    t = Table(title=f"nertag benchmark — config {r['config']}, model {m['source']}",
+              title_justify="left", caption=(
+                  f"medians of {r['repeats']} runs (min–max) · {r['machine']['cpus']} CPUs, "
+                  f"load "
+                  f"{', '.join(f'{x:.2f}' for x in r['machine']['load_avg'])} · numpy "
+                  f"{r['machine']['numpy']}, {r['machine']['blas']}"), caption_justify="left")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    t.add_row("model", f"H={m['hidden']}, window {m['window']}, {feats}, {m['labels']} labels, "
+                       f"{m['params']:,} parameters")
+    t.add_row("FLOPs per token (train, fwd+bwd)", f"{m['flops_per_token']:,}")
+    t.add_section()
+    tr = r["train"]
+    t.add_row(f"training tokens/s (batch {tr['batch_size']}, {tr['optimizer']})",
+              _fmt(tr["tokens_per_s"]))
+    for phase, s in tr["us_per_token"].items():
+        t.add_row(f"  {phase.replace('_', ' ')}", _fmt(s, digits=2, unit=" µs/token"))
+    g = r["gemm"]
+    t.add_row(f"GEMM float32, model shapes, {g['rows']} rows", _fmt(g["gflops"], digits=1,
+                                                                     unit=" GFLOP/s"))
+    t.add_row(f"GEMM float32, model shapes, {g['batch_size']} rows (batch)",
+              _fmt(g["gflops_at_batch_size"], digits=1, unit=" GFLOP/s"))
+    t.add_row("trainer's share of the GEMM rate",
+              f"{100 * tr['share_of_gemm']:.1f}%  ({tr['gflops']:.2f} GFLOP/s; "
+              f"{100 * tr['share_of_gemm_at_batch_size']:.1f}% of the batch-size rate)")
+    t.add_section()
+    inf = r["inference"]
+    t.add_row(f"inference tokens/s (pre-tokenized, {inf['tokens']:,} tokens)",
+              _fmt(inf["tokens_per_s"]))
+    t.add_row("  tokens per CPU-second (less load-sensitive)", _fmt(inf["tokens_per_cpu_s"]))
+    t.add_row("  first-layer plan", ", ".join(f"{k}: {v}" for k, v in inf["plan"].items())
+              + f"  ({inf['table_mb']:.0f} MB tables, built in {inf['setup_s']:.2f} s)")
+    tg = r["tagging"]
+    t.add_row(f"tagging tokens/s, raw text → jsonl ({tg['tokens']:,} tokens)",
+              _fmt(tg["tokens_per_s"]))
+    t.add_row("  tokens per CPU-second (less load-sensitive)", _fmt(tg["tokens_per_cpu_s"]))
+    t.add_row("  text MB/s", _fmt(tg["mb_per_s"], digits=2))
+    if "tagging_jobs" in r:
+        tj = r["tagging_jobs"]
+        t.add_row(f"tagging tokens/s with {tj['jobs']} jobs",
+                  _fmt(tj["tokens_per_s"]) + f"  ×{tj['speedup']:.2f}")
+    t.add_section()
+    t.add_row("peak memory (max RSS)", f"{r['peak_rss_mb']:,.0f} MB")
+    return t
+
+
+def run_benchmark_cli(*, config, train, dev, text, model_dir, repeats, jobs, as_json, quick,
+                      overrides, console) -> None:
+    from .benchmark import run_benchmark
+    from .errors import UsageError
+
+    if repeats < 1:
+        raise UsageError(f"--repeats must be at least 1, got {repeats}")
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    kw = dict(train_seconds=0.3, infer_seconds=0.1, text_chars=64 * 1024) if quick else {}
+    status = console.status("benchmark") if not as_json else None
+
+    def progress(msg: str) -> None:
+        if status is not None:
+            status.update(f"benchmark: {msg}")
+
+    if status is not None:
+        status.start()
+    try:
+        r = run_benchmark(config=config, train=train, dev=dev, text=text, model_dir=model_dir,
+                          repeats=repeats, jobs=jobs, overrides=overrides, progress=progress,
+                          **kw)
+    finally:
+        if status is not None:
+            status.stop()
+    if as_json:
+        print(json.dumps(r, indent=2))
+    else:
+        from rich.console import Console
+
+        Console(highlight=False).print(result_table(r))

@@ -1,0 +1,369 @@
+"""``nertag benchmark``: how fast training, inference and tagging are on this machine.
+
+Every figure is measured ``repeats`` times and reported as ``{"median", "min",
+"max", "runs"}``.  What is measured:
+
+* training (hand-derived backward, the steps of :func:`nertag.train.train`): tokens/s
+  after a warm-up, and where the time of a step goes: data preparation (gathering
+  the minibatch, dropout masks), forward (+ loss), backward, the embedding update
+  and the dense-parameter update;
+* model-only inference: :meth:`NerModel.predict` on pre-tokenized sentences;
+* end-to-end tagging, raw text → jsonl, through the same functions as ``nertag tag``;
+* the model's floating-point operations per token (:meth:`Arch.flops_per_token`),
+  the float32 GEMM rate of the model's matrix shapes, and the share of that rate the
+  trainer reaches;
+* peak memory (max RSS) of the process.
+
+Throughput does not depend on the weights, so without ``--model`` an untrained
+model is built from the config and the training data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import model as M
+from .config import load_config
+
+#: Text for the end-to-end part when none is given: data/example.txt repeated to this size.
+DEFAULT_TEXT_CHARS = 1 << 20
+
+
+def stat(values: list[float]) -> dict:
+    """Median and spread of repeated measurements."""
+    vals = [float(v) for v in values]
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals),
+            "runs": len(vals)}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (ru_maxrss is KB on Linux)."""
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / 1024 if os.uname().sysname != "Darwin" else r / (1 << 20)
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None):
+    """Limit BLAS threads inside the block (as ``nertag tag`` does), if threadpoolctl is there."""
+    if n is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        yield
+        return
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
+def _blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+
+        return ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} "
+                         f"threads)" for i in threadpool_info() if i.get("user_api") == "blas")
+    except Exception:  # pragma: no cover - optional
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------- set-up
+def load_setup(config: str | None = "default", train: str | None = None,
+               dev: str | None = None, model_dir: str | None = None, overrides=()):
+    """(cfg, model, train corpus, dev corpus) for the benchmark."""
+    from .conll import read_conll
+    from .train import build_model, resolve_data
+
+    cfg = load_config(config, list(overrides))
+    train_path, dev_path = resolve_data(cfg, train, dev)
+    corpus = read_conll(train_path, cfg.data.encoding, cfg.data.tag_scheme)
+    dev_c = read_conll(dev_path, cfg.data.encoding, cfg.data.tag_scheme) if dev_path else corpus
+    if model_dir:
+        from .modelio import load_model
+
+        model = load_model(model_dir)
+        source = str(model_dir)
+    else:
+        model = build_model(cfg, corpus)
+        source = f"untrained, config {config or 'default'}"
+    return cfg, model, corpus, dev_c, source
+
+
+# ---------------------------------------------------------------------------- training
+def train_throughput(model, corpus, *, repeats: int = 5, seconds: float = 2.0,
+                     warmup: float = 0.5, seed: int = 0) -> dict:
+    """Training tokens/s with the hand backend, split into phases.
+
+    Runs the steps of :func:`nertag.train.train` (minibatch gathering and dropout
+    masks, forward and loss, backward, optimiser update, the finite-gradient check
+    and the periodic gradient norms) on a copy of the parameters, with a timer
+    around each.  Each repeat runs whole minibatches (cycling through shuffled
+    epochs) for at least ``seconds``; a warm-up of ``warmup`` seconds comes first.
+    """
+    from .layers import dropout_mask
+    from .optim import Optimizer, grad_norms
+    from .train import _batches, _first_bad, encode
+
+    cfg, arch = model.cfg, model.arch
+    tc = cfg.train
+    data = encode(model, corpus)
+    params = {k: v.copy() for k, v in model.params.items()}
+    frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
+    opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen)
+    split_update = not tc.l2 and not tc.clip_norm  # else one update over all parameters
+    dropout = (cfg.model.dropout_input, cfg.model.dropout_hidden)
+    dt = params["W"].dtype
+    rng = np.random.default_rng(seed)
+    clock = time.perf_counter
+    epoch_batches: list = []
+    phases = ("data", "forward", "backward", "embedding_update", "dense_update", "other")
+
+    def run(limit: float):
+        acc = dict.fromkeys(phases, 0.0)
+        tokens = bi = 0
+        start = clock()
+        while True:
+            if not epoch_batches:
+                epoch_batches.extend(reversed(_batches(data, arch.head, tc.batch_size, rng)))
+            t0 = clock()
+            idx, lens = epoch_batches.pop()
+            Xb, yb = data.X[idx], data.y[idx]
+            masks = (dropout_mask((len(idx), arch.input_dim), dropout[0], rng, dt),
+                     dropout_mask((len(idx), arch.hidden), dropout[1], rng, dt))
+            t1 = clock()
+            s, cache = M.forward(params, Xb, arch, masks)
+            loss, ds, head_grads = M.head_loss(s, yb, params, arch, lens)
+            t2 = clock()
+            grads = M.backward(ds, cache, arch)
+            grads.update(head_grads)
+            t3 = clock()
+            if not math.isfinite(loss) or _first_bad(grads):
+                raise FloatingPointError("training diverged during the benchmark")
+            if bi % 20 == 0:
+                grad_norms(grads)
+            t4 = clock()
+            if split_update:
+                opt.step(params, {k: g for k, g in grads.items() if k.startswith("E_")})
+                t5 = clock()
+                opt.step(params, {k: g for k, g in grads.items() if not k.startswith("E_")})
+            else:
+                opt.step(params, grads)
+                t5 = t4
+            t6 = clock()
+            acc["data"] += t1 - t0
+            acc["forward"] += t2 - t1
+            acc["backward"] += t3 - t2
+            acc["other"] += t4 - t3
+            acc["embedding_update"] += t5 - t4
+            acc["dense_update"] += t6 - t5
+            tokens += len(idx)
+            bi += 1
+            if clock() - start >= limit:
+                return tokens, clock() - start, acc
+
+    run(warmup)
+    tps, shares = [], {p: [] for p in phases}
+    for _ in range(repeats):
+        tokens, elapsed, acc = run(seconds)
+        tps.append(tokens / elapsed)
+        for p in phases:
+            shares[p].append(acc[p] / tokens * 1e6)   # µs per token
+    out = {"tokens_per_s": stat(tps), "batch_size": tc.batch_size,
+           "optimizer": tc.optimizer, "tokens_in_corpus": int(len(data.y)),
+           "us_per_token": {p: stat(v) for p, v in shares.items()}}
+    if not split_update:
+        out["note"] = "l2/clip_norm set: embedding and dense updates timed together (dense_update)"
+    return out
+
+
+# ---------------------------------------------------------------------------- GEMM
+def gemm_rate(arch: M.Arch, rows: int, *, repeats: int = 5, seconds: float = 0.2,
+              dtype=np.float32) -> dict:
+    """float32 GEMM rate (GFLOP/s) of the model's three products at ``rows`` rows:
+    forward x·Wᵀ (rows×nD · nD×H), backward δ·W (rows×H · H×nD) and δᵀ·x
+    (H×rows · rows×nD)."""
+    rng = np.random.default_rng(0)
+    I, H = arch.input_dim, arch.hidden
+    x = rng.standard_normal((rows, I)).astype(dtype)
+    W = rng.standard_normal((H, I)).astype(dtype)
+    d = rng.standard_normal((rows, H)).astype(dtype)
+    flops = 3 * 2 * rows * I * H
+
+    def once():
+        x @ W.T
+        d @ W
+        d.T @ x
+
+    once()
+    rates = []
+    for _ in range(repeats):
+        n, t0 = 0, time.perf_counter()
+        while True:
+            once()
+            n += 1
+            el = time.perf_counter() - t0
+            if el >= seconds:
+                break
+        rates.append(n * flops / el / 1e9)
+    return {"gflops": stat(rates), "rows": rows,
+            "shapes": [[rows, I, H], [rows, H, I], [H, rows, I]]}
+
+
+# ---------------------------------------------------------------------------- inference
+def inference_throughput(model, sentences: list[list[str]], *, repeats: int = 5,
+                         seconds: float = 0.5) -> dict:
+    """Model-only tokens/s: :meth:`NerModel.predict` on pre-tokenized sentences
+    (features, scores, decoding), with the fast inference path, after a warm-up."""
+    model.fast_inference = True
+    n_tok = sum(len(s) for s in sentences)
+    t0 = time.perf_counter()
+    model.fast_scorer(tables=True)
+    setup = time.perf_counter() - t0
+    model.predict(sentences)  # warm-up (word cache)
+    tps, cpu = [], []
+    for _ in range(repeats):
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
+        while True:
+            model.predict(sentences)
+            n += 1
+            el = time.perf_counter() - t0
+            if el >= seconds:
+                break
+        tps.append(n * n_tok / el)
+        cpu.append(n * n_tok / max(time.process_time() - c0, 1e-9))
+    fs = model.fast_scorer()
+    return {"tokens_per_s": stat(tps), "tokens_per_cpu_s": stat(cpu), "tokens": n_tok,
+            "sentences": len(sentences),
+            "setup_s": setup, "plan": dict(fs.plan), "table_mb": fs.nbytes / 2 ** 20}
+
+
+def default_text(chars: int = DEFAULT_TEXT_CHARS) -> str:
+    from .resources import data_dir
+
+    base = (data_dir() / "example.txt").read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+    return base * max(1, chars // len(base))
+
+
+def tagging_throughput(model, text_path: str | Path, *, repeats: int = 5,
+                       jobs: int = 1, model_dir: str | Path | None = None) -> dict:
+    """End-to-end tokens/s (and MB/s) of raw text → jsonl through ``nertag tag``'s own
+    streaming code (read, split, tag, format, write to a file), model already loaded."""
+    from . import tag_cli
+
+    model.fast_inference = True
+    model.fast_scorer(tables=True)
+    n_chars = 0
+    tokens = None
+    runs, mbs, cpu = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = Path(tmp) / "out.jsonl"
+        for r in range(repeats + 1):  # the first run warms up
+            pool = None
+            if jobs > 1:
+                import multiprocessing as mp
+
+                tag_cli._worker_model = model
+                pool = mp.get_context("fork").Pool(jobs, initializer=tag_cli._init_worker,
+                                                   initargs=(None,))
+            try:
+                t0, c0 = time.perf_counter(), time.process_time()
+                with open(out_path, "w", encoding="utf-8", newline="") as out, \
+                        open(text_path, encoding="utf-8", newline="") as f:
+                    lines = tag_cli._checked(f, str(text_path), "utf-8")
+                    tag_cli._tag_stream(model, lines, "jsonl", "sentence", str(text_path), False,
+                                        out, None, pool, jobs)
+                el, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+            finally:
+                if pool is not None:
+                    pool.terminate()
+            if tokens is None:
+                tokens, n_chars = _count_tokens(out_path), Path(text_path).stat().st_size
+            if r:
+                runs.append(tokens / el)
+                mbs.append(n_chars / el / 1e6)
+                cpu.append(tokens / max(cpu_s, 1e-9))
+    out = {"tokens_per_s": stat(runs), "mb_per_s": stat(mbs), "tokens": tokens,
+            "bytes": n_chars, "jobs": jobs}
+    if jobs == 1:  # (with workers, this process's CPU time is not the work's)
+        out["tokens_per_cpu_s"] = stat(cpu)
+    return out
+
+
+def _count_tokens(jsonl_path: Path) -> int:
+    n = 0
+    with open(jsonl_path, encoding="utf-8") as f:
+        for line in f:
+            n += line.count('"tag": ')
+    return n
+
+
+# ---------------------------------------------------------------------------- all
+def run_benchmark(*, config: str | None = "default", train: str | None = None,
+                  dev: str | None = None, text: str | None = None,
+                  model_dir: str | None = None, repeats: int = 5, jobs: int = 1,
+                  train_seconds: float = 2.0, infer_seconds: float = 0.5,
+                  text_chars: int = DEFAULT_TEXT_CHARS, overrides=(),
+                  progress=lambda msg: None) -> dict:
+    """Every measurement of ``nertag benchmark`` as one JSON-ready dict."""
+    repeats = max(1, int(repeats))
+    cfg, model, corpus, dev_c, source = load_setup(config, train, dev, model_dir, overrides)
+    arch = model.arch
+    result: dict = {
+        "config": config or "default",
+        "model": {"source": source, "hidden": arch.hidden, "window": arch.window,
+                  "features": {n: {"vocab": v, "dim": d} for n, v, d in arch.features},
+                  "labels": arch.n_labels, "head": arch.head,
+                  "params": int(sum(v.size for v in model.params.values())),
+                  "flops_per_token": int(arch.flops_per_token())},
+        "machine": {"cpus": os.cpu_count(), "load_avg": list(os.getloadavg()),
+                    "numpy": np.__version__, "blas": _blas_info()},
+        "repeats": repeats,
+    }
+    progress("training")
+    tr = train_throughput(model, corpus, repeats=repeats, seconds=train_seconds,
+                          warmup=min(0.5, train_seconds))
+    result["train"] = tr
+    progress("GEMM")
+    g_big = gemm_rate(arch, 4096, repeats=repeats, seconds=min(0.2, train_seconds))
+    g_batch = gemm_rate(arch, cfg.train.batch_size, repeats=repeats,
+                        seconds=min(0.2, train_seconds))
+    fpt = arch.flops_per_token()
+    rate = g_big["gflops"]["median"] * 1e9
+    result["gemm"] = {"gflops": g_big["gflops"], "rows": g_big["rows"],
+                      "gflops_at_batch_size": g_batch["gflops"], "batch_size": g_batch["rows"]}
+    result["train"]["gflops"] = tr["tokens_per_s"]["median"] * fpt / 1e9
+    result["train"]["share_of_gemm"] = tr["tokens_per_s"]["median"] * fpt / rate
+    result["train"]["share_of_gemm_at_batch_size"] = (
+        tr["tokens_per_s"]["median"] * fpt / (g_batch["gflops"]["median"] * 1e9))
+    with blas_threads(1):  # as `nertag tag`: parallelism from processes, not BLAS threads
+        progress("inference")
+        sents = [s.words for s in dev_c.sentences]
+        result["inference"] = inference_throughput(model, sents, repeats=repeats,
+                                                   seconds=infer_seconds)
+        progress("tagging")
+        with tempfile.TemporaryDirectory() as tmp:
+            if text is None:
+                path = Path(tmp) / "text.txt"
+                path.write_text(default_text(text_chars), encoding="utf-8")
+                text_name = f"data/example.txt repeated to {path.stat().st_size:,} bytes"
+            else:
+                path, text_name = Path(text), str(text)
+            result["tagging"] = tagging_throughput(model, path, repeats=repeats)
+            result["tagging"]["text"] = text_name
+            if jobs > 1:
+                progress(f"tagging with {jobs} jobs")
+                tj = tagging_throughput(model, path, repeats=repeats, jobs=jobs)
+                tj["speedup"] = (tj["tokens_per_s"]["median"]
+                                 / result["tagging"]["tokens_per_s"]["median"])
+                result["tagging_jobs"] = tj
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result

@@ -1,0 +1,108 @@
+"""Shared fixtures: a small trained model, the CLI in-process, and error-message checks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+#: A model that trains in well under a second on the sample corpus.
+SMALL = ["train.epochs=1", "model.hidden=20"]
+
+#: The real command line, as a subprocess (same interpreter as the tests).
+NERTAG = [sys.executable, "-m", "nertag"]
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory) -> Path:
+    """A complete model directory (trained once per session); do not modify it, copy it."""
+    from nertag.config import load_config
+    from nertag.train import train
+
+    out = tmp_path_factory.mktemp("small-model") / "model"
+    train(load_config(None, SMALL), output=out)
+    return out
+
+
+@pytest.fixture
+def model_copy(small_model, tmp_path) -> Path:
+    """A private copy of :func:`small_model` a test may break."""
+    import shutil
+
+    dst = tmp_path / "model"
+    shutil.copytree(small_model, dst)
+    return dst
+
+
+@pytest.fixture
+def cli():
+    """Run ``nertag ARGS...`` in-process; returns typer's Result (stdout, stderr, exit_code)."""
+    from typer.testing import CliRunner
+
+    from nertag.cli import app
+
+    def run(*args, input=None):
+        return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+    return run
+
+
+def check_error(result, code: int, *fragments: str) -> str:
+    """Assert a failure the way a user sees it: the exit code, one ``error:`` line on
+    stderr (the last line) containing every fragment, and no traceback. Returns the line."""
+    stderr = result.stderr
+    assert result.exit_code == code, (result.exit_code, stderr, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    assert "Traceback" not in result.output and "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, stderr
+    assert stderr.rstrip("\n").splitlines()[-1] == errors[0], stderr
+    assert "error:" not in result.stdout, result.stdout
+    msg = errors[0]
+    for frag in fragments:
+        assert frag in msg, f"{frag!r} not in {msg!r}"
+    log = os.environ.get("NERTAG_TEST_ERROR_LOG")  # a catalogue of the messages, if asked
+    if log:
+        import json
+
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"test": os.environ.get("PYTEST_CURRENT_TEST", "?"),
+                                "code": code, "message": msg}) + "\n")
+    return msg
+
+
+@pytest.fixture
+def expect_error():
+    return check_error
+
+
+@pytest.fixture
+def unreadable(tmp_path, monkeypatch):
+    """A file the process cannot open (chmod 000, or a patched open() when running as root)."""
+
+    def make(name: str = "secret.conll", content: str = "EU B-ORG\n") -> Path:
+        p = tmp_path / name
+        p.write_text(content, encoding="utf-8")
+        p.chmod(0)
+        if os.access(p, os.R_OK):  # root reads anything: make open() refuse this one file
+            import builtins
+
+            import nertag.conll
+
+            real_open = builtins.open
+
+            def fake_open(file, *a, **k):
+                if Path(file) == p:
+                    raise PermissionError(13, "Permission denied", str(file))
+                return real_open(file, *a, **k)
+
+            monkeypatch.setattr(nertag.conll, "open", fake_open, raising=False)
+        return p
+
+    yield make
+    for p in tmp_path.iterdir():
+        if p.is_file():
+            p.chmod(0o644)

@@ -1,0 +1,54 @@
+"""``nertag benchmark --json``: every figure is there and positive (short runs)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from nertag import benchmark
+from nertag.cli import app
+
+
+def test_benchmark_json_has_every_figure(tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text("Angela Merkel met Jacques Chirac in Paris on Monday.\n\n" * 300,
+                    encoding="utf-8")
+    r = CliRunner().invoke(app, ["benchmark", "--quick", "--repeats", "2", "--jobs", "2",
+                                 "--text", str(text), "--set", "model.hidden=40", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output)
+    assert res["model"]["hidden"] == 40 and res["model"]["flops_per_token"] > 0
+
+    def positive_stat(s):
+        assert s["runs"] == 2 and 0 < s["min"] <= s["median"] <= s["max"]
+
+    positive_stat(res["train"]["tokens_per_s"])
+    assert set(res["train"]["us_per_token"]) == {"data", "forward", "backward",
+                                                 "embedding_update", "dense_update", "other"}
+    for phase in ("data", "forward", "backward", "embedding_update", "dense_update"):
+        positive_stat(res["train"]["us_per_token"][phase])
+    positive_stat(res["gemm"]["gflops"])
+    positive_stat(res["gemm"]["gflops_at_batch_size"])
+    assert 0 < res["train"]["share_of_gemm"] and res["train"]["gflops"] > 0
+    positive_stat(res["inference"]["tokens_per_s"])
+    positive_stat(res["tagging"]["tokens_per_s"])
+    positive_stat(res["tagging"]["mb_per_s"])
+    positive_stat(res["tagging"]["tokens_per_cpu_s"])
+    positive_stat(res["inference"]["tokens_per_cpu_s"])
+    assert res["tagging"]["tokens"] == 300 * 10
+    assert res["tagging_jobs"]["jobs"] == 2 and res["tagging_jobs"]["speedup"] > 0
+    assert res["peak_rss_mb"] > 0 and len(res["machine"]["load_avg"]) == 3
+
+
+def test_benchmark_table_and_bad_options():
+    r = CliRunner().invoke(app, ["benchmark", "--quick", "--repeats", "1",
+                                 "--set", "model.hidden=20"])
+    assert r.exit_code == 0, r.output
+    assert "training tokens/s" in r.output and "peak memory" in r.output
+    r = CliRunner().invoke(app, ["benchmark", "--repeats", "0"])
+    assert r.exit_code != 0 and "--repeats" in r.output
+
+
+def test_stat_median_and_spread():
+    assert benchmark.stat([3, 1, 2]) == {"median": 2.0, "min": 1.0, "max": 3.0, "runs": 3}

@@ -1,0 +1,133 @@
+"""Bad configs (a YAML file or --set): a one-line error naming the file and key, exit 2."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from nertag.config import from_dict, load_config
+from nertag.errors import NertagError, UsageError
+
+# name -> (YAML text, exit code, fragments of the message after "error: {file}")
+BAD_YAML = {
+    "not-yaml": ("model:\n  hidden: 10\n   bad: [\n", 2,
+                 [":3: not valid YAML", "check the indentation"]),
+    "not-a-mapping": ("- model\n- train\n", 2,
+                      [": a config must be a mapping of sections", "got list"]),
+    "plain-text": ("just some words\n", 2, [": a config must be a mapping", "got str"]),
+    "section-not-a-mapping": ("model: 3\n", 2, [": section 'model' must be a mapping"]),
+    "unknown-section": ("modle:\n  hidden: 10\n", 2,
+                        [": unknown key 'modle'", "did you mean 'model'?"]),
+    "unknown-key": ("model:\n  hiden: 10\n", 2,
+                    [": unknown key 'model.hiden'", "did you mean 'model.hidden'?"]),
+    "key-in-wrong-section": ("train:\n  dropout_input: 0.5\n", 2,
+                             [": unknown key 'train.dropout_input'",
+                              "did you mean 'model.dropout_input'?"]),
+    "wrong-type-int": ("model:\n  hidden: ten\n", 2,
+                       [": 'model.hidden' must be an integer, got 'ten'"]),
+    "wrong-type-bool": ("features:\n  lowercase: maybe\n", 2,
+                        [": 'features.lowercase' must be true or false"]),
+    "wrong-type-float": ("train:\n  lr: [0.1]\n", 2, [": 'train.lr' must be a number"]),
+    "wrong-type-list": ("features:\n  suffix_lengths: 3\n", 2,
+                        [": 'features.suffix_lengths' must be a list of int"]),
+    "out-of-range-low": ("train:\n  lr: -1\n", 2, [": 'train.lr' must be >= 0.0, got -1.0"]),
+    "out-of-range-high": ("model:\n  dropout_hidden: 1.5\n", 2,
+                          [": 'model.dropout_hidden' must be <= 0.95"]),
+    "nan": ("train:\n  lr: .nan\n", 2, [": 'train.lr' must be a number"]),
+    "unknown-activation": ("model:\n  activation: relu6\n", 2,
+                           [": unknown activation 'relu6'", "choose one of tanh, sigmoid",
+                            "did you mean 'relu'?"]),
+    "unknown-optimiser": ("train:\n  optimizer: adamw\n", 2,
+                          [": unknown optimizer 'adamw'", "sgd, adagrad, adam",
+                           "did you mean 'adam'?"]),
+    "unknown-decoder": ("model:\n  decoder: beam\n", 2,
+                        [": unknown decoder 'beam'", "greedy, constrained, viterbi"]),
+    "python-object": ("model:\n  hidden: !!python/object/apply:os.system [echo]\n", 2,
+                      [":2: not valid YAML"]),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_YAML))
+def test_bad_config_file(tmp_path, cli, expect_error, name):
+    text, code, frags = BAD_YAML[name]
+    cfg = tmp_path / f"{name}.yaml"
+    cfg.write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError):
+        load_config(str(cfg))
+    out = tmp_path / "out"
+    expect_error(cli("train", "-c", cfg, "-o", out, "-q"), code,
+                 *[f"error: {cfg}{frag}" if i == 0 else frag for i, frag in enumerate(frags)])
+    assert not out.exists()
+
+
+# name -> (--set items, fragments)
+BAD_SET = {
+    "set-unknown-key": (["model.hiden=10"], ["--set: unknown key 'model.hiden'",
+                                             "did you mean 'model.hidden'?"]),
+    "set-unknown-section": (["modle.hidden=10"], ["--set: unknown key 'modle'",
+                                                  "did you mean 'model'?"]),
+    "set-no-equals": (["model.hidden"], ["--set 'model.hidden': expected KEY=VALUE"]),
+    "set-no-section": (["hidden=10"], ["the key must be SECTION.KEY"]),
+    "set-wrong-type": (["model.hidden=abc"], ["--set: 'model.hidden' must be an integer"]),
+    "set-out-of-range": (["train.epochs=0"], ["--set: 'train.epochs' must be >= 1"]),
+    "set-unknown-activation": (["model.activation=swish"], ["unknown activation 'swish'"]),
+    "set-unknown-optimiser": (["train.optimizer=rmsprop"], ["unknown optimizer 'rmsprop'"]),
+    "set-unknown-decoder": (["model.decoder=beam"], ["unknown decoder 'beam'"]),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_SET))
+def test_bad_set_override(tmp_path, cli, expect_error, name):
+    items, frags = BAD_SET[name]
+    args = [a for item in items for a in ("--set", item)]
+    expect_error(cli("train", "-o", tmp_path / "out", "-q", *args), 2, *frags)
+
+
+def test_config_file_missing(tmp_path, cli, expect_error):
+    p = tmp_path / "nope.yaml"
+    expect_error(cli("train", "-c", p, "-q"), 2, f"{p}: config file not found",
+                 "bundled configs: ")
+
+
+def test_unknown_bundled_config(cli, expect_error):
+    expect_error(cli("train", "-c", "conll2030", "-q"), 2, "unknown config 'conll2030'",
+                 "did you mean 'conll2003'?")
+
+
+def test_config_is_a_directory(tmp_path, cli, expect_error):
+    expect_error(cli("train", "-c", tmp_path, "-q"), 2, f"{tmp_path}: is a directory")
+
+
+def test_config_not_utf8(tmp_path, cli, expect_error):
+    p = tmp_path / "bin.yaml"
+    p.write_bytes(b"\xff\xfe\x00model")
+    expect_error(cli("train", "-c", p, "-q"), 1, f"{p}: not valid UTF-8 text")
+
+
+def test_config_unreadable(unreadable, cli, expect_error, monkeypatch):
+    p = unreadable("c.yaml", "model:\n  hidden: 10\n")
+    if os.access(p, os.R_OK):  # running as root: make reading this one file fail
+        real = Path.read_text
+
+        def fake(self, *a, **k):
+            if self == p:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, *a, **k)
+
+        monkeypatch.setattr(Path, "read_text", fake)
+    expect_error(cli("train", "-c", p, "-q"), 1, f"{p}: cannot read config (Permission denied)")
+
+
+def test_decoder_option(small_model, tmp_path, cli, expect_error):
+    expect_error(cli("tag", "-m", small_model, "--decoder", "beam", "x.txt"), 2,
+                 "--decoder: unknown decoder 'beam'", "greedy, constrained or viterbi")
+
+
+def test_valid_config_and_messages_are_single_lines():
+    cfg = from_dict({"model": {"hidden": 7}, "train": {"lr": 1}})
+    assert cfg.model.hidden == 7 and cfg.train.lr == 1.0
+    with pytest.raises(NertagError) as ei:
+        from_dict({"model": {"activation": "x" * 200}})
+    assert "\n" not in ei.value.message and ei.value.exit_code == 2

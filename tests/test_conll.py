@@ -1,0 +1,218 @@
+"""Bad data files: every one is a one-line ``error:`` naming the file (and line), exit 1.
+
+The same file is given to every command that reads it (train --train, train --dev,
+evaluate, tag, tag --tokenized). Hypothesis checks that the CoNLL reader never
+fails with anything but :class:`~nertag.errors.NertagError`, whatever the bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nertag.conll import MAX_LINE_BYTES, iter_words, read_conll
+from nertag.errors import NertagError
+
+GOOD = "EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n\n"
+
+# name -> (file content or None for "does not exist", fragments of the message after the
+#          file name; "{f}" is the file's path)
+BAD_FILES = {
+    "missing": (None, ["{f}: ", "not found", "check the path"]),
+    "directory": ("<dir>", ["{f}: is a directory", "give the path"]),
+    "empty": (b"", ["{f}: file is empty"]),
+    "blank-lines-only": (b"\n  \n\t\n", ["{f}: file is empty"]),
+    "binary": (b"EU B-ORG\n\x89PNG\x00\x01\x02\n", ["{f}:2: binary data"]),
+    "not-utf8": ("EU B-ORG\ncaf\u00e9 O\n".encode("latin-1"),
+                 ["{f}:2: not valid utf-8 text", "--encoding latin-1"]),
+    "10MB-line": (b"EU B-ORG\n" + b"w" * (10 << 20) + b" O\n",
+                  ["{f}:2: line longer than 1 MB", "one token per line"]),
+}
+
+# CoNLL-only problems (raw-text tagging reads any text)
+BAD_CONLL = {
+    "one-column": ("EU B-ORG\nrejects\n", ["{f}:2: only one column ('rejects')",
+                                            "expected 'word ... tag'"]),
+    "bad-tag": ("EU B-ORG\n\nrejects Q-XX\n", ["{f}:3: invalid tag 'Q-XX'",
+                                                "expected O, B-X, I-X, E-X or S-X"]),
+    "lowercase-tag": ("EU b-org\n", ["{f}:1: invalid tag 'b-org'"]),
+    "tag-without-type": ("EU B-\n", ["{f}:1: invalid tag 'B-'"]),
+}
+
+
+def _make(tmp_path, name, content):
+    p = tmp_path / f"{name}.conll"
+    if content == "<dir>":
+        p.mkdir()
+    elif content is not None:
+        p.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return p
+
+
+def _frags(frags, p):
+    return [f.format(f=p) for f in frags]
+
+
+# ----------------------------------------------------------------------------- reader
+@pytest.mark.parametrize("name", list(BAD_FILES) + list(BAD_CONLL))
+def test_reader_raises_nertag_error_naming_the_file(tmp_path, name):
+    content, frags = {**BAD_FILES, **BAD_CONLL}[name]
+    p = _make(tmp_path, name, content)
+    with pytest.raises(NertagError) as ei:
+        read_conll(p)
+    for frag in _frags(frags, p):
+        assert frag in ei.value.message
+    assert "\n" not in ei.value.message
+    assert ei.value.exit_code == 1
+
+
+def test_unreadable_file(unreadable, cli, expect_error, small_model, tmp_path):
+    p = unreadable()
+    with pytest.raises(NertagError, match="permission denied"):
+        read_conll(p)
+    expect_error(cli("evaluate", small_model, p), 1, f"{p}: permission denied",
+                 "check the file's permissions")
+    expect_error(cli("tag", "-m", small_model, p), 1, f"{p}: permission denied")
+    expect_error(cli("train", "--train", p, "-o", tmp_path / "out", "-q"), 1,
+                 f"{p}: permission denied")
+
+
+def test_bioes_tag_in_a_bio_file(tmp_path, cli, expect_error, small_model):
+    p = _make(tmp_path, "bio", "EU B-ORG\nrejects E-ORG\n")
+    assert read_conll(p).scheme == "bioes"  # auto: a valid BIOES file
+    expect_error(cli("evaluate", small_model, p, "--tag-scheme", "bio"), 1,
+                 f"{p}:2: invalid tag 'E-ORG'", "expected O, B-X or I-X (scheme bio)")
+
+
+def test_unknown_encoding(tmp_path, cli, expect_error, small_model):
+    p = _make(tmp_path, "ok", GOOD)
+    expect_error(cli("evaluate", small_model, p, "--encoding", "klingon"), 2,
+                 "unknown encoding 'klingon'", "latin-1")
+    expect_error(cli("tag", "-m", small_model, p, "--encoding", "klingon"), 2,
+                 "--encoding", "'klingon'")
+
+
+def test_latin1_file_reads_with_the_suggested_encoding(tmp_path, cli, small_model):
+    p = _make(tmp_path, "latin", "Caf\u00e9 B-LOC\nopens O\n".encode("latin-1"))
+    assert read_conll(p, "latin-1").sentences[0].words == ["Caf\u00e9", "opens"]
+    r = cli("evaluate", small_model, p, "--encoding", "latin-1", "--json")
+    assert r.exit_code == 0, r.stderr
+
+
+# ----------------------------------------------------------------------------- CLI
+@pytest.mark.parametrize("name", list(BAD_FILES) + list(BAD_CONLL))
+def test_train_and_evaluate_report_bad_files(tmp_path, cli, expect_error, small_model, name):
+    content, frags = {**BAD_FILES, **BAD_CONLL}[name]
+    p = _make(tmp_path, name, content)
+    out = tmp_path / "out"
+    expect_error(cli("train", "--train", p, "-o", out, "-q"), 1, *_frags(frags, p))
+    assert not out.exists()
+    expect_error(cli("train", "--dev", p, "-o", out, "-q", "--set", "train.epochs=1"), 1,
+                 *_frags(frags, p))
+    assert not out.exists()
+    expect_error(cli("evaluate", small_model, p), 1, *_frags(frags, p))
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_tag_reports_bad_files(tmp_path, cli, expect_error, small_model, name):
+    content, frags = BAD_FILES[name]
+    p = _make(tmp_path, name, content)
+    if name in ("empty", "blank-lines-only", "10MB-line"):
+        frags = {"empty": ["{f}: file is empty", "nothing to tag"],
+                 "blank-lines-only": None, "10MB-line": None}[name]
+    if frags is not None:  # raw text: blank lines are no error, a long line is a paragraph
+        expect_error(cli("tag", "-m", small_model, p), 1, *_frags(frags, p))
+    content, frags = BAD_FILES[name]
+    expect_error(cli("tag", "-m", small_model, "--tokenized", p), 1, *_frags(frags, p))
+
+
+def test_training_file_without_entities_is_a_warning(tmp_path, cli):
+    p = _make(tmp_path, "noent", "a O\nb O\n\nc O\n")
+    out = tmp_path / "out"
+    r = cli("train", "--train", p, "-o", out, "-q", "--set", "train.epochs=1",
+            "--set", "model.hidden=5")
+    assert r.exit_code == 0, r.stderr
+    assert "warning:" in r.stderr and "no entities" in r.stderr and str(p) in r.stderr
+    assert "error:" not in r.stderr and "Traceback" not in r.output
+    assert (out / "manifest.json").is_file()
+
+
+def test_sentence_of_100000_tokens_is_handled(tmp_path, cli, small_model):
+    n = 100_000
+    p = tmp_path / "long.conll"
+    p.write_text("".join(f"w{i % 97} {'B-PER' if i % 11 == 0 else 'O'}\n" for i in range(n)))
+    corpus = read_conll(p)
+    assert len(corpus.sentences) == 1 and corpus.n_tokens == n
+    # greedy: the Viterbi decoders handle it too, at ~25 us a token (a Python loop over t)
+    r = cli("evaluate", small_model, p, "--json", "--decoder", "greedy")
+    assert r.exit_code == 0, r.stderr
+    assert str(n) in r.stdout
+
+
+def test_a_long_line_of_raw_text_is_tagged(tmp_path, cli, small_model):
+    """A line is a paragraph in raw text; longer than the tokenizer's limit, it is cut."""
+    p = tmp_path / "long.txt"
+    p.write_text("EU rejects German call . " * 45_000 + "\n")  # 1.1 M characters
+    r = cli("tag", "-m", small_model, p, "-f", "conll")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.count("\n") > 200_000
+
+
+def test_line_limit_is_exact(tmp_path):
+    ok = tmp_path / "ok.conll"
+    ok.write_bytes(b"w" * (MAX_LINE_BYTES - 3) + b" O\n")  # exactly MAX_LINE_BYTES
+    assert len(read_conll(ok).sentences) == 1
+    bad = tmp_path / "bad.conll"
+    bad.write_bytes(b"w" * (MAX_LINE_BYTES - 2) + b" O\n")
+    with pytest.raises(NertagError, match="longer than"):
+        read_conll(bad)
+
+
+# ----------------------------------------------------------------------------- hypothesis
+_DIR = tempfile.mkdtemp(prefix="nertag-fuzz-")
+_SCHEMES = st.sampled_from(["auto", "iob1", "bio", "bioes"])
+
+
+def _fuzz_file(data: bytes) -> str:
+    path = os.path.join(_DIR, "fuzz.conll")
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.binary(max_size=400), scheme=_SCHEMES,
+       encoding=st.sampled_from(["utf-8", "latin-1", "utf-16"]))
+def test_reader_on_arbitrary_bytes(data, scheme, encoding):
+    path = _fuzz_file(data)
+    for read in (lambda: read_conll(path, encoding, scheme),
+                 lambda: list(iter_words(path, encoding))):
+        try:
+            read()
+        except NertagError as e:
+            assert e.message and "\n" not in e.message
+
+
+_WORDS = st.sampled_from(["EU", "-DOCSTART-", "x", "\u00e9t\u00e9", "a\tb", "", " ", "#"])
+_TAGS = st.sampled_from(["O", "B-PER", "I-PER", "E-PER", "S-PER", "I-ORG", "B-", "I-",
+                         "B-X-Y", "b-per", "O-X", "E-", "S-", "U-LOC", "L-LOC", "-"])
+_LINES = st.lists(st.one_of(st.just(""), st.tuples(_WORDS, _TAGS).map(" ".join),
+                            st.text(max_size=12)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(lines=_LINES, scheme=_SCHEMES)
+def test_reader_on_arbitrary_conll_like_lines(lines, scheme):
+    path = _fuzz_file("\n".join(lines).encode("utf-8", "surrogatepass"))
+    try:
+        corpus = read_conll(path, "utf-8", scheme)
+    except NertagError as e:
+        assert e.message and "\n" not in e.message
+        return
+    for s in corpus.sentences:  # whatever was accepted is consistent BIO
+        assert len(s.words) == len(s.tags) > 0
+        assert all(t == "O" or t[:2] in ("B-", "I-") for t in s.tags)

@@ -1,0 +1,183 @@
+"""The fast inference path gives the plain path's answers: FastScorer == model.scores (to
+float rounding, same argmax), the word-id cache == Featurizer.encode, the cheap
+constrained Viterbi == crf.viterbi, and NerModel.predict with fast_inference == without."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nertag import crf, fast
+from nertag import layers as L
+from nertag import model as M
+from nertag import predict as P
+from nertag import tags as tagmod
+from nertag.config import load_config
+from nertag.conll import read_conll
+from nertag.resources import sample_dev, sample_train
+from nertag.train import build_model, train
+
+TOL = 2e-5  # scores are O(1..10); float32 sums in another order differ by ~1e-6
+
+
+@pytest.fixture(scope="module")
+def trained():
+    model, _ = train(load_config("default", ["model.hidden=50", "train.epochs=2"]))
+    return model
+
+
+@pytest.fixture(scope="module")
+def dev_words():
+    return [s.words for s in read_conll(sample_dev()).sentences]
+
+
+def untrained(*overrides):
+    cfg = load_config("default", list(overrides))
+    return build_model(cfg, read_conll(sample_train()))
+
+
+def assert_same_scores(ref, out):
+    assert out.shape == ref.shape and out.dtype == ref.dtype
+    assert np.abs(out - ref).max() <= TOL * max(1.0, np.abs(ref).max())
+    assert (out.argmax(1) == ref.argmax(1)).all()
+
+
+@pytest.mark.parametrize("plan", ["auto", "tables", "light", "matmul",
+                                  {"word": "table", "caps": "table"},
+                                  {"word": "matmul", "caps": "joint"},
+                                  {"word": "table", "caps": "matmul"}])
+def test_fast_scorer_equals_plain_forward(trained, dev_words, plan):
+    X = trained.featurizer.featurize(dev_words)
+    ref = M.scores(trained.params, X, trained.arch)
+    fs = fast.FastScorer(trained.params, trained.arch, plan=plan)
+    assert_same_scores(ref, fs.scores(X))
+    assert_same_scores(ref, fs.scores(X, chunk=7))  # a ragged last chunk
+
+
+def test_table_is_the_product_of_embeddings_and_w_block(trained):
+    """T[p] = E_f W_{p,f}ᵀ: one window's z is b + the sum of its rows."""
+    fs = fast.FastScorer(trained.params, trained.arch, plan="tables")
+    arch, p = trained.arch, trained.params
+    X = trained.featurizer.featurize([["Peter", "Blackburn", "visited", "Paris", "."]])
+    x, _ = L.embed_forward(X, M.tables(p, arch))
+    z_ref = x @ p["W"].T + p["b"]
+    z = p["b"].astype(np.float64).copy()
+    for f, (name, _, _) in enumerate(arch.features):
+        for q in range(arch.n):
+            z = z + fs.tables[name][q][X[:, q, f]]
+    assert np.abs(z - z_ref).max() < 1e-5
+
+
+@pytest.mark.parametrize("overrides", [
+    ("features.suffix_lengths=[2,3]", "features.prefix_lengths=[1]", "features.shape_dim=4"),
+    ("features.window=0", "features.caps_dim=0"),
+    ("features.window=4", "model.activation=relu", "train.dtype=float64"),
+    ("model.head=crf", "model.activation=hardtanh"),
+])
+def test_other_architectures(dev_words, overrides):
+    model = untrained(*overrides)
+    X = model.featurizer.featurize(dev_words)
+    ref = M.scores(model.params, X, model.arch)
+    for plan in ("auto", "tables", "light"):
+        assert_same_scores(ref, fast.FastScorer(model.params, model.arch, plan=plan).scores(X))
+
+
+def test_partial_tables_for_the_most_frequent_words(trained, dev_words, monkeypatch):
+    """A table that fits the budget only in part serves the first (most frequent) rows;
+    rarer ids fall back to the product."""
+    monkeypatch.setattr(fast, "MIN_TABLE_ROWS", 10)
+    arch = trained.arch
+    V = arch.features[0][1]
+    budget = (V // 3) * arch.n * arch.hidden * 4
+    fs = fast.FastScorer(trained.params, arch, plan="tables", budget_bytes=budget)
+    assert fs.plan["word"] == "table" and fs.rows["word"] == V // 3
+    assert fs.tables["word"].shape == (arch.n, V // 3, arch.hidden)
+    X = trained.featurizer.featurize(dev_words)
+    assert (X[:, :, 0] >= V // 3).any() and (X[:, :, 0] < V // 3).any()
+    assert_same_scores(M.scores(trained.params, X, arch), fs.scores(X))
+
+
+def test_memory_budget_and_empty_and_bad_ids(trained):
+    fs = fast.FastScorer(trained.params, trained.arch, plan="tables", budget_bytes=0)
+    assert fs.plan["word"] == "matmul" and "word" not in fs.tables and fs.plan["caps"] == "joint"
+    K = trained.arch.n_labels
+    assert fs.scores(np.zeros((0, trained.arch.n, 2), np.int32)).shape == (0, K)
+    X = np.zeros((3, trained.arch.n, 2), np.int32)
+    X[1, 2, 0] = trained.arch.features[0][1]  # one past the vocabulary
+    with pytest.raises(IndexError):
+        fast.FastScorer(trained.params, trained.arch, plan="tables").scores(X)
+    with pytest.raises(ValueError):
+        fast.FastScorer(trained.params, trained.arch, plan="fastest")
+
+
+def test_model_cache_follows_in_place_parameter_changes(trained, dev_words):
+    model = P.NerModel(trained.cfg, trained.featurizer, trained.arch,
+                       {k: v.copy() for k, v in trained.params.items()}, trained.labels,
+                       fast_inference=True)
+    X = model.featurizer.featurize(dev_words)
+    fs = model.fast_scorer(tables=True)
+    assert fs.tables and model.fast_scorer() is fs  # cached
+    assert_same_scores(M.scores(model.params, X, model.arch), model.scores(X))
+    model.params["W"] *= 1.5           # in place, as an optimiser step does
+    model.params["E_word"][3:7] += 0.2
+    assert_same_scores(M.scores(model.params, X, model.arch), model.scores(X))
+    assert model.fast_scorer() is not fs
+
+
+def test_tables_only_once_enough_tokens_were_scored(trained, dev_words, monkeypatch):
+    model = P.NerModel(trained.cfg, trained.featurizer, trained.arch, trained.params,
+                       trained.labels, fast_inference=True)
+    n = sum(map(len, dev_words))
+    monkeypatch.setattr(P, "FAST_TABLE_TOKENS", 2 * n)
+    model.predict(dev_words)
+    assert model._fast.plan_kind == "light" and "word" not in model._fast.tables
+    model.predict(dev_words)
+    assert model._fast.plan_kind == "auto"
+
+
+@pytest.mark.parametrize("decoder", ["greedy", "constrained", "viterbi"])
+@pytest.mark.parametrize("overrides", [(), ("model.head=crf",), ("model.tag_scheme=bioes",),
+                                       ("model.head=binary",)])
+def test_predict_fast_equals_plain(trained, dev_words, decoder, overrides):
+    model = trained if not overrides else untrained(*overrides)
+    plain = P.NerModel(model.cfg, model.featurizer, model.arch, model.params, model.labels)
+    quick = P.NerModel(model.cfg, model.featurizer, model.arch, model.params, model.labels,
+                       fast_inference=True)
+    quick.fast_scorer(tables=True)
+    words = dev_words + [[]] + [["Unseen", "Zzyzx", "words", "."]]
+    tags_p, conf_p = plain.predict(words, decoder)
+    tags_q, conf_q = quick.predict(words, decoder)
+    assert tags_q == tags_p
+    for a, b in zip(conf_p, conf_q):
+        assert np.allclose(a, b, atol=1e-5)
+
+
+def test_word_cache_equals_featurizer_encode(trained, dev_words):
+    feat = trained.featurizer
+    cache = P.WordCache(feat, max_words=50)
+    for chunk in (dev_words[:20], dev_words[20:60], dev_words[:5], [["ÉCOLE", "x" * 40, "1,000"]]):
+        words = [w for s in chunk for w in s]
+        assert (cache.encode(words) == feat.encode(words)).all()
+        assert len(cache.index) <= max(50, len(set(words)))
+    assert cache.encode([]).shape == (0, len(feat.features))
+
+
+@pytest.mark.parametrize("scheme,types", [("bio", ["LOC", "PER", "ORG"]), ("bioes", ["X", "Y"]),
+                                          ("iob1", ["A"])])
+def test_constrained_viterbi_equals_crf_viterbi(scheme, types):
+    rng = np.random.default_rng(7)
+    labels = tagmod.labels_for(types, scheme)
+    allowed, first, last = tagmod.transition_mask(labels, scheme)
+    neg = np.float32(-np.inf)
+
+    def pen(m):
+        return np.where(m, 0, neg).astype(np.float32)
+
+    for trial in range(15):
+        lengths = rng.integers(0, 25, rng.integers(1, 40))
+        lengths[rng.random(len(lengths)) < 0.1] = 0
+        logp = L.log_softmax((3 * rng.standard_normal((lengths.sum(), len(labels))))
+                             .astype(np.float32))
+        ref = crf.viterbi(logp, lengths, pen(allowed), pen(first), pen(last))
+        out = P.constrained_viterbi(logp, lengths, allowed, first, last, chunk=1 + trial % 5)
+        assert (out == ref).all()

@@ -1,0 +1,267 @@
+"""Interrupted training: checkpoints, ``--resume``, and resume equivalence.
+
+* interrupting after any batch and resuming gives *exactly* the parameters of an
+  uninterrupted run with the same seed (max |difference| == 0), for several heads,
+  optimisers, schedules and dropouts, and after several interruptions;
+* SIGINT / SIGTERM to a real ``nertag train`` stops after the batch, saves a checkpoint,
+  says how to resume, and ``nertag train --resume DIR`` finishes the same model;
+* SIGKILL in the middle of saving a checkpoint (several times, resuming in between)
+  always leaves the last complete checkpoint loadable, and the run still ends with the
+  same model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import NERTAG
+from nertag import checkpoint as ckpt
+from nertag import modelio
+from nertag.config import load_config
+from nertag.train import train
+
+FAST = ["model.hidden=20", "train.batch_size=64"]  # 75 batches an epoch on the sample
+
+CONFIGS = {
+    # sgd, input dropout 0.1, constant lr (the default config)
+    "default": FAST + ["train.epochs=3"],
+    # every source of state: adam moments, CRF transitions, word and hidden dropout,
+    # a linear schedule, clipping and L2
+    "crf-adam": ["model.hidden=10", "train.batch_size=16", "train.epochs=2",
+                 "model.head=crf", "model.decoder=viterbi", "train.optimizer=adam",
+                 "train.lr=0.01", "train.lr_schedule=linear", "train.word_dropout=0.1",
+                 "model.dropout_hidden=0.2", "train.clip_norm=1", "train.l2=0.0001"],
+    # adagrad, one-vs-rest head in BIOES, lr decay on plateau, early stopping
+    "binary-plateau": FAST + ["train.epochs=5", "model.head=binary",
+                              "model.tag_scheme=bioes", "train.optimizer=adagrad",
+                              "train.lr_schedule=plateau", "train.patience=2",
+                              "train.lr=0.5"],  # no gain in epoch 3: lr 0.5 -> 0.25
+}
+
+
+def max_abs_diff(a: dict, b: dict) -> float:
+    assert sorted(a) == sorted(b)
+    return max(float(np.max(np.abs(a[k].astype(np.float64) - b[k]))) for k in a)
+
+
+def train_with_interruptions(items, out, stop_at, backend="hand"):
+    """Train, stopping when should_stop() has been called stop_at[i] times (then it keeps
+    saying yes, like a pending Ctrl-C), resuming from the checkpoint each time."""
+    calls, targets, where, resume = {"n": 0}, list(stop_at), [], False
+
+    def should_stop():
+        calls["n"] += 1
+        return bool(targets) and calls["n"] >= targets[0]
+
+    while True:
+        cfg = ckpt.load_config(out) if resume else load_config(None, items)
+        try:
+            model, history = train(cfg, output=out, resume=resume, should_stop=should_stop,
+                                   backend="hand" if resume else backend)  # as the CLI does
+            return model, history, where
+        except ckpt.Interrupted as e:
+            assert ckpt.exists(out) and not out.exists()
+            where.append((e.epoch, e.batch))
+            targets.pop(0)
+            resume = True
+
+
+_REFERENCE: dict = {}
+
+
+def reference(name, tmp_path_factory, backend="hand"):
+    """The uninterrupted run of CONFIGS[name] (once per session)."""
+    if (name, backend) not in _REFERENCE:
+        out = tmp_path_factory.mktemp(f"ref-{name}") / "model"
+        model, history = train(load_config(None, CONFIGS[name]), output=out, backend=backend)
+        _REFERENCE[name, backend] = (out, {k: v.copy() for k, v in model.params.items()},
+                                     history)
+    return _REFERENCE[name, backend]
+
+
+@pytest.mark.parametrize("name,stop_at,expect,backend", [
+    ("default", [1], [(1, 1)], "hand"),               # after the very first batch
+    ("default", [40], [(1, 40)], "hand"),             # mid-epoch
+    ("default", [76], [(2, 0)], "hand"),              # at the end of an epoch
+    ("default", [75, 200], [(2, 0), (3, 48)], "hand"),  # twice; a Ctrl-C in a last batch
+    ("default", [100], [(2, 24)], "graph"),  # resumed without --backend: keeps graph's
+    ("crf-adam", [10, 30], [(1, 10), (2, 4)], "hand"),  # 25 batches (of sentences) an epoch
+    ("binary-plateau", [100, 240], [(2, 24), (4, 12)], "hand"),
+])
+def test_resume_gives_the_uninterrupted_model(name, stop_at, expect, backend, tmp_path,
+                                              tmp_path_factory):
+    ref_dir, ref_params, ref_history = reference(name, tmp_path_factory, backend)
+    out = tmp_path / "model"
+    model, history, where = train_with_interruptions(CONFIGS[name], out, stop_at, backend)
+    assert where == expect
+    assert max_abs_diff(model.params, ref_params) == 0.0
+    strip = [{k: v for k, v in r.items() if k not in ("seconds", "tokens_per_s")}
+             for r in history]
+    assert strip == [{k: v for k, v in r.items() if k not in ("seconds", "tokens_per_s")}
+                     for r in ref_history]
+    assert max_abs_diff(modelio.load_model(out).params, modelio.load_model(ref_dir).params) == 0
+    assert not ckpt.partial_dir(out).exists()  # cleaned up once the model is saved
+
+
+def test_fresh_run_refuses_to_overwrite_a_checkpoint(tmp_path, cli, expect_error):
+    out = tmp_path / "model"
+    with pytest.raises(ckpt.Interrupted):
+        train(load_config(None, CONFIGS["default"]), output=out, should_stop=lambda: True)
+    expect_error(cli("train", "-o", out, "-q"), 2,
+                 f"{out}: an interrupted run left a checkpoint in {out}.partial",
+                 f"nertag train --resume {out}", "--force")
+    r = cli("train", "-o", out, "-q", "--force", *[a for i in CONFIGS["default"]
+                                                  for a in ("--set", i)])
+    assert r.exit_code == 0, r.stderr
+    assert not ckpt.partial_dir(out).exists()
+
+
+# ----------------------------------------------------------------------------- real signals
+def _wait_for(pred, proc, timeout=60.0, poll=0.002):
+    t0 = time.monotonic()
+    while not pred():
+        if proc.poll() is not None:
+            raise AssertionError(f"nertag exited ({proc.returncode}) too early: "
+                                 f"{proc.stderr.read().decode() if proc.stderr else ''}")
+        if time.monotonic() - t0 > timeout:
+            proc.kill()
+            raise AssertionError("timed out")
+        time.sleep(poll)
+
+
+RUN = FAST + ["train.epochs=6", "train.patience=0"]  # for the real processes
+
+
+def run_reference(tmp_path_factory) -> dict:
+    """The parameters of an uninterrupted RUN (once per session)."""
+    if "run" not in _REFERENCE:
+        ref = tmp_path_factory.mktemp("ref-run") / "model"
+        train(load_config(None, RUN), output=ref)
+        _REFERENCE["run"] = modelio.load_model(ref).params
+    return _REFERENCE["run"]
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_saves_and_resumes(sig, code, tmp_path, tmp_path_factory):
+    out = tmp_path / "run"
+    args = NERTAG + ["train", "-o", str(out), "-q"] + [a for i in RUN for a in ("--set", i)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for(lambda: ckpt.exists(out), proc)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    err = stderr.decode()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "error:" not in err
+    assert f"checkpoint saved in {out}.partial/checkpoint" in err
+    assert f"resume with: nertag train --resume {out}" in err
+    assert not out.exists()
+    stopped = json.loads((ckpt.latest(out) / "state.json").read_text())
+    assert stopped["epoch"] < 6
+
+    r = subprocess.run(NERTAG + ["train", "--resume", str(out), "-q"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"resuming from epoch {stopped['epoch']}, batch {stopped['batch']}" in r.stderr
+    assert not ckpt.partial_dir(out).exists()
+    assert max_abs_diff(modelio.load_model(out).params, run_reference(tmp_path_factory)) == 0
+
+
+def _check_checkpoint_usable(out: Path) -> dict:
+    """The newest complete checkpoint restores into a freshly built model."""
+    from nertag.conll import read_conll
+    from nertag.optim import Optimizer
+    from nertag.train import build_model
+
+    c = ckpt.latest(out)
+    assert (c / "COMPLETE").is_file()
+    cfg = ckpt.load_config(out)
+    model = build_model(cfg, read_conll(cfg.data.train))
+    opt = Optimizer(cfg.train.optimizer, cfg.train.lr)
+    state, best = ckpt.load(out, model, opt)
+    assert sorted(best) == sorted(model.params)
+    assert all(np.isfinite(v).all() for v in model.params.values())
+    return {"epoch": state.epoch, "batch": state.batch, "dir": c.name}
+
+
+def test_sigkill_while_saving_leaves_a_usable_checkpoint(tmp_path, tmp_path_factory):
+    out = tmp_path / "run"
+    root = ckpt.partial_dir(out)
+    tmp_ckpt = root / "checkpoint.tmp"
+    rng = random.Random(0)
+    seen = []
+    for i in range(4):
+        if i == 0:
+            args = ["train", "-o", str(out), "-q"] + [a for s in RUN for a in ("--set", s)]
+        else:
+            args = ["train", "--resume", str(out), "-q"]
+        start_ns = time.time_ns()
+        proc = subprocess.Popen(NERTAG + args, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        if i == 0:  # the first save has nothing to fall back on: wait for it to finish
+            _wait_for(lambda: ckpt.exists(out), proc)
+            start_ns = time.time_ns()
+
+        def saving():  # a checkpoint.tmp made by this process: a save is under way
+            try:
+                return os.stat(tmp_ckpt).st_ctime_ns > start_ns
+            except FileNotFoundError:
+                return False
+
+        _wait_for(saving, proc, poll=0.0002)  # a save is under way
+        if i == 3:  # at a random moment of the next epoch
+            time.sleep(rng.uniform(0, 0.15))
+        elif i:  # at a few different depths of the save
+            time.sleep(rng.choice([0, 0.0005, 0.002]))
+        proc.kill()
+        proc.wait(timeout=30)
+        if i == 3 and proc.returncode == 0:  # it finished first (a fast machine): fine
+            break
+        assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+        seen.append(_check_checkpoint_usable(out))
+        seen[-1]["tmp"] = sorted(os.listdir(tmp_ckpt)) if tmp_ckpt.exists() else None
+        assert not out.exists()
+    epochs = [s["epoch"] for s in seen]
+    assert epochs == sorted(epochs)  # progress is never lost
+    # at least one kill hit a half-written checkpoint (the first one is killed as soon as
+    # its checkpoint.tmp appears)
+    assert any(s["tmp"] is not None and "COMPLETE" not in s["tmp"] for s in seen), seen
+
+    if not out.exists():
+        r = subprocess.run(NERTAG + ["train", "--resume", str(out), "-q"], capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+    assert not root.exists()
+    assert max_abs_diff(modelio.load_model(out).params, run_reference(tmp_path_factory)) == 0
+
+
+def test_latest_falls_back_to_the_previous_checkpoint(tmp_path):
+    """The state a kill between the two renames leaves: only checkpoint.old is complete."""
+    out = tmp_path / "run"
+    with pytest.raises(ckpt.Interrupted):
+        train(load_config(None, CONFIGS["default"]), output=out, should_stop=lambda: True)
+    root = ckpt.partial_dir(out)
+    (root / "checkpoint").rename(root / "checkpoint.old")
+    (root / "checkpoint.tmp").mkdir()
+    (root / "checkpoint.tmp" / "params.npz").write_bytes(b"PK\x03\x04half")  # no COMPLETE
+    assert ckpt.latest(out) == root / "checkpoint.old"
+    _check_checkpoint_usable(out)
+    model, _ = train(ckpt.load_config(out), output=out, resume=True)
+    assert (out / "manifest.json").is_file() and not root.exists()
+
+
+def test_corrupted_checkpoint_is_a_clear_error(tmp_path, cli, expect_error):
+    out = tmp_path / "run"
+    with pytest.raises(ckpt.Interrupted):
+        train(load_config(None, CONFIGS["default"]), output=out, should_stop=lambda: True)
+    (ckpt.latest(out) / "params.npz").write_bytes(b"garbage")
+    expect_error(cli("train", "--resume", out, "-q"), 1,
+                 f"{out}.partial/checkpoint/params.npz: not a NumPy .npz archive")
