@@ -88,7 +88,9 @@ def run_gradcheck(*, config, model_dir, overrides, head, eps, tol, samples, ops,
         for what, checks in results:
             t = gc.report_table(checks, tol)
             n = checks[0].entries_checked if checks else 0
-            t.title = f"{what}: largest relative errors (tol {tol:g}, h = {eps:g}" + \
+            from rich.markup import escape
+
+            t.title = f"{escape(what)}: largest relative errors (tol {tol:g}, h = {eps:g}" + \
                 (f", {samples} sampled entries per parameter)" if samples else ", all entries)")
             console.print(t)
         if ops:

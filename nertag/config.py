@@ -90,6 +90,9 @@ class TrainConfig:
     l2: float = _f(0.0, lo=0.0, help="L2 penalty on W and U")
     clip_norm: float = _f(0.0, lo=0.0, help="clip the global gradient norm (0 = off)")
     patience: int = _f(3, lo=0, help="stop after this many epochs without dev F1 gain (0 = off)")
+    average: float = _f(0.0, lo=0.0, hi=0.9999,
+                        help="decay of a running average of the parameters, used for scoring "
+                             "and saving (0 = off; e.g. 0.9, updated every 50 batches)")
     word_dropout: float = _f(0.0, lo=0.0, hi=0.95,
                              help="replace a training word by <unk> with this probability")
     seed: int = _f(1, lo=0, help="random seed")

@@ -126,6 +126,24 @@ def _batches(data: TrainData, head: str, batch_size: int, rng: np.random.Generat
     return out
 
 
+AVERAGE_EVERY = 50  # batches between updates of the running parameter average
+
+
+def average_params(params: dict, opt_state: dict, decay: float) -> None:
+    """Exponential moving average of every parameter, θ̄ ← θ̄ + (1 − β)(θ − θ̄).
+
+    Kept in the optimiser state (so checkpoints carry it) and used for dev
+    scoring and the saved model: averaging damps the last steps' SGD noise.
+    """
+    for k, p in params.items():
+        st = opt_state.setdefault(k, {})
+        if "avg" not in st:
+            st["avg"] = p.copy()
+        else:
+            a = st["avg"]
+            a += (1 - decay) * (p - a)
+
+
 def _first_bad(grads: dict) -> str | None:
     for k, g in grads.items():
         arr = g.rows if isinstance(g, SparseRows) else g
@@ -247,6 +265,8 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
                     norms_sum[k] = norms_sum.get(k, 0.0) + v
                 state.grad_norms_n += 1
             opt.step(model.params, grads)
+            if tc.average and (bi + 1) % AVERAGE_EVERY == 0:
+                average_params(model.params, opt.state, tc.average)
             state.loss_sum += loss * len(idx)
             state.tokens_done += len(idx)
             state.batch = bi + 1
@@ -274,6 +294,9 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
                 emit("warn", {"message": f"epoch {epoch}: gradient norm of {k} is {v:.3g} "
                                          f"(vanishing); try model.activation=tanh or a larger lr"})
         improved = True
+        current = model.params
+        if tc.average:  # score and keep the running average, not the last iterate
+            model.params = {k: opt.state.get(k, {}).get("avg", v) for k, v in current.items()}
         if dev is not None:
             ev = evaluate_model(model, dev)
             record["dev"] = ev.as_dict()
@@ -289,6 +312,7 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
                 state.lr *= tc.lr_decay
         if tc.lr_schedule == "linear":
             state.lr = tc.lr * max(0.0, 1 - epoch / tc.epochs) + 1e-3 * tc.lr * (epoch / tc.epochs)
+        model.params = current
         record["best"] = improved
         state.history.append(record)
         emit("epoch", record)
