@@ -25,6 +25,7 @@ def run(config: str, seeds: list[int], overrides: list[str], keep: str | None = 
     for seed in seeds:
         cfg = apply_overrides(load_config(config, overrides), [f"train.seed={seed}"])
         out = Path(keep) / f"seed{seed}" if keep else Path(tempfile.mkdtemp()) / "model"
+        out.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         _, history = train(cfg, output=out, force=True)
         seconds = time.perf_counter() - t0
