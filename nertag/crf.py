@@ -41,13 +41,24 @@ def _pad(S: np.ndarray, lengths: np.ndarray):
     return P, mask, flat, lengths
 
 
+def _exp_shifted(A):
+    """exp(A − max A): logsumexp_i(a_i + A[i, j]) = m + max A + log Σ_i e^{a_i − m} e^{A[i,j] − max A},
+    so each step of the recursions is one small matrix product instead of a (n, K, K) reduction."""
+    shift = A.max() if np.isfinite(A.max()) else 0
+    return np.exp(A - shift), shift
+
+
 def _alphas(P, mask, A, start):
     n, T, K = P.shape
     alpha = np.empty_like(P)
     alpha[:, 0] = start + P[:, 0]
-    for t in range(1, T):
-        new = _lse(alpha[:, t - 1, :, None] + A[None], axis=1) + P[:, t]
-        alpha[:, t] = np.where(mask[:, t, None], new, alpha[:, t - 1])
+    expA, shift = _exp_shifted(A)
+    with np.errstate(divide="ignore"):
+        for t in range(1, T):
+            prev = alpha[:, t - 1]
+            m = prev.max(axis=1, keepdims=True)
+            new = np.log(np.exp(prev - m) @ expA) + (m + shift) + P[:, t]
+            alpha[:, t] = np.where(mask[:, t, None], new, prev)
     return alpha
 
 
@@ -55,9 +66,14 @@ def _betas(P, lengths, A, end):
     n, T, K = P.shape
     beta = np.empty_like(P)
     beta[:, T - 1] = end
-    for t in range(T - 2, -1, -1):
-        new = _lse(A[None] + (P[:, t + 1] + beta[:, t + 1])[:, None, :], axis=2)
-        beta[:, t] = np.where((t < lengths - 1)[:, None], new, end)
+    expAT, shift = _exp_shifted(A)
+    expAT = np.ascontiguousarray(expAT.T)
+    with np.errstate(divide="ignore"):
+        for t in range(T - 2, -1, -1):
+            v = P[:, t + 1] + beta[:, t + 1]
+            m = v.max(axis=1, keepdims=True)
+            new = np.log(np.exp(v - m) @ expAT) + (m + shift)
+            beta[:, t] = np.where((t < lengths - 1)[:, None], new, end)
     return beta
 
 
