@@ -168,7 +168,7 @@ def _git_commit() -> str | None:
         return None
 
 
-def provenance(cfg: Config, state: TrainState) -> dict:
+def provenance(cfg: Config, state: TrainState, commit: str | None = None) -> dict:
     """Where a model came from: data (with checksums), code commit, best epoch and scores."""
     import datetime
 
@@ -180,7 +180,7 @@ def provenance(cfg: Config, state: TrainState) -> dict:
     best = next((r for r in state.history if r["epoch"] == state.best_epoch), {})
     return {"train": describe(cfg.data.train), "dev": describe(cfg.data.dev),
             "embeddings": describe(cfg.embeddings.path) if cfg.embeddings.path else None,
-            "commit": _git_commit(), "created": datetime.datetime.now(
+            "commit": commit, "created": datetime.datetime.now(
                 datetime.timezone.utc).isoformat(timespec="seconds"),
             "best_epoch": state.best_epoch, "epochs_run": len(state.history),
             "training_seconds": round(sum(r["seconds"] for r in state.history), 1),
@@ -192,6 +192,7 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
           resume: bool = False, should_stop: Callable[[], bool] = lambda: False):
     """Train a model; save the best epoch to ``output`` and return ``(model, history)``."""
     emit = callback or (lambda event, info: None)
+    commit = _git_commit()  # the code that trains, taken now (the tree may change later)
     train_file, dev_file = resolve_data(cfg, train_path, dev_path)
     cfg.data.train, cfg.data.dev = train_file, dev_file
     out = Path(output) if output else None
@@ -330,7 +331,7 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
     model.params = best
     if out is not None:
         modelio.save_model(out, model, state.history, force=force or resume,
-                           provenance=provenance(cfg, state))
+                           provenance=provenance(cfg, state, commit))
         ckpt.remove(out)
     emit("end", {"best_epoch": state.best_epoch, "best_f1": state.best_f1, "output": str(out)})
     return model, state.history
