@@ -46,6 +46,9 @@ from . import model as M
 
 #: Largest table (bytes) built for one feature; env NERTAG_FAST_BUDGET_MB overrides.
 BUDGET_BYTES = 128 << 20
+#: Size of the per-word-type table (``TypeScorer``): ~16k types at H = 300, n = 5,
+#: which in news text cover all but ~2% of the tokens (the rest are computed per call).
+TYPE_BUDGET_BYTES = 96 << 20
 #: A table that fits the budget only in part is used if it has at least this many rows.
 MIN_TABLE_ROWS = 1000
 #: A feature whose windows have at most this many combinations is scored ``joint``.
@@ -54,13 +57,21 @@ JOINT_MAX = 1 << 20
 #: the CPU cache while the lookups are summed into them (512 was fastest here).
 CHUNK = 512
 
-PLANS = ("auto", "light", "tables", "matmul")
+#: ``auto`` tables a feature only if its vectors have at least this many numbers:
+#: a lookup costs n·H additions per token whatever d_f is, the product n·d_f·H
+#: multiply-adds, and measured here (plan ``probe``) the lookups won for the word
+#: vectors (d = 50: 0.7 vs 1.2 µs/token) and lost for 10-number affix vectors.
+TABLE_MIN_DIM = 24
+
+PLANS = ("auto", "probe", "light", "tables", "matmul")
 _PROBE_CACHE: dict[tuple, dict[str, str]] = {}
 
 
-def _budget() -> int:
+def _budget(default: int | None = None) -> int:
     env = os.environ.get("NERTAG_FAST_BUDGET_MB")
-    return int(float(env) * (1 << 20)) if env else BUDGET_BYTES
+    if env:
+        return int(float(env) * (1 << 20))
+    return BUDGET_BYTES if default is None else default
 
 
 def fingerprint(params: dict, names) -> tuple:
@@ -78,7 +89,10 @@ class FastScorer:
 
     ``plan``: a dict {feature: "table" | "joint" | "matmul"}, or
       ``"auto"``    joint for tiny vocabularies; table where it fits the budget and
-                    a probe finds it faster than the product; matmul otherwise;
+                    d_f ≥ ``TABLE_MIN_DIM``; matmul otherwise (deterministic, so the
+                    same input always gets the same scores, to the last bit);
+      ``"probe"``   like auto, but a table wherever a short timing probe on this
+                    machine finds the lookups faster than the product;
       ``"light"``   joint for tiny vocabularies, matmul for the rest (no big tables:
                     cheap to build, for small inputs);
       ``"tables"``  joint for tiny vocabularies, table wherever it fits;
@@ -125,12 +139,13 @@ class FastScorer:
         elif plan == "matmul":
             self.plan = {name: "matmul" for name in fits}
         else:
-            big = "table" if plan in ("auto", "tables") else "matmul"
-            self.plan = {name: "joint" if tiny[name] else big if fits[name] else "matmul"
-                         for name in fits}
+            big = "table" if plan in ("auto", "probe", "tables") else "matmul"
+            wide = {name: d >= TABLE_MIN_DIM or plan != "auto" for name, _, d in arch.features}
+            self.plan = {name: "joint" if tiny[name] else big if fits[name] and wide[name]
+                         else "matmul" for name in fits}
         self.tables: dict[str, np.ndarray] = {
             name: self._table(name) for name, how in self.plan.items() if how != "matmul"}
-        if plan == "auto":
+        if plan == "probe":
             sig = (tuple(arch.features), n, H, str(W.dtype), budget)
             if sig not in _PROBE_CACHE:
                 _PROBE_CACHE[sig] = self._probe()
@@ -278,6 +293,110 @@ class FastScorer:
     @property
     def nbytes(self) -> int:
         return sum(t.nbytes for t in self.tables.values())
+
+
+class TypeScorer:
+    """Scores from a table per word *type*: all of a word's features at once.
+
+    Every feature of nertag's words (form, caps, affixes, shape) is a function of
+    the word alone, so a word type t has one vector x_t (its D numbers) and, for
+    window position q, one contribution G_q[t] = W_{q} x_t to z.  The first time a
+    type is seen its n rows of G are computed (one product per new type, not per
+    token); then z = b + Σ_q G_q[type(t+q)] costs n lookups per token however many
+    features the model has.  Types are numbered by a :class:`~nertag.predict.WordCache`
+    (0 and 1 are the sentence padding); G holds the first ``capacity`` types (the
+    memory budget) and rarer ones get their rows computed per call.
+    """
+
+    def __init__(self, params: dict, arch: M.Arch, cache, *, budget_bytes: int | None = None):
+        self.arch, self.params, self.cache = arch, params, cache
+        n, H, D = arch.n, arch.hidden, arch.D
+        W = params["W"]
+        self.dtype = W.dtype
+        budget = _budget(TYPE_BUDGET_BYTES) if budget_bytes is None else budget_bytes
+        self.capacity = max(2, budget // (n * H * W.dtype.itemsize))
+        # x_t W_qᵀ for all q at once: x_t (D,) @ Wcat (D, n·H)
+        self.Wcat = np.ascontiguousarray(W.reshape(H, n, D).transpose(2, 1, 0).reshape(D, n * H))
+        self._names = ["W"] + [f"E_{name}" for name, _, _ in arch.features]
+        self.key = fingerprint(params, self._names)
+        self.G: np.ndarray | None = None  # (n, capacity, H), filled for types < filled
+        self.filled = 0
+        self.generation = cache.generation
+
+    def valid_for(self, params: dict, cache) -> bool:
+        return cache is self.cache and fingerprint(params, self._names) == self.key
+
+    def _rows(self, types: np.ndarray) -> np.ndarray:
+        """G rows of some types: (n, R, H)."""
+        feats = self.cache.rows[types]
+        parts = [self.params[f"E_{name}"][feats[:, f]]
+                 for f, (name, _, _) in enumerate(self.arch.features)]
+        x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        n, H = self.arch.n, self.arch.hidden
+        return (x @ self.Wcat).reshape(len(types), n, H).transpose(1, 0, 2)
+
+    def _fill(self) -> None:
+        """Rows for the types the cache has numbered since the last call (up to capacity)."""
+        if self.generation != self.cache.generation:  # the cache started again
+            self.filled, self.generation = 0, self.cache.generation
+        if self.G is None:
+            self.G = np.empty((self.arch.n, self.capacity, self.arch.hidden), dtype=self.dtype)
+        top = min(self.cache.size, self.capacity)
+        for a in range(self.filled, top, 2048):  # in blocks: small temporaries
+            b = min(a + 2048, top)
+            self.G[:, a:b] = self._rows(np.arange(a, b))
+        self.filled = max(self.filled, top)
+
+    def scores(self, types: np.ndarray, lengths, chunk: int = CHUNK) -> np.ndarray:
+        """Scores (N, K) of tokens given as type numbers, sentences laid end to end."""
+        arch, p = self.arch, self.params
+        lengths = np.asarray(lengths, dtype=np.int64)
+        N, K, H, n, w = len(types), arch.n_labels, arch.hidden, arch.n, arch.window
+        out = np.empty((N, K), dtype=self.dtype)
+        if N == 0:
+            return out
+        self._fill()
+        # window positions as type numbers, padding 0 (<s>) / 1 (</s>): (n, N)
+        sent_of = np.repeat(np.arange(len(lengths)), lengths)
+        pos = np.arange(N) + 2 * w * sent_of + w
+        padded = np.ones(N + 2 * w * len(lengths), dtype=np.intp)
+        padded[pos] = types
+        first = np.cumsum(lengths) - lengths + 2 * w * np.arange(len(lengths))
+        padded[(first[:, None] + np.arange(w)).ravel()] = 0
+        ids = padded[pos[None, :] + np.arange(-w, w + 1)[:, None]]
+        G, cap = self.G, self.capacity
+        any_over = bool((ids >= cap).any())
+        Ut = np.ascontiguousarray(p["U"].T)
+        z = np.empty((chunk, H), dtype=self.dtype)
+        tmp = np.empty_like(z)
+        for i in range(0, N, chunk):
+            B = min(chunk, N - i)
+            zc, tc = z[:B], tmp[:B]
+            zc[:] = p["b"]
+            idc, extra = ids[:, i:i + B], None
+            if any_over:  # rare types past the table: their rows, for this chunk only
+                over = idc >= cap
+                if over.any():
+                    uniq, inv = np.unique(idc[over], return_inverse=True)
+                    extra = self._rows(uniq)
+                    idc = idc.copy()
+                    idc[over] = cap + inv.reshape(-1)
+            for q in range(n):
+                idq = idc[q]
+                np.take(G[q], idq, axis=0, out=tc, mode="clip")
+                if extra is not None:
+                    rare = np.flatnonzero(idq >= cap)
+                    if len(rare):
+                        tc[rare] = extra[q][idq[rare] - cap]
+                zc += tc
+            np.matmul(_activate(zc, arch.activation), Ut, out=out[i:i + B])
+        out += p["c"]
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self.G is None else self.filled * self.arch.n * self.arch.hidden * \
+            self.G.itemsize
 
 
 def _activate(z: np.ndarray, kind: str) -> np.ndarray:

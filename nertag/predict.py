@@ -11,13 +11,17 @@ Inference speed-ups, all exact (same tags; scores equal up to float rounding),
 switched on by ``fast_inference`` (the tagging and benchmark paths do; training
 never does, since its parameters change under it):
 
-* feature ids of words are cached across calls (each distinct word is run through
-  the feature functions once per process, not once per batch);
-* scores come from a :class:`~nertag.fast.FastScorer` (first layer as table
-  lookups once enough tokens have been scored to pay for the tables, checked
-  against a fingerprint of the parameters before each use);
+* each distinct word gets a type number and its feature ids once per process
+  (:class:`WordCache`), not once per batch;
+* sentences given as words are scored with a :class:`~nertag.fast.TypeScorer`: the
+  first layer's contribution of each word type at each window position is computed
+  the first time the type is seen, so a token costs n row lookups whatever the
+  features; windows given as X go through a :class:`~nertag.fast.FastScorer`
+  (per-feature tables once enough tokens have been scored to pay for them).  Both
+  check a fingerprint of the parameters before each use;
 * constrained decoding runs Viterbi only on the sentences whose greedy path makes
-  an invalid transition: a valid greedy path is the constrained optimum.
+  an invalid transition (a valid greedy path is the constrained optimum), with a
+  Viterbi whose steps cost O(K) vector operations instead of O(K²).
 """
 
 from __future__ import annotations
@@ -32,36 +36,49 @@ from . import layers as L
 from . import model as M
 from . import tags as tagmod
 from .config import Config
-from .features import UNK, Featurizer
+from .features import END, START, UNK, Featurizer
 
 #: Tokens scored (with unchanged parameters) after which the lookup tables are built.
 FAST_TABLE_TOKENS = 100_000
 #: Distinct words whose feature ids are remembered (the cache is emptied when full).
-WORD_CACHE_SIZE = 200_000
+WORD_CACHE_SIZE = 100_000
 
 
 class WordCache:
-    """Feature ids of words, remembered across calls: ``encode`` == ``Featurizer.encode``."""
+    """Word types and their feature ids, remembered across calls.
+
+    Each distinct word gets a *type* number (in order of first appearance; types 0
+    and 1 stand for the padding before and after a sentence, whose feature ids are
+    all ``<s>`` / all ``</s>``) and ``rows[type]`` holds its feature ids, so each
+    word goes through the feature functions once.  ``encode`` == ``Featurizer.encode``.
+    When more than ``max_words`` types are known the cache starts again, and
+    ``generation`` counts how often that happened.
+    """
 
     def __init__(self, featurizer: Featurizer, max_words: int = WORD_CACHE_SIZE):
         self.featurizer = featurizer
         self.max_words = max_words
+        self.generation = -1
         self.clear()
 
     def clear(self) -> None:
         self.index: dict[str, int] = {}
-        self.rows = np.empty((1024, len(self.featurizer.features)), dtype=np.int32)
+        F = len(self.featurizer.features)
+        self.rows = np.empty((1024, F), dtype=np.int32)
+        self.rows[0], self.rows[1] = START, END
+        self.size = 2
+        self.generation += 1
 
-    def encode(self, words: Sequence[str]) -> np.ndarray:
+    def types(self, words: Sequence[str]) -> np.ndarray:
+        """Type numbers of a flat list of words: (N,) intp."""
         index = self.index
-        new = set(words).difference(index)
+        new = [w for w in dict.fromkeys(words) if w not in index]
         if new:
-            if len(index) + len(new) > self.max_words:
+            if self.size + len(new) - 2 > self.max_words:
                 self.clear()
                 index = self.index
-                new = set(words)
-            new = list(new)
-            n0 = len(index)
+                new = list(dict.fromkeys(words))
+            n0 = self.size
             need = n0 + len(new)
             if need > len(self.rows):
                 grown = np.empty((max(need, 2 * len(self.rows)), self.rows.shape[1]), np.int32)
@@ -71,7 +88,12 @@ class WordCache:
                 get, key = f.vocab.index.get, f.key
                 self.rows[n0:need, j] = [get(key(w), UNK) for w in new]
             index.update(zip(new, range(n0, need)))
-        ks = np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
+            self.size = need
+        return np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
+
+    def encode(self, words: Sequence[str]) -> np.ndarray:
+        """Feature ids ``(N, F)`` int32, as :meth:`Featurizer.encode`."""
+        ks = self.types(words)  # (first: it may replace self.rows)
         return self.rows[ks]
 
 
@@ -82,11 +104,12 @@ class NerModel:
     arch: M.Arch
     params: dict[str, np.ndarray]
     labels: list[str]  # in the model's own scheme (cfg.model.tag_scheme)
-    fast_inference: bool = False  # cached features, FastScorer, Viterbi only where needed
+    fast_inference: bool = False  # word types, table lookups, cheap Viterbi (inference only)
     _fast: object = field(default=None, init=False, repr=False, compare=False)
     _scored: int = field(default=0, init=False, repr=False, compare=False)
     _words: WordCache | None = field(default=None, init=False, repr=False, compare=False)
     _mask_cache: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    _types: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def scheme(self) -> str:
@@ -98,15 +121,35 @@ class NerModel:
         lengths = np.fromiter((len(s) for s in sentences), np.int64, len(sentences))
         return self.windows_flat([w for s in sentences for w in s], lengths)
 
+    def word_cache(self) -> WordCache:
+        if self._words is None or self._words.featurizer is not self.featurizer:
+            self._words = WordCache(self.featurizer)
+        return self._words
+
     def windows_flat(self, words: Sequence[str], lengths: np.ndarray) -> np.ndarray:
         """Windows for sentences given as one flat word list and their lengths."""
         if self.fast_inference:
-            if self._words is None or self._words.featurizer is not self.featurizer:
-                self._words = WordCache(self.featurizer)
-            ids = self._words.encode(words)
+            ids = self.word_cache().encode(words)
         else:
             ids = self.featurizer.encode(words)
         return self.featurizer.windows(ids, lengths)
+
+    def type_scorer(self):
+        """The cached :class:`~nertag.fast.TypeScorer` for the current parameters."""
+        from .fast import TypeScorer
+
+        cache = self.word_cache()
+        ts = self._types
+        if ts is None or not ts.valid_for(self.params, cache):
+            ts = self._types = TypeScorer(self.params, self.arch, cache)
+        return ts
+
+    def scores_flat(self, words: Sequence[str], lengths) -> np.ndarray:
+        """Scores (N, K) of sentences given as one flat word list and their lengths."""
+        if self.fast_inference:
+            types = self.word_cache().types(words)
+            return self.type_scorer().scores(types, lengths)
+        return self.scores(self.windows_flat(words, lengths))
 
     # ------------------------------------------------------------------ scores
     def fast_scorer(self, upcoming: int = 0, tables: bool | None = None):
@@ -149,7 +192,7 @@ class NerModel:
         """Tag ids (B,) and each chosen tag's probability (B,) from scores S: (B, K)."""
         decoder = decoder or self.cfg.model.decoder
         head = self.arch.head
-        if self.fast_inference and head == "softmax" and len(S):
+        if self.fast_inference and head in ("softmax", "crf") and len(S):
             return self._decode_softmax(S, lengths, decoder)
         if head == "binary":
             sig = 0.5 * (1 + np.tanh(0.5 * S))
@@ -172,7 +215,7 @@ class NerModel:
         return ids, probs[np.arange(len(ids)), ids]
 
     def _decode_softmax(self, S: np.ndarray, lengths, decoder: str):
-        """:meth:`decode` for the softmax head, on the scores transposed to (K, B).
+        """:meth:`decode` for the softmax and CRF heads, on the scores transposed to (K, B).
 
         Reductions over the K tags of each row are slow in NumPy (short inner
         axis); over rows of the transpose they are plain vector operations.
@@ -187,7 +230,11 @@ class NerModel:
             better = St[k] > top
             ids[better] = k
             np.maximum(top, St[k], out=top)
-        if decoder != "greedy":
+        if self.arch.head == "crf" and decoder == "viterbi":
+            A, first, last = self._masks()
+            ids = fast_viterbi(S, lengths, self.params["A"] + A, self.params["start"] + first,
+                               self.params["end"] + last)
+        elif decoder != "greedy":
             ids = self._constrained(None, lengths, ids=ids, S=S, lse=lse)
         conf = np.exp(S[np.arange(len(ids)), ids] - lse)
         return ids, conf
@@ -228,27 +275,102 @@ class NerModel:
                     X: np.ndarray | None = None):
         """Flat tag ids (model scheme) and confidences for sentences given flat."""
         lengths = np.asarray(lengths, dtype=np.int64)
-        if X is None:
-            X = self.windows_flat(words, lengths)
-        return self.decode(self.scores(X), lengths, decoder)
+        S = self.scores_flat(words, lengths) if X is None else self.scores(X)
+        return self.decode(S, lengths, decoder)
 
     def predict(self, sentences: Sequence[Sequence[str]], decoder: str | None = None,
                 X: np.ndarray | None = None):
         """BIO tags and per-token confidences for a list of sentences (lists of words)."""
         lengths = np.fromiter((len(s) for s in sentences), np.int64, len(sentences))
         if X is None:
-            X = self.windows_flat([w for s in sentences for w in s], lengths)
-        ids, conf = self.decode(self.scores(X), lengths, decoder)
-        labels = np.array(self.labels, dtype=object)[ids].tolist()
+            S = self.scores_flat([w for s in sentences for w in s], lengths)
+        else:
+            S = self.scores(X)
+        ids, conf = self.decode(S, lengths, decoder)
+        lab = _labels(self.labels)
+        if self.scheme == "bioes" and lab.ok:  # tags.convert for all sentences at once
+            nz = lengths[lengths > 0]
+            bio = entity_spans(ids, np.cumsum(nz) - nz, lab)[3]
+            labels, convert = lab.bio_tags[bio].tolist(), False
+        else:
+            labels = lab.as_array[ids].tolist()
+            convert = self.scheme != "bio"
         out_tags, out_conf, o = [], [], 0
         for n in lengths.tolist():
             seq = labels[o:o + n]
-            if self.scheme != "bio":
+            if convert:
                 seq = tagmod.convert(seq, self.scheme, "bio")
             out_tags.append(seq)
             out_conf.append(conf[o:o + n])
             o += n
         return out_tags, out_conf
+
+
+_PREFIX = {"O": 0, "B": 1, "I": 2, "E": 3, "S": 4}
+
+
+class _Labels:
+    """Per label id of a model: its prefix (O B I E S) and entity type, as arrays for
+    vectorised chunking, and the BIO tag strings the output uses."""
+
+    def __init__(self, labels: Sequence[str]):
+        self.labels = list(labels)
+        prefix, types = [], []
+        for lab in self.labels:
+            p, sep, t = lab.partition("-")
+            prefix.append(_PREFIX.get(p, -1) if sep or lab == "O" else -1)
+            types.append(t)
+        # every label is O or PREFIX-TYPE with a known prefix (else: sentence by sentence)
+        self.ok = all(p >= 0 and (p == 0) == (lab == "O") for p, lab in zip(prefix, self.labels))
+        self.prefix = np.array(prefix, dtype=np.int8)
+        names = sorted(set(types))
+        self.type_names = names
+        self.type_id = np.array([names.index(t) for t in types], dtype=np.int32)
+        self.as_array = np.array(self.labels, dtype=object)
+        # BIO output tags: 0 = O, 1 + 2k = B-type_k, 2 + 2k = I-type_k
+        self.bio_tags = np.array(["O"] + [f"{p}-{t}" for t in names for p in "BI"], dtype=object)
+
+
+_LABELS_CACHE: dict[tuple, _Labels] = {}
+
+
+def _labels(labels: Sequence[str]) -> _Labels:
+    key = tuple(labels)
+    if key not in _LABELS_CACHE:
+        _LABELS_CACHE[key] = _Labels(labels)
+    return _LABELS_CACHE[key]
+
+
+def entity_spans(ids: np.ndarray, starts: np.ndarray, lab: _Labels):
+    """Entities of tag ids (BIO or BIOES) laid end to end; sentence ``k`` starts at
+    ``starts[k]``.  Returns ``(begin, end, type_id, bio)``: token index arrays of the
+    chunks and every token's BIO tag id (see ``_Labels.bio_tags``).
+
+    The chunks are exactly those :func:`nertag.scoring.get_entities` (conlleval's
+    rules) finds sentence by sentence: a non-O token starts a chunk if it is B or S,
+    or an I/E after O/E/S (or at a sentence start), or its type differs from the
+    previous token's; otherwise it continues the previous token's chunk.
+    """
+    pre, typ = lab.prefix[ids], lab.type_id[ids]
+    first = np.zeros(len(ids), dtype=bool)
+    first[starts] = True
+    prev_pre = np.empty_like(pre)
+    prev_typ = np.empty_like(typ)
+    if len(ids):
+        prev_pre[0], prev_typ[0] = 0, -1
+        prev_pre[1:], prev_typ[1:] = pre[:-1], typ[:-1]
+    prev_pre[first] = 0        # a sentence starts after "O", whose type matches no entity
+    prev_typ[first] = -1
+    start = ((pre == 1) | (pre == 4)
+             | (((prev_pre == 0) | (prev_pre == 3) | (prev_pre == 4)) & ((pre == 2) | (pre == 3)))
+             | (typ != prev_typ))
+    inside = pre != 0
+    cont = inside & ~start
+    begin = np.flatnonzero(inside & start)
+    stops = np.append(np.flatnonzero(~cont), len(ids))
+    end = stops[np.searchsorted(stops, begin, side="right")]
+    bio = np.where(inside, np.where(cont, 2, 1) + 2 * typ, 0)
+    return begin, end, typ[begin], bio
 
 
 def _viterbi_sorted(S, lengths, A, start, end) -> np.ndarray:
@@ -262,6 +384,71 @@ def _viterbi_sorted(S, lengths, A, start, end) -> np.ndarray:
     rows = np.repeat(offsets[order] - np.cumsum(ls) + ls, ls) + np.arange(ls.sum())
     out = np.empty(len(S), dtype=np.int64)
     out[rows] = crf.viterbi(S[rows], ls, A, start, end)
+    return out
+
+
+def fast_viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray, end: np.ndarray,
+                 chunk: int = 4096) -> np.ndarray:
+    """:func:`crf.viterbi` (any transitions, −∞ allowed), the same paths and ties,
+    faster: the scores are transposed to (K, sentences) so each step is K vector
+    operations over the running sentences (sorted longest first, so they are a
+    prefix and nothing is padded) instead of reductions over short axes."""
+    S = np.asarray(S)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    K = S.shape[1]
+    out = np.empty(len(S), dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    order = np.argsort(-lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    # tags whose allowed predecessors (finite A[i, j]) are the same share one loop over
+    # them: for BIOES, O/B/S follow any of O/E/S, and I-x/E-x only B-x/I-x
+    groups: dict[tuple, list[int]] = {}
+    for j in range(K):
+        groups.setdefault(tuple(np.flatnonzero(np.isfinite(A[:, j])).tolist()), []).append(j)
+    plan = [(src, dst, [np.ascontiguousarray(A[i, dst])[:, None] for i in src])
+            for src, dst in groups.items()]
+    neg = S.dtype.type(-np.inf)
+    start_c, end_c = start[:, None], end[:, None]
+    for c in range(0, len(order), chunk):
+        idx = order[c:c + chunk]
+        L, off = lengths[idx], offsets[idx]
+        n, T = len(idx), int(L[0])
+        live = np.searchsorted(-L, -np.arange(T), side="left")   # sentences with L > t
+        delta = start_c + S[off].T                                # (K, n)
+        back = np.zeros((T, K, n), dtype=np.int8 if K < 128 else np.int32)
+        for t in range(1, T):
+            m = int(live[t])
+            d = delta[:, :m]
+            emit = S[off[:m] + t].T                               # (K, m)
+            new = np.empty((K, m), dtype=delta.dtype)
+            for src, dst, cols in plan:
+                if not src:                                       # nothing may precede
+                    best = np.full((len(dst), m), neg, dtype=delta.dtype)
+                    arg = np.zeros((len(dst), m), dtype=back.dtype)
+                else:
+                    best = d[src[0]][None, :] + cols[0]           # (|dst|, m)
+                    arg = np.full((len(dst), m), src[0], dtype=back.dtype)
+                    for i, col in zip(src[1:], cols[1:]):         # first best, as argmax
+                        cand = d[i][None, :] + col
+                        better = cand > best
+                        arg[better] = i
+                        np.maximum(best, cand, out=best)
+                new[dst] = best + emit[dst]
+                back[t, dst, :m] = arg
+            delta[:, :m] = new
+        final = delta + end_c
+        tag = np.zeros(n, dtype=np.int64)
+        top = final[0].copy()
+        for k in range(1, K):
+            better = final[k] > top
+            tag[better] = k
+            np.maximum(top, final[k], out=top)
+        cols = np.arange(n)
+        for t in range(T - 1, -1, -1):
+            m = int(live[t])
+            out[off[:m] + t] = tag[:m]
+            if t:
+                tag[:m] = back[t, tag[:m], cols[:m]]
     return out
 
 

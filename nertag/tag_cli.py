@@ -60,11 +60,6 @@ def _checked(stream: IO[str], name: str, encoding: str) -> Iterator[str]:
     raise NertagError(f"{name}:{lineno}: not valid {encoding} text{hint}")
 
 
-#: Inputs at least this large (bytes) get the model's lookup tables built up front
-#: (before forking workers, which then share them); smaller ones start faster.
-TABLES_AT_BYTES = 512 * 1024
-
-
 def _init_worker(model_path: str | None) -> None:
     """Worker set-up: a forked worker already has the parent's model (and its tables)."""
     global _worker_model
@@ -177,9 +172,6 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     model.fast_inference = True
     if decoder:
         model.cfg.model.decoder = decoder
-    size = sum(os.path.getsize(n) for n in inputs if n != "-" and os.path.isfile(n))
-    if size >= TABLES_AT_BYTES or (jobs > 1 and "-" in inputs):
-        model.fast_scorer(tables=True)
     if output is not None:
         from .atomic import atomic_open
 
@@ -256,8 +248,9 @@ def _tag_stream(model, lines, fmt, per, source, multi, out, console, pool, jobs)
     pending: deque = deque()
     from . import tagging
 
-    # smaller batches for workers: the last ones of an input finish closer together
-    for b in batches(_Lines(), max(tagging.BATCH_CHARS // 4, 1)):
+    # half-size batches, so the workers finish an input closer together (a token's
+    # scores do not depend on the batch it is in: the output is the same bytes)
+    for b in batches(_Lines(), max(tagging.BATCH_CHARS // 2, 1)):
         pending.append(pool.apply_async(_work, ((b, fmt, src),)))
         while len(pending) > 2 * jobs:  # bounded: never read far ahead of the writer
             _emit(pending.popleft().get(), fmt, out, console)

@@ -15,7 +15,7 @@ from typing import IO, Iterator, Sequence
 
 import numpy as np
 
-from .predict import NerModel
+from .predict import NerModel, _labels, entity_spans  # noqa: F401  (re-exported)
 from .scoring import get_entities
 from .tokenize import Token, split_sentences
 
@@ -103,72 +103,30 @@ def entities_of(tokens: Sequence[Token], tags: Sequence[str], conf: np.ndarray,
     return out
 
 
-class _BioLabels:
-    """Per label id: its BIO prefix and entity type as arrays (for vectorised chunking)."""
-
-    def __init__(self, labels: Sequence[str]):
-        self.labels = list(labels)
-        prefix, types = [], []
-        for lab in self.labels:
-            p, sep, t = lab.partition("-")
-            prefix.append({"O": 0, "B": 1, "I": 2}.get(p if sep or p == "O" else "?", 3))
-            types.append(t)
-        self.ok = all(p != 3 and (p == 0) == (lab == "O") for p, lab in zip(prefix, self.labels))
-        self.prefix = np.array(prefix, dtype=np.int8)
-        names = sorted(set(types))
-        self.type_names = names
-        self.type_id = np.array([names.index(t) for t in types], dtype=np.int32)
-
-
-_BIO_CACHE: dict[tuple, _BioLabels] = {}
-
-
-def _bio(labels: Sequence[str]) -> _BioLabels:
-    key = tuple(labels)
-    if key not in _BIO_CACHE:
-        _BIO_CACHE[key] = _BioLabels(labels)
-    return _BIO_CACHE[key]
-
-
-def entity_spans(ids: np.ndarray, starts: np.ndarray, bio: _BioLabels):
-    """Entities of BIO tag ids laid end to end (sentence ``k`` starts at ``starts[k]``).
-
-    Returns ``(begin, end, type_id)`` token index arrays, exactly the chunks
-    :func:`nertag.scoring.get_entities` finds sentence by sentence: a token
-    continues an entity iff it is ``I-X`` right after ``B-X``/``I-X`` of the
-    same sentence; every other non-``O`` token begins one.
-    """
-    pre, typ = bio.prefix[ids], bio.type_id[ids]
-    cont = np.zeros(len(ids), dtype=bool)
-    if len(ids) > 1:
-        cont[1:] = (pre[1:] == 2) & (pre[:-1] != 0) & (typ[1:] == typ[:-1])
-    cont[starts] = False
-    begin = np.flatnonzero((pre != 0) & ~cont)
-    stops = np.flatnonzero(~cont)
-    stops = np.append(stops, len(ids))
-    end = stops[np.searchsorted(stops, begin, side="right")]
-    return begin, end, typ[begin]
-
-
 def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]]) -> list[TaggedChunk]:
     """Tokenize, split and tag a batch of chunks in one model call."""
     per_chunk = [split_sentences(text, offset) for offset, text in chunks]
     sents = [s for ss in per_chunk for s in ss if s]
     if not sents:
         return [TaggedChunk(offset, text, []) for offset, text in chunks]
-    bio = _bio(model.labels)
-    if model.scheme != "bio" or not bio.ok:
+    lab = _labels(model.labels)
+    if model.scheme not in ("bio", "bioes") or not lab.ok:
         return _tag_chunks_slow(model, chunks, per_chunk, sents)
     flat = [t for s in sents for t in s]
     lengths = np.fromiter(map(len, sents), dtype=np.int64, count=len(sents))
     ids, conf = model.predict_ids([t[0] for t in flat], lengths)
-    labels = np.array(bio.labels, dtype=object)[ids].tolist()
     starts = np.cumsum(lengths) - lengths
-    begin, end, typ = entity_spans(ids, starts, bio)
-    csum = np.concatenate(([0.0], np.cumsum(conf, dtype=np.float64)))
-    score = ((csum[end] - csum[begin]) / (end - begin)).tolist()
+    begin, end, typ, bio = entity_spans(ids, starts, lab)
+    # BIO tags: a BIO model's own (as predict gives them), BIOES converted
+    labels = (lab.as_array[ids] if model.scheme == "bio" else lab.bio_tags[bio]).tolist()
+    # mean confidence of each span, summed span by span (the same bits wherever the
+    # sentence falls in a batch)
+    bounds = np.stack([begin, end], axis=1).ravel()
+    sums = np.add.reduceat(np.append(conf.astype(np.float64), 0.0), bounds)[::2] \
+        if len(begin) else np.zeros(0)
+    score = (sums / (end - begin)).tolist()
     sent_of = (np.searchsorted(starts, begin, side="right") - 1).tolist()
-    names = bio.type_names
+    names = lab.type_names
     ents: list[list[Entity]] = [[] for _ in sents]
     # chunk offset and text of every sentence, to cut the entity text
     where = [(offset, text) for (offset, text), ss in zip(chunks, per_chunk) for s in ss if s]

@@ -127,12 +127,46 @@ def test_model_cache_follows_in_place_parameter_changes(trained, dev_words):
 def test_tables_only_once_enough_tokens_were_scored(trained, dev_words, monkeypatch):
     model = P.NerModel(trained.cfg, trained.featurizer, trained.arch, trained.params,
                        trained.labels, fast_inference=True)
-    n = sum(map(len, dev_words))
-    monkeypatch.setattr(P, "FAST_TABLE_TOKENS", 2 * n)
-    model.predict(dev_words)
+    X = model.featurizer.featurize(dev_words)
+    monkeypatch.setattr(P, "FAST_TABLE_TOKENS", 2 * len(X))
+    model.scores(X)
     assert model._fast.plan_kind == "light" and "word" not in model._fast.tables
-    model.predict(dev_words)
+    model.scores(X)
     assert model._fast.plan_kind == "auto"
+
+
+@pytest.mark.parametrize("capacity_mb", [None, 0.05])
+@pytest.mark.parametrize("overrides", [(), ("features.suffix_lengths=[2,3]",
+                                            "features.prefix_lengths=[1]",
+                                            "features.shape_dim=4", "model.activation=relu"),
+                                       ("features.window=0",), ("train.dtype=float64",)])
+def test_type_scorer_equals_plain_forward(trained, dev_words, overrides, capacity_mb):
+    """Per-type rows (all features at once), with the table big enough or so small that
+    most types are computed per call, and across a cache that starts again."""
+    model = trained if not overrides else untrained(*overrides)
+    cache = P.WordCache(model.featurizer, max_words=400)
+    budget = None if capacity_mb is None else int(capacity_mb * 2 ** 20)
+    ts = fast.TypeScorer(model.params, model.arch, cache, budget_bytes=budget)
+    for part in (dev_words[:40], dev_words[40:120], dev_words, [["Zzyzx"], []]):
+        words = [w for s in part for w in s]
+        lengths = [len(s) for s in part]
+        ref = M.scores(model.params, model.featurizer.featurize(part), model.arch)
+        assert_same_scores(ref, ts.scores(cache.types(words), lengths))
+    assert cache.generation > 0  # max_words was passed: the table followed
+
+
+def test_type_scorer_follows_parameter_changes(trained, dev_words):
+    model = P.NerModel(trained.cfg, trained.featurizer, trained.arch,
+                       {k: v.copy() for k, v in trained.params.items()}, trained.labels,
+                       fast_inference=True)
+    words = [w for s in dev_words for w in s]
+    lengths = [len(s) for s in dev_words]
+    X = model.featurizer.featurize(dev_words)
+    assert_same_scores(M.scores(model.params, X, model.arch), model.scores_flat(words, lengths))
+    ts = model.type_scorer()
+    model.params["E_word"][2:9] -= 0.3
+    assert_same_scores(M.scores(model.params, X, model.arch), model.scores_flat(words, lengths))
+    assert model.type_scorer() is not ts
 
 
 @pytest.mark.parametrize("decoder", ["greedy", "constrained", "viterbi"])
@@ -181,3 +215,21 @@ def test_constrained_viterbi_equals_crf_viterbi(scheme, types):
         ref = crf.viterbi(logp, lengths, pen(allowed), pen(first), pen(last))
         out = P.constrained_viterbi(logp, lengths, allowed, first, last, chunk=1 + trial % 5)
         assert (out == ref).all()
+
+
+@pytest.mark.parametrize("K", [5, 17])
+def test_fast_viterbi_equals_crf_viterbi(K):
+    """Learned transitions, forbidden ones (−∞), ties, empty sentences, small chunks."""
+    rng = np.random.default_rng(K)
+    for trial in range(20):
+        lengths = rng.integers(0, 25, rng.integers(1, 40))
+        lengths[rng.random(len(lengths)) < 0.1] = 0
+        S = (3 * rng.standard_normal((lengths.sum(), K))).astype(np.float32)
+        A = rng.standard_normal((K, K)).astype(np.float32)
+        A[rng.random((K, K)) < 0.3] = -np.inf
+        start, end = rng.standard_normal((2, K)).astype(np.float32)
+        start[rng.random(K) < 0.2] = -np.inf
+        if trial % 4 == 0:  # many ties
+            S, A = np.round(S), np.where(np.isfinite(A), np.round(A), A)
+        ref = crf.viterbi(S, lengths, A, start, end)
+        assert (P.fast_viterbi(S, lengths, A, start, end, chunk=1 + trial % 6) == ref).all()

@@ -183,19 +183,53 @@ def test_tag_text_library_entry_point(model_dir):
 
 
 # ------------------------------------------------------------------ pieces
-def test_entity_spans_equal_get_entities():
+@pytest.mark.parametrize("scheme", ["bio", "bioes"])
+def test_entity_spans_equal_get_entities_and_convert(scheme):
+    """Random (also ill-formed) tag sequences: the vectorised chunks and BIO tags are
+    get_entities' chunks and tags.convert's BIO tags, sentence by sentence."""
+    from nertag import tags as tagmod
+
     rng = np.random.default_rng(3)
-    labels = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER", "B-WORK-OF-ART", "I-WORK-OF-ART"]
-    bio = tagging._bio(labels)
-    for _ in range(200):
+    labels = tagmod.labels_for(["LOC", "PER", "WORK-OF-ART"], scheme)
+    lab = tagging._labels(labels)
+    assert lab.ok
+    for _ in range(300):
         lengths = rng.integers(1, 12, rng.integers(1, 8))
         ids = rng.integers(0, len(labels), lengths.sum())
         starts = np.cumsum(lengths) - lengths
-        begin, end, typ = tagging.entity_spans(ids, starts, bio)
-        got = [(bio.type_names[t], b, e) for b, e, t in zip(begin, end, typ)]
-        want = [(lab, s + o, e + o) for o, n in zip(starts, lengths)
-                for lab, s, e in get_entities([labels[i] for i in ids[o:o + n]])]
+        begin, end, typ, bio = tagging.entity_spans(ids, starts, lab)
+        got = [(lab.type_names[t], b, e) for b, e, t in zip(begin, end, typ)]
+        want = [(name, s + o, e + o) for o, n in zip(starts, lengths)
+                for name, s, e in get_entities([labels[i] for i in ids[o:o + n]])]
         assert got == want
+        want_bio = [t for o, n in zip(starts, lengths)
+                    for t in tagmod.convert([labels[i] for i in ids[o:o + n]], scheme, "bio")]
+        assert lab.bio_tags[bio].tolist() == want_bio
+
+
+@pytest.mark.parametrize("scheme,decoder", [("bioes", "constrained"), ("bioes", "greedy"),
+                                            ("bio", "greedy")])
+def test_tag_chunks_like_the_sentence_by_sentence_path(tmp_path_factory, tricky, scheme,
+                                                       decoder):
+    from nertag.modelio import load_model
+
+    out = tmp_path_factory.mktemp(scheme) / "model"
+    train(load_config("default", ["model.hidden=30", "train.epochs=1",
+                                  f"model.tag_scheme={scheme}"]), output=out)
+    model = load_model(out)
+    model.cfg.model.decoder = decoder
+    model.fast_inference = True
+    text = tricky.read_bytes().decode("utf-8") * 3
+    chunks = [(0, text)]
+    fast = tagging.tag_chunks(model, chunks)
+    per_chunk = [split_sentences(text, 0)]
+    slow = tagging._tag_chunks_slow(model, chunks, per_chunk, [s for s in per_chunk[0] if s])
+    for a, b in zip(fast[0].sentences, slow[0].sentences):
+        assert a.tags == b.tags and a.tokens == b.tokens
+        assert [(e.start, e.end, e.label, e.text) for e in a.entities] == \
+            [(e.start, e.end, e.label, e.text) for e in b.entities]
+        for ea, eb in zip(a.entities, b.entities):
+            assert abs(ea.score - eb.score) < 1e-5
 
 
 def test_jsonl_strings_equal_json_dumps():
