@@ -87,7 +87,6 @@ def run_gradcheck(*, config, model_dir, overrides, head, eps, tol, samples, ops,
     else:
         for what, checks in results:
             t = gc.report_table(checks, tol)
-            n = checks[0].entries_checked if checks else 0
             from rich.markup import escape
 
             t.title = f"{escape(what)}: largest relative errors (tol {tol:g}, h = {eps:g}" + \
