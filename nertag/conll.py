@@ -61,18 +61,21 @@ def open_checked(path: str | os.PathLike, what: str = "data file") -> IO[bytes]:
     return f
 
 
+def not_text(path, lineno: int, encoding: str) -> NertagError:
+    """The error for a line that does not decode (with a hint for UTF-8 readers)."""
+    import codecs
+
+    hint = " (try --encoding latin-1)" if codecs.lookup(encoding).name == "utf-8" else ""
+    return NertagError(f"{path}:{lineno}: not valid {encoding} text{hint}")
+
+
 def _decode(raw: bytes, path, lineno: int, encoding: str) -> str:
     if b"\x00" in raw:
         raise NertagError(f"{path}:{lineno}: binary data (NUL byte); expected a CoNLL text file")
     try:
-        return raw.decode(encoding)
+        return raw.decode(encoding)  # the encoding was looked up by iter_rows
     except UnicodeDecodeError:
-        hint = " (try --encoding latin-1)" if encoding.lower().replace("_", "-") in (
-            "utf-8", "utf8") else ""
-        raise NertagError(f"{path}:{lineno}: not valid {encoding} text{hint}") from None
-    except LookupError:
-        raise NertagError(f"unknown encoding '{encoding}'; use e.g. utf-8 or latin-1",
-                          exit_code=2) from None
+        raise not_text(path, lineno, encoding) from None
 
 
 def iter_rows(path: str | os.PathLike, encoding: str = "utf-8"

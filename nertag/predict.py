@@ -224,18 +224,19 @@ class NerModel:
         St = np.ascontiguousarray(S.T)                     # (K, B)
         m = St.max(axis=0)
         lse = m + np.log(np.exp(St - m).sum(axis=0))      # log Σ exp s, per token
-        ids = np.zeros(St.shape[1], dtype=np.intp)
-        top = St[0].copy()
-        for k in range(1, len(St)):                        # argmax over the K rows
-            better = St[k] > top
-            ids[better] = k
-            np.maximum(top, St[k], out=top)
         if self.arch.head == "crf" and decoder == "viterbi":
             A, first, last = self._masks()
             ids = fast_viterbi(S, lengths, self.params["A"] + A, self.params["start"] + first,
                                self.params["end"] + last)
-        elif decoder != "greedy":
-            ids = self._constrained(None, lengths, ids=ids, S=S, lse=lse)
+        else:
+            ids = np.zeros(St.shape[1], dtype=np.intp)
+            top = St[0].copy()
+            for k in range(1, len(St)):                    # argmax over the K rows
+                better = St[k] > top
+                ids[better] = k
+                np.maximum(top, St[k], out=top)
+            if decoder != "greedy":
+                ids = self._constrained(None, lengths, ids=ids, S=S, lse=lse)
         conf = np.exp(S[np.arange(len(ids)), ids] - lse)
         return ids, conf
 

@@ -11,16 +11,14 @@ from collections import deque
 from pathlib import Path
 from typing import IO, Iterator
 
-# Parallelism comes from --jobs processes; BLAS threads on top only fight over the
-# cores (small matrix products per chunk), so one BLAS thread unless the user says.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# BLAS threads are set (one by default) by the CLI's --threads before NumPy loads
+# (cli.set_threads); parallelism comes from --jobs processes.
 # NumPy asks for transparent huge pages for big arrays; here the kernel then compacts
 # memory on first touch, which made building the 100 MB lookup tables 3-5x slower
 # (0.5 s vs 0.15 s) without making the lookups any faster.
 os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
-from . import formats  # noqa: E402  (imports NumPy: after the BLAS settings)
+from . import formats  # noqa: E402  (imports NumPy: after the setting above)
 from .errors import NertagError, UsageError  # noqa: E402
 
 _worker_model = None
@@ -56,8 +54,9 @@ def _checked(stream: IO[str], name: str, encoding: str) -> Iterator[str]:
             return
     except UnicodeDecodeError:
         lineno += 1
-    hint = " (try --encoding latin-1)" if encoding.lower() in ("utf-8", "utf8") else ""
-    raise NertagError(f"{name}:{lineno}: not valid {encoding} text{hint}")
+    from .conll import not_text
+
+    raise not_text(name, lineno, encoding)
 
 
 def _init_worker(model_path: str | None) -> None:
