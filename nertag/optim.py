@@ -90,7 +90,8 @@ class Optimizer:
         self.state: dict[str, dict] = {}
         self.frozen = set(frozen)
 
-    def step(self, params: dict, grads: dict) -> None:
+    def step(self, params: dict, grads: dict, tick=lambda phase: None) -> None:
+        """One update of every parameter; ``tick(phase)`` after the embeddings, then the rest."""
         if self.l2:
             for k in ("W", "U"):
                 grads[k] = grads[k] + self.l2 * params[k]
@@ -99,13 +100,18 @@ class Optimizer:
             norm = global_norm(grads)
             if norm > self.clip_norm:
                 scale = self.clip_norm / (norm + 1e-12)
-        for name, g in grads.items():
-            if name in self.frozen:
-                continue
-            if scale != 1.0:
-                g = SparseRows(g.ids, g.rows * scale, g.shape) if isinstance(g, SparseRows) \
-                    else g * scale
-            self.update(params[name], g, self.state.setdefault(name, {}), lr=self.lr)
+        sparse = [k for k, g in grads.items() if isinstance(g, SparseRows)]
+        dense = [k for k, g in grads.items() if not isinstance(g, SparseRows)]
+        for names, phase in ((sparse, "embedding_update"), (dense, "dense_update")):
+            for name in names:
+                if name in self.frozen:
+                    continue
+                g = grads[name]
+                if scale != 1.0:
+                    g = SparseRows(g.ids, g.rows * scale, g.shape) \
+                        if isinstance(g, SparseRows) else g * scale
+                self.update(params[name], g, self.state.setdefault(name, {}), lr=self.lr)
+            tick(phase)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Flat dict of the optimiser state (for checkpoints)."""

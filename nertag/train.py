@@ -9,7 +9,6 @@ directory. Progress goes to ``callback(event, info)``; events are ``start``,
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +23,12 @@ from . import tags as tagmod
 from .config import Config
 from .conll import Corpus, read_conll
 from .errors import NertagError
-from .features import UNK, Featurizer
-from .layers import SparseRows, dropout_mask
-from .optim import Optimizer, grad_norms
+from .features import Featurizer
+from .optim import Optimizer
 from .predict import NerModel
 from .resources import sample_dev, sample_train
 from .scoring import evaluate
+from .step import Diverged, train_step
 
 Callback = Callable[[str, dict], None]
 
@@ -144,14 +143,6 @@ def average_params(params: dict, opt_state: dict, decay: float) -> None:
             a += (1 - decay) * (p - a)
 
 
-def _first_bad(grads: dict) -> str | None:
-    for k, g in grads.items():
-        arr = g.rows if isinstance(g, SparseRows) else g
-        if not np.isfinite(arr).all():
-            return k
-    return None
-
-
 def _git_commit() -> str | None:
     import subprocess
 
@@ -222,15 +213,13 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
     if resume:
         state, best = ckpt.load(out, model, opt)
         emit("warn", {"message": f"resuming from epoch {state.epoch}, batch {state.batch}"})
-    loss_fn = M.loss_and_grads  # a resumed run keeps its backend: they differ in the last bit
-    if state.backend == "graph":
-        from .graph_model import graph_loss_and_grads as loss_fn
+    # a resumed run keeps its backend (state.backend): hand and graph differ in the last bit
     emit("start", {"train": train_file, "dev": dev_file, "tokens": len(data.y),
                    "sentences": len(data.lengths), "epochs": tc.epochs, "labels": model.labels,
                    "params": int(sum(v.size for v in model.params.values())),
                    "start_epoch": state.epoch})
     dropout = (cfg.model.dropout_input, cfg.model.dropout_hidden)
-    B, dt = tc.batch_size, model.params["W"].dtype
+    B = tc.batch_size
     while state.epoch <= tc.epochs:
         epoch = state.epoch
         rng = np.random.default_rng([tc.seed, epoch])
@@ -241,31 +230,21 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         t0, norms_sum = time.perf_counter(), state.grad_norms_sum
         for bi in range(state.batch, len(batches)):
             idx, lens = batches[bi]
-            Xb, yb = data.X[idx], data.y[idx]
-            if tc.word_dropout > 0:  # teach the <unk> vector: words seen once look unknown
-                words = Xb[:, :, 0]
-                drop = (rng.random(words.shape, dtype=np.float32) < tc.word_dropout) & (words > UNK)
-                Xb[:, :, 0] = np.where(drop, UNK, words)
-            masks = (dropout_mask((len(idx), model.arch.input_dim), dropout[0], rng, dt),
-                     dropout_mask((len(idx), model.arch.hidden), dropout[1], rng, dt))
-            loss, grads = loss_fn(model.params, Xb, yb, model.arch, masks=masks, lengths=lens)
-            loss = float(loss)
-            if not math.isfinite(loss) or _first_bad(grads):
-                bad = _first_bad(grads)
-                what = f"the gradient of {bad} is not finite (loss {loss})" if bad else \
-                    f"the loss is {loss}"
+            sample = bi % 20 == 0  # gradient norms: a sample of the batches
+            try:
+                loss = train_step(model, opt, data.X[idx], data.y[idx], lens, rng,
+                                  word_dropout=tc.word_dropout, dropout=dropout,
+                                  backend=state.backend, norms=norms_sum if sample else None)
+            except Diverged as err:
                 good = ckpt.latest(out) if out is not None and ckpt.exists(out) else None
                 ckpt_note = f"; the last good checkpoint is kept in {good}" if good else \
                     "; no checkpoint was saved yet"
                 raise NertagError(
-                    f"training diverged at epoch {epoch}, batch {bi + 1}: {what}; lower train.lr "
-                    f"(now {state.lr:g}) or enable gradient clipping, e.g. "
-                    f"--set train.clip_norm=5{ckpt_note}")
-            if bi % 20 == 0:
-                for k, v in grad_norms(grads).items():
-                    norms_sum[k] = norms_sum.get(k, 0.0) + v
+                    f"training diverged at epoch {epoch}, batch {bi + 1}: {err.what}; lower "
+                    f"train.lr (now {state.lr:g}) or enable gradient clipping, e.g. "
+                    f"--set train.clip_norm=5{ckpt_note}") from None
+            if sample:
                 state.grad_norms_n += 1
-            opt.step(model.params, grads)
             if tc.average and (bi + 1) % AVERAGE_EVERY == 0:
                 average_params(model.params, opt.state, tc.average)
             state.loss_sum += loss * len(idx)

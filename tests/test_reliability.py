@@ -297,20 +297,27 @@ def _poison(monkeypatch, at_call: int, what: str):
     """Make the ``at_call``-th minibatch produce a NaN (loss) or inf (gradient of U)."""
     import nertag.model as M
 
-    real = M.loss_and_grads
     calls = {"n": 0}
+    if what == "loss":
+        real_loss = M.head_loss
 
-    def loss_and_grads(*a, **k):
-        loss, grads = real(*a, **k)
+        def head_loss(*a, **k):
+            loss, ds, head_grads = real_loss(*a, **k)
+            calls["n"] += 1
+            return (float("nan") if calls["n"] == at_call else loss), ds, head_grads
+
+        monkeypatch.setattr(M, "head_loss", head_loss)
+        return
+    real = M.backward
+
+    def backward(*a, **k):
+        grads = real(*a, **k)
         calls["n"] += 1
         if calls["n"] == at_call:
-            if what == "loss":
-                loss = float("nan")
-            else:
-                grads[what] = np.full_like(grads[what], np.inf)
-        return loss, grads
+            grads[what] = np.full_like(grads[what], np.inf)
+        return grads
 
-    monkeypatch.setattr(M, "loss_and_grads", loss_and_grads)
+    monkeypatch.setattr(M, "backward", backward)
 
 
 DIVERGE = ["-q", "--set", "train.epochs=3", "--set", "model.hidden=20",

@@ -1,0 +1,97 @@
+"""One SGD step on one minibatch: the hot path of training.
+
+``train_step`` is shared by the training loop (:func:`nertag.train.train`) and
+``nertag benchmark``, so the benchmark times exactly what training runs.  An
+optional ``tick(phase)`` callback is called at the end of each phase:
+
+  ``data``              word dropout and dropout masks
+  ``forward``           x, z = Wx + b, h = f(z), s = Uh + c and the head's loss
+  ``backward``          δ and every gradient (the whole step for the graph backend)
+  ``other``             the finite-gradient check and the gradient-norm sample
+  ``embedding_update``  sparse updates of the embedding rows used
+  ``dense_update``      W, b, U, c (and the CRF's A, start, end)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from . import model as M
+from .features import UNK
+from .layers import SparseRows, dropout_mask
+from .optim import Optimizer, grad_norms
+
+
+class Diverged(FloatingPointError):
+    """The loss or a gradient is not finite; ``what`` says which."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
+
+def _no_tick(phase: str) -> None:
+    pass
+
+
+def first_bad(grads: dict) -> str | None:
+    """The first parameter whose gradient holds a NaN or an infinity (None if all finite)."""
+    for k, g in grads.items():
+        arr = g.rows if isinstance(g, SparseRows) else g
+        if not np.isfinite(arr).all():
+            return k
+    return None
+
+
+def _all_finite(grads: dict) -> bool:
+    """One pass per gradient: a NaN or ±inf anywhere makes its squared norm non-finite."""
+    return all(math.isfinite(g.sqnorm() if isinstance(g, SparseRows) else float(np.vdot(g, g)))
+               for g in grads.values())
+
+
+def train_step(model, opt: Optimizer, Xb: np.ndarray, yb: np.ndarray, lengths, rng, *,
+               word_dropout: float = 0.0, dropout: tuple[float, float] = (0.0, 0.0),
+               backend: str = "hand", norms: dict | None = None,
+               tick: Callable[[str], None] = _no_tick) -> float:
+    """Update ``model.params`` in place from one minibatch and return its mean loss J.
+
+    Xb: (B, n, F) window ids (modified: word dropout writes <unk> into it),
+    yb: (B,) gold label ids, lengths: (S,) sentence lengths (CRF head) or None.
+    ``norms``: if given, ‖∇θJ‖ per parameter is added into it (a diagnostic sample).
+    Raises :class:`Diverged` (before any update) when J or a gradient is not finite.
+    """
+    arch, params = model.arch, model.params
+    B, dt = len(yb), params["W"].dtype
+    if word_dropout > 0:  # teach the <unk> vector: words seen once look unknown
+        words = Xb[:, :, 0]
+        drop = (rng.random(words.shape, dtype=np.float32) < word_dropout) & (words > UNK)
+        words[drop] = UNK
+    masks = (dropout_mask((B, arch.input_dim), dropout[0], rng, dt),
+             dropout_mask((B, arch.hidden), dropout[1], rng, dt))
+    tick("data")
+    if backend == "graph":
+        from .graph_model import graph_loss_and_grads
+
+        loss, grads = graph_loss_and_grads(params, Xb, yb, arch, masks=masks, lengths=lengths)
+        tick("backward")
+    else:
+        s, cache = M.forward(params, Xb, arch, masks)
+        loss, ds, head_grads = M.head_loss(s, yb, params, arch, lengths)
+        tick("forward")
+        grads = M.backward(ds, cache, arch)
+        grads.update(head_grads)
+        tick("backward")
+    loss = float(loss)
+    if not math.isfinite(loss) or not _all_finite(grads):
+        bad = first_bad(grads)
+        raise Diverged(f"the gradient of {bad} is not finite (loss {loss})" if bad else
+                       f"the loss is {loss}")
+    if norms is not None:
+        for k, v in grad_norms(grads).items():
+            norms[k] = norms.get(k, 0.0) + v
+    tick("other")
+    opt.step(params, grads, tick=tick)
+    return loss
