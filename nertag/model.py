@@ -82,7 +82,7 @@ def forward(params: dict, X: np.ndarray, arch: Arch, masks=(None, None)):
     """
     x, c_emb = L.embed_forward(X, tables(params, arch))
     if masks[0] is not None:
-        x = x * masks[0]
+        x *= masks[0]  # x is a fresh array: mask it in place
     z, c_aff = L.affine_forward(x, params["W"], params["b"])   # z = Wx + b
     h, c_act = L.act_forward(z, arch.activation)                 # h = f(z)
     hd = h * masks[1] if masks[1] is not None else h
@@ -100,11 +100,11 @@ def backward(ds: np.ndarray, cache, arch: Arch) -> dict:
     c_emb, c_aff, c_act, c_out, masks = cache
     dh, dU, dc = L.affine_backward(ds, c_out)
     if masks[1] is not None:
-        dh = dh * masks[1]
+        dh *= masks[1]
     delta = L.act_backward(dh, c_act)
     dx, dW, db = L.affine_backward(delta, c_aff)
     if masks[0] is not None:
-        dx = dx * masks[0]
+        dx *= masks[0]
     grads = {"W": dW, "b": db, "U": dU, "c": dc}
     for (name, _, _), g in zip(arch.features, L.embed_backward(dx, c_emb)):
         grads[f"E_{name}"] = g

@@ -159,14 +159,13 @@ def test_missing_transpose_in_dx_fails_only_embeddings(monkeypatch):
 
 def test_dropped_fan_out_sum_fails_only_embeddings(monkeypatch):
     def overwrite(dx, cache):               # repeated ids: the last one wins, no sum
-        X, shapes = cache
-        B, n, _ = X.shape
-        dx = dx.reshape(B, n, -1)
+        ids, shapes = cache                 # ids: (F, B·n)
+        dx = dx.reshape(ids.shape[1], -1)
         grads, off = [], 0
         for f, (V, d) in enumerate(shapes):
             dense = np.zeros((V, d))
-            dense[X[:, :, f].ravel()] = dx[:, :, off:off + d].reshape(-1, d)
-            used = np.unique(X[:, :, f])
+            dense[ids[f]] = dx[:, off:off + d]
+            used = np.unique(ids[f])
             grads.append(SparseRows(used, dense[used], (V, d)))
             off += d
         return grads

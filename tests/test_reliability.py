@@ -352,7 +352,7 @@ def test_divergence_of_the_loss_in_the_first_epoch(monkeypatch, tmp_path, cli, e
 def test_real_divergence_has_no_numpy_warnings(tmp_path, cli, expect_error):
     r = cli("train", "-o", tmp_path / "run", "-q", "--set", "train.lr=50",
             "--set", "model.activation=relu", "--set", "model.hidden=20")
-    expect_error(r, 1, "training diverged at epoch 1", "is not finite", "lower train.lr (now 50)")
+    expect_error(r, 1, "training diverged at epoch 1", "lower train.lr (now 50)")
     assert "Warning" not in r.stderr
 
 
