@@ -46,9 +46,9 @@ def segment_sum(ids: np.ndarray, values: np.ndarray, n_rows: int) -> SparseRows:
 
     A word used twice in a batch gets both contributions.  Sorting once puts
     equal ids next to each other (no ``np.add.at``).  ``np.add.reduceat`` then
-    sums each run, but it pays per run and column, so when most ids are
-    distinct (words, long affixes) the first row of each run is copied and only
-    the repeats are reduced and added.  ``values`` may be a strided view (a
+    sums each run, but it pays per run and column, so when most ids occur once
+    (words, long affixes) the first row of each run is copied and only the
+    repeats are reduced and added.  ``values`` may be a strided view (a
     column block of ∂J/∂x): only the rows needed are gathered.
     """
     if len(ids) == 0:
@@ -59,7 +59,8 @@ def segment_sum(ids: np.ndarray, values: np.ndarray, n_rows: int) -> SparseRows:
     first[0] = True
     np.not_equal(sids[1:], sids[:-1], out=first[1:])
     starts = np.flatnonzero(first)
-    if 2 * len(starts) < len(sids):  # mostly repeats (caps, shapes, short affixes)
+    singles = np.count_nonzero(first[:-1] & first[1:]) + bool(first[-1])  # runs of length 1
+    if 2 * singles < len(starts):  # most ids repeat (caps, shapes, short affixes)
         rows = np.add.reduceat(values[order], starts, axis=0)
     else:
         rows = values[order[starts]]

@@ -47,18 +47,29 @@ def adam(param: np.ndarray, grad, state: dict, lr: float, beta1: float = 0.9,
     t = state["t"]
     c1, c2 = 1 / (1 - beta1 ** t), 1 / (1 - beta2 ** t)  # bias corrections: m̂ = c1·m, v̂ = c2·v
     m, v = state["m"], state["v"]
-    if isinstance(grad, SparseRows):
+    if isinstance(grad, SparseRows):  # only the rows used: m, v, θ gathered, updated, scattered
         ids, g = grad.ids, grad.rows
         mi = beta1 * m[ids] + (1 - beta1) * g
         vi = beta2 * v[ids] + (1 - beta2) * (g * g)
         m[ids], v[ids] = mi, vi
-        param[ids] -= lr * (c1 * mi) / (np.sqrt(c2 * vi) + eps)
+        param[ids] -= _adam_step(mi, vi, lr, c1, c2, eps)
     else:
         m *= beta1
         m += (1 - beta1) * grad
         v *= beta2
         v += (1 - beta2) * (grad * grad)
-        param -= lr * (c1 * m) / (np.sqrt(c2 * v) + eps)
+        param -= _adam_step(m, v, lr, c1, c2, eps)
+
+
+def _adam_step(m: np.ndarray, v: np.ndarray, lr: float, c1: float, c2: float,
+               eps: float) -> np.ndarray:
+    """α m̂ / (√v̂ + ε) with m̂ = c1·m, v̂ = c2·v, in one scratch array."""
+    step = v * c2
+    np.sqrt(step, out=step)
+    step += eps
+    np.divide(m, step, out=step)
+    step *= lr * c1
+    return step
 
 
 UPDATES = {"sgd": sgd, "adagrad": adagrad, "adam": adam}
