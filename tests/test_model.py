@@ -253,13 +253,15 @@ def test_segment_sum_equals_add_at(seed):
     assert np.isclose(sr.sqnorm(), float((expected ** 2).sum()))
 
 
-@pytest.mark.parametrize("V", [3, 40, 5000])  # mostly repeats … mostly distinct ids
-def test_segment_sum_of_a_column_block_equals_add_at(V):
-    """Both branches (reduce every run / copy first rows and add the repeats), on a
-    strided column block of a larger matrix, the way embed_backward calls it."""
-    rng = np.random.default_rng(V)
-    ids = rng.integers(0, V, 640)
-    ids[:50] = 7 % V                                           # one very frequent id
+@pytest.mark.parametrize("V, drawn", [(3, 3), (40, 40),       # small tables: dense bincount
+                                      (5000, 5000),           # most ids once: copy + repeats
+                                      (5000, 30)])            # most ids repeat: reduce runs
+def test_segment_sum_of_a_column_block_equals_add_at(V, drawn):
+    """Every branch of segment_sum, on a strided column block of a larger matrix,
+    the way embed_backward calls it."""
+    rng = np.random.default_rng(V + drawn)
+    ids = rng.choice(V, drawn, replace=False)[rng.integers(0, drawn, 640)]
+    ids[:50] = ids[0]                                          # one very frequent id
     full = rng.normal(size=(640, 30))
     sr = L.segment_sum(ids, full[:, 10:20], V)
     expected = np.zeros((V, 10))
