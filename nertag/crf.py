@@ -32,7 +32,7 @@ def _lse(x: np.ndarray, axis: int) -> np.ndarray:
 def _pad(S: np.ndarray, lengths: np.ndarray):
     """(B, K) token rows -> (N_s, T, K) padded, plus the flat index of each (sentence, t)."""
     lengths = np.asarray(lengths, dtype=np.int64)
-    n, T = len(lengths), int(lengths.max()) if len(lengths) else 0
+    T = int(lengths.max()) if len(lengths) else 0
     offsets = np.cumsum(lengths) - lengths
     t = np.arange(T)
     mask = t[None, :] < lengths[:, None]                # (N_s, T)

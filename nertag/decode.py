@@ -91,6 +91,18 @@ def _viterbi_sorted(S, lengths, A, start, end) -> np.ndarray:
     return out
 
 
+def keep_better(best: np.ndarray, arg: np.ndarray, cand: np.ndarray, i: int) -> None:
+    """One step of a running argmax, in place: where ``cand > best`` (strictly, so the
+    first best wins ties, as ``argmax``), ``best = cand`` and ``arg = i``.
+
+    Callers try candidates in increasing ``i``, so ``arg = max(arg, i * [cand > best])``:
+    branch-free arithmetic instead of a masked assignment (``arg[cand > best] = i``),
+    which costs ~5 ns per element when the mask is unpredictable.
+    """
+    np.maximum(arg, (cand > best) * arg.dtype.type(i), out=arg)
+    np.maximum(best, cand, out=best)
+
+
 def _backtrace(final: np.ndarray, back: np.ndarray, live: np.ndarray, off: np.ndarray,
                out: np.ndarray) -> None:
     """Follow the back-pointers from the best final tag (first best on ties, as argmax).
@@ -102,9 +114,7 @@ def _backtrace(final: np.ndarray, back: np.ndarray, live: np.ndarray, off: np.nd
     tag = np.zeros(n, dtype=np.int64)
     top = final[0].copy()
     for k in range(1, K):
-        better = final[k] > top
-        tag[better] = k
-        np.maximum(top, final[k], out=top)
+        keep_better(top, tag, final[k], k)
     cols = np.arange(n)
     for t in range(len(back) - 1, -1, -1):
         m = int(live[t])
@@ -113,12 +123,42 @@ def _backtrace(final: np.ndarray, back: np.ndarray, live: np.ndarray, off: np.nd
             tag[:m] = back[t, tag[:m], cols[:m]]
 
 
+def _predecessor_plan(A: np.ndarray) -> list[tuple]:
+    """For :func:`fast_viterbi`: the tags grouped by their number r of allowed
+    predecessors (finite ``A[i, j]``; for BIOES, O/B-x/S-x follow any of the 9 tags O,
+    E-*, S-*, and I-x/E-x only B-x or I-x).  Per group of k tags ``dst``: ``P`` (r, k)
+    the predecessors of each (ascending, for argmax's ties), ``Ap`` (r, k, 1) their
+    transition scores, ``W`` (r, 1, 1) = r..1 to find the first best, and ``flat``,
+    ``base`` to turn a position in ``P``'s columns into a tag."""
+    preds = [np.flatnonzero(np.isfinite(A[:, j])) for j in range(A.shape[1])]
+    by_count: dict[int, list[int]] = {}
+    for j, p in enumerate(preds):
+        by_count.setdefault(len(p), []).append(j)
+    plan = []
+    for r, dst in sorted(by_count.items()):
+        dst = np.array(dst)
+        if r == 0:  # nothing may precede these tags
+            plan.append((dst, r, None, None, None, None, None))
+            continue
+        P = np.stack([preds[j] for j in dst], axis=1)
+        Ap = np.ascontiguousarray(A[P, dst[None, :]])[:, :, None]
+        W = np.arange(r, 0, -1, dtype=np.int8 if r < 128 else np.int32)[:, None, None]
+        plan.append((dst, r, P, Ap, W, P.T.ravel(), (np.arange(len(dst)) * r)[:, None]))
+    return plan
+
+
 def fast_viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray, end: np.ndarray,
                  chunk: int = 4096) -> np.ndarray:
     """:func:`crf.viterbi` (any transitions, −∞ allowed), the same paths and ties,
-    faster: the scores are transposed to (K, sentences) so each step is K vector
+    faster: the scores are transposed to (K, sentences) so each step is a few vector
     operations over the running sentences (sorted longest first, so they are a
-    prefix and nothing is padded) instead of reductions over short axes."""
+    prefix and nothing is padded) instead of reductions over short axes.
+
+    At step t the tags with r allowed predecessors are done together: the candidates
+    δ[P] + A[P, j] form an (r, k, m) array whose maximum over its first axis is the new
+    δ (before the emission); the back-pointer is the first candidate equal to it (as
+    ``argmax`` picks), found as r − max((cand == best) · (r, r−1, ..., 1)).
+    """
     S = np.asarray(S)
     lengths = np.asarray(lengths, dtype=np.int64)
     K = S.shape[1]
@@ -126,13 +166,7 @@ def fast_viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray, end: 
     offsets = np.cumsum(lengths) - lengths
     order = np.argsort(-lengths, kind="stable")
     order = order[lengths[order] > 0]
-    # tags whose allowed predecessors (finite A[i, j]) are the same share one loop over
-    # them: for BIOES, O/B/S follow any of O/E/S, and I-x/E-x only B-x/I-x
-    groups: dict[tuple, list[int]] = {}
-    for j in range(K):
-        groups.setdefault(tuple(np.flatnonzero(np.isfinite(A[:, j])).tolist()), []).append(j)
-    plan = [(src, dst, [np.ascontiguousarray(A[i, dst])[:, None] for i in src])
-            for src, dst in groups.items()]
+    plan = _predecessor_plan(A)
     neg = S.dtype.type(-np.inf)
     start_c, end_c = start[:, None], end[:, None]
     for c in range(0, len(order), chunk):
@@ -147,20 +181,17 @@ def fast_viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray, end: 
             d = delta[:, :m]
             emit = S[off[:m] + t].T                               # (K, m)
             new = np.empty((K, m), dtype=delta.dtype)
-            for src, dst, cols in plan:
-                if not src:                                       # nothing may precede
-                    best = np.full((len(dst), m), neg, dtype=delta.dtype)
-                    arg = np.zeros((len(dst), m), dtype=back.dtype)
-                else:
-                    best = d[src[0]][None, :] + cols[0]           # (|dst|, m)
-                    arg = np.full((len(dst), m), src[0], dtype=back.dtype)
-                    for i, col in zip(src[1:], cols[1:]):         # first best, as argmax
-                        cand = d[i][None, :] + col
-                        better = cand > best
-                        arg[better] = i
-                        np.maximum(best, cand, out=best)
+            for dst, r, P, Ap, W, flat, base in plan:
+                if not r:                                         # back-pointers stay 0
+                    new[dst] = neg + emit[dst]
+                    continue
+                cand = d[P]                                       # (r, k, m)
+                cand += Ap
+                best = cand.max(axis=0)                           # (k, m)
+                first = r - np.maximum.reduce((cand == best) * W, axis=0)
+                np.minimum(first, r - 1, out=first)               # (NaN rows: none equal)
+                back[t, dst, :m] = flat[base + first]
                 new[dst] = best + emit[dst]
-                back[t, dst, :m] = arg
             delta[:, :m] = new
         _backtrace(delta + end_c, back, live, off, out)
     return out
@@ -210,9 +241,7 @@ def constrained_viterbi(logp: np.ndarray, lengths, allowed: np.ndarray, ok_first
                     best = d[src[0]].copy()
                     arg = np.full(m, src[0], dtype=back.dtype)
                     for i in src[1:]:
-                        better = d[i] > best
-                        arg[better] = i
-                        np.maximum(best, d[i], out=best)
+                        keep_better(best, arg, d[i], i)
                 for j in dst:
                     np.add(best, emit[j], out=new[j, :m])
                     back[t, j, :m] = arg

@@ -33,8 +33,9 @@ def jsonl(chunk: TaggedChunk, source: str | None = None) -> str:
     src = f', "source": {enc(source)}' if source is not None else ""
     lines = []
     for s in chunk.sentences:
+        t = s.tokens
         toks = ", ".join([f'{{"text": {enc(w)}, "start": {a}, "end": {b}, "tag": {tag_json[g]}}}'
-                          for (w, a, b), g in zip(s.tokens, s.tags)])
+                          for w, a, b, g in zip(t.texts, t.starts, t.ends, s.tags)])
         ents = ", ".join([f'{{"start": {e.start}, "end": {e.end}, "label": {enc(e.label)}, '
                           f'"text": {enc(e.text)}, "score": {_num(round(e.score, 4))}}}'
                           for e in s.entities])
@@ -68,8 +69,9 @@ def document_json(chunks: list[TaggedChunk], source: str) -> str:
     sents = [s for c in chunks for s in c.sentences]
     obj = {"source": source, "text": text, "start": 0,
            "sentences": [{"start": s.start, "end": s.end} for s in sents],
-           "tokens": [{"text": t.text, "start": t.start, "end": t.end, "tag": g}
-                      for s in sents for t, g in zip(s.tokens, s.tags)],
+           "tokens": [{"text": w, "start": a, "end": b, "tag": g} for s in sents
+                      for w, a, b, g in zip(s.tokens.texts, s.tokens.starts, s.tokens.ends,
+                                            s.tags)],
            "entities": [e.as_dict() for s in sents for e in s.entities]}
     return json.dumps(obj, ensure_ascii=False) + "\n"
 
@@ -78,7 +80,7 @@ def conll(chunk: TaggedChunk) -> str:
     """``token<TAB>tag`` lines, a blank line after each sentence."""
     parts = []
     for s in chunk.sentences:
-        parts.extend(f"{t.text}\t{g}\n" for t, g in zip(s.tokens, s.tags))
+        parts.extend(map("{}\t{}\n".format, s.tokens.texts, s.tags))
         parts.append("\n")
     return "".join(parts)
 

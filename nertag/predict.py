@@ -13,12 +13,12 @@ never does, since its parameters change under it):
 
 * each distinct word gets a type number and its feature ids once per process
   (:class:`WordCache`), not once per batch;
-* sentences given as words are scored with a :class:`~nertag.fast.TypeScorer`: the
+* sentences given as words are scored with a :class:`~nertag.type_scorer.TypeScorer`: the
   first layer's contribution of each word type at each window position is computed
   the first time the type is seen, so a token costs n row lookups whatever the
   features; windows given as X go through a :class:`~nertag.fast.FastScorer`
   (per-feature tables once enough tokens have been scored to pay for them).  Both
-  check a fingerprint of the parameters before each use;
+  check that the parameters are unchanged before each use (:class:`~nertag.fast.ParamSnapshot`);
 * constrained decoding runs Viterbi only on the sentences whose greedy path makes
   an invalid transition (a valid greedy path is the constrained optimum), with a
   Viterbi whose steps cost O(K) vector operations instead of O(K²).
@@ -72,6 +72,10 @@ class WordCache:
     def types(self, words: Sequence[str]) -> np.ndarray:
         """Type numbers of a flat list of words: (N,) intp."""
         index = self.index
+        try:  # all words known (the common case once the cache is warm)
+            return np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
+        except KeyError:
+            pass
         new = [w for w in dict.fromkeys(words) if w not in index]
         if new:
             if self.size + len(new) - 2 > self.max_words:
@@ -135,8 +139,8 @@ class NerModel:
         return self.featurizer.windows(ids, lengths)
 
     def type_scorer(self):
-        """The cached :class:`~nertag.fast.TypeScorer` for the current parameters."""
-        from .fast import TypeScorer
+        """The cached :class:`~nertag.type_scorer.TypeScorer` for the current parameters."""
+        from .type_scorer import TypeScorer
 
         cache = self.word_cache()
         ts = self._types
@@ -232,9 +236,7 @@ class NerModel:
             ids = np.zeros(St.shape[1], dtype=np.intp)
             top = St[0].copy()
             for k in range(1, len(St)):                    # argmax over the K rows
-                better = St[k] > top
-                ids[better] = k
-                np.maximum(top, St[k], out=top)
+                keep_better(top, ids, St[k], k)
             if decoder != "greedy":
                 ids = self._constrained(None, lengths, ids=ids, S=S, lse=lse)
         conf = np.exp(S[np.arange(len(ids)), ids] - lse)
@@ -308,4 +310,4 @@ class NerModel:
 
 
 from .decode import (_labels, _viterbi_sorted, constrained_viterbi,  # noqa: E402,F401
-                     entity_spans, fast_viterbi)
+                     entity_spans, fast_viterbi, keep_better)

@@ -213,9 +213,10 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
             for name in inputs:
                 source = "<stdin>" if name == "-" else name
                 src = source if len(inputs) > 1 else None
+                size = os.path.getsize(name) if name != "-" and os.path.isfile(name) else None
                 with _open_input(name, encoding) as stream:
                     _tag_stream(model, _checked(stream, source, encoding), fmt, per, src or
-                                source, len(inputs) > 1, out, console, pool, jobs)
+                                source, len(inputs) > 1, out, console, pool, jobs, size)
         finally:
             if pool is not None:
                 pool.terminate()
@@ -224,7 +225,8 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
             out.write(formats.HTML_TAIL)
 
 
-def _tag_stream(model, lines, fmt, per, source, multi, out, console, pool, jobs) -> None:
+def _tag_stream(model, lines, fmt, per, source, multi, out, console, pool, jobs,
+                size=None) -> None:
     from .tagging import batches, tag_chunks
 
     class _Lines(io.TextIOBase):  # adapt the checked line iterator to what batches() reads
@@ -245,16 +247,28 @@ def _tag_stream(model, lines, fmt, per, source, multi, out, console, pool, jobs)
                 out.write(_format(chunks, fmt, src))
         return
     pending: deque = deque()
-    from . import tagging
-
-    # half-size batches, so the workers finish an input closer together (a token's
-    # scores do not depend on the batch it is in: the output is the same bytes)
-    for b in batches(_Lines(), max(tagging.BATCH_CHARS // 2, 1)):
+    # half-size batches, smaller still near the end of an input of known size, so the
+    # workers finish it together (a token's scores do not depend on the batch it is in:
+    # the output is the same bytes)
+    for b in batches(_Lines(), _worker_batch_chars(jobs, size)):
         pending.append(pool.apply_async(_work, ((b, fmt, src),)))
         while len(pending) > 2 * jobs:  # bounded: never read far ahead of the writer
             _emit(pending.popleft().get(), fmt, out, console)
     while pending:
         _emit(pending.popleft().get(), fmt, out, console)
+
+
+def _worker_batch_chars(jobs: int, size: int | None):
+    """Batch sizes for the workers: half of ``BATCH_CHARS``, and for an input of
+    ``size`` bytes, once less than ``2 · jobs`` such batches remain, a ``2 · jobs``-th of
+    what remains (down to one chunk): the last batches are small, so no worker waits
+    long for the one that got the last big batch."""
+    from . import tagging
+
+    half = max(tagging.BATCH_CHARS // 2, 1)
+    if size is None:
+        return half
+    return lambda done: max(min(half, (size - done) // (2 * jobs)), tagging.CHUNK_CHARS)
 
 
 def _emit(result, fmt, out, console) -> None:

@@ -11,13 +11,13 @@ their results in input order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, Iterator, Sequence
+from typing import IO, Callable, Iterator, Sequence
 
 import numpy as np
 
 from .predict import NerModel, _labels, entity_spans  # noqa: F401  (re-exported)
 from .scoring import get_entities
-from .tokenize import Token, split_sentences
+from .tokenize import Token, TokenSpans, split_flat, tokenize_from
 
 CHUNK_CHARS = 64 * 1024       # cut a chunk after a blank line once it is this long
 MAX_CHUNK_CHARS = 1 << 20     # hard limit: cut at a line / whitespace boundary
@@ -41,9 +41,13 @@ class Entity:
 class TaggedSentence:
     start: int            # offset of the first token in the input
     end: int
-    tokens: list[Token]
+    tokens: TokenSpans    # (any sequence of Token given is stored as TokenSpans)
     tags: list[str]
     entities: list[Entity]
+
+    def __post_init__(self):
+        if type(self.tokens) is not TokenSpans:
+            self.tokens = TokenSpans.of(self.tokens)
 
 
 @dataclass
@@ -105,47 +109,63 @@ def entities_of(tokens: Sequence[Token], tags: Sequence[str], conf: np.ndarray,
 
 def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]]) -> list[TaggedChunk]:
     """Tokenize, split and tag a batch of chunks in one model call."""
-    per_chunk = [split_sentences(text, offset) for offset, text in chunks]
-    sents = [s for ss in per_chunk for s in ss if s]
-    if not sents:
+    split = [split_flat(text, offset) for offset, text in chunks]
+    # the batch's tokens end to end: texts (N), offsets (N,), sentence lengths (S,)
+    texts = [w for p in split for w in p.texts]
+    if not texts:
         return [TaggedChunk(offset, text, []) for offset, text in chunks]
     lab = _labels(model.labels)
     if model.scheme not in ("bio", "bioes") or not lab.ok:
-        return _tag_chunks_slow(model, chunks, per_chunk, sents)
-    flat = [t for s in sents for t in s]
-    lengths = np.fromiter(map(len, sents), dtype=np.int64, count=len(sents))
-    ids, conf = model.predict_ids([t[0] for t in flat], lengths)
-    starts = np.cumsum(lengths) - lengths
-    begin, end, typ, bio = entity_spans(ids, starts, lab)
+        per_chunk = [_sentences_of(p) for p in split]
+        return _tag_chunks_slow(model, chunks, per_chunk, [s for ss in per_chunk for s in ss])
+    starts = np.concatenate([p.starts for p in split])
+    ends = np.concatenate([p.ends for p in split])
+    lengths = np.concatenate([np.diff(p.cuts) for p in split]).astype(np.int64)
+    chunk_of = np.repeat(np.arange(len(split)), [len(p.cuts) - 1 for p in split])  # (S,)
+    ids, conf = model.predict_ids(texts, lengths)
+    first = np.cumsum(lengths) - lengths                                          # (S,)
     # BIO tags: a BIO model's own (as predict gives them), BIOES converted
+    begin, end, typ, bio = entity_spans(ids, first, lab)
     labels = (lab.as_array[ids] if model.scheme == "bio" else lab.bio_tags[bio]).tolist()
+    ents = _entities(chunks, lab.type_names, starts, ends, conf, first, chunk_of,
+                     begin, end, typ)
+    starts_l, ends_l = starts.tolist(), ends.tolist()
+    out, k, o = [], 0, 0
+    for (offset, text), p in zip(chunks, split):
+        tagged = []
+        for a, b in zip(p.cuts, p.cuts[1:]):
+            a, b = a + o, b + o
+            tagged.append(TaggedSentence(starts_l[a], ends_l[b - 1], TokenSpans(
+                texts[a:b], starts_l[a:b], ends_l[a:b]), labels[a:b], ents[k]))
+            k += 1
+        o += len(p.texts)
+        out.append(TaggedChunk(offset, text, tagged))
+    return out
+
+
+def _entities(chunks, names, starts, ends, conf, first, chunk_of, begin, end, typ
+              ) -> list[list[Entity]]:
+    """The entities of each sentence from the token spans ``begin:end`` (E,) of type
+    ``typ`` (E,); starts/ends/conf: (N,) per token; first, chunk_of: (S,) per sentence."""
     # mean confidence of each span, summed span by span (the same bits wherever the
     # sentence falls in a batch)
     bounds = np.stack([begin, end], axis=1).ravel()
     sums = np.add.reduceat(np.append(conf.astype(np.float64), 0.0), bounds)[::2] \
         if len(begin) else np.zeros(0)
     score = (sums / (end - begin)).tolist()
-    sent_of = (np.searchsorted(starts, begin, side="right") - 1).tolist()
-    names = lab.type_names
-    ents: list[list[Entity]] = [[] for _ in sents]
-    # chunk offset and text of every sentence, to cut the entity text
-    where = [(offset, text) for (offset, text), ss in zip(chunks, per_chunk) for s in ss if s]
-    for b, e, t, sc, k in zip(begin.tolist(), end.tolist(), typ.tolist(), score, sent_of):
-        start, stop = flat[b][1], flat[e - 1][2]
-        off, text = where[k]
-        ents[k].append(Entity(start, stop, names[t], text[start - off:stop - off], sc))
-    out, k, o = [], 0, 0
-    for (offset, text), ss in zip(chunks, per_chunk):
-        tagged = []
-        for s in ss:
-            if not s:
-                continue
-            n = len(s)
-            tagged.append(TaggedSentence(s[0][1], s[-1][2], s, labels[o:o + n], ents[k]))
-            o += n
-            k += 1
-        out.append(TaggedChunk(offset, text, tagged))
-    return out
+    sent_of = np.searchsorted(first, begin, side="right") - 1
+    ents: list[list[Entity]] = [[] for _ in first]
+    for a, b, t, sc, k, c in zip(starts[begin].tolist(), ends[end - 1].tolist(), typ.tolist(),
+                                 score, sent_of.tolist(), chunk_of[sent_of].tolist()):
+        off, text = chunks[c]
+        ents[k].append(Entity(a, b, names[t], text[a - off:b - off], sc))
+    return ents
+
+
+def _sentences_of(p) -> list[list[Token]]:
+    """Token lists of the sentences of a :class:`~nertag.tokenize.Sentences`."""
+    tokens = tokenize_from(p.texts, p.starts, p.ends)
+    return [tokens[a:b] for a, b in zip(p.cuts, p.cuts[1:])]
 
 
 def _tag_chunks_slow(model, chunks, per_chunk, sents) -> list[TaggedChunk]:
@@ -164,18 +184,24 @@ def _tag_chunks_slow(model, chunks, per_chunk, sents) -> list[TaggedChunk]:
     return out
 
 
-def batches(stream: IO[str], batch_chars: int | None = None
+def batches(stream: IO[str], batch_chars: int | Callable[[int], int] | None = None
             ) -> Iterator[list[tuple[int, str]]]:
     """Group the chunks of a stream into batches of about ``batch_chars`` characters
-    (default ``BATCH_CHARS``)."""
-    batch_chars = BATCH_CHARS if batch_chars is None else batch_chars
-    batch, size = [], 0
+    (default ``BATCH_CHARS``), or of ``batch_chars(done)`` characters with ``done``
+    the number already batched."""
+    if not callable(batch_chars):
+        fixed = BATCH_CHARS if batch_chars is None else batch_chars
+        batch_chars = lambda done: fixed  # noqa: E731
+    batch, size, done = [], 0, 0
+    limit = batch_chars(done)
     for chunk in iter_chunks(stream):
         batch.append(chunk)
         size += len(chunk[1])
-        if size >= batch_chars:
+        if size >= limit:
             yield batch
+            done += size
             batch, size = [], 0
+            limit = batch_chars(done)
     if batch:
         yield batch
 

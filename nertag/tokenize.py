@@ -29,26 +29,21 @@ from __future__ import annotations
 import gc
 import re
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from operator import itemgetter
-from typing import Iterator, NamedTuple, TextIO
+from typing import Iterator, TextIO
+
+import numpy as np
 
 from nertag.errors import NertagError
+from nertag.tokens import Sentences, Token, TokenSpans
 
-__all__ = ["Token", "tokenize", "split_sentences", "iter_paragraphs", "iter_sentences",
-           "MAX_PARAGRAPH_CHARS"]
+__all__ = ["Token", "TokenSpans", "Sentences", "tokenize", "token_arrays", "split_flat",
+           "split_sentences", "iter_paragraphs", "iter_sentences", "MAX_PARAGRAPH_CHARS"]
 
 #: A paragraph longer than this (in characters) is cut and yielded in pieces.
 MAX_PARAGRAPH_CHARS = 1_000_000
 _BLOCK = 1 << 16  # characters read from a stream at a time
-
-
-class Token(NamedTuple):
-    """One token: its text and ``[start, end)`` character offsets in the input."""
-
-    text: str
-    start: int
-    end: int
 
 
 def _mark_class() -> str:
@@ -157,23 +152,54 @@ _TERMINATOR_RE = re.compile("[.!?…。！？]")
 _PARA_BREAK_RE = re.compile(rf"{_LB}(?:{_HS}*{_LB})+")
 _LAST_WS_RE = re.compile(r".*\s", re.DOTALL)
 
+# The code points that separate tokens (_SEP: ``\s``, which is str.isspace(), all below
+# U+3001, and U+200B, U+FEFF) as a table indexed by code point; higher code points are
+# looked up at its last entry, U+FF00, which is not a separator.
+_SEP_TABLE = np.zeros(0xFF01, dtype=bool)
+_SEP_TABLE[[c for c in range(0x3001) if chr(c).isspace()] + [0x200B, 0xFEFF]] = True
+
 _TERMINATORS = frozenset(".!?…。！？")
 _CLOSERS = frozenset("”’»)]}")
 _AMBIGUOUS_QUOTES = frozenset(['"', "'"])
 _OPENERS = frozenset("\"'“‘«([{`")
-_new = tuple.__new__
 
 
 def tokenize(text: str, offset: int = 0) -> list[Token]:
     """Split ``text`` into tokens whose offsets are shifted by ``offset``."""
+    return tokenize_from(*token_arrays(text, offset))
+
+
+def token_arrays(text: str, offset: int = 0) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The tokens of ``text`` as ``(texts, starts, ends)``: N strings and two (N,) int64
+    arrays of offsets (shifted by ``offset``).
+
+    The regex only finds the strings (``findall``, all in C); the offsets follow from
+    the fact that the tokens cover every non-separator character, in order, and
+    nothing else: token i starts at the ``(len(texts[0]) + ... + len(texts[i-1]))``-th
+    non-separator character of the text.
+    """
+    texts = _TOKEN_RE.findall(text)
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    sep = _SEP_TABLE[np.minimum(cp, len(_SEP_TABLE) - 1)]
+    solid = np.flatnonzero(~sep)                 # positions of non-separator characters
+    if int(lens.sum()) != len(solid):            # cannot happen; the slow way to be sure
+        spans = np.array([m.span() for m in _TOKEN_RE.finditer(text)], dtype=np.int64)
+        spans = spans.reshape(-1, 2) + offset
+        return texts, spans[:, 0].copy(), spans[:, 1].copy()
+    starts = solid[np.cumsum(lens) - lens].astype(np.int64) + offset
+    return texts, starts, starts + lens
+
+
+def tokenize_from(texts: list[str], starts: np.ndarray, ends: np.ndarray) -> list[Token]:
+    """``Token`` objects from the arrays of :func:`token_arrays`."""
     # Tokens hold only str and int, so they cannot form reference cycles; pausing
     # the cyclic GC while hundreds of thousands of them are built saves ~25%.
     paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
-        return [_new(Token, (m.group(), m.start() + offset, m.end() + offset))
-                for m in _TOKEN_RE.finditer(text)]
+        return list(TokenSpans(texts, starts.tolist(), ends.tolist()))
     finally:
         if paused:
             gc.enable()
@@ -198,14 +224,26 @@ def split_sentences(text: str, offset: int = 0) -> list[list[Token]]:
     single newline never does.  Splitting ``text`` at its blank lines first
     gives the same sentences (this is what :func:`iter_sentences` relies on).
     """
-    tokens = tokenize(text, offset)
-    texts = list(map(itemgetter(0), tokens))
+    texts, starts, ends, cuts = split_flat(text, offset)
+    tokens = tokenize_from(texts, starts, ends)
+    return [tokens[a:b] for a, b in zip(cuts, cuts[1:])]
+
+
+def split_flat(text: str, offset: int = 0) -> Sentences:
+    """:func:`split_sentences` as flat arrays (see :class:`Sentences`): no Token objects."""
+    texts, starts, ends = token_arrays(text, offset)
+    return Sentences(texts, starts, ends, _sentence_cuts(text, texts, starts, ends, offset))
+
+
+def _sentence_cuts(text: str, texts: list[str], starts: np.ndarray, ends: np.ndarray,
+                   offset: int) -> list[int]:
+    """Indices of the tokens that start a sentence, with 0 first and ``len(texts)`` last."""
     n = len(texts)
     paras: list[int] = []  # indices of tokens that start a paragraph (except the first)
     if n and ("\n" in text or "\r" in text):
-        starts = list(map(itemgetter(1), tokens))
-        paras = sorted({bisect_left(starts, m.end() + offset)
-                        for m in _PARA_BREAK_RE.finditer(text)} - {0, n})
+        breaks = np.array([m.end() + offset for m in _PARA_BREAK_RE.finditer(text)],
+                          dtype=np.int64)
+        paras = sorted(set(np.searchsorted(starts, breaks).tolist()) - {0, n})
     paras.append(n)
     # candidate terminators, found in C: one character per token
     candidates = [m.start() for m in _TERMINATOR_RE.finditer("".join(map(itemgetter(0), texts)))]
@@ -219,16 +257,12 @@ def split_sentences(text: str, offset: int = 0) -> list[list[Token]]:
         limit = paras[bisect_right(paras, i)]  # end of this paragraph
         j = i + 1
         while j < limit and (texts[j] in _CLOSERS or (
-                texts[j] in _AMBIGUOUS_QUOTES and tokens[j][1] == tokens[j - 1][2])):
+                texts[j] in _AMBIGUOUS_QUOTES and starts[j] == ends[j - 1])):
             j += 1
         if j < limit and _starts_sentence(texts[j]):
             cuts.add(j)
-    sentences, prev = [], 0
-    for cut in sorted(cuts):
-        if cut > prev:
-            sentences.append(tokens[prev:cut])
-            prev = cut
-    return sentences
+    cuts.discard(0)
+    return [0] + sorted(cuts) if n else [0]
 
 
 def _trailing_ws_start(buf: str, prev: int, old_len: int) -> int:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nertag import crf, fast
+from nertag.type_scorer import TypeScorer
 from nertag import layers as L
 from nertag import model as M
 from nertag import predict as P
@@ -146,7 +147,7 @@ def test_type_scorer_equals_plain_forward(trained, dev_words, overrides, capacit
     model = trained if not overrides else untrained(*overrides)
     cache = P.WordCache(model.featurizer, max_words=400)
     budget = None if capacity_mb is None else int(capacity_mb * 2 ** 20)
-    ts = fast.TypeScorer(model.params, model.arch, cache, budget_bytes=budget)
+    ts = TypeScorer(model.params, model.arch, cache, budget_bytes=budget)
     for part in (dev_words[:40], dev_words[40:120], dev_words, [["Zzyzx"], []]):
         words = [w for s in part for w in s]
         lengths = [len(s) for s in part]
@@ -167,6 +168,51 @@ def test_type_scorer_follows_parameter_changes(trained, dev_words):
     model.params["E_word"][2:9] -= 0.3
     assert_same_scores(M.scores(model.params, X, model.arch), model.scores_flat(words, lengths))
     assert model.type_scorer() is not ts
+    ts = model.type_scorer()
+    model.params["b"] += 0.25          # folded into the rows of window position 0
+    assert_same_scores(M.scores(model.params, X, model.arch), model.scores_flat(words, lengths))
+    assert model.type_scorer() is not ts
+    ts = model.type_scorer()
+    model.params["W"] = model.params["W"].copy()   # the same numbers in a new array
+    assert model.type_scorer() is not ts
+
+
+def test_param_snapshot_is_exact():
+    rng = np.random.default_rng(0)
+    params = {"W": rng.standard_normal((4, 6)).astype(np.float32), "E": np.zeros((3, 2)),
+              "n": np.arange(5)}
+    snap = fast.ParamSnapshot(params, ["W", "E", "n"])
+    assert snap.matches(params)
+    params["E"][1, 1] = np.nan
+    assert not snap.matches(params)
+    snap = fast.ParamSnapshot(params, ["W", "E", "n"])
+    assert snap.matches(params)                       # NaN equals its own bits
+    params["E"][0, 0] = -0.0                          # == 0.0, but other bits
+    assert not snap.matches(params)
+    snap = fast.ParamSnapshot(params, ["W", "E", "n"])
+    params["W"][3, 5] = np.nextafter(params["W"][3, 5], np.float32(9))  # one ulp
+    assert not snap.matches(params)
+    snap = fast.ParamSnapshot(params, ["W", "E", "n"])
+    params["n"] = params["n"][::-1].copy()
+    assert not snap.matches(params)
+    assert not snap.matches({k: v for k, v in params.items() if k != "W"})
+
+
+def test_type_scorer_segments_of_rows_past_the_table(trained, dev_words, monkeypatch):
+    """Rows of types past the table, computed once per segment of chunks, whatever the
+    segment and chunk sizes: the same scores as the plain forward."""
+    from nertag import type_scorer
+
+    cache = P.WordCache(trained.featurizer)
+    ts = TypeScorer(trained.params, trained.arch, cache, budget_bytes=20 * trained.arch.n *
+                    trained.arch.hidden * 4)
+    words = [w for s in dev_words for w in s]
+    lengths = [len(s) for s in dev_words]
+    ref = M.scores(trained.params, trained.featurizer.featurize(dev_words), trained.arch)
+    for segment, chunk in ((1, 7), (3, 64), (16, 512)):
+        monkeypatch.setattr(type_scorer, "SEGMENT_CHUNKS", segment)
+        assert_same_scores(ref, ts.scores(cache.types(words), lengths, chunk=chunk))
+    assert ts.capacity == 20 and cache.size > 20
 
 
 @pytest.mark.parametrize("decoder", ["greedy", "constrained", "viterbi"])
@@ -233,3 +279,28 @@ def test_fast_viterbi_equals_crf_viterbi(K):
             S, A = np.round(S), np.where(np.isfinite(A), np.round(A), A)
         ref = crf.viterbi(S, lengths, A, start, end)
         assert (P.fast_viterbi(S, lengths, A, start, end, chunk=1 + trial % 6) == ref).all()
+
+
+def test_fast_viterbi_tags_without_predecessors_and_nan():
+    """A tag nothing may follow from (a column of −∞) is never reached after the first
+    token; NaN scores give some path of valid tag ids instead of an error."""
+    rng = np.random.default_rng(5)
+    K, lengths = 6, np.array([4, 1, 7, 3])
+    S = rng.standard_normal((lengths.sum(), K)).astype(np.float32)
+    A = rng.standard_normal((K, K)).astype(np.float32)
+    A[:, 2] = -np.inf
+    start, end = np.zeros((2, K), np.float32)
+    ref = crf.viterbi(S, lengths, A, start, end)
+    assert (P.fast_viterbi(S, lengths, A, start, end) == ref).all()
+    S[3, :] = np.nan
+    out = P.fast_viterbi(S, lengths, A, start, end)
+    assert out.shape == (lengths.sum(),) and ((out >= 0) & (out < K)).all()
+
+
+def test_keep_better_is_a_first_best_argmax():
+    rng = np.random.default_rng(2)
+    x = np.round(rng.standard_normal((7, 50)))        # many ties
+    best, arg = x[0].copy(), np.zeros(50, dtype=np.int8)
+    for i in range(1, 7):
+        P.keep_better(best, arg, x[i], i)
+    assert (arg == x.argmax(axis=0)).all() and (best == x.max(axis=0)).all()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import pickle
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,7 +15,8 @@ from hypothesis import strategies as st
 import nertag.tokenize as tk
 from nertag.detok import detokenize, tokenizer_agreement
 from nertag.errors import NertagError
-from nertag.tokenize import Token, iter_paragraphs, iter_sentences, split_sentences, tokenize
+from nertag.tokenize import (Token, TokenSpans, iter_paragraphs, iter_sentences, split_sentences,
+                             tokenize)
 
 CONLL_VALID = Path(__file__).resolve().parents[1].parent / "shared/data/conll2003/valid.txt"
 
@@ -268,6 +272,12 @@ def _check_all(text: str) -> None:
     assert [t for s in sentences for t in s] == toks
     assert tokenize(text, 7) == [Token(t.text, t.start + 7, t.end + 7) for t in toks]
     assert list(iter_sentences(io.StringIO(text, newline=""))) == sentences
+    # the offsets computed from the separators are the regex's own match offsets
+    assert [(t.text, t.start, t.end) for t in toks] == \
+        [(m.group(), m.start(), m.end()) for m in tk._TOKEN_RE.finditer(text)]
+    texts, starts, ends, cuts = tk.split_flat(text, 3)
+    assert [list(TokenSpans(texts[a:b], starts[a:b].tolist(), ends[a:b].tolist()))
+            for a, b in zip(cuts, cuts[1:])] == split_sentences(text, 3)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
@@ -280,6 +290,36 @@ def test_property_arbitrary_text(text):
 @given(_mixed)
 def test_property_mixed_text(text):
     _check_all(text)
+
+
+def test_separator_table_is_the_regex_separator_class():
+    """token_arrays finds offsets from a table of the code points that separate tokens:
+    exactly those of the regex's separator class (Unicode whitespace, ZWSP, BOM)."""
+    sep = re.compile(f"[{tk._SEP}]")
+    table = tk._SEP_TABLE
+    for c in range(0x110000):
+        assert bool(sep.match(chr(c))) == table[min(c, len(table) - 1)], c
+
+
+def test_token_arrays_fall_back_to_the_match_offsets(monkeypatch):
+    """If the tokens did not cover the non-separators exactly (a broken separator table
+    here), the offsets come from the regex's matches instead."""
+    text = "He said:\tParis\u00a0(U.S.) isn't 1,000 km away.\r\n\r\nNew\u200bline"
+    want = tokenize(text, 5)
+    monkeypatch.setattr(tk, "_SEP_TABLE", np.zeros_like(tk._SEP_TABLE))
+    texts, starts, ends = tk.token_arrays(text, 5)
+    assert list(zip(texts, starts.tolist(), ends.tolist())) == want
+
+
+def test_token_spans_behave_like_a_list_of_tokens():
+    toks = tokenize("Peter visited Zürich’s café.")
+    spans = TokenSpans.of(toks)
+    assert len(spans) == len(toks) and list(spans) == toks and spans == toks
+    assert spans[1] == toks[1] and spans[-1] == toks[-1] and spans[1:3] == toks[1:3]
+    assert isinstance(spans[0], Token) and TokenSpans.of(spans) is spans
+    assert spans != toks[:-1] and spans != "text"
+    assert pickle.loads(pickle.dumps(spans)) == spans          # (sent back by workers)
+    assert TokenSpans.of([]) == [] and not TokenSpans([], [], [])
 
 
 # ------------------------------------------------------------------ detok

@@ -1,0 +1,151 @@
+"""Scores of the tagging path: the first layer as one table lookup per word type and
+window position (all of a word's features at once).
+
+Every feature of nertag's words (form, caps, affixes, shape) is a function of the
+word alone, so a word type t has one input vector x_t (its D numbers) and, for
+window position q, one contribution ``G_q[t] = W_q x_t`` to the hidden layer's
+z = b + Σ_q W_q x_(t+q).  The first time a type is seen its n rows of G are
+computed (one product per new type, not per token); then a token costs n row
+lookups however many features the model has.  The bias is folded into position
+0's rows, ``G_0[t] = b + W_0 x_t``, so z starts as a lookup instead of a copy of b
+(the same float operations in the same order: the same bits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import model as M
+from .fast import CHUNK, ParamSnapshot, _activate, _budget
+
+#: Size of the per-word-type table: ~16k types at H = 300, n = 5, which in news text
+#: cover all but ~2% of the tokens (the rest are computed per call).
+TYPE_BUDGET_BYTES = 96 << 20
+#: Rows of types past the table are computed once per this many chunks of tokens
+#: (at most ~8k types: 50 MB of temporary rows at H = 300, n = 5).
+SEGMENT_CHUNKS = 16
+
+
+class TypeScorer:
+    """Scores from a table per word *type* (see the module's docstring).
+
+    Types are numbered by a :class:`~nertag.predict.WordCache` (0 and 1 are the
+    sentence padding); G, (n, capacity, H), holds the first ``capacity`` types (the
+    memory budget) and rarer ones get their rows computed per call.
+    """
+
+    def __init__(self, params: dict, arch: M.Arch, cache, *, budget_bytes: int | None = None):
+        self.arch, self.params, self.cache = arch, params, cache
+        n, H, D = arch.n, arch.hidden, arch.D
+        W = params["W"]
+        self.dtype = W.dtype
+        budget = _budget(TYPE_BUDGET_BYTES) if budget_bytes is None else budget_bytes
+        self.capacity = max(2, budget // (n * H * W.dtype.itemsize))
+        # x_t W_qᵀ for all q at once: x_t (D,) @ Wcat (D, n·H)
+        self.Wcat = np.ascontiguousarray(W.reshape(H, n, D).transpose(2, 1, 0).reshape(D, n * H))
+        self.snapshot = ParamSnapshot(params, ["W", "b"] + [f"E_{name}" for name, _, _ in
+                                                            arch.features])
+        self.G: np.ndarray | None = None  # (n, capacity, H), filled for types < filled
+        self.filled = 0
+        self.generation = cache.generation
+
+    def valid_for(self, params: dict, cache) -> bool:
+        """True if the rows are still those of ``params`` and of ``cache``'s numbering."""
+        return cache is self.cache and self.snapshot.matches(params)
+
+    def _rows(self, types: np.ndarray) -> np.ndarray:
+        """G rows of some types: (n, R, H), the bias added to position 0's."""
+        if len(types) == 1:  # one row would go through BLAS's gemv, whose sums are rounded
+            return self._rows(np.repeat(types, 2))[:, :1]  # unlike gemm's: the same bits
+        feats = self.cache.rows[types]
+        parts = [self.params[f"E_{name}"][feats[:, f]]
+                 for f, (name, _, _) in enumerate(self.arch.features)]
+        x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        n, H = self.arch.n, self.arch.hidden
+        rows = (x @ self.Wcat).reshape(len(types), n, H).transpose(1, 0, 2)
+        rows[0] += self.params["b"]
+        return rows
+
+    def _fill(self) -> None:
+        """Rows for the types the cache has numbered since the last call (up to capacity)."""
+        if self.generation != self.cache.generation:  # the cache started again
+            self.filled, self.generation = 0, self.cache.generation
+        if self.G is None:
+            self.G = np.empty((self.arch.n, self.capacity, self.arch.hidden), dtype=self.dtype)
+        top = min(self.cache.size, self.capacity)
+        for a in range(self.filled, top, 2048):  # in blocks: small temporaries
+            b = min(a + 2048, top)
+            self.G[:, a:b] = self._rows(np.arange(a, b))
+        self.filled = max(self.filled, top)
+
+    def _window_types(self, types: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The type at each window position of each token: (n, N) intp, with the
+        padding types 0 (before a sentence) and 1 (after it)."""
+        N, w = len(types), self.arch.window
+        sent_of = np.repeat(np.arange(len(lengths)), lengths)
+        pos = np.arange(N) + 2 * w * sent_of + w
+        padded = np.ones(N + 2 * w * len(lengths), dtype=np.intp)
+        padded[pos] = types
+        first = np.cumsum(lengths) - lengths + 2 * w * np.arange(len(lengths))
+        padded[(first[:, None] + np.arange(w)).ravel()] = 0
+        return padded[pos[None, :] + np.arange(-w, w + 1)[:, None]]
+
+    def scores(self, types: np.ndarray, lengths, chunk: int = CHUNK) -> np.ndarray:
+        """Scores (N, K) of tokens given as type numbers (N,), sentences laid end to end
+        with the given lengths (S,)."""
+        arch, p = self.arch, self.params
+        lengths = np.asarray(lengths, dtype=np.int64)
+        N, K, H = len(types), arch.n_labels, arch.hidden
+        out = np.empty((N, K), dtype=self.dtype)
+        if N == 0:
+            return out
+        self._fill()
+        ids = self._window_types(types, lengths)
+        any_over = bool((ids >= self.capacity).any())
+        Ut = np.ascontiguousarray(p["U"].T)
+        z = np.empty((chunk, H), dtype=self.dtype)
+        tmp = np.empty_like(z)
+        span = SEGMENT_CHUNKS * chunk
+        for s0 in range(0, N, span):
+            seg, extra = ids[:, s0:s0 + span], None
+            if any_over:  # types past the table: their rows, for this segment only
+                seg, extra = self._extra_rows(seg)
+            for i in range(s0, min(N, s0 + span), chunk):
+                B = min(chunk, N - i)
+                zc, tc = z[:B], tmp[:B]
+                self._sum_rows(zc, tc, seg[:, i - s0:i - s0 + B], extra)
+                np.matmul(_activate(zc, arch.activation), Ut, out=out[i:i + B])
+        out += p["c"]
+        return out
+
+    def _extra_rows(self, ids: np.ndarray):
+        """Rows for the types in ``ids`` (n, M) past the table: ``(ids2, extra)`` where
+        ``extra`` (n, R, H) holds them and ``ids2`` numbers them ``capacity + r``."""
+        cap = self.capacity
+        over = ids >= cap
+        if not over.any():
+            return ids, None
+        uniq, inv = np.unique(ids[over], return_inverse=True)
+        ids = ids.copy()
+        ids[over] = cap + inv.reshape(-1)
+        return ids, self._rows(uniq)
+
+    def _sum_rows(self, z: np.ndarray, tmp: np.ndarray, ids: np.ndarray, extra) -> None:
+        """z (B, H) = G_0[ids[0]] (bias included) + G_1[ids[1]] + ... for window types
+        ids (n, B), rows numbered past the table taken from ``extra``."""
+        G, cap = self.G, self.capacity
+        for q in range(len(ids)):
+            idq = ids[q]
+            dst = z if q == 0 else tmp
+            np.take(G[q], idq, axis=0, out=dst, mode="clip")
+            if extra is not None:
+                rare = np.flatnonzero(idq >= cap)
+                if len(rare):
+                    dst[rare] = extra[q][idq[rare] - cap]
+            if q:
+                z += tmp
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self.G is None else self.filled * self.arch.n * self.arch.hidden * \
+            self.G.itemsize
