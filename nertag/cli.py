@@ -204,7 +204,7 @@ def evaluate(
 
     if decoder is not None and decoder not in ("greedy", "constrained", "viterbi"):
         raise UsageError(f"--decoder: unknown decoder {decoder!r}; use greedy, constrained or viterbi")
-    m = load_model(model)
+    m = load_model(model, read_only=True)
     corpus = read_conll(data, encoding, scheme)
     pred, _ = m.predict([s.words for s in corpus.sentences], decoder)
     ev = score([s.tags for s in corpus.sentences], pred)

@@ -120,7 +120,13 @@ def load_weights(path: Path) -> dict[str, np.ndarray]:
                           f"retrain or re-copy the model") from None
 
 
-def load_model(path: str | Path, verify: bool = True) -> NerModel:
+def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -> NerModel:
+    """The model in directory ``path``, checked against its manifest (``verify``).
+
+    ``read_only`` makes the parameter arrays read-only: a model that is only used
+    (tagged with, scored) cannot be changed by mistake, and the fast scorers then
+    need no copy of the parameters to notice changes.
+    """
     d = Path(path)
     if not d.exists():
         raise NertagError(f"{d}: model directory not found; train one with 'nertag train' "
@@ -171,5 +177,8 @@ def load_model(path: str | Path, verify: bool = True) -> NerModel:
             raise NertagError(f"{d / 'weights.npz'}: {name} has shape {params[name].shape} but "
                               f"config.yaml implies {shape}; the files do not belong together")
     dtype = np.dtype(cfg.train.dtype)
-    params = {k: np.ascontiguousarray(params[k], dtype=dtype) for k in arch.shapes()}
+    params = {k: np.array(params[k], dtype=dtype, order="C") for k in arch.shapes()}  # owned
+    if read_only:
+        for a in params.values():
+            a.flags.writeable = False
     return NerModel(cfg, feat, arch, params, labels)

@@ -65,7 +65,7 @@ def _init_worker(model_path: str | None) -> None:
     if model_path is not None:  # spawn: no shared memory, load it
         from .modelio import load_model
 
-        _worker_model = load_model(model_path, verify=False)
+        _worker_model = load_model(model_path, verify=False, read_only=True)
         _worker_model.fast_inference = True
 
 
@@ -167,7 +167,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     model_path = Path(model_dir) if model_dir else default_model()
     if model_dir is None and not model_path.exists():
         raise NertagError(f"no default model found at {model_path}; give --model DIR")
-    model = load_model(model_path)
+    model = load_model(model_path, read_only=True)
     model.fast_inference = True
     if decoder:
         model.cfg.model.decoder = decoder

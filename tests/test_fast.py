@@ -177,6 +177,42 @@ def test_type_scorer_follows_parameter_changes(trained, dev_words):
     assert model.type_scorer() is not ts
 
 
+def test_param_snapshot_of_read_only_arrays_keeps_no_copy():
+    """A loaded model's read-only arrays cannot change in place: no copy, no compare;
+    a writable view, or an array made writable again, no longer counts as unchanged."""
+    W = np.arange(12, dtype=np.float32).reshape(3, 4).copy()  # owns its data
+    W.flags.writeable = False
+    params = {"W": W}
+    snap = fast.ParamSnapshot(params, ["W"])
+    assert snap.copies == {} and snap.matches(params)
+    W.flags.writeable = True
+    assert not snap.matches(params)
+    base = np.zeros((3, 4), np.float32)
+    view = base[:]
+    view.flags.writeable = False                      # read-only, but base can change it
+    snap = fast.ParamSnapshot({"W": view}, ["W"])
+    assert "W" in snap.copies
+    base[0, 0] = 1
+    assert not snap.matches({"W": view})
+
+
+def test_a_model_loaded_read_only_refuses_changes_and_tags_the_same(tmp_path):
+    from nertag.modelio import load_model
+    from nertag.resources import default_model
+
+    ro = load_model(default_model(), read_only=True)
+    rw = load_model(default_model())
+    assert all(not a.flags.writeable for a in ro.params.values())
+    with pytest.raises(ValueError):
+        ro.params["W"][0, 0] = 0
+    ro.fast_inference = rw.fast_inference = True
+    words = [["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."]]
+    (tags_ro, conf_ro), (tags_rw, conf_rw) = ro.predict(words), rw.predict(words)
+    assert tags_ro == tags_rw and tags_ro[0][:3] == ["B-ORG", "O", "B-MISC"]
+    for a, b in zip(conf_ro, conf_rw):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_param_snapshot_is_exact():
     rng = np.random.default_rng(0)
     params = {"W": rng.standard_normal((4, 6)).astype(np.float32), "E": np.zeros((3, 2)),
