@@ -89,7 +89,7 @@ def load_setup(config: str | None = "default", train: str | None = None,
     if model_dir:
         from .modelio import load_model
 
-        model = load_model(model_dir)
+        model = load_model(model_dir, read_only=True)  # as nertag tag loads it
         source = str(model_dir)
     else:
         model = build_model(cfg, corpus)
