@@ -240,9 +240,10 @@ def default_text(chars: int = DEFAULT_TEXT_CHARS) -> str:
 
 
 def tagging_throughput(model, text_path: str | Path, *, repeats: int = 5,
-                       jobs: int = 1, model_dir: str | Path | None = None) -> dict:
+                       jobs: int = 1) -> dict:
     """End-to-end tokens/s (and MB/s) of raw text → jsonl through ``nertag tag``'s own
-    streaming code (read, split, tag, format, write to a file), model already loaded."""
+    streaming code (read, split, tag, format, write to a file; with ``jobs`` > 1, its
+    worker pool), model already loaded."""
     from . import tag_cli
 
     model.fast_inference = True
@@ -252,24 +253,18 @@ def tagging_throughput(model, text_path: str | Path, *, repeats: int = 5,
     with tempfile.TemporaryDirectory() as tmp:
         out_path = Path(tmp) / "out.jsonl"
         for r in range(repeats + 1):  # the first run warms up
-            pool = None
-            if jobs > 1:
-                import multiprocessing as mp
-
-                tag_cli._worker_model = model
-                pool = mp.get_context("fork").Pool(jobs, initializer=tag_cli._init_worker,
-                                                   initargs=(None,))
+            pool = tag_cli.start_pool(model, None, jobs) if jobs > 1 else None
             try:
                 t0, c0 = time.perf_counter(), time.process_time()
                 with open(out_path, "w", encoding="utf-8", newline="") as out, \
                         open(text_path, encoding="utf-8", newline="") as f:
                     lines = tag_cli._checked(f, str(text_path), "utf-8")
                     tag_cli._tag_stream(model, lines, "jsonl", "sentence", str(text_path), False,
-                                        out, None, pool, jobs)
+                                        out, None, pool, jobs, os.path.getsize(text_path))
                 el, cpu_s = time.perf_counter() - t0, time.process_time() - c0
             finally:
                 if pool is not None:
-                    pool.terminate()
+                    tag_cli.stop_pool(pool)
             if tokens is None:
                 tokens, n_chars = _count_tokens(out_path), Path(text_path).stat().st_size
             if r:

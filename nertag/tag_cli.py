@@ -69,6 +69,32 @@ def _init_worker(model_path: str | None) -> None:
         _worker_model.fast_inference = True
 
 
+def start_pool(model, model_path: str | Path | None, jobs: int):
+    """``jobs`` worker processes that tag with ``model``: forked, they share it as it is;
+    spawned (where fork is missing), each loads it from ``model_path``."""
+    import multiprocessing as mp
+    import signal
+
+    global _worker_model
+    fork = "fork" in mp.get_all_start_methods() or model_path is None
+    ctx = mp.get_context("fork" if fork else "spawn")
+    _worker_model = model
+    sys.stdout.flush()
+    # workers ignore Ctrl-C from birth (the parent stops them): no traceback per worker
+    sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return ctx.Pool(jobs, initializer=_init_worker,
+                        initargs=(None if fork else str(model_path),))
+    finally:
+        signal.signal(signal.SIGINT, sigint)
+
+
+def stop_pool(pool) -> None:
+    global _worker_model
+    pool.terminate()
+    _worker_model = None
+
+
 @contextlib.contextmanager
 def _rare_gc():
     """Tagging allocates millions of small objects that never form cycles: freeze what
@@ -192,23 +218,8 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
             out.write(formats.html_head(", ".join(inputs), model.labels))
         pool = None
         if jobs > 1:
-            import multiprocessing as mp
-
-            global _worker_model
-            fork = "fork" in mp.get_all_start_methods()
-            ctx = mp.get_context("fork" if fork else "spawn")
-            _worker_model = model
             out.flush()  # a forked worker must not inherit unwritten output
-            sys.stdout.flush()
-            import signal
-
-            # workers ignore Ctrl-C from birth (the parent stops them): no traceback per worker
-            sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
-            try:
-                pool = ctx.Pool(jobs, initializer=_init_worker,
-                                initargs=(None if fork else str(model_path),))
-            finally:
-                signal.signal(signal.SIGINT, sigint)
+            pool = start_pool(model, model_path, jobs)
         try:
             for name in inputs:
                 source = "<stdin>" if name == "-" else name
@@ -219,8 +230,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
                                 source, len(inputs) > 1, out, console, pool, jobs, size)
         finally:
             if pool is not None:
-                pool.terminate()
-                _worker_model = None
+                stop_pool(pool)
         if fmt == "html":
             out.write(formats.HTML_TAIL)
 
