@@ -46,12 +46,6 @@ def first_bad(grads: dict) -> str | None:
     return None
 
 
-def _all_finite(grads: dict) -> bool:
-    """One pass per gradient: a NaN or ±inf anywhere makes its squared norm non-finite."""
-    return all(math.isfinite(g.sqnorm() if isinstance(g, SparseRows) else float(np.vdot(g, g)))
-               for g in grads.values())
-
-
 def train_step(model, opt: Optimizer, Xb: np.ndarray, yb: np.ndarray, lengths, rng, *,
                word_dropout: float = 0.0, dropout: tuple[float, float] = (0.0, 0.0),
                backend: str = "hand", norms: dict | None = None,
@@ -85,12 +79,13 @@ def train_step(model, opt: Optimizer, Xb: np.ndarray, yb: np.ndarray, lengths, r
         grads.update(head_grads)
         tick("backward")
     loss = float(loss)
-    if not math.isfinite(loss) or not _all_finite(grads):
+    gnorms = grad_norms(grads)  # one pass per gradient: a NaN or ±inf makes its norm one too
+    if not math.isfinite(loss) or not all(map(math.isfinite, gnorms.values())):
         bad = first_bad(grads)
         raise Diverged(f"the gradient of {bad} is not finite (loss {loss})" if bad else
                        f"the loss is {loss}")
     if norms is not None:
-        for k, v in grad_norms(grads).items():
+        for k, v in gnorms.items():
             norms[k] = norms.get(k, 0.0) + v
     tick("other")
     opt.step(params, grads, tick=tick)
