@@ -17,7 +17,7 @@ import numpy as np
 
 from .predict import NerModel, _labels, entity_spans  # noqa: F401  (re-exported)
 from .scoring import get_entities
-from .tokenize import Token, TokenSpans, split_flat, tokenize_from
+from .tokenize import Token, TokenSpans, sentence_tokens, split_flat
 
 CHUNK_CHARS = 64 * 1024       # cut a chunk after a blank line once it is this long
 MAX_CHUNK_CHARS = 1 << 20     # hard limit: cut at a line / whitespace boundary
@@ -116,7 +116,7 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]]) -> list[Tagge
         return [TaggedChunk(offset, text, []) for offset, text in chunks]
     lab = _labels(model.labels)
     if model.scheme not in ("bio", "bioes") or not lab.ok:
-        per_chunk = [_sentences_of(p) for p in split]
+        per_chunk = [sentence_tokens(p) for p in split]
         return _tag_chunks_slow(model, chunks, per_chunk, [s for ss in per_chunk for s in ss])
     starts = np.concatenate([p.starts for p in split])
     ends = np.concatenate([p.ends for p in split])
@@ -160,12 +160,6 @@ def _entities(chunks, names, starts, ends, conf, first, chunk_of, begin, end, ty
         off, text = chunks[c]
         ents[k].append(Entity(a, b, names[t], text[a - off:b - off], sc))
     return ents
-
-
-def _sentences_of(p) -> list[list[Token]]:
-    """Token lists of the sentences of a :class:`~nertag.tokenize.Sentences`."""
-    tokens = tokenize_from(p.texts, p.starts, p.ends)
-    return [tokens[a:b] for a, b in zip(p.cuts, p.cuts[1:])]
 
 
 def _tag_chunks_slow(model, chunks, per_chunk, sents) -> list[TaggedChunk]:

@@ -39,7 +39,8 @@ from nertag.errors import NertagError
 from nertag.tokens import Sentences, Token, TokenSpans
 
 __all__ = ["Token", "TokenSpans", "Sentences", "tokenize", "token_arrays", "split_flat",
-           "split_sentences", "iter_paragraphs", "iter_sentences", "MAX_PARAGRAPH_CHARS"]
+           "sentence_tokens", "split_sentences", "iter_paragraphs", "iter_sentences",
+           "MAX_PARAGRAPH_CHARS"]
 
 #: A paragraph longer than this (in characters) is cut and yielded in pieces.
 MAX_PARAGRAPH_CHARS = 1_000_000
@@ -224,9 +225,13 @@ def split_sentences(text: str, offset: int = 0) -> list[list[Token]]:
     single newline never does.  Splitting ``text`` at its blank lines first
     gives the same sentences (this is what :func:`iter_sentences` relies on).
     """
-    texts, starts, ends, cuts = split_flat(text, offset)
-    tokens = tokenize_from(texts, starts, ends)
-    return [tokens[a:b] for a, b in zip(cuts, cuts[1:])]
+    return sentence_tokens(split_flat(text, offset))
+
+
+def sentence_tokens(flat: Sentences) -> list[list[Token]]:
+    """The sentences of :func:`split_flat`'s arrays as lists of ``Token``."""
+    tokens = tokenize_from(flat.texts, flat.starts, flat.ends)
+    return [tokens[a:b] for a, b in zip(flat.cuts, flat.cuts[1:])]
 
 
 def split_flat(text: str, offset: int = 0) -> Sentences:
