@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from nertag.detok import detokenize, read_conll_sentences  # noqa: E402
+from tools.detok import detokenize, read_conll_sentences  # noqa: E402
 
 
 def main() -> None:

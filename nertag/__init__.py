@@ -1,3 +1,3 @@
 """nertag: a small, readable named-entity tagger (window classifier in NumPy)."""
 
-__version__ = "0.1.0"
+from nertag.version import __version__  # noqa: F401

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from .errors import NertagError
+from nertag.errors import NertagError
 
 
 def check_writable_parent(path: Path) -> None:

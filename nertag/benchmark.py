@@ -3,7 +3,7 @@
 Every figure is measured ``repeats`` times and reported as ``{"median", "min",
 "max", "runs"}``.  What is measured:
 
-* training (hand-derived backward, the steps of :func:`nertag.train.train`): tokens/s
+* training (hand-derived backward, the steps of :func:`nertag.training.loop.train`): tokens/s
   after a warm-up, and where the time of a step goes: data preparation (gathering
   the minibatch, dropout masks), forward (+ loss), backward, the embedding update
   and the dense-parameter update;
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import model as M
-from .config import load_config
+from nertag.nn import window as M
+from nertag.config import load_config
 
 #: Text for the end-to-end part when none is given: data/example.txt repeated to this size.
 DEFAULT_TEXT_CHARS = 1 << 20
@@ -79,15 +79,15 @@ def _blas_info() -> str:
 def load_setup(config: str | None = "default", train: str | None = None,
                dev: str | None = None, model_dir: str | None = None, overrides=()):
     """(cfg, model, train corpus, dev corpus) for the benchmark."""
-    from .conll import read_conll
-    from .train import build_model, resolve_data
+    from nertag.text.conll import read_conll
+    from nertag.training.loop import build_model, resolve_data
 
     cfg = load_config(config, list(overrides))
     train_path, dev_path = resolve_data(cfg, train, dev)
     corpus = read_conll(train_path, cfg.data.encoding, cfg.data.tag_scheme)
     dev_c = read_conll(dev_path, cfg.data.encoding, cfg.data.tag_scheme) if dev_path else corpus
     if model_dir:
-        from .modelio import load_model
+        from nertag.modelio import load_model
 
         model = load_model(model_dir, read_only=True)  # as nertag tag loads it
         source = str(model_dir)
@@ -102,7 +102,7 @@ def train_throughput(model, corpus, *, repeats: int = 5, seconds: float = 2.0,
                      warmup: float = 0.5, seed: int = 0) -> dict:
     """Training tokens/s with the hand backend, split into phases.
 
-    Runs :func:`nertag.step.train_step` -- the very step :func:`nertag.train.train`
+    Runs :func:`nertag.training.step.train_step` -- the very step :func:`nertag.training.loop.train`
     runs: word dropout and dropout masks, forward and loss, backward, the
     finite-gradient check, the periodic gradient norms and the optimiser update
     -- on a copy of the parameters, with its ``tick`` callback timing each phase.
@@ -111,9 +111,9 @@ def train_throughput(model, corpus, *, repeats: int = 5, seconds: float = 2.0,
     """
     from dataclasses import replace
 
-    from .optim import Optimizer
-    from .step import train_step
-    from .train import _batches, encode
+    from nertag.nn.optim import Optimizer
+    from nertag.training.step import train_step
+    from nertag.training.loop import _batches, encode
 
     cfg, arch = model.cfg, model.arch
     tc = cfg.train
@@ -220,7 +220,7 @@ def inference_throughput(model, sentences: list[list[str]], *, repeats: int = 5,
                 break
         tps.append(n * n_tok / el)
         cpu.append(n * n_tok / max(time.process_time() - c0, 1e-9))
-    from .fast import FastScorer
+    from nertag.inference.tables import FastScorer
 
     ts = model.type_scorer()
     return {"tokens_per_s": stat(tps), "tokens_per_cpu_s": stat(cpu), "tokens": n_tok,
@@ -233,7 +233,7 @@ def inference_throughput(model, sentences: list[list[str]], *, repeats: int = 5,
 
 
 def default_text(chars: int = DEFAULT_TEXT_CHARS) -> str:
-    from .resources import data_dir
+    from nertag.resources import data_dir
 
     base = (data_dir() / "example.txt").read_text(encoding="utf-8").rstrip("\n") + "\n\n"
     return base * max(1, chars // len(base))
@@ -244,7 +244,7 @@ def tagging_throughput(model, text_path: str | Path, *, repeats: int = 5,
     """End-to-end tokens/s (and MB/s) of raw text → jsonl through ``nertag tag``'s own
     streaming code (read, split, tag, format, write to a file; with ``jobs`` > 1, its
     worker pool), model already loaded."""
-    from . import tag_cli
+    from nertag.cli import tag as tag_cli
 
     model.fast_inference = True
     n_chars = 0
@@ -324,7 +324,7 @@ def run_benchmark(*, config: str | None = "default", train: str | None = None,
     result["train"]["share_of_gemm"] = tr["tokens_per_s"]["median"] * fpt / rate
     result["train"]["share_of_gemm_at_batch_size"] = (
         tr["tokens_per_s"]["median"] * fpt / (g_batch["gflops"]["median"] * 1e9))
-    from .tag_cli import _rare_gc
+    from nertag.cli.tag import _rare_gc
 
     # as `nertag tag`: parallelism from processes, not BLAS threads; the GC tuned
     with blas_threads(1), _rare_gc():

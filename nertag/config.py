@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import NertagError, UsageError
+from nertag.errors import NertagError, UsageError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from . import model as M
-from .atomic import new_temp_dir, replace_dir
-from .config import dump_config, from_dict
-from .errors import NertagError
-from .features import Featurizer
-from .predict import NerModel
+from nertag.version import __version__
+from nertag.nn import window as M
+from nertag.atomic import new_temp_dir, replace_dir
+from nertag.config import dump_config, from_dict
+from nertag.errors import NertagError
+from nertag.text.features import Featurizer
+from nertag.inference.model import NerModel
 
 FORMAT = "nertag-model"
 FORMAT_VERSION = 1
@@ -154,7 +154,7 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
             if manifest.get(name) != sha256(d / name):
                 raise NertagError(f"{d / name}: checksum does not match manifest.json; the file "
                                   f"was changed or corrupted; retrain or re-copy the model")
-    from .config import read_yaml
+    from nertag.config import read_yaml
 
     try:
         cfg = from_dict(read_yaml(d / "config.yaml"), src=str(d / "config.yaml"))

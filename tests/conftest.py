@@ -19,7 +19,7 @@ NERTAG = [sys.executable, "-m", "nertag"]
 def small_model(tmp_path_factory) -> Path:
     """A complete model directory (trained once per session); do not modify it, copy it."""
     from nertag.config import load_config
-    from nertag.train import train
+    from nertag.training.loop import train
 
     out = tmp_path_factory.mktemp("small-model") / "model"
     train(load_config(None, SMALL), output=out)
@@ -90,7 +90,7 @@ def unreadable(tmp_path, monkeypatch):
         if os.access(p, os.R_OK):  # root reads anything: make open() refuse this one file
             import builtins
 
-            import nertag.conll
+            import nertag.text.conll
 
             real_open = builtins.open
 
@@ -99,7 +99,7 @@ def unreadable(tmp_path, monkeypatch):
                     raise PermissionError(13, "Permission denied", str(file))
                 return real_open(file, *a, **k)
 
-            monkeypatch.setattr(nertag.conll, "open", fake_open, raising=False)
+            monkeypatch.setattr(nertag.text.conll, "open", fake_open, raising=False)
         return p
 
     yield make

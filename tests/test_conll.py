@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nertag.conll import MAX_LINE_BYTES, iter_words, read_conll
+from nertag.text.conll import MAX_LINE_BYTES, iter_words, read_conll
 from nertag.errors import NertagError
 
 GOOD = "EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n\n"

@@ -1,4 +1,4 @@
-"""Tests for nertag.crf against brute-force enumeration of every tag path."""
+"""Tests for nertag.nn.crf against brute-force enumeration of every tag path."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from nertag import crf
-from nertag import tags as tagmod
+from nertag.nn import crf
+from nertag.text import tags as tagmod
 
 
 def path_score(S, path, A, start, end) -> float:

@@ -1,4 +1,4 @@
-"""Tests for nertag.embeddings: GloVe / word2vec text, plain and gzipped."""
+"""Tests for nertag.text.vectors: GloVe / word2vec text, plain and gzipped."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nertag.embeddings import Vectors, load_vectors
+from nertag.text.vectors import Vectors, load_vectors
 from nertag.errors import NertagError
-from nertag.features import UNK, Vocab
+from nertag.text.features import UNK, Vocab
 
 GLOVE = Path(__file__).resolve().parents[1].parent / "shared/vectors/glove.6B.50d.txt.gz"
 

@@ -13,13 +13,13 @@ from seqeval.metrics import (classification_report, f1_score, precision_score,  
                              recall_score)
 from typer.testing import CliRunner  # noqa: E402
 
-from nertag import modelio  # noqa: E402
+from nertag import modelio
 from nertag.cli import app  # noqa: E402
 from nertag.config import load_config  # noqa: E402
-from nertag.conll import read_conll  # noqa: E402
+from nertag.text.conll import read_conll  # noqa: E402
 from nertag.resources import sample_dev  # noqa: E402
-from nertag.scoring import evaluate  # noqa: E402
-from nertag.train import train  # noqa: E402
+from nertag.text.scoring import evaluate  # noqa: E402
+from nertag.training.loop import train  # noqa: E402
 
 EXACT = 1e-12
 

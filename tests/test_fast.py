@@ -7,16 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nertag import crf, fast
-from nertag.type_scorer import TypeScorer
-from nertag import layers as L
-from nertag import model as M
-from nertag import predict as P
-from nertag import tags as tagmod
+from nertag.nn import crf
+
+from nertag.inference import tables as fast
+from nertag.inference.word_types import TypeScorer
+from nertag.nn import layers as L
+from nertag.nn import window as M
+from nertag.inference import model as P
+from nertag.text import tags as tagmod
 from nertag.config import load_config
-from nertag.conll import read_conll
+from nertag.text.conll import read_conll
 from nertag.resources import sample_dev, sample_train
-from nertag.train import build_model, train
+from nertag.training.loop import build_model, train
 
 TOL = 2e-5  # scores are O(1..10); float32 sums in another order differ by ~1e-6
 
@@ -237,7 +239,7 @@ def test_param_snapshot_is_exact():
 def test_type_scorer_segments_of_rows_past_the_table(trained, dev_words, monkeypatch):
     """Rows of types past the table, computed once per segment of chunks, whatever the
     segment and chunk sizes: the same scores as the plain forward."""
-    from nertag import type_scorer
+    from nertag.inference import word_types as type_scorer
 
     cache = P.WordCache(trained.featurizer)
     ts = TypeScorer(trained.params, trained.arch, cache, budget_bytes=20 * trained.arch.n *

@@ -1,4 +1,4 @@
-"""Tests for nertag.features: word normalisation, caps/shape classes, vocabularies,
+"""Tests for nertag.text.features: word normalisation, caps/shape classes, vocabularies,
 encoding and the window builder (exact windows, padding, sentence boundaries)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nertag.config import FeaturesConfig
-from nertag.features import (CAPS, END, SPECIALS, START, UNK, Featurizer, Vocab, caps,
+from nertag.text.features import (CAPS, END, SPECIALS, START, UNK, Featurizer, Vocab, caps,
                              feature_keys, normalize, shape)
 
 S, E = START, END

@@ -1,8 +1,7 @@
-"""Tests for nertag.gradcheck, including proof that the check can fail."""
+"""Tests for nertag.nn.gradcheck, including proof that the check can fail."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 
@@ -10,13 +9,13 @@ import numpy as np
 import pytest
 from rich.table import Table
 
-from nertag import gradcheck as gc
-from nertag import layers, model
-from nertag.layers import SparseRows
-from nertag.model import Arch
+from nertag.nn import gradcheck as gc
+from nertag.nn import layers
+from nertag.nn import window as model
+from nertag.nn.layers import SparseRows
+from nertag.nn.window import Arch
 
 TOL = gc.MODEL_TOL
-HAVE_CRF = importlib.util.find_spec("nertag.crf") is not None
 
 
 def failing(checks, tol=TOL):
@@ -49,20 +48,7 @@ def test_default_problem_passes(head, activation):
     assert all(c.entries_checked == int(np.prod(c.shape)) for c in checks)
     assert failing(checks) == set(), gc.to_json(checks, TOL)
     assert all(c.graph_vs_numeric is not None for c in checks)
-    if head != "crf" or HAVE_CRF:
-        assert max(c.hand_vs_graph for c in checks) < 1e-10
-
-
-def test_crf_without_hand_crf_checks_the_graph_alone(monkeypatch):
-    import sys
-
-    import nertag
-    monkeypatch.setitem(sys.modules, "nertag.crf", None)   # as if crf.py did not exist
-    monkeypatch.delattr(nertag, "crf", raising=False)
-    p = gc.default_problem(head="crf")
-    checks = gc.check_model(p.params, p.X, p.y, p.arch, lengths=p.lengths, samples=5)
-    assert all(c.hand_vs_numeric is None and c.hand_vs_graph is None for c in checks)
-    assert failing(checks) == set()
+    assert max(c.hand_vs_graph for c in checks) < 1e-10
 
 
 def test_default_problem_with_dropout_masks_passes():
@@ -186,7 +172,7 @@ def test_wrong_activation_derivative_fails_below_the_activation(monkeypatch):
 
 def test_broken_graph_is_caught_too():
     """Inject a graph whose gradient for c is doubled: only c fails, hand stays clean."""
-    from nertag.graph_model import graph_loss_and_grads
+    from nertag.nn.graph_window import graph_loss_and_grads
 
     def broken(*args, **kw):
         loss, grads = graph_loss_and_grads(*args, **kw)

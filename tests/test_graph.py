@@ -1,20 +1,20 @@
-"""Tests for nertag.graph (the backprop engine) and nertag.graph_model (model + CRF on it)."""
+"""Tests for nertag.nn.graph (the backprop engine) and nertag.nn.graph_window (model + CRF on it)."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 
 import numpy as np
 import pytest
 
-from nertag import graph as G
-from nertag import graph_model, model
-from nertag.gradcheck import OP_TOL, check_ops, default_problem, numeric_grad, rel_error
-from nertag.layers import SparseRows
+from nertag.nn import crf
+from nertag.nn import graph as G
+from nertag.nn import graph_window as graph_model
+from nertag.nn import window as model
+from nertag.nn.gradcheck import OP_TOL, check_ops, default_problem, numeric_grad, rel_error
+from nertag.nn.layers import SparseRows
 
 OP_CHECKS = check_ops(np.random.default_rng(0))
-HAVE_CRF = importlib.util.find_spec("nertag.crf") is not None
 HEADS = ["softmax", "binary", "crf"]
 ACTIVATIONS = ["tanh", "sigmoid", "relu", "hardtanh"]
 
@@ -114,8 +114,6 @@ def test_backward_needs_a_scalar_and_can_be_repeated():
 @pytest.mark.parametrize("head", HEADS)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_graph_equals_hand_derived(head, activation):
-    if head == "crf" and not HAVE_CRF:
-        pytest.skip("nertag.crf not written yet")
     p = default_problem(seed=3, head=head, activation=activation, dropout=0.3)
     assert len(np.unique(p.X[:, :, 0])) < p.X[:, :, 0].size   # repeated word ids
     assert all(m is not None for m in p.masks)
@@ -171,7 +169,6 @@ def test_graph_crf_equals_brute_force(seed):
 
 
 def test_graph_crf_equals_hand_crf():
-    crf = pytest.importorskip("nertag.crf")
     S, y, lengths, A, start, end = crf_inputs(5, K=4, lengths=(5, 1, 2, 7))
     loss, nodes = graph_crf(S, y, lengths, A, start, end)
     loss.backward()

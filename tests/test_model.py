@@ -1,4 +1,4 @@
-"""Tests for nertag.model and nertag.layers: shapes, initialisation, the forward pass
+"""Tests for nertag.nn.window and nertag.nn.layers: shapes, initialisation, the forward pass
 written out by hand, every hand-derived gradient against central differences (own
 loop, float64), segment sums, and the two loss heads."""
 
@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nertag import gradcheck as gc
-from nertag import layers as L
-from nertag import model as M
-from nertag.layers import SparseRows
-from nertag.model import Arch
+from nertag.nn import gradcheck as gc
+from nertag.nn import layers as L
+from nertag.nn import window as M
+from nertag.nn.layers import SparseRows
+from nertag.nn.window import Arch
 
 HEADS = ["softmax", "binary", "crf"]
 ACTIVATIONS = ["tanh", "sigmoid", "relu", "hardtanh"]
@@ -210,7 +210,7 @@ def test_the_check_catches_a_dropped_dropout_mask(monkeypatch):
 @pytest.mark.parametrize("head", HEADS)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_gradcheck_helper_agrees(head, activation):
-    """The same check through nertag.gradcheck: hand vs graph on every entry, hand vs
+    """The same check through nertag.nn.gradcheck: hand vs graph on every entry, hand vs
     numeric on 12 random entries of each parameter (the full loop is the test above)."""
     params, X, y, arch, masks, lengths = make_problem(head, activation, seed=5)
     checks = gc.check_model(params, X, y, arch, masks=masks, lengths=lengths, eps=EPS,

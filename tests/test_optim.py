@@ -1,4 +1,4 @@
-"""Tests for nertag.optim: exact single- and multi-step values, sparse row updates,
+"""Tests for nertag.nn.optim: exact single- and multi-step values, sparse row updates,
 L2, clipping, frozen parameters and the checkpoint round trip of the state."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from nertag import optim
-from nertag.layers import SparseRows
-from nertag.optim import Optimizer
+from nertag.nn import optim
+from nertag.nn.layers import SparseRows
+from nertag.nn.optim import Optimizer
 
 
 def rng_arrays(seed=0, shape=(4, 3)):

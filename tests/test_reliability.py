@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nertag import checkpoint as ckpt
-from nertag import crf
+from nertag.training import checkpoint as ckpt
+from nertag.nn import crf
 from nertag import modelio
 from nertag.errors import NertagError
 
@@ -295,7 +295,7 @@ def test_atomic_open_discards_on_error(tmp_path):
 # ----------------------------------------------------------------------------- divergence
 def _poison(monkeypatch, at_call: int, what: str):
     """Make the ``at_call``-th minibatch produce a NaN (loss) or inf (gradient of U)."""
-    import nertag.model as M
+    import nertag.nn.window as M
 
     calls = {"n": 0}
     if what == "loss":
@@ -361,7 +361,7 @@ def test_real_divergence_has_no_numpy_warnings(tmp_path, cli, expect_error):
 @given(st.text(max_size=300) | st.text(alphabet=" \n\t.!?\"'()A-Za-z0-9\u2019\u201c",
                                        max_size=300))
 def test_tokenizer_never_fails(text):
-    from nertag.tokenize import split_sentences
+    from nertag.text.tokenize import split_sentences
 
     offset = 0
     for sent in split_sentences(text):
@@ -398,8 +398,8 @@ def test_viterbi_never_fails(case, A, start, end):
 def head_models():
     """Untrained models with each head (random parameters; decoding does not care)."""
     from nertag.config import load_config
-    from nertag.conll import Corpus, Sentence
-    from nertag.train import build_model
+    from nertag.text.conll import Corpus, Sentence
+    from nertag.training.loop import build_model
 
     corpus = Corpus("x", [Sentence(["EU", "rejects", "Peter"], ["B-ORG", "O", "B-PER"]),
                           Sentence(["in", "Bonn"], ["O", "B-LOC"])], "bio")

@@ -24,10 +24,10 @@ import numpy as np
 import pytest
 
 from conftest import NERTAG
-from nertag import checkpoint as ckpt
+from nertag.training import checkpoint as ckpt
 from nertag import modelio
 from nertag.config import load_config
-from nertag.train import train
+from nertag.training.loop import train
 
 FAST = ["model.hidden=20", "train.batch_size=64"]  # 75 batches an epoch on the sample
 
@@ -177,9 +177,9 @@ def test_signal_stops_saves_and_resumes(sig, code, tmp_path, tmp_path_factory):
 
 def _check_checkpoint_usable(out: Path) -> dict:
     """The newest complete checkpoint restores into a freshly built model."""
-    from nertag.conll import read_conll
-    from nertag.optim import Optimizer
-    from nertag.train import build_model
+    from nertag.text.conll import read_conll
+    from nertag.nn.optim import Optimizer
+    from nertag.training.loop import build_model
 
     c = ckpt.latest(out)
     assert (c / "COMPLETE").is_file()

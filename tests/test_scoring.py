@@ -1,4 +1,4 @@
-"""Tests for nertag.scoring: conlleval-compatible entity scoring, checked
+"""Tests for nertag.text.scoring: conlleval-compatible entity scoring, checked
 against hand-computed values and against seqeval's default (conlleval) mode."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nertag.errors import NertagError
-from nertag.scoring import Evaluation, TypeScore, evaluate, get_entities
+from nertag.text.scoring import Evaluation, TypeScore, evaluate, get_entities
 
 seqeval_metrics = pytest.importorskip("seqeval.metrics")
 from seqeval.metrics.sequence_labeling import get_entities as seqeval_entities  # noqa: E402

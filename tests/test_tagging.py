@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nertag import formats, tagging
+from nertag.inference import formats
+
+from nertag.inference import tagging
 from nertag.cli import app
 from nertag.config import load_config
-from nertag.scoring import get_entities
-from nertag.tokenize import split_sentences, tokenize
-from nertag.train import train
+from nertag.text.scoring import get_entities
+from nertag.text.tokenize import split_sentences, tokenize
+from nertag.training.loop import train
 
 TRICKY = ("EU rejects German call to boycott British lamb .\r\n"
           "Peter Blackburn\tmet Angela Merkel in Zürich and São Paulo on Monday.\r\n\r\n"
@@ -187,7 +189,7 @@ def test_tag_text_library_entry_point(model_dir):
 def test_entity_spans_equal_get_entities_and_convert(scheme):
     """Random (also ill-formed) tag sequences: the vectorised chunks and BIO tags are
     get_entities' chunks and tags.convert's BIO tags, sentence by sentence."""
-    from nertag import tags as tagmod
+    from nertag.text import tags as tagmod
 
     rng = np.random.default_rng(3)
     labels = tagmod.labels_for(["LOC", "PER", "WORK-OF-ART"], scheme)

@@ -1,4 +1,4 @@
-"""Tests for nertag.tags: parsing, detection, conversions, transition masks."""
+"""Tests for nertag.text.tags: parsing, detection, conversions, transition masks."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nertag.errors import NertagError
-from nertag.scoring import get_entities
-from nertag.tags import (
+from nertag.text.scoring import get_entities
+from nertag.text.tags import (
     bio_to_bioes,
     bio_to_iob1,
     bioes_to_bio,

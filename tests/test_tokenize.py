@@ -1,4 +1,4 @@
-"""Tests for nertag.tokenize (tokenizer, sentence splitter, stream reading) and nertag.detok."""
+"""Tests for nertag.text.tokenize (tokenizer, sentence splitter, stream reading) and nertag.detok."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import nertag.tokenize as tk
-from nertag.detok import detokenize, tokenizer_agreement
+import nertag.text.tokenize as tk
+from tools.detok import detokenize, tokenizer_agreement
 from nertag.errors import NertagError
-from nertag.tokenize import (Token, TokenSpans, iter_paragraphs, iter_sentences, split_sentences,
+from nertag.text.tokenize import (Token, TokenSpans, iter_paragraphs, iter_sentences, split_sentences,
                              tokenize)
 
 CONLL_VALID = Path(__file__).resolve().parents[1].parent / "shared/data/conll2003/valid.txt"

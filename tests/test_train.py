@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from nertag import modelio
-from nertag import tags as tagmod
+from nertag.text import tags as tagmod
 from nertag.config import load_config
-from nertag.conll import read_conll
+from nertag.text.conll import read_conll
 from nertag.resources import sample_dev
-from nertag.scoring import evaluate
-from nertag.train import train
+from nertag.text.scoring import evaluate
+from nertag.training.loop import train
 
 BASE = ["model.hidden=50", "train.epochs=2"]
 F1_FLOOR = 0.35   # measured after 2 epochs: softmax ≈ 0.56, binary ≈ 0.54, crf ≈ 0.47–0.51;

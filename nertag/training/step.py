@@ -1,6 +1,6 @@
 """One SGD step on one minibatch: the hot path of training.
 
-``train_step`` is shared by the training loop (:func:`nertag.train.train`) and
+``train_step`` is shared by the training loop (:func:`nertag.training.loop.train`) and
 ``nertag benchmark``, so the benchmark times exactly what training runs.  An
 optional ``tick(phase)`` callback is called at the end of each phase:
 
@@ -19,10 +19,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import model as M
-from .features import UNK
-from .layers import SparseRows, dropout_mask
-from .optim import Optimizer, grad_norms
+from nertag.nn import window as M
+from nertag.text.features import UNK
+from nertag.nn.layers import SparseRows, dropout_mask
+from nertag.nn.optim import Optimizer, grad_norms
 
 
 class Diverged(FloatingPointError):
@@ -67,7 +67,7 @@ def train_step(model, opt: Optimizer, Xb: np.ndarray, yb: np.ndarray, lengths, r
              dropout_mask((B, arch.hidden), dropout[1], rng, dt))
     tick("data")
     if backend == "graph":
-        from .graph_model import graph_loss_and_grads
+        from nertag.nn.graph_window import graph_loss_and_grads
 
         loss, grads = graph_loss_and_grads(params, Xb, yb, arch, masks=masks, lengths=lengths)
         tick("backward")

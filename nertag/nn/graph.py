@@ -9,15 +9,15 @@ topological order and applies the chain rule at each one:
 
 and where a value feeds several nodes, the gradients arriving from each use
 are SUMMED ("gradients sum at fan-out").  Shape convention as in
-:mod:`nertag.layers`: ``node.grad`` has the shape of ``node.value`` (an
-embedding table's gradient is a :class:`~nertag.layers.SparseRows`).
+:mod:`nertag.nn.layers`: ``node.grad`` has the shape of ``node.value`` (an
+embedding table's gradient is a :class:`~nertag.nn.layers.SparseRows`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .layers import SparseRows, segment_sum
+from nertag.nn.layers import SparseRows, segment_sum
 
 
 class Node:

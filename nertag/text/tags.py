@@ -9,7 +9,7 @@ Three schemes are supported:
 * ``"bioes"`` -- ``B-`` begin, ``I-`` inside, ``E-`` end, ``S-`` single token.
 
 Every conversion decodes the entities with the conlleval chunk rules (the same
-rules :mod:`nertag.scoring` uses) and re-encodes them, so converting never
+rules :mod:`nertag.text.scoring` uses) and re-encodes them, so converting never
 changes the entities the scorer sees.  In particular an ``I-X`` that starts an
 entity (after ``O``, at sentence start or after another type) becomes ``B-X``
 in BIO, which is what conlleval treats it as anyway.
@@ -125,7 +125,7 @@ def convert(tags: Sequence[str], src: str, dst: str) -> list[str]:
     read with the conlleval rules, so ill-formed input is repaired the way the
     scorer would read it (e.g. BIO ``O I-X`` becomes ``O B-X``).
     """
-    from nertag.scoring import get_entities  # scoring does not import tags
+    from nertag.text.scoring import get_entities  # scoring does not import tags
 
     src, dst = check_scheme(src), check_scheme(dst)
     _check_tags(tags, src)

@@ -1,6 +1,6 @@
 """Output formats of ``nertag tag``: jsonl, conll, inline, html (and pretty, in the CLI).
 
-Each writer turns one :class:`~nertag.tagging.TaggedChunk` into a string, so
+Each writer turns one :class:`~nertag.inference.tagging.TaggedChunk` into a string, so
 batches can be formatted in worker processes and written in order.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 
-from .tagging import TaggedChunk
+from nertag.inference.tagging import TaggedChunk
 
 FORMATS = ("pretty", "jsonl", "conll", "inline", "html")
 COLOURS = {"PER": "#fdd49e", "LOC": "#b3e2cd", "ORG": "#cbd5e8", "MISC": "#f4cae4"}

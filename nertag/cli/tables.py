@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from .scoring import Evaluation
+from nertag.text.scoring import Evaluation
 
 
 def _pct(x: float) -> str:

@@ -4,7 +4,7 @@
 training with early stopping on dev F1 and writes the best epoch's model
 directory. Progress goes to ``callback(event, info)``; events are ``start``,
 ``batch``, ``epoch``, ``warn`` and ``end``. State for ``--resume`` is kept in
-``<output>.partial/`` (see :mod:`nertag.checkpoint`) until the model is saved.
+``<output>.partial/`` (see :mod:`nertag.training.checkpoint`) until the model is saved.
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ from typing import Callable
 
 import numpy as np
 
-from . import checkpoint as ckpt
-from . import model as M
-from . import modelio
-from . import tags as tagmod
-from .config import Config
-from .conll import Corpus, read_conll
-from .errors import NertagError
-from .features import Featurizer
-from .optim import Optimizer
-from .predict import NerModel
-from .resources import sample_dev, sample_train
-from .scoring import evaluate
-from .step import Diverged, train_step
+from nertag.training import checkpoint as ckpt
+from nertag.nn import window as M
+from nertag import modelio
+from nertag.text import tags as tagmod
+from nertag.config import Config
+from nertag.text.conll import Corpus, read_conll
+from nertag.errors import NertagError
+from nertag.text.features import Featurizer
+from nertag.nn.optim import Optimizer
+from nertag.inference.model import NerModel
+from nertag.resources import sample_dev, sample_train
+from nertag.text.scoring import evaluate
+from nertag.training.step import Diverged, train_step
 
 Callback = Callable[[str, dict], None]
 
@@ -86,7 +86,7 @@ def encode(model: NerModel, corpus: Corpus) -> TrainData:
 
 def build_model(cfg: Config, corpus: Corpus) -> NerModel:
     """Vocabularies, labels and freshly initialised parameters (with pretrained vectors)."""
-    from .embeddings import load_vectors
+    from nertag.text.vectors import load_vectors
 
     vectors = None
     if cfg.embeddings.path:

@@ -11,8 +11,8 @@ from pathlib import Path
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from . import checkpoint as ckpt
-from .config import apply_overrides, load_config
+from nertag.training import checkpoint as ckpt
+from nertag.config import apply_overrides, load_config
 
 
 def default_output() -> Path:
@@ -54,8 +54,8 @@ class _Stopper:
 
 def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddings, backend,
               force, resume, show_grad_norms, quiet, console):
-    from .report import history_table
-    from .train import train
+    from nertag.cli.tables import history_table
+    from nertag.training.loop import train
 
     if resume is not None:
         cfg = ckpt.load_config(resume)

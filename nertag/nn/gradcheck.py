@@ -14,10 +14,11 @@ from typing import Callable, NamedTuple
 import numpy as np
 from rich.table import Table
 
-from . import graph as G
-from . import graph_model, model
-from .layers import SparseRows
-from .model import Arch
+from nertag.nn import graph as G
+from nertag.nn import graph_window as graph_model
+from nertag.nn import window as model
+from nertag.nn.layers import SparseRows
+from nertag.nn.window import Arch
 
 # Largest relative error that passes.  Central differences with h = 1e-4 are off by
 # ~h²·f‴ ≈ 1e-9 absolute, which is 1e-7 relative for a typical entry but more for a
@@ -99,7 +100,7 @@ class ParamCheck:
 
 
 def _crf_missing(exc: ImportError) -> bool:
-    return getattr(exc, "name", None) == "nertag.crf"
+    return getattr(exc, "name", None) == "nertag.nn.crf"
 
 
 def check_model(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *, masks=None,
@@ -110,7 +111,7 @@ def check_model(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *, masks
 
     Runs in float64 on copies of ``params``.  The numeric gradient is taken of the
     loss ``hand`` returns (of ``graph``'s if ``hand`` is None, or if it is the CRF
-    head and ``nertag.crf`` does not exist yet).  ``hand_vs_graph`` covers all entries.
+    head and ``nertag.nn.crf`` does not exist yet).  ``hand_vs_graph`` covers all entries.
     """
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     masks = (None, None) if masks is None else tuple(

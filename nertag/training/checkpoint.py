@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import fsync_dir
-from .config import dump_config, from_dict, read_yaml
-from .errors import NertagError
+from nertag.atomic import fsync_dir
+from nertag.config import dump_config, from_dict, read_yaml
+from nertag.errors import NertagError
 
 
 class Interrupted(Exception):
@@ -98,8 +98,8 @@ def load_config(out):
 
 def load(out, model, opt):
     """Restore parameters and optimiser state in place; return (state, best params)."""
-    from .modelio import load_weights
-    from .train import TrainState
+    from nertag.modelio import load_weights
+    from nertag.training.loop import TrainState
 
     c = latest(out)
     params = load_weights(c / "params.npz")

@@ -26,12 +26,12 @@ ways (its *plan*):
             feature costs one lookup per token.
 ``matmul``  the plain product of the feature's embeddings with its columns of W.
 
-``FastScorer(params, arch).scores(X)`` equals :func:`nertag.model.scores` up to
+``FastScorer(params, arch).scores(X)`` equals :func:`nertag.nn.window.scores` up to
 float rounding (the sums are taken in a different order).  The tables are
 derived from the parameters and are stale as soon as a parameter changes, so
-:class:`~nertag.predict.NerModel` uses one only when asked (``fast_inference``)
+:class:`~nertag.inference.model.NerModel` uses one only when asked (``fast_inference``)
 and checks that the parameters are unchanged before each use (:class:`ParamSnapshot`).
-The per-word-type scorer of the tagging path is :class:`nertag.type_scorer.TypeScorer`.
+The per-word-type scorer of the tagging path is :class:`nertag.inference.word_types.TypeScorer`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ import time
 
 import numpy as np
 
-from . import layers as L
-from . import model as M
+from nertag.nn import layers as L
+from nertag.nn import window as M
 
 #: Largest table (bytes) built for one feature; env NERTAG_FAST_BUDGET_MB overrides.
 BUDGET_BYTES = 128 << 20
@@ -280,7 +280,7 @@ class FastScorer:
         return rows, inverse.reshape(-1)
 
     def scores(self, X: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
-        """Scores s: (N, K) for windows X: (N, n, F); equal to :func:`nertag.model.scores`."""
+        """Scores s: (N, K) for windows X: (N, n, F); equal to :func:`nertag.nn.window.scores`."""
         p, K, H = self.params, self.arch.n_labels, self.arch.hidden
         N = len(X)
         out = np.empty((N, K), dtype=self.dtype)
@@ -327,7 +327,7 @@ class FastScorer:
 
 
 def _activate(z: np.ndarray, kind: str) -> np.ndarray:
-    """:func:`nertag.layers.act_forward` in place (the same operations, the same bits)."""
+    """:func:`nertag.nn.layers.act_forward` in place (the same operations, the same bits)."""
     if kind == "tanh":
         return np.tanh(z, out=z)
     if kind == "sigmoid":       # 0.5 * (1 + tanh(0.5 z))
@@ -355,7 +355,7 @@ def _best(fn, repeats: int) -> float:
 
 def __getattr__(name: str):
     if name == "TypeScorer":  # moved to its own module; importable from here as before
-        from .type_scorer import TypeScorer
+        from nertag.inference.word_types import TypeScorer
 
         return TypeScorer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """Turn CoNLL tokens back into running text, and measure tokenizer agreement.
 
 ``python -m nertag.detok valid.txt`` prints the share of CoNLL sentences that
-:func:`nertag.tokenize.tokenize` splits exactly as the corpus does after
+:func:`nertag.text.tokenize.tokenize` splits exactly as the corpus does after
 :func:`detokenize` has glued them back together.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from nertag.errors import NertagError
-from nertag.tokenize import tokenize
+from nertag.text.tokenize import tokenize
 
 # no space before these tokens
 _ATTACH_LEFT = frozenset([",", ".", ";", ":", "!", "?", ")", "]", "}", "%", "'s", "'S",

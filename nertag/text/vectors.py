@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NertagError
-from .features import normalize
+from nertag.errors import NertagError
+from nertag.text.features import normalize
 
 
 @dataclass

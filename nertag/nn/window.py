@@ -5,8 +5,8 @@ Parameters and gradients are dicts with the same keys and shapes:
   ``W`` (H, n·D), ``b`` (H,), ``U`` (K, H), ``c`` (K,), and for the CRF head
   ``A`` (K, K) tag transitions, ``start`` (K,) and ``end`` (K,) scores.
 
-The backward pass here is derived by hand (see :mod:`nertag.layers`); the
-graph engine (:mod:`nertag.graph_model`) computes the same gradients
+The backward pass here is derived by hand (see :mod:`nertag.nn.layers`); the
+graph engine (:mod:`nertag.nn.graph_window`) computes the same gradients
 independently, and ``nertag gradcheck`` compares both with central differences.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import layers as L
+from nertag.nn import layers as L
 
 
 @dataclass
@@ -119,7 +119,7 @@ def head_loss(s: np.ndarray, y: np.ndarray, params: dict, arch: Arch, lengths=No
     if arch.head == "binary":
         loss, ds = L.sigmoid_bce(s, y)
         return loss, ds, {}
-    from . import crf
+    from nertag.nn import crf
 
     return crf.crf_loss(s, y, lengths, params["A"], params["start"], params["end"])
 

@@ -7,14 +7,14 @@ import time
 
 import numpy as np
 
-from .errors import UsageError
+from nertag.errors import UsageError
 
 HEADS = ("softmax", "binary", "crf")
 
 
 def _problem_from_model(m, rng, batch: int = 16):
     """A random minibatch of real windows for a model; its parameters (float64) are the point."""
-    from .gradcheck import Problem
+    from nertag.nn.gradcheck import Problem
 
     a = m.arch
     lengths = [batch // 3, batch // 3, batch - 2 * (batch // 3)] if a.head == "crf" else None
@@ -32,7 +32,7 @@ def _problem_from_model(m, rng, batch: int = 16):
 
 def run_gradcheck(*, config, model_dir, overrides, head, eps, tol, samples, ops, as_json,
                   seed, console) -> int:
-    from . import gradcheck as gc
+    from nertag.nn import gradcheck as gc
 
     if eps <= 0:
         raise UsageError(f"--eps must be positive, got {eps}")
@@ -49,14 +49,14 @@ def run_gradcheck(*, config, model_dir, overrides, head, eps, tol, samples, ops,
     problems = []
     if config or model_dir:
         if model_dir:
-            from .modelio import load_model
+            from nertag.modelio import load_model
 
             m = load_model(model_dir)
             what = f"model {model_dir}"
         else:
-            from .config import load_config
-            from .conll import read_conll
-            from .train import build_model, resolve_data
+            from nertag.config import load_config
+            from nertag.text.conll import read_conll
+            from nertag.training.loop import build_model, resolve_data
 
             cfg = load_config(config, overrides)
             train_file, _ = resolve_data(cfg)

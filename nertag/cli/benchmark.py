@@ -72,8 +72,8 @@ def result_table(r: dict):
 
 def run_benchmark_cli(*, config, train, dev, text, model_dir, repeats, jobs, as_json, quick,
                       overrides, console) -> None:
-    from .benchmark import run_benchmark
-    from .errors import UsageError
+    from nertag.benchmark import run_benchmark
+    from nertag.errors import UsageError
 
     if repeats < 1:
         raise UsageError(f"--repeats must be at least 1, got {repeats}")

@@ -18,8 +18,8 @@ from typing import IO, Iterator
 # (0.5 s vs 0.15 s) without making the lookups any faster.
 os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
-from . import formats  # noqa: E402  (imports NumPy: after the setting above)
-from .errors import NertagError, UsageError  # noqa: E402
+from nertag.inference import formats
+from nertag.errors import NertagError, UsageError  # noqa: E402
 
 _worker_model = None
 
@@ -28,7 +28,7 @@ def _open_input(name: str, encoding: str) -> IO[str]:
     if name == "-":
         return io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, newline="",
                                 errors="surrogateescape")
-    from .conll import open_checked
+    from nertag.text.conll import open_checked
 
     # undecodable bytes become lone surrogates, found line by line by _checked (a strict
     # decoder fails a whole 8 KB block at once, before the line is known)
@@ -54,7 +54,7 @@ def _checked(stream: IO[str], name: str, encoding: str) -> Iterator[str]:
             return
     except UnicodeDecodeError:
         lineno += 1
-    from .conll import not_text
+    from nertag.text.conll import not_text
 
     raise not_text(name, lineno, encoding)
 
@@ -63,7 +63,7 @@ def _init_worker(model_path: str | None) -> None:
     """Worker set-up: a forked worker already has the parent's model (and its tables)."""
     global _worker_model
     if model_path is not None:  # spawn: no shared memory, load it
-        from .modelio import load_model
+        from nertag.modelio import load_model
 
         _worker_model = load_model(model_path, verify=False, read_only=True)
         _worker_model.fast_inference = True
@@ -117,7 +117,7 @@ def _work(args):
     """In a worker: tag one batch and format it; text comes back UTF-8 encoded (the
     parent writes the bytes as they are instead of decoding and re-encoding them)."""
     batch, fmt, source = args
-    from .tagging import tag_chunks
+    from nertag.inference.tagging import tag_chunks
 
     chunks = tag_chunks(_worker_model, batch)
     return _format(chunks, fmt, source).encode("utf-8") if fmt != "pretty" else chunks
@@ -159,8 +159,8 @@ def _pretty(console, chunks) -> None:
 def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str,
             tokenized: bool, model_dir: Path | None, encoding: str, jobs: int,
             decoder: str | None) -> None:
-    from .modelio import load_model
-    from .resources import default_model
+    from nertag.modelio import load_model
+    from nertag.resources import default_model
 
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
@@ -198,7 +198,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     if decoder:
         model.cfg.model.decoder = decoder
     if output is not None:
-        from .atomic import atomic_open
+        from nertag.atomic import atomic_open
 
         sink = atomic_open(output, "w", newline="")
     else:
@@ -237,7 +237,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
 
 def _tag_stream(model, lines, fmt, per, source, multi, out, console, pool, jobs,
                 size=None) -> None:
-    from .tagging import batches, tag_chunks
+    from nertag.inference.tagging import batches, tag_chunks
 
     class _Lines(io.TextIOBase):  # adapt the checked line iterator to what batches() reads
         def __iter__(self):
@@ -273,7 +273,7 @@ def _worker_batch_chars(jobs: int, size: int | None):
     ``size`` bytes, once less than ``2 · jobs`` such batches remain, a ``2 · jobs``-th of
     what remains (down to one chunk): the last batches are small, so no worker waits
     long for the one that got the last big batch."""
-    from . import tagging
+    from nertag.inference import tagging
 
     half = max(tagging.BATCH_CHARS // 2, 1)
     if size is None:
@@ -300,7 +300,7 @@ def _writes_utf8_as_is(out) -> bool:
 
 def _tag_tokenized(model, inputs, encoding, out) -> None:
     """CoNLL in, CoNLL out: each input line gets the predicted tag appended."""
-    from .conll import iter_words
+    from nertag.text.conll import iter_words
 
     for name in inputs:
         batch = []

@@ -13,12 +13,12 @@ never does, since its parameters change under it):
 
 * each distinct word gets a type number and its feature ids once per process
   (:class:`WordCache`), not once per batch;
-* sentences given as words are scored with a :class:`~nertag.type_scorer.TypeScorer`: the
+* sentences given as words are scored with a :class:`~nertag.inference.word_types.TypeScorer`: the
   first layer's contribution of each word type at each window position is computed
   the first time the type is seen, so a token costs n row lookups whatever the
-  features; windows given as X go through a :class:`~nertag.fast.FastScorer`
+  features; windows given as X go through a :class:`~nertag.inference.tables.FastScorer`
   (per-feature tables once enough tokens have been scored to pay for them).  Both
-  check that the parameters are unchanged before each use (:class:`~nertag.fast.ParamSnapshot`);
+  check that the parameters are unchanged before each use (:class:`~nertag.inference.tables.ParamSnapshot`);
 * constrained decoding runs Viterbi only on the sentences whose greedy path makes
   an invalid transition (a valid greedy path is the constrained optimum), with a
   Viterbi whose steps cost O(K) vector operations instead of O(K²).
@@ -31,12 +31,12 @@ from typing import Sequence
 
 import numpy as np
 
-from . import crf
-from . import layers as L
-from . import model as M
-from . import tags as tagmod
-from .config import Config
-from .features import END, START, UNK, Featurizer
+from nertag.nn import crf
+from nertag.nn import layers as L
+from nertag.nn import window as M
+from nertag.text import tags as tagmod
+from nertag.config import Config
+from nertag.text.features import END, START, UNK, Featurizer
 
 #: Tokens scored (with unchanged parameters) after which the lookup tables are built.
 FAST_TABLE_TOKENS = 100_000
@@ -139,8 +139,8 @@ class NerModel:
         return self.featurizer.windows(ids, lengths)
 
     def type_scorer(self):
-        """The cached :class:`~nertag.type_scorer.TypeScorer` for the current parameters."""
-        from .type_scorer import TypeScorer
+        """The cached :class:`~nertag.inference.word_types.TypeScorer` for the current parameters."""
+        from nertag.inference.word_types import TypeScorer
 
         cache = self.word_cache()
         ts = self._types
@@ -157,13 +157,13 @@ class NerModel:
 
     # ------------------------------------------------------------------ scores
     def fast_scorer(self, upcoming: int = 0, tables: bool | None = None):
-        """The cached :class:`~nertag.fast.FastScorer` for the current parameters.
+        """The cached :class:`~nertag.inference.tables.FastScorer` for the current parameters.
 
         Tables are built once ``FAST_TABLE_TOKENS`` windows have been scored with
         these parameters (``upcoming`` counts the ones about to be), or when
         ``tables`` is True; a parameter change (even in place) discards them.
         """
-        from .fast import FastScorer
+        from nertag.inference.tables import FastScorer
 
         fs = self._fast
         if fs is not None and not fs.valid_for(self.params):
@@ -309,5 +309,5 @@ class NerModel:
         return out_tags, out_conf
 
 
-from .decode import (_labels, _viterbi_sorted, constrained_viterbi,  # noqa: E402,F401
+from nertag.inference.decode import (_labels, _viterbi_sorted, constrained_viterbi,  # noqa: E402,F401
                      entity_spans, fast_viterbi, keep_better)

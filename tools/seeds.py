@@ -18,8 +18,8 @@ from pathlib import Path
 
 
 def run(config: str, seeds: list[int], overrides: list[str], keep: str | None = None) -> dict:
-    from .config import apply_overrides, load_config
-    from .train import train
+    from nertag.config import apply_overrides, load_config
+    from nertag.training.loop import train
 
     results = []
     for seed in seeds:
@@ -45,7 +45,7 @@ def run(config: str, seeds: list[int], overrides: list[str], keep: str | None = 
 
 
 def main(argv=None) -> None:
-    from .cli import set_threads
+    from nertag.cli import set_threads
 
     ap = argparse.ArgumentParser(prog="python -m nertag.seeds", description=__doc__)
     ap.add_argument("-c", "--config", default="conll2003")

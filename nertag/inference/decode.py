@@ -1,5 +1,5 @@
 """Fast decoding for tagging: label arrays, vectorised entity chunking, and Viterbi
-variants that give exactly :func:`nertag.crf.viterbi`'s paths (tested against it)."""
+variants that give exactly :func:`nertag.nn.crf.viterbi`'s paths (tested against it)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import crf
+from nertag.nn import crf
 
 
 _PREFIX = {"O": 0, "B": 1, "I": 2, "E": 3, "S": 4}
@@ -50,7 +50,7 @@ def entity_spans(ids: np.ndarray, starts: np.ndarray, lab: _Labels):
     ``starts[k]``.  Returns ``(begin, end, type_id, bio)``: token index arrays of the
     chunks and every token's BIO tag id (see ``_Labels.bio_tags``).
 
-    The chunks are exactly those :func:`nertag.scoring.get_entities` (conlleval's
+    The chunks are exactly those :func:`nertag.text.scoring.get_entities` (conlleval's
     rules) finds sentence by sentence: a non-O token starts a chunk if it is B or S,
     or an I/E after O/E/S (or at a sentence start), or its type differs from the
     previous token's; otherwise it continues the previous token's chunk.

@@ -36,7 +36,7 @@ from typing import Iterator, TextIO
 import numpy as np
 
 from nertag.errors import NertagError
-from nertag.tokens import Sentences, Token, TokenSpans
+from nertag.text.tokens import Sentences, Token, TokenSpans
 
 __all__ = ["Token", "TokenSpans", "Sentences", "tokenize", "token_arrays", "split_flat",
            "sentence_tokens", "split_sentences", "iter_paragraphs", "iter_sentences",

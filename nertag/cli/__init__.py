@@ -1,7 +1,7 @@
 """The ``nertag`` command line: thin Typer commands over importable functions.
 
 Printing and progress bars live here; the work is done by plain functions
-(:func:`nertag.train.train`, :func:`nertag.scoring.evaluate`, ...). Heavy
+(:func:`nertag.training.loop.train`, :func:`nertag.text.scoring.evaluate`, ...). Heavy
 modules (NumPy, rich) are imported inside the commands so ``nertag --help``
 starts quickly. Every :class:`~nertag.errors.NertagError` and usage error is
 printed as one line ``error: ...`` on standard error with exit code 1 (2 for
@@ -24,7 +24,7 @@ try:  # typer >= 0.20 vendors click as typer._click
 except ImportError:  # pragma: no cover - older typer on click
     from click.exceptions import ClickException, NoArgsIsHelpError
 
-from .errors import NertagError, UsageError
+from nertag.errors import NertagError, UsageError
 
 _state = {"debug": False}
 
@@ -124,7 +124,7 @@ def set_threads(n: int | None) -> None:
 
 def _print_version(value: bool) -> None:
     if value:  # eager: `nertag --version` needs no command
-        from . import __version__
+        from nertag.version import __version__
 
         typer.echo(f"nertag {__version__}")
         raise typer.Exit(0)
@@ -141,7 +141,7 @@ def _root(debug: bool = typer.Option(False, "--debug", help="show tracebacks on 
         raise UsageError(f"--threads must be at least 1, got {threads}")
     set_threads(threads)
     if version:
-        from . import __version__
+        from nertag.version import __version__
 
         typer.echo(f"nertag {__version__}")
         raise typer.Exit(0)
@@ -171,7 +171,7 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
 ):
     """Train a window classifier and save the best epoch as a model directory."""
-    from .train_cli import run_train
+    from nertag.cli.train import run_train
 
     if backend not in ("hand", "graph"):
         raise UsageError(f"--backend: unknown backend {backend!r}; use hand or graph")
@@ -198,9 +198,9 @@ def evaluate(
     """Score a model on a tagged file, exactly as the CoNLL-2003 scorer (conlleval) does."""
     import json
 
-    from .conll import read_conll
-    from .modelio import load_model
-    from .scoring import evaluate as score
+    from nertag.text.conll import read_conll
+    from nertag.modelio import load_model
+    from nertag.text.scoring import evaluate as score
 
     if decoder is not None and decoder not in ("greedy", "constrained", "viterbi"):
         raise UsageError(f"--decoder: unknown decoder {decoder!r}; use greedy, constrained or viterbi")
@@ -211,7 +211,7 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(ev.as_dict(), indent=2))
         return
-    from .report import evaluation_table
+    from nertag.cli.tables import evaluation_table
 
     con = _console(stderr=False)
     from rich.markup import escape  # a path is text, not markup: data[/x].conll
@@ -235,7 +235,7 @@ def tag(
     decoder: Optional[str] = typer.Option(None, "--decoder", help="greedy, constrained or viterbi"),
 ):
     """Tag raw text (or CoNLL columns) with a trained model."""
-    from .tag_cli import run_tag
+    from nertag.cli.tag import run_tag
 
     if not inputs:
         raise UsageError("give one or more input files, or - for standard input "
@@ -261,7 +261,7 @@ def gradcheck(
     seed: int = typer.Option(0, "--seed", help="seed of the random model and minibatch"),
 ):
     """Check hand-derived and graph gradients against central differences."""
-    from .check_cli import run_gradcheck
+    from nertag.cli.gradcheck import run_gradcheck
 
     code = run_gradcheck(config=config, model_dir=model, overrides=list(overrides), head=head,
                          eps=eps, tol=tol, samples=samples, ops=ops, as_json=as_json, seed=seed,
@@ -287,7 +287,7 @@ def benchmark(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ):
     """Measure training, inference and tagging throughput, GEMM rate and peak memory."""
-    from .bench_cli import run_benchmark_cli
+    from nertag.cli.benchmark import run_benchmark_cli
 
     run_benchmark_cli(config=config, train=train_file, dev=dev_file, text=text, model_dir=model,
                       repeats=repeats, jobs=jobs, as_json=as_json, quick=quick,

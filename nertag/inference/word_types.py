@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import model as M
-from .fast import CHUNK, ParamSnapshot, _activate, _budget
+from nertag.nn import window as M
+from nertag.inference.tables import CHUNK, ParamSnapshot, _activate, _budget
 
 #: Size of the per-word-type table: ~16k types at H = 300, n = 5, which in news text
 #: cover all but ~2% of the tokens (the rest are computed per call).
@@ -29,7 +29,7 @@ SEGMENT_CHUNKS = 16
 class TypeScorer:
     """Scores from a table per word *type* (see the module's docstring).
 
-    Types are numbered by a :class:`~nertag.predict.WordCache` (0 and 1 are the
+    Types are numbered by a :class:`~nertag.inference.model.WordCache` (0 and 1 are the
     sentence padding); G, (n, capacity, H), holds the first ``capacity`` types (the
     memory budget) and rarer ones get their rows computed per call.
     """

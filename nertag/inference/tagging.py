@@ -15,9 +15,9 @@ from typing import IO, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .predict import NerModel, _labels, entity_spans  # noqa: F401  (re-exported)
-from .scoring import get_entities
-from .tokenize import Token, TokenSpans, sentence_tokens, split_flat
+from nertag.inference.model import NerModel, _labels, entity_spans  # noqa: F401  (re-exported)
+from nertag.text.scoring import get_entities
+from nertag.text.tokenize import Token, TokenSpans, sentence_tokens, split_flat
 
 CHUNK_CHARS = 64 * 1024       # cut a chunk after a blank line once it is this long
 MAX_CHUNK_CHARS = 1 << 20     # hard limit: cut at a line / whitespace boundary

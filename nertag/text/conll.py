@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
 
-from . import tags as tagmod
-from .errors import NertagError
+from nertag.text import tags as tagmod
+from nertag.errors import NertagError
 
 SCHEMES = ("auto", "iob1", "bio", "bioes")
 

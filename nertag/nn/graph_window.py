@@ -1,16 +1,16 @@
-"""The window classifier built on the graph engine (:mod:`nertag.graph`).
+"""The window classifier built on the graph engine (:mod:`nertag.nn.graph`).
 
 Nothing here is derived by hand: the forward pass is written with graph ops and
 ``loss.backward()`` produces every gradient, so it is an independent check of
-:func:`nertag.model.loss_and_grads` (same contract, same gradient dict).
+:func:`nertag.nn.window.loss_and_grads` (same contract, same gradient dict).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import graph as G
-from .model import Arch
+from nertag.nn import graph as G
+from nertag.nn.window import Arch
 
 ACTIVATIONS = {"tanh": G.tanh, "sigmoid": G.sigmoid, "relu": G.relu, "hardtanh": G.hardtanh}
 
@@ -81,7 +81,7 @@ def graph_loss(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *,
 
 def graph_loss_and_grads(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *,
                          masks=(None, None), lengths=None):
-    """Same contract as :func:`nertag.model.loss_and_grads`, gradients by the graph engine."""
+    """Same contract as :func:`nertag.nn.window.loss_and_grads`, gradients by the graph engine."""
     loss, P = graph_loss(params, X, y, arch, masks=masks, lengths=lengths)
     loss.backward()
     return float(loss.value), {k: P[k].grad for k in arch.shapes()}

@@ -1,0 +1,1 @@
+"""Scripts that are not library code: multi-seed runs, tokenizer agreement."""
