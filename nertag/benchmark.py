@@ -244,7 +244,7 @@ def tagging_throughput(model, text_path: str | Path, *, repeats: int = 5,
     """End-to-end tokens/s (and MB/s) of raw text → jsonl through ``nertag tag``'s own
     streaming code (read, split, tag, format, write to a file; with ``jobs`` > 1, its
     worker pool), model already loaded."""
-    from nertag.cli import tag as tag_cli
+    from nertag.inference import runtime
 
     model.fast_inference = True
     n_chars = 0
@@ -253,18 +253,18 @@ def tagging_throughput(model, text_path: str | Path, *, repeats: int = 5,
     with tempfile.TemporaryDirectory() as tmp:
         out_path = Path(tmp) / "out.jsonl"
         for r in range(repeats + 1):  # the first run warms up
-            pool = tag_cli.start_pool(model, None, jobs) if jobs > 1 else None
+            pool = runtime.start_pool(model, jobs) if jobs > 1 else None
             try:
                 t0, c0 = time.perf_counter(), time.process_time()
                 with open(out_path, "w", encoding="utf-8", newline="") as out, \
                         open(text_path, encoding="utf-8", newline="") as f:
-                    lines = tag_cli._checked(f, str(text_path), "utf-8")
-                    tag_cli._tag_stream(model, lines, "jsonl", "sentence", str(text_path), False,
-                                        out, None, pool, jobs, os.path.getsize(text_path))
+                    lines = runtime.checked_lines(f, str(text_path), "utf-8")
+                    runtime.tag_stream(model, lines, out, pool=pool, jobs=jobs,
+                                       size=os.path.getsize(text_path))
                 el, cpu_s = time.perf_counter() - t0, time.process_time() - c0
             finally:
                 if pool is not None:
-                    tag_cli.stop_pool(pool)
+                    runtime.stop_pool(pool)
             if tokens is None:
                 tokens, n_chars = _count_tokens(out_path), Path(text_path).stat().st_size
             if r:
@@ -324,10 +324,10 @@ def run_benchmark(*, config: str | None = "default", train: str | None = None,
     result["train"]["share_of_gemm"] = tr["tokens_per_s"]["median"] * fpt / rate
     result["train"]["share_of_gemm_at_batch_size"] = (
         tr["tokens_per_s"]["median"] * fpt / (g_batch["gflops"]["median"] * 1e9))
-    from nertag.cli.tag import _rare_gc
+    from nertag.inference.runtime import rare_gc
 
     # as `nertag tag`: parallelism from processes, not BLAS threads; the GC tuned
-    with blas_threads(1), _rare_gc():
+    with blas_threads(1), rare_gc():
         progress("inference")
         sents = [s.words for s in dev_c.sentences]
         result["inference"] = inference_throughput(model, sents, repeats=repeats,

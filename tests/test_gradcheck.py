@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from rich.table import Table
 
+from nertag.cli.gradcheck import report_table
 from nertag.nn import gradcheck as gc
 from nertag.nn import layers
 from nertag.nn import window as model
@@ -84,13 +85,13 @@ def test_check_model_does_not_touch_the_callers_params():
 def test_report_table_and_json():
     p = gc.default_problem()
     checks = gc.check_model(p.params, p.X, p.y, p.arch, samples=2)
-    table = gc.report_table(checks, TOL)
+    table = report_table(checks, TOL)
     assert isinstance(table, Table) and table.row_count == len(checks)
     out = json.loads(json.dumps(gc.to_json(checks, TOL)))
     assert out["passed"] is True and len(out["checks"]) == len(checks)
     assert out["checks"][0]["name"] == "E_word" and out["checks"][0]["passed"] is True
     ops = gc.check_ops(np.random.default_rng(0))
-    assert gc.report_table(ops, gc.OP_TOL).row_count == len(ops)
+    assert report_table(ops, gc.OP_TOL).row_count == len(ops)
     assert gc.to_json(ops, gc.OP_TOL)["passed"] is True
 
 

@@ -8,8 +8,42 @@ import time
 import numpy as np
 
 from nertag.errors import UsageError
+from nertag.nn import gradcheck as gc
 
 HEADS = ("softmax", "binary", "crf")
+
+
+def _fmt(e) -> str:
+    return "—" if e is None else f"{e:.1e}"
+
+
+def _status(ok: bool) -> str:
+    return "[green]PASS[/green]" if ok else "[bold red]FAIL[/bold red]"
+
+
+def report_table(checks, tol: float):
+    """A rich Table of ParamChecks or OpChecks (not printed)."""
+    from rich.table import Table
+
+    if checks and isinstance(checks[0], gc.OpCheck):
+        table = Table(title=f"graph ops: backward vs central differences (tol {tol:g})")
+        for col in ("op", "input", "shape", "max rel. error", ""):
+            table.add_column(col, justify="right" if col.startswith("max") else "left")
+        for c in checks:
+            table.add_row(c.op, c.input, str(c.shape), _fmt(c.max_rel_error),
+                          _status(c.passed(tol)))
+        return table
+    table = Table(title=f"gradient check: largest relative errors (tol {tol:g})")
+    table.add_column("parameter")
+    table.add_column("shape")
+    for col in ("entries", "hand vs numeric", "graph vs numeric", "hand vs graph"):
+        table.add_column(col, justify="right")
+    table.add_column("")
+    for c in checks:
+        table.add_row(c.name, "×".join(map(str, c.shape)), str(c.entries_checked),
+                      _fmt(c.hand_vs_numeric), _fmt(c.graph_vs_numeric),
+                      _fmt(c.hand_vs_graph), _status(c.passed(tol)))
+    return table
 
 
 def _problem_from_model(m, rng, batch: int = 16):
@@ -32,8 +66,6 @@ def _problem_from_model(m, rng, batch: int = 16):
 
 def run_gradcheck(*, config, model_dir, overrides, head, eps, tol, samples, ops, as_json,
                   seed, console) -> int:
-    from nertag.nn import gradcheck as gc
-
     if eps <= 0:
         raise UsageError(f"--eps must be positive, got {eps}")
     if tol <= 0:
@@ -86,14 +118,14 @@ def run_gradcheck(*, config, model_dir, overrides, head, eps, tol, samples, ops,
         print(json.dumps(out, indent=2))
     else:
         for what, checks in results:
-            t = gc.report_table(checks, tol)
+            t = report_table(checks, tol)
             from rich.markup import escape
 
             t.title = f"{escape(what)}: largest relative errors (tol {tol:g}, h = {eps:g}" + \
                 (f", {samples} sampled entries per parameter)" if samples else ", all entries)")
             console.print(t)
         if ops:
-            console.print(gc.report_table(op_checks, tol))
+            console.print(report_table(op_checks, tol))
         verdict = "[green]PASS[/]" if passed else "[bold red]FAIL[/]"
         console.print(f"{verdict}: hand-derived, graph and numeric gradients "
                       f"{'agree' if passed else 'disagree'} ({seconds:.2f}s)")

@@ -3,7 +3,7 @@
 f′(x) ≈ (f(x + h) − f(x − h)) / 2h has error O(h²), so in float64 with h = 1e-4
 a correct gradient agrees to ~1e-8 relative; a wrong one (a missing transpose,
 a dropped fan-out sum, a wrong activation derivative) is off by O(1).
-Plain functions only: the CLI prints :func:`report_table` / :func:`to_json`.
+Plain functions only: the CLI draws the tables; :func:`to_json` gives the figures.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 from typing import Callable, NamedTuple
 
 import numpy as np
-from rich.table import Table
 
 from nertag.nn import graph as G
 from nertag.nn import graph_window as graph_model
@@ -99,10 +98,6 @@ class ParamCheck:
         return all(e <= tol for e in errs if e is not None)  # NaN fails
 
 
-def _crf_missing(exc: ImportError) -> bool:
-    return getattr(exc, "name", None) == "nertag.nn.crf"
-
-
 def check_model(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *, masks=None,
                 lengths=None, eps: float = 1e-4, samples: int | None = None, rng=None,
                 hand=model.loss_and_grads,
@@ -110,8 +105,7 @@ def check_model(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *, masks
     """Check every parameter's gradient (or ``samples`` random entries of each).
 
     Runs in float64 on copies of ``params``.  The numeric gradient is taken of the
-    loss ``hand`` returns (of ``graph``'s if ``hand`` is None, or if it is the CRF
-    head and ``nertag.nn.crf`` does not exist yet).  ``hand_vs_graph`` covers all entries.
+    loss ``hand`` returns (of ``graph``'s if ``hand`` is None).  ``hand_vs_graph`` covers all entries.
     """
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     masks = (None, None) if masks is None else tuple(
@@ -120,12 +114,7 @@ def check_model(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *, masks
     kw = dict(masks=masks, lengths=lengths)
     hand_grads = graph_grads = None
     if hand is not None:
-        try:
-            _, hand_grads = hand(params, X, y, arch, **kw)
-        except ImportError as exc:  # the hand-derived CRF is not written yet
-            if not _crf_missing(exc):
-                raise
-            hand = None
+        _, hand_grads = hand(params, X, y, arch, **kw)
     if graph is not None:
         _, graph_grads = graph(params, X, y, arch, **kw)
     loss_fn = hand or graph
@@ -280,37 +269,6 @@ def check_ops(rng: np.random.Generator, eps: float = 1e-5) -> list[OpCheck]:
 
 
 # ----------------------------------------------------------------- reporting
-def _fmt(e) -> str:
-    return "—" if e is None else f"{e:.1e}"
-
-
-def _status(ok: bool) -> str:
-    return "[green]PASS[/green]" if ok else "[bold red]FAIL[/bold red]"
-
-
-def report_table(checks, tol: float) -> Table:
-    """A rich Table of ParamChecks or OpChecks (not printed)."""
-    if checks and isinstance(checks[0], OpCheck):
-        table = Table(title=f"graph ops: backward vs central differences (tol {tol:g})")
-        for col in ("op", "input", "shape", "max rel. error", ""):
-            table.add_column(col, justify="right" if col.startswith("max") else "left")
-        for c in checks:
-            table.add_row(c.op, c.input, str(c.shape), _fmt(c.max_rel_error),
-                          _status(c.passed(tol)))
-        return table
-    table = Table(title=f"gradient check: largest relative errors (tol {tol:g})")
-    table.add_column("parameter")
-    table.add_column("shape")
-    for col in ("entries", "hand vs numeric", "graph vs numeric", "hand vs graph"):
-        table.add_column(col, justify="right")
-    table.add_column("")
-    for c in checks:
-        table.add_row(c.name, "×".join(map(str, c.shape)), str(c.entries_checked),
-                      _fmt(c.hand_vs_numeric), _fmt(c.graph_vs_numeric),
-                      _fmt(c.hand_vs_graph), _status(c.passed(tol)))
-    return table
-
-
 def to_json(checks, tol: float) -> dict:
     """{"tol", "passed", "checks": [... each with "passed"]}, JSON-serialisable."""
     rows = [{**asdict(c), "shape": list(c.shape), "passed": c.passed(tol)} for c in checks]

@@ -1,0 +1,223 @@
+"""The tagging runtime: text inputs read line by line and checked, tagged in bounded-
+memory batches (in this process or a pool of worker processes), written in a format.
+
+``nertag tag``, ``nertag benchmark`` and the Python API all tag through here.  Output
+goes to a text stream; the ``pretty`` format is drawn by the caller (the CLI, with
+rich), which passes a ``show(chunks)`` function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import sys
+from collections import deque
+from typing import IO, Callable, Iterator
+
+from nertag.errors import NertagError
+from nertag.inference import formats
+from nertag.inference.tagging import BATCH_CHARS, CHUNK_CHARS, batches, tag_chunks
+from nertag.text.conll import iter_words, not_text, open_checked
+
+#: The model a worker process tags with (set before forking, or loaded by a spawned one).
+_worker_model = None
+
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def open_text(name: str, encoding: str) -> IO[str]:
+    """A text input (``-`` is standard input) with undecodable bytes kept as lone
+    surrogates, so :func:`checked_lines` can name the line they are on (a strict
+    decoder fails a whole 8 KB block at once, before the line is known)."""
+    if name == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, newline="",
+                                errors="surrogateescape")
+    return io.TextIOWrapper(open_checked(name, "input file"), encoding=encoding, newline="",
+                            errors="surrogateescape")
+
+
+def checked_lines(stream: IO[str], name: str, encoding: str) -> Iterator[str]:
+    """Lines of a text input; undecodable or binary data is an error naming file and line."""
+    lineno = 0
+    try:
+        for lineno, line in enumerate(stream, 1):
+            if "\x00" in line:
+                raise NertagError(f"{name}:{lineno}: binary data (NUL byte); nertag tags text "
+                                  f"files")
+            if _UNDECODABLE.search(line):
+                break
+            yield line
+        else:
+            return
+    except UnicodeDecodeError:
+        lineno += 1
+    raise not_text(name, lineno, encoding)
+
+
+class _Lines(io.TextIOBase):
+    """A line iterator as the text stream :func:`~nertag.inference.tagging.batches` reads."""
+
+    def __init__(self, lines: Iterator[str]):
+        self._lines = lines
+
+    def __iter__(self):
+        return self._lines
+
+
+# ------------------------------------------------------------------ worker processes
+def _init_worker(reload: Callable | None) -> None:
+    """Worker set-up: a forked worker already has the parent's model (and its tables);
+    a spawned one calls ``reload()`` to load it."""
+    global _worker_model
+    if reload is not None:
+        _worker_model = reload()
+        _worker_model.fast_inference = True
+
+
+def start_pool(model, jobs: int, reload: Callable | None = None):
+    """``jobs`` worker processes that tag with ``model``: forked, they share it as it is;
+    spawned (where fork is missing), each calls the picklable ``reload()`` for its own."""
+    import multiprocessing as mp
+    import signal
+
+    global _worker_model
+    fork = "fork" in mp.get_all_start_methods() or reload is None
+    ctx = mp.get_context("fork" if fork else "spawn")
+    _worker_model = model
+    sys.stdout.flush()
+    # workers ignore Ctrl-C from birth (the parent stops them): no traceback per worker
+    sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return ctx.Pool(jobs, initializer=_init_worker, initargs=(None if fork else reload,))
+    finally:
+        signal.signal(signal.SIGINT, sigint)
+
+
+def stop_pool(pool) -> None:
+    global _worker_model
+    pool.terminate()
+    _worker_model = None
+
+
+@contextlib.contextmanager
+def rare_gc():
+    """Tagging allocates millions of small objects that never form cycles: freeze what
+    is loaded and collect rarely (the default thresholds rescan every token over and
+    over); the previous settings are restored afterwards."""
+    import gc
+
+    old = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
+def _work(args):
+    """In a worker: tag one batch and format it; text comes back UTF-8 encoded (the
+    parent writes the bytes as they are instead of decoding and re-encoding them)."""
+    batch, fmt, source = args
+    chunks = tag_chunks(_worker_model, batch)
+    return format_chunks(chunks, fmt, source).encode("utf-8") if fmt != "pretty" else chunks
+
+
+def format_chunks(chunks, fmt: str, source: str | None) -> str:
+    """Tagged chunks in one of the text formats (jsonl, conll, inline, html body)."""
+    if fmt == "jsonl":
+        return "".join(formats.jsonl(c, source) for c in chunks)
+    if fmt == "conll":
+        return "".join(formats.conll(c) for c in chunks)
+    if fmt == "inline":
+        return "".join(formats.inline(c) for c in chunks)
+    if fmt == "html":
+        return "".join(formats.html_body(c) for c in chunks)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+# ------------------------------------------------------------------ one input
+def tag_stream(model, lines: Iterator[str], out: IO[str], *, fmt: str = "jsonl",
+               per: str = "sentence", source: str | None = None, pool=None, jobs: int = 1,
+               size: int | None = None, show: Callable | None = None) -> None:
+    """Tag the text given as ``lines`` and write it to ``out`` in format ``fmt``.
+
+    ``source`` goes into each jsonl object (None: left out; ``per="document"`` always
+    names it); ``pool``/``jobs`` tag batches in worker processes (see :func:`start_pool`),
+    ``size`` (the input's size, if known) makes the last batches smaller so the workers
+    finish together; with ``fmt="pretty"``, ``show(chunks)`` draws each batch.
+    """
+    if per == "document":
+        chunks = [c for b in batches(_Lines(lines)) for c in tag_chunks(model, b)]
+        out.write(formats.document_json(chunks, source or "<stdin>"))
+        return
+    if pool is None:
+        for b in batches(_Lines(lines)):
+            chunks = tag_chunks(model, b)
+            if fmt == "pretty":
+                show(chunks)
+            else:
+                out.write(format_chunks(chunks, fmt, source))
+        return
+    pending: deque = deque()
+    # half-size batches, smaller still near the end of an input of known size, so the
+    # workers finish it together (a token's scores do not depend on the batch it is in:
+    # the output is the same bytes)
+    for b in batches(_Lines(lines), _worker_batch_chars(jobs, size)):
+        pending.append(pool.apply_async(_work, ((b, fmt, source),)))
+        while len(pending) > 2 * jobs:  # bounded: never read far ahead of the writer
+            _emit(pending.popleft().get(), fmt, out, show)
+    while pending:
+        _emit(pending.popleft().get(), fmt, out, show)
+
+
+def _worker_batch_chars(jobs: int, size: int | None):
+    """Batch sizes for the workers: half of ``BATCH_CHARS``, and for an input of
+    ``size`` bytes, once less than ``2 · jobs`` such batches remain, a ``2 · jobs``-th of
+    what remains (down to one chunk): the last batches are small, so no worker waits
+    long for the one that got the last big batch."""
+    half = max(BATCH_CHARS // 2, 1)
+    if size is None:
+        return half
+    return lambda done: max(min(half, (size - done) // (2 * jobs)), CHUNK_CHARS)
+
+
+def _emit(result, fmt, out, show) -> None:
+    if fmt == "pretty":
+        show(result)
+    elif _writes_utf8_as_is(out):
+        out.flush()  # whatever text is pending goes first
+        out.buffer.write(result)
+    else:
+        out.write(result.decode("utf-8"))
+
+
+def _writes_utf8_as_is(out) -> bool:
+    """True if ``out`` encodes text as UTF-8 without newline translation (so bytes can
+    go to its buffer directly)."""
+    enc = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return enc == "utf8" and os.linesep == "\n" and hasattr(out, "buffer")
+
+
+# ------------------------------------------------------------------ CoNLL in, CoNLL out
+def tag_tokenized(model, inputs: list[str], encoding: str, out: IO[str]) -> None:
+    """CoNLL in, CoNLL out: each input line gets the predicted tag appended."""
+    for name in inputs:
+        batch = []
+        for sent in iter_words(name if name != "-" else "/dev/stdin", encoding):
+            batch.append(sent)
+            if len(batch) >= 2000:
+                _flush_tokenized(model, batch, out)
+                batch = []
+        _flush_tokenized(model, batch, out)
+
+
+def _flush_tokenized(model, batch, out) -> None:
+    if not batch:
+        return
+    tags, _ = model.predict([s.words for s in batch])
+    out.write("".join(formats.tokenized_conll(s.columns, t) for s, t in zip(batch, tags)))
