@@ -2,7 +2,7 @@
 """Write a large news-like raw text for the tagging benchmarks.
 
 Paragraphs are either a paragraph of ``data/example.txt`` (one in five) or 2–6
-sentences of the CoNLL-2003 training set, detokenized (``nertag.detok``) so the
+sentences of the CoNLL-2003 training set, detokenized (``tools/detok.py``) so the
 text reads as a writer would type it.  The text is not shipped (it is made of
 CoNLL-2003 sentences); make it on a machine that has ``../shared``.
 

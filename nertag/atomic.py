@@ -59,11 +59,6 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         raise
 
 
-def write_text(path: Path, text: str) -> None:
-    with atomic_open(path, "w") as f:
-        f.write(text)
-
-
 def fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -92,16 +87,21 @@ def _cannot_write(path: Path, e: OSError) -> NertagError:
                        f"location", exit_code=2)
 
 
-def replace_dir(tmp: Path, target: Path) -> None:
-    """Move the finished directory ``tmp`` to ``target``, replacing any old one whole."""
+def replace_dir(tmp: Path, target: Path, old: Path | None = None) -> None:
+    """Move the finished directory ``tmp`` to ``target``, replacing any old one whole.
+
+    The old ``target`` is first renamed to ``old`` (default: a hidden name beside it)
+    and removed only after ``tmp`` is in place, so at every moment one of the two is
+    complete (a training checkpoint relies on this).
+    """
     for p in tmp.iterdir():
         if p.is_file():
             with open(p, "rb") as f:
                 os.fsync(f.fileno())
     fsync_dir(tmp)
-    old = None
     if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        old = old or target.with_name(f".{target.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
         os.rename(target, old)
     os.rename(tmp, target)
     fsync_dir(target.parent)

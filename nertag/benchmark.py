@@ -113,11 +113,11 @@ def train_throughput(model, corpus, *, repeats: int = 5, seconds: float = 2.0,
 
     from nertag.nn.optim import Optimizer
     from nertag.training.step import train_step
-    from nertag.training.loop import _batches, encode
+    from nertag.training.loop import _batches, prepare
 
     cfg, arch = model.cfg, model.arch
     tc = cfg.train
-    data = encode(model, corpus)
+    data = prepare(model, corpus)
     work = replace(model, params={k: v.copy() for k, v in model.params.items()})
     frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
     opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen)
@@ -220,7 +220,7 @@ def inference_throughput(model, sentences: list[list[str]], *, repeats: int = 5,
                 break
         tps.append(n * n_tok / el)
         cpu.append(n * n_tok / max(time.process_time() - c0, 1e-9))
-    from nertag.inference.tables import FastScorer
+    from nertag.inference.tables import TableScorer
 
     ts = model.type_scorer()
     return {"tokens_per_s": stat(tps), "tokens_per_cpu_s": stat(cpu), "tokens": n_tok,
@@ -228,8 +228,8 @@ def inference_throughput(model, sentences: list[list[str]], *, repeats: int = 5,
             "type_table_mb": ts.nbytes / 2 ** 20, "type_capacity": ts.capacity,
             # for windows given as X (NerModel.scores): the per-feature plan, and what a
             # timing probe on this machine would choose
-            "feature_plan": FastScorer(model.params, model.arch, plan="auto").plan,
-            "probe_plan": FastScorer(model.params, model.arch, plan="probe").plan}
+            "feature_plan": TableScorer(model.params, model.arch, plan="auto").plan,
+            "probe_plan": TableScorer(model.params, model.arch, plan="probe").plan}
 
 
 def default_text(chars: int = DEFAULT_TEXT_CHARS) -> str:

@@ -286,13 +286,3 @@ def dump_config(cfg: Config) -> str:
     import yaml
 
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
-
-
-def describe() -> list[tuple[str, str, str]]:
-    """(key, default, help) for every config key — used by the README and ``--help``."""
-    rows = []
-    for sec in dataclasses.fields(Config):
-        for f in dataclasses.fields(sec.default_factory()):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            rows.append((f"{sec.name}.{f.name}", repr(default), f.metadata.get("help", "")))
-    return rows

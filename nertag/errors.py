@@ -25,8 +25,3 @@ class UsageError(NertagError):
 
     def __init__(self, message: str):
         super().__init__(message, exit_code=2)
-
-
-def where(path, line: int | None = None) -> str:
-    """Format a location for an error message: ``file`` or ``file:line``."""
-    return f"{path}:{line}" if line is not None else f"{path}"

@@ -21,12 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from nertag.version import __version__
-from nertag.nn import window as M
 from nertag.atomic import new_temp_dir, replace_dir
 from nertag.config import dump_config, from_dict
 from nertag.errors import NertagError
 from nertag.text.features import Featurizer
-from nertag.inference.model import NerModel
+from nertag.inference.model import NerModel, model_arch
 
 FORMAT = "nertag-model"
 FORMAT_VERSION = 1
@@ -168,8 +167,7 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
         labels = list(vocab["labels"])
     except (KeyError, TypeError):
         raise NertagError(f"{d / 'vocab.json'}: does not match config.yaml's features") from None
-    arch = M.Arch([(f.name, len(f.vocab), f.dim) for f in feat.features], cfg.features.window,
-                  cfg.model.hidden, len(labels), cfg.model.activation, cfg.model.head)
+    arch = model_arch(cfg, feat, len(labels))
     for name, shape in arch.shapes().items():
         if name not in params:
             raise NertagError(f"{d / 'weights.npz'}: parameter {name} is missing")

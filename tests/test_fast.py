@@ -1,5 +1,5 @@
-"""The fast inference path gives the plain path's answers: FastScorer == model.scores (to
-float rounding, same argmax), the word-id cache == Featurizer.encode, the cheap
+"""The fast inference path gives the plain path's answers: TableScorer == window.scores (to
+float rounding, same argmax), the word-id cache == Featurizer.feature_ids, the cheap
 constrained Viterbi == crf.viterbi, and NerModel.predict with fast_inference == without."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import pytest
 from nertag.nn import crf
 
 from nertag.inference import tables as fast
-from nertag.inference.word_types import TypeScorer
+from nertag.inference import decode as D
+from nertag.inference.word_types import WordCache, WordTypeScorer
 from nertag.nn import layers as L
 from nertag.nn import window as M
 from nertag.inference import model as P
@@ -52,14 +53,14 @@ def assert_same_scores(ref, out):
 def test_fast_scorer_equals_plain_forward(trained, dev_words, plan):
     X = trained.featurizer.featurize(dev_words)
     ref = M.scores(trained.params, X, trained.arch)
-    fs = fast.FastScorer(trained.params, trained.arch, plan=plan)
+    fs = fast.TableScorer(trained.params, trained.arch, plan=plan)
     assert_same_scores(ref, fs.scores(X))
     assert_same_scores(ref, fs.scores(X, chunk=7))  # a ragged last chunk
 
 
 def test_table_is_the_product_of_embeddings_and_w_block(trained):
     """T[p] = E_f W_{p,f}ᵀ: one window's z is b + the sum of its rows."""
-    fs = fast.FastScorer(trained.params, trained.arch, plan="tables")
+    fs = fast.TableScorer(trained.params, trained.arch, plan="tables")
     arch, p = trained.arch, trained.params
     X = trained.featurizer.featurize([["Peter", "Blackburn", "visited", "Paris", "."]])
     x, _ = L.embed_forward(X, M.tables(p, arch))
@@ -82,7 +83,7 @@ def test_other_architectures(dev_words, overrides):
     X = model.featurizer.featurize(dev_words)
     ref = M.scores(model.params, X, model.arch)
     for plan in ("auto", "tables", "light"):
-        assert_same_scores(ref, fast.FastScorer(model.params, model.arch, plan=plan).scores(X))
+        assert_same_scores(ref, fast.TableScorer(model.params, model.arch, plan=plan).scores(X))
 
 
 def test_partial_tables_for_the_most_frequent_words(trained, dev_words, monkeypatch):
@@ -92,7 +93,7 @@ def test_partial_tables_for_the_most_frequent_words(trained, dev_words, monkeypa
     arch = trained.arch
     V = arch.features[0][1]
     budget = (V // 3) * arch.n * arch.hidden * 4
-    fs = fast.FastScorer(trained.params, arch, plan="tables", budget_bytes=budget)
+    fs = fast.TableScorer(trained.params, arch, plan="tables", budget_bytes=budget)
     assert fs.plan["word"] == "table" and fs.rows["word"] == V // 3
     assert fs.tables["word"].shape == (arch.n, V // 3, arch.hidden)
     X = trained.featurizer.featurize(dev_words)
@@ -101,16 +102,16 @@ def test_partial_tables_for_the_most_frequent_words(trained, dev_words, monkeypa
 
 
 def test_memory_budget_and_empty_and_bad_ids(trained):
-    fs = fast.FastScorer(trained.params, trained.arch, plan="tables", budget_bytes=0)
+    fs = fast.TableScorer(trained.params, trained.arch, plan="tables", budget_bytes=0)
     assert fs.plan["word"] == "matmul" and "word" not in fs.tables and fs.plan["caps"] == "joint"
     K = trained.arch.n_labels
     assert fs.scores(np.zeros((0, trained.arch.n, 2), np.int32)).shape == (0, K)
     X = np.zeros((3, trained.arch.n, 2), np.int32)
     X[1, 2, 0] = trained.arch.features[0][1]  # one past the vocabulary
     with pytest.raises(IndexError):
-        fast.FastScorer(trained.params, trained.arch, plan="tables").scores(X)
+        fast.TableScorer(trained.params, trained.arch, plan="tables").scores(X)
     with pytest.raises(ValueError):
-        fast.FastScorer(trained.params, trained.arch, plan="fastest")
+        fast.TableScorer(trained.params, trained.arch, plan="fastest")
 
 
 def test_model_cache_follows_in_place_parameter_changes(trained, dev_words):
@@ -147,9 +148,9 @@ def test_type_scorer_equals_plain_forward(trained, dev_words, overrides, capacit
     """Per-type rows (all features at once), with the table big enough or so small that
     most types are computed per call, and across a cache that starts again."""
     model = trained if not overrides else untrained(*overrides)
-    cache = P.WordCache(model.featurizer, max_words=400)
+    cache = WordCache(model.featurizer, max_words=400)
     budget = None if capacity_mb is None else int(capacity_mb * 2 ** 20)
-    ts = TypeScorer(model.params, model.arch, cache, budget_bytes=budget)
+    ts = WordTypeScorer(model.params, model.arch, cache, budget_bytes=budget)
     for part in (dev_words[:40], dev_words[40:120], dev_words, [["Zzyzx"], []]):
         words = [w for s in part for w in s]
         lengths = [len(s) for s in part]
@@ -241,8 +242,8 @@ def test_type_scorer_segments_of_rows_past_the_table(trained, dev_words, monkeyp
     segment and chunk sizes: the same scores as the plain forward."""
     from nertag.inference import word_types as type_scorer
 
-    cache = P.WordCache(trained.featurizer)
-    ts = TypeScorer(trained.params, trained.arch, cache, budget_bytes=20 * trained.arch.n *
+    cache = WordCache(trained.featurizer)
+    ts = WordTypeScorer(trained.params, trained.arch, cache, budget_bytes=20 * trained.arch.n *
                     trained.arch.hidden * 4)
     words = [w for s in dev_words for w in s]
     lengths = [len(s) for s in dev_words]
@@ -272,12 +273,12 @@ def test_predict_fast_equals_plain(trained, dev_words, decoder, overrides):
 
 def test_word_cache_equals_featurizer_encode(trained, dev_words):
     feat = trained.featurizer
-    cache = P.WordCache(feat, max_words=50)
+    cache = WordCache(feat, max_words=50)
     for chunk in (dev_words[:20], dev_words[20:60], dev_words[:5], [["ÉCOLE", "x" * 40, "1,000"]]):
         words = [w for s in chunk for w in s]
-        assert (cache.encode(words) == feat.encode(words)).all()
+        assert (cache.feature_ids(words) == feat.feature_ids(words)).all()
         assert len(cache.index) <= max(50, len(set(words)))
-    assert cache.encode([]).shape == (0, len(feat.features))
+    assert cache.feature_ids([]).shape == (0, len(feat.features))
 
 
 @pytest.mark.parametrize("scheme,types", [("bio", ["LOC", "PER", "ORG"]), ("bioes", ["X", "Y"]),
@@ -297,7 +298,7 @@ def test_constrained_viterbi_equals_crf_viterbi(scheme, types):
         logp = L.log_softmax((3 * rng.standard_normal((lengths.sum(), len(labels))))
                              .astype(np.float32))
         ref = crf.viterbi(logp, lengths, pen(allowed), pen(first), pen(last))
-        out = P.constrained_viterbi(logp, lengths, allowed, first, last, chunk=1 + trial % 5)
+        out = D.constrained_viterbi(logp, lengths, allowed, first, last, chunk=1 + trial % 5)
         assert (out == ref).all()
 
 
@@ -316,7 +317,7 @@ def test_fast_viterbi_equals_crf_viterbi(K):
         if trial % 4 == 0:  # many ties
             S, A = np.round(S), np.where(np.isfinite(A), np.round(A), A)
         ref = crf.viterbi(S, lengths, A, start, end)
-        assert (P.fast_viterbi(S, lengths, A, start, end, chunk=1 + trial % 6) == ref).all()
+        assert (D.fast_viterbi(S, lengths, A, start, end, chunk=1 + trial % 6) == ref).all()
 
 
 def test_fast_viterbi_tags_without_predecessors_and_nan():
@@ -329,9 +330,9 @@ def test_fast_viterbi_tags_without_predecessors_and_nan():
     A[:, 2] = -np.inf
     start, end = np.zeros((2, K), np.float32)
     ref = crf.viterbi(S, lengths, A, start, end)
-    assert (P.fast_viterbi(S, lengths, A, start, end) == ref).all()
+    assert (D.fast_viterbi(S, lengths, A, start, end) == ref).all()
     S[3, :] = np.nan
-    out = P.fast_viterbi(S, lengths, A, start, end)
+    out = D.fast_viterbi(S, lengths, A, start, end)
     assert out.shape == (lengths.sum(),) and ((out >= 0) & (out < K)).all()
 
 
@@ -340,5 +341,5 @@ def test_keep_better_is_a_first_best_argmax():
     x = np.round(rng.standard_normal((7, 50)))        # many ties
     best, arg = x[0].copy(), np.zeros(50, dtype=np.int8)
     for i in range(1, 7):
-        P.keep_better(best, arg, x[i], i)
+        D.keep_better(best, arg, x[i], i)
     assert (arg == x.argmax(axis=0)).all() and (best == x.max(axis=0)).all()

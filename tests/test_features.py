@@ -146,7 +146,7 @@ def test_feature_order_with_affixes_and_shape():
     assert [n for n, _, _ in feature_keys(cfg)] == ["word", "caps", "prefix1", "prefix2",
                                                    "suffix3", "shape"]
     f = Featurizer.build(cfg, SENTS)
-    ids = f.encode(["Paris"])
+    ids = f.feature_ids(["Paris"])
     got = [f.features[j].vocab.items[ids[0, j]] for j in range(len(f.features))]
     assert got == ["paris", "title", "p", "pa", "ris", "Xxxxx"]
 
@@ -154,7 +154,7 @@ def test_feature_order_with_affixes_and_shape():
 def test_encode_same_word_same_ids_and_unknowns():
     f = Featurizer.build(fcfg(min_count=1, shape_dim=2), SENTS)
     words = ["Paris", "zebra", "Paris", "the", "Zebra", "McZebra", "THE"]
-    ids = f.encode(words)
+    ids = f.feature_ids(words)
     assert ids.shape == (7, 3) and ids.dtype == np.int32
     np.testing.assert_array_equal(ids[0], ids[2])
     word_v, caps_v, shape_v = (ft.vocab for ft in f.features)
@@ -165,7 +165,7 @@ def test_encode_same_word_same_ids_and_unknowns():
     assert ids[3, 1] == caps_v.get("lower") and ids[6, 1] == caps_v.get("upper")
     assert ids[0, 1] == CAPS.index("title") + 3
     assert ids[5, 2] == UNK  # shape XxXxxxx never seen in training
-    assert f.encode([]).shape == (0, 3)
+    assert f.feature_ids([]).shape == (0, 3)
 
 
 def test_from_vocabs_round_trip():
@@ -173,7 +173,7 @@ def test_from_vocabs_round_trip():
     f = Featurizer.build(cfg, SENTS)
     g = Featurizer.from_vocabs(cfg, f.vocabs())
     words = ["Paris", "dog", "unseen", "1999", "iPhone"]
-    np.testing.assert_array_equal(f.encode(words), g.encode(words))
+    np.testing.assert_array_equal(f.feature_ids(words), g.feature_ids(words))
 
 
 # ------------------------------------------------------------------ windows
@@ -230,7 +230,7 @@ def test_featurize_equals_encode_then_windows():
     sents = [["The", "cat"], ["Paris"], ["unseen", "word", "here", "A"]]
     X = f.featurize(sents)
     flat = [w for s in sents for w in s]
-    np.testing.assert_array_equal(X, reference_windows(f.encode(flat), [2, 1, 4], 2))
+    np.testing.assert_array_equal(X, reference_windows(f.feature_ids(flat), [2, 1, 4], 2))
     assert X[2, 2, 0] == f.features[0].vocab.get("paris")
 
 

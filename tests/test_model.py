@@ -10,8 +10,10 @@ import pytest
 from nertag.nn import gradcheck as gc
 from nertag.nn import layers as L
 from nertag.nn import window as M
-from nertag.nn.layers import SparseRows
-from nertag.nn.window import Arch
+from nertag.errors import NertagError
+from nertag.nn.activations import activation
+from nertag.nn.sparse import SparseRows, segment_sum
+from nertag.nn.arch import Arch
 
 HEADS = ["softmax", "binary", "crf"]
 ACTIVATIONS = ["tanh", "sigmoid", "relu", "hardtanh"]
@@ -184,9 +186,9 @@ def test_every_gradient_matches_central_differences(head, activation):
 
 def test_the_check_catches_a_wrong_derivative(monkeypatch):
     """With σ′ used for tanh, everything below the activation fails, U and c still pass."""
-    right = L.act_derivative
-    monkeypatch.setattr(L, "act_derivative",
-                        lambda z, h, kind: h * (1 - h) if kind == "tanh" else right(z, h, kind))
+    f, _ = activation("tanh")
+    monkeypatch.setattr(L, "activation", lambda kind: (f, lambda z, h: h * (1 - h))
+                        if kind == "tanh" else activation(kind))
     params, X, y, arch, masks, lengths = make_problem("softmax", "tanh")
     errors = central_difference_errors(params, X, y, arch, masks, lengths)
     assert {k for k, e in errors.items() if e > 1e-2} == {"E_word", "E_caps", "E_suffix2",
@@ -244,7 +246,7 @@ def test_segment_sum_equals_add_at(seed):
     ids = rng.integers(0, V, M_)
     ids[: M_ // 2] = ids[0]                                    # many repeats
     values = rng.normal(size=(M_, d))
-    sr = L.segment_sum(ids, values, V)
+    sr = segment_sum(ids, values, V)
     expected = np.zeros((V, d))
     np.add.at(expected, ids, values)
     np.testing.assert_allclose(sr.dense(), expected, rtol=1e-13, atol=1e-14)
@@ -263,7 +265,7 @@ def test_segment_sum_of_a_column_block_equals_add_at(V, drawn):
     ids = rng.choice(V, drawn, replace=False)[rng.integers(0, drawn, 640)]
     ids[:50] = ids[0]                                          # one very frequent id
     full = rng.normal(size=(640, 30))
-    sr = L.segment_sum(ids, full[:, 10:20], V)
+    sr = segment_sum(ids, full[:, 10:20], V)
     expected = np.zeros((V, 10))
     np.add.at(expected, ids, full[:, 10:20])
     np.testing.assert_array_equal(sr.ids, np.unique(ids))
@@ -271,10 +273,10 @@ def test_segment_sum_of_a_column_block_equals_add_at(V, drawn):
 
 
 def test_segment_sum_empty_and_dtype():
-    sr = L.segment_sum(np.zeros(0, dtype=np.int64), np.zeros((0, 3), np.float32), 5)
+    sr = segment_sum(np.zeros(0, dtype=np.int64), np.zeros((0, 3), np.float32), 5)
     assert sr.ids.shape == (0,) and sr.rows.shape == (0, 3) and sr.rows.dtype == np.float32
     assert sr.dense().shape == (5, 3) and not sr.dense().any() and sr.sqnorm() == 0.0
-    sr = L.segment_sum(np.array([2, 2, 2]), np.ones((3, 2), np.float32), 4)
+    sr = segment_sum(np.array([2, 2, 2]), np.ones((3, 2), np.float32), 4)
     assert sr.rows.dtype == np.float32
     np.testing.assert_array_equal(sr.dense(), [[0, 0], [0, 0], [3, 3], [0, 0]])
 
@@ -344,7 +346,8 @@ def test_activation_derivatives():
         h, cache = L.act_forward(z, kind)
         np.testing.assert_allclose(h, f(z), rtol=1e-14)
         np.testing.assert_allclose(L.act_backward(np.ones_like(z), cache), df(z), rtol=1e-13)
-    with pytest.raises(ValueError):
+    with pytest.raises(NertagError, match="unknown activation 'swish'; use one of tanh, "
+                                          "sigmoid, relu, hardtanh"):
         L.act_forward(z, "swish")
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         h, _ = L.act_forward(np.array([-1000.0, 1000.0]), "sigmoid")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nertag.nn import optim
-from nertag.nn.layers import SparseRows
+from nertag.nn.sparse import SparseRows
 from nertag.nn.optim import Optimizer
 
 

@@ -195,7 +195,9 @@ def _check_checkpoint_usable(out: Path) -> dict:
 def test_sigkill_while_saving_leaves_a_usable_checkpoint(tmp_path, tmp_path_factory):
     out = tmp_path / "run"
     root = ckpt.partial_dir(out)
-    tmp_ckpt = root / "checkpoint.tmp"
+
+    def tmp_ckpts():  # checkpoints being written: atomic.new_temp_dir names them so
+        return list(root.glob(".checkpoint.*.tmp"))
     rng = random.Random(0)
     seen = []
     for i in range(4):
@@ -210,11 +212,14 @@ def test_sigkill_while_saving_leaves_a_usable_checkpoint(tmp_path, tmp_path_fact
             _wait_for(lambda: ckpt.exists(out), proc)
             start_ns = time.time_ns()
 
-        def saving():  # a checkpoint.tmp made by this process: a save is under way
-            try:
-                return os.stat(tmp_ckpt).st_ctime_ns > start_ns
-            except FileNotFoundError:
-                return False
+        def saving():  # a temporary checkpoint made by this process: a save is under way
+            for p in tmp_ckpts():
+                try:
+                    if os.stat(p).st_ctime_ns > start_ns:
+                        return True
+                except FileNotFoundError:
+                    pass
+            return False
 
         _wait_for(saving, proc, poll=0.0002)  # a save is under way
         if i == 3:  # at a random moment of the next epoch
@@ -227,12 +232,14 @@ def test_sigkill_while_saving_leaves_a_usable_checkpoint(tmp_path, tmp_path_fact
             break
         assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
         seen.append(_check_checkpoint_usable(out))
-        seen[-1]["tmp"] = sorted(os.listdir(tmp_ckpt)) if tmp_ckpt.exists() else None
+        tmps = tmp_ckpts()
+        newest = max(tmps, key=lambda p: p.stat().st_ctime_ns) if tmps else None
+        seen[-1]["tmp"] = sorted(os.listdir(newest)) if newest else None
         assert not out.exists()
     epochs = [s["epoch"] for s in seen]
     assert epochs == sorted(epochs)  # progress is never lost
     # at least one kill hit a half-written checkpoint (the first one is killed as soon as
-    # its checkpoint.tmp appears)
+    # its temporary checkpoint appears)
     assert any(s["tmp"] is not None and "COMPLETE" not in s["tmp"] for s in seen), seen
 
     if not out.exists():

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nertag.errors import NertagError
-from nertag.text.scoring import Evaluation, TypeScore, evaluate, get_entities
+from nertag.text.scoring import Evaluation, TypeScore, evaluate
+from nertag.text.tags import get_entities
 
 seqeval_metrics = pytest.importorskip("seqeval.metrics")
 from seqeval.metrics.sequence_labeling import get_entities as seqeval_entities  # noqa: E402

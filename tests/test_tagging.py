@@ -20,7 +20,7 @@ from nertag.inference import formats
 from nertag.inference import tagging
 from nertag.cli import app
 from nertag.config import load_config
-from nertag.text.scoring import get_entities
+from nertag.text.tags import get_entities
 from nertag.text.tokenize import split_sentences, tokenize
 from nertag.training.loop import train
 
@@ -173,11 +173,14 @@ def test_tokenized_input(model_dir, tmp_path):
                                      ["Peter", "NNP"], ["Blackburn", "NNP"]]
 
 
-def test_tag_text_library_entry_point(model_dir):
+def test_tag_chunks_covers_every_token(model_dir):
+    import io
+
     from nertag.modelio import load_model
 
     model = load_model(model_dir)
-    sents = tagging.tag_text(model, TRICKY)
+    sents = [s for b in tagging.batches(io.StringIO(TRICKY, newline=""))
+             for c in tagging.tag_chunks(model, b) for s in c.sentences]
     assert [t.text for s in sents for t in s.tokens] == [t.text for t in tokenize(TRICKY)]
     for s in sents:
         for e in s.entities:
@@ -193,14 +196,14 @@ def test_entity_spans_equal_get_entities_and_convert(scheme):
 
     rng = np.random.default_rng(3)
     labels = tagmod.labels_for(["LOC", "PER", "WORK-OF-ART"], scheme)
-    lab = tagging._labels(labels)
+    lab = tagmod.label_codes(labels)
     assert lab.ok
     for _ in range(300):
         lengths = rng.integers(1, 12, rng.integers(1, 8))
         ids = rng.integers(0, len(labels), lengths.sum())
         starts = np.cumsum(lengths) - lengths
-        begin, end, typ, bio = tagging.entity_spans(ids, starts, lab)
-        got = [(lab.type_names[t], b, e) for b, e, t in zip(begin, end, typ)]
+        begin, end, typ, bio = tagmod.entity_spans(ids, starts, lab)
+        got = [(lab.entity_types[t], b, e) for b, e, t in zip(begin, end, typ)]
         want = [(name, s + o, e + o) for o, n in zip(starts, lengths)
                 for name, s, e in get_entities([labels[i] for i in ids[o:o + n]])]
         assert got == want
@@ -224,14 +227,17 @@ def test_tag_chunks_like_the_sentence_by_sentence_path(tmp_path_factory, tricky,
     text = tricky.read_bytes().decode("utf-8") * 3
     chunks = [(0, text)]
     fast = tagging.tag_chunks(model, chunks)
-    per_chunk = [split_sentences(text, 0)]
-    slow = tagging._tag_chunks_slow(model, chunks, per_chunk, [s for s in per_chunk[0] if s])
-    for a, b in zip(fast[0].sentences, slow[0].sentences):
-        assert a.tags == b.tags and a.tokens == b.tokens
-        assert [(e.start, e.end, e.label, e.text) for e in a.entities] == \
-            [(e.start, e.end, e.label, e.text) for e in b.entities]
-        for ea, eb in zip(a.entities, b.entities):
-            assert abs(ea.score - eb.score) < 1e-5
+    # the reference: sentence by sentence, BIO tags from predict, chunks from get_entities
+    sents = [s for s in split_sentences(text, 0) if s]
+    tags, conf = model.predict([[t.text for t in s] for s in sents])
+    assert len(fast[0].sentences) == len(sents)
+    for a, s, tg, cf in zip(fast[0].sentences, sents, tags, conf):
+        assert a.tags == tg and a.tokens == s
+        want = [(s[b].start, s[e - 1].end, label, text[s[b].start:s[e - 1].end],
+                 float(cf[b:e].mean())) for label, b, e in get_entities(tg)]
+        assert [(e.start, e.end, e.label, e.text) for e in a.entities] == [w[:4] for w in want]
+        for ea, w in zip(a.entities, want):
+            assert abs(ea.score - w[4]) < 1e-5
 
 
 def test_jsonl_strings_equal_json_dumps():

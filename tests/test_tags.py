@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nertag.errors import NertagError
-from nertag.text.scoring import get_entities
+from nertag.text.tags import get_entities
 from nertag.text.tags import (
     bio_to_bioes,
     bio_to_iob1,
@@ -18,7 +18,7 @@ from nertag.text.tags import (
     check_scheme,
     convert,
     detect_scheme,
-    encode,
+    entities_to_tags,
     iob1_to_bio,
     is_valid_tag,
     labels_for,
@@ -235,7 +235,7 @@ def entity_sequences(draw):
 @given(entity_sequences())
 def test_round_trips(data):
     n, entities = data
-    bio, iob1, bioes = (encode(entities, n, s) for s in ("bio", "iob1", "bioes"))
+    bio, iob1, bioes = (entities_to_tags(entities, n, s) for s in ("bio", "iob1", "bioes"))
     for tags, scheme in ((bio, "bio"), (iob1, "iob1"), (bioes, "bioes")):
         assert all(is_valid_tag(t, scheme) for t in tags)
         assert get_entities(tags) == entities

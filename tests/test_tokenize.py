@@ -1,4 +1,4 @@
-"""Tests for nertag.text.tokenize (tokenizer, sentence splitter, stream reading) and nertag.detok."""
+"""Tests for nertag.text.tokenize (tokenizer, sentence splitter) and tools.detok."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 import nertag.text.tokenize as tk
 from tools.detok import detokenize, tokenizer_agreement
 from nertag.errors import NertagError
-from nertag.text.tokenize import (Token, TokenSpans, iter_paragraphs, iter_sentences, split_sentences,
-                             tokenize)
+from nertag.text.tokenize import split_sentences, tokenize
+from nertag.text.tokens import Token, TokenSpans
 
 CONLL_VALID = Path(__file__).resolve().parents[1].parent / "shared/data/conll2003/valid.txt"
 
@@ -192,67 +192,26 @@ def test_split_sentences_offset():
     assert s1[0] == Token("A", 10, 11) and s2[-1] == Token(".", 18, 19)
 
 
-# ------------------------------------------------------------ stream reading
-def test_iter_paragraphs_offsets():
-    text = "\n\nFirst para\r\nstill first.\r\n\r\n  \t\r\nSecond\n\n\nThird \u00a0 \n"
-    paras = list(iter_paragraphs(io.StringIO(text, newline="")))
-    assert [p for _, p in paras] == ["First para\r\nstill first.", "Second", "Third \u00a0 \n"]
-    for off, para in paras:
-        assert text[off:off + len(para)] == para
-    from_paras = [t for off, p in paras for t in tokenize(p, off)]
-    assert from_paras == tokenize(text)
+# ------------------------------------------------------------ text read in chunks
+def chunked_sentences(text: str, chunk_chars: int = 1) -> list:
+    """The sentences of ``text`` read as tagging reads it: chunks cut after blank lines
+    (every blank line, with ``chunk_chars`` = 1), each split on its own."""
+    from unittest import mock
+
+    from nertag.inference import tagging
+
+    with mock.patch.object(tagging, "CHUNK_CHARS", chunk_chars):
+        chunks = list(tagging.iter_chunks(io.StringIO(text, newline="")))
+    assert "".join(c for _, c in chunks) == text
+    return [s for off, c in chunks for s in split_sentences(c, off)]
 
 
-def test_iter_sentences_matches_whole_text(monkeypatch):
+def test_sentences_of_chunks_equal_sentences_of_the_whole_text():
     text = ("Mr. Smith went to Washington. He said \"Hi.\"\r\n\r\nThe U.S.\n\n"
             "Acme Inc.\n  \nNext para... (it's 3 p.m.) Done!\rEnd\r\r") * 20
     whole = split_sentences(text)
-    for block in (1, 2, 3, 7, 1 << 16):
-        monkeypatch.setattr(tk, "_BLOCK", block)
-        assert list(iter_sentences(io.StringIO(text, newline=""))) == whole
-
-
-def test_iter_paragraphs_bounded_chunks(monkeypatch):
-    monkeypatch.setattr(tk, "_BLOCK", 64)
-    # one long line with spaces: cut at whitespace
-    text = "word " * 2000
-    pieces = list(iter_paragraphs(io.StringIO(text), max_chars=1000))
-    assert all(len(p) <= 1000 for _, p in pieces) and len(pieces) >= 10
-    assert all(text[o:o + len(p)] == p for o, p in pieces)
-    assert [t for o, p in pieces for t in tokenize(p, o)] == tokenize(text)
-    # many lines, no blank line: cut at a line break
-    text = "line of text\r\n" * 1000
-    pieces = list(iter_paragraphs(io.StringIO(text, newline=""), max_chars=1000))
-    assert all(len(p) <= 1000 and p.endswith("\r\n") for _, p in pieces[:-1])
-    assert [t for o, p in pieces for t in tokenize(p, o)] == tokenize(text)
-    # no whitespace at all: hard cuts, nothing lost
-    text = "x" * 5000
-    pieces = list(iter_paragraphs(io.StringIO(text), max_chars=1000))
-    assert [(o, len(p)) for o, p in pieces] == [(i, 1000) for i in range(0, 5000, 1000)]
-
-
-def test_iter_paragraphs_default_limit_reads_in_blocks():
-    class Spy(io.StringIO):
-        sizes: list[int] = []
-
-        def read(self, size=-1):
-            self.sizes.append(size)
-            return super().read(size)
-
-    text = ("y" * 999 + " ") * 3000  # a single 3 MB line
-    stream = Spy(text)
-    pieces = list(iter_paragraphs(stream))
-    assert all(0 < s <= 1 << 16 for s in stream.sizes)
-    assert max(len(p) for _, p in pieces) <= tk.MAX_PARAGRAPH_CHARS
-    assert "".join(p for _, p in pieces) == text
-
-
-def test_iter_paragraphs_rejects_binary_and_bad_encoding():
-    with pytest.raises(NertagError):
-        list(iter_paragraphs(io.BytesIO(b"abc")))
-    bad = io.TextIOWrapper(io.BytesIO(b"ok\n\xff\xfe bad"), encoding="utf-8", newline="")
-    with pytest.raises(NertagError):
-        list(iter_paragraphs(bad))
+    for chunk_chars in (1, 50, 1000, 1 << 20):
+        assert chunked_sentences(text, chunk_chars) == whole
 
 
 # -------------------------------------------------------------- properties
@@ -271,7 +230,7 @@ def _check_all(text: str) -> None:
     assert all(sentences)
     assert [t for s in sentences for t in s] == toks
     assert tokenize(text, 7) == [Token(t.text, t.start + 7, t.end + 7) for t in toks]
-    assert list(iter_sentences(io.StringIO(text, newline=""))) == sentences
+    assert chunked_sentences(text) == sentences
     # the offsets computed from the separators are the regex's own match offsets
     assert [(t.text, t.start, t.end) for t in toks] == \
         [(m.group(), m.start(), m.end()) for m in tk._TOKEN_RE.finditer(text)]

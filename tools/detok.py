@@ -1,6 +1,6 @@
 """Turn CoNLL tokens back into running text, and measure tokenizer agreement.
 
-``python -m nertag.detok valid.txt`` prints the share of CoNLL sentences that
+``python -m tools.detok valid.txt`` prints the share of CoNLL sentences that
 :func:`nertag.text.tokenize.tokenize` splits exactly as the corpus does after
 :func:`detokenize` has glued them back together.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from nertag.errors import NertagError
+from nertag.text.conll import iter_words
 from nertag.text.tokenize import tokenize
 
 # no space before these tokens
@@ -62,31 +63,10 @@ def detokenize(tokens: Sequence[str]) -> str:
     return "".join(out)
 
 
-def read_conll_sentences(path: str | Path) -> Iterator[list[str]]:
-    """Yield the word column of each sentence of a CoNLL file (``-DOCSTART-`` skipped)."""
-    words: list[str] = []
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                fields = line.split()
-                if not fields:
-                    if words:
-                        yield words
-                    words = []
-                elif fields[0] != "-DOCSTART-":
-                    words.append(fields[0])
-    except OSError as exc:
-        raise NertagError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if words:
-        yield words
-
-
-def disagreements(conll_path: str | Path) -> Iterator[tuple[list[str], list[str]]]:
-    """Yield ``(gold_tokens, our_tokens)`` for every sentence tokenized differently."""
-    for words in read_conll_sentences(conll_path):
-        ours = [t.text for t in tokenize(detokenize(words))]
-        if ours != words:
-            yield words, ours
+def read_conll_sentences(path: str | Path, encoding: str = "utf-8") -> Iterator[list[str]]:
+    """The word column of each sentence of a CoNLL file (``-DOCSTART-`` skipped)."""
+    for sentence in iter_words(path, encoding):
+        yield sentence.words
 
 
 def tokenizer_agreement(conll_path: str | Path) -> tuple[int, int]:
@@ -100,7 +80,7 @@ def tokenizer_agreement(conll_path: str | Path) -> tuple[int, int]:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m nertag.detok CONLL_FILE")
+        sys.exit("usage: python -m tools.detok CONLL_FILE")
     try:
         ok, n = tokenizer_agreement(sys.argv[1])
     except NertagError as err:

@@ -1,6 +1,6 @@
 """Train a config with several seeds and report mean ± std of dev F1, per type, and time.
 
-    python -m nertag.seeds -c conll2003 --seeds 1 2 3 [--set KEY=VALUE ...] [--keep DIR]
+    python -m tools.seeds -c conll2003 --seeds 1 2 3 [--set KEY=VALUE ...] [--keep DIR]
 
 This is how the results table in the README is produced: each seed is a full
 ``nertag train`` run (same data, same config), scored on the dev set.
@@ -47,7 +47,7 @@ def run(config: str, seeds: list[int], overrides: list[str], keep: str | None = 
 def main(argv=None) -> None:
     from nertag.cli import set_threads
 
-    ap = argparse.ArgumentParser(prog="python -m nertag.seeds", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m tools.seeds", description=__doc__)
     ap.add_argument("-c", "--config", default="conll2003")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--set", dest="overrides", action="append", default=[])

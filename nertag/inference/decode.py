@@ -1,80 +1,122 @@
-"""Fast decoding for tagging: label arrays, vectorised entity chunking, and Viterbi
-variants that give exactly :func:`nertag.nn.crf.viterbi`'s paths (tested against it)."""
+"""Decoders: tag ids and confidences from a model's scores.
+
+  greedy       argmax of each token's scores, independently;
+  constrained  the best path under the token log-probabilities that never makes an
+               invalid BIO/BIOES transition (Viterbi with 0/−∞ transitions);
+  viterbi      the CRF's best path with its learned transitions (crf head; for the
+               other heads it is the same as constrained).
+
+The Viterbi variants here give exactly :func:`nertag.nn.crf.viterbi`'s paths and ties
+(tested against it), faster.
+"""
 
 from __future__ import annotations
-
-from typing import Sequence
 
 import numpy as np
 
 from nertag.nn import crf
+from nertag.nn.activations import sigmoid
+from nertag.nn.layers import log_softmax
+from nertag.nn.ragged import sentence_starts, token_rows
+from nertag.text import tags as tagmod
+
+DECODERS = ("greedy", "constrained", "viterbi")
 
 
-_PREFIX = {"O": 0, "B": 1, "I": 2, "E": 3, "S": 4}
+class Decoder:
+    """The decoders of one model: its labels, tag scheme, head and float type."""
 
+    def __init__(self, labels, scheme: str, head: str, dtype):
+        self.key = (tuple(labels), scheme, head, dtype)
+        self.head = head
+        # which transitions, first and last tags are valid, as booleans and as 0/−∞
+        self.allowed, self.ok_first, self.ok_last = tagmod.transition_mask(labels, scheme)
+        neg = dtype.type(-np.inf)
+        self.penalty = tuple(np.where(ok, 0, neg).astype(dtype)
+                             for ok in (self.allowed, self.ok_first, self.ok_last))
 
-class _Labels:
-    """Per label id of a model: its prefix (O B I E S) and entity type, as arrays for
-    vectorised chunking, and the BIO tag strings the output uses."""
+    def decode(self, S: np.ndarray, lengths, decoder: str, params: dict, *,
+               fast: bool = False):
+        """Tag ids (B,) and each chosen tag's probability (B,) from scores S: (B, K)."""
+        if decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {decoder!r}; use one of {', '.join(DECODERS)}")
+        head = self.head
+        if fast and head in ("softmax", "crf") and len(S):
+            return self._decode_transposed(S, lengths, decoder, params)
+        if head == "binary":
+            sig = sigmoid(S)
+            probs = sig / sig.sum(axis=1, keepdims=True)
+            logp = np.log(np.maximum(probs, 1e-30))
+        else:
+            logp = log_softmax(S)
+            probs = np.exp(logp)
+        if decoder == "greedy":
+            ids = S.argmax(axis=1)
+        elif head == "crf" and decoder == "viterbi":
+            ids = _viterbi_sorted(S, lengths, *self._crf_scores(params))
+        elif fast:
+            ids = self.constrained(logp, lengths)
+        else:
+            ids = crf.viterbi(logp, lengths, *self.penalty)
+        return ids, probs[np.arange(len(ids)), ids]
 
-    def __init__(self, labels: Sequence[str]):
-        self.labels = list(labels)
-        prefix, types = [], []
-        for lab in self.labels:
-            p, sep, t = lab.partition("-")
-            prefix.append(_PREFIX.get(p, -1) if sep or lab == "O" else -1)
-            types.append(t)
-        # every label is O or PREFIX-TYPE with a known prefix (else: sentence by sentence)
-        self.ok = all(p >= 0 and (p == 0) == (lab == "O") for p, lab in zip(prefix, self.labels))
-        self.prefix = np.array(prefix, dtype=np.int8)
-        names = sorted(set(types))
-        self.type_names = names
-        self.type_id = np.array([names.index(t) for t in types], dtype=np.int32)
-        self.as_array = np.array(self.labels, dtype=object)
-        # BIO output tags: 0 = O, 1 + 2k = B-type_k, 2 + 2k = I-type_k
-        self.bio_tags = np.array(["O"] + [f"{p}-{t}" for t in names for p in "BI"], dtype=object)
+    def _crf_scores(self, params: dict):
+        """The CRF's transition, start and end scores with the invalid ones at −∞."""
+        A, to_first, to_last = self.penalty
+        return params["A"] + A, params["start"] + to_first, params["end"] + to_last
 
+    def _decode_transposed(self, S: np.ndarray, lengths, decoder: str, params: dict):
+        """:meth:`decode` for the softmax and CRF heads, on the scores transposed to (K, B).
 
-_LABELS_CACHE: dict[tuple, _Labels] = {}
+        Reductions over the K tags of each row are slow in NumPy (short inner
+        axis); over rows of the transpose they are plain vector operations.
+        The chosen tag's probability is 1/Σ exp(s − max) when it is the argmax.
+        """
+        St = np.ascontiguousarray(S.T)                     # (K, B)
+        m = St.max(axis=0)
+        lse = m + np.log(np.exp(St - m).sum(axis=0))      # log Σ exp s, per token
+        if self.head == "crf" and decoder == "viterbi":
+            ids = fast_viterbi(S, lengths, *self._crf_scores(params))
+        else:
+            ids = np.zeros(St.shape[1], dtype=np.intp)
+            top = St[0].copy()
+            for k in range(1, len(St)):                    # argmax over the K rows
+                keep_better(top, ids, St[k], k)
+            if decoder != "greedy":
+                ids = self.constrained(None, lengths, ids=ids, S=S, lse=lse)
+        conf = np.exp(S[np.arange(len(ids)), ids] - lse)
+        return ids, conf
 
+    def constrained(self, logp: np.ndarray | None, lengths, *, ids=None, S=None,
+                    lse=None) -> np.ndarray:
+        """Constrained Viterbi, run only on sentences whose greedy path is invalid.
 
-def _labels(labels: Sequence[str]) -> _Labels:
-    key = tuple(labels)
-    if key not in _LABELS_CACHE:
-        _LABELS_CACHE[key] = _Labels(labels)
-    return _LABELS_CACHE[key]
-
-
-def entity_spans(ids: np.ndarray, starts: np.ndarray, lab: _Labels):
-    """Entities of tag ids (BIO or BIOES) laid end to end; sentence ``k`` starts at
-    ``starts[k]``.  Returns ``(begin, end, type_id, bio)``: token index arrays of the
-    chunks and every token's BIO tag id (see ``_Labels.bio_tags``).
-
-    The chunks are exactly those :func:`nertag.text.scoring.get_entities` (conlleval's
-    rules) finds sentence by sentence: a non-O token starts a chunk if it is B or S,
-    or an I/E after O/E/S (or at a sentence start), or its type differs from the
-    previous token's; otherwise it continues the previous token's chunk.
-    """
-    pre, typ = lab.prefix[ids], lab.type_id[ids]
-    first = np.zeros(len(ids), dtype=bool)
-    first[starts] = True
-    prev_pre = np.empty_like(pre)
-    prev_typ = np.empty_like(typ)
-    if len(ids):
-        prev_pre[0], prev_typ[0] = 0, -1
-        prev_pre[1:], prev_typ[1:] = pre[:-1], typ[:-1]
-    prev_pre[first] = 0        # a sentence starts after "O", whose type matches no entity
-    prev_typ[first] = -1
-    start = ((pre == 1) | (pre == 4)
-             | (((prev_pre == 0) | (prev_pre == 3) | (prev_pre == 4)) & ((pre == 2) | (pre == 3)))
-             | (typ != prev_typ))
-    inside = pre != 0
-    cont = inside & ~start
-    begin = np.flatnonzero(inside & start)
-    stops = np.append(np.flatnonzero(~cont), len(ids))
-    end = stops[np.searchsorted(stops, begin, side="right")]
-    bio = np.where(inside, np.where(cont, 2, 1) + 2 * typ, 0)
-    return begin, end, typ[begin], bio
+        With 0/−∞ transitions a path's score is the sum of its tokens' log-
+        probabilities, so a greedy path that is valid is the constrained optimum.
+        Scores come as ``logp`` (B, K), or as ``S`` and its per-token log Σ exp ``lse``.
+        """
+        allowed, ok_first, ok_last = self.allowed, self.ok_first, self.ok_last
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if ids is None:
+            ids = logp.argmax(axis=1)
+        if not len(ids):
+            return ids
+        lengths_nz = lengths[lengths > 0]
+        starts = sentence_starts(lengths_nz)
+        bad_tok = np.zeros(len(ids), dtype=bool)
+        bad_tok[1:] = ~allowed[ids[:-1], ids[1:]]
+        bad_tok[starts] = ~ok_first[ids[starts]]
+        ends = starts + lengths_nz - 1
+        bad_tok[ends] |= ~ok_last[ids[ends]]
+        if not bad_tok.any():
+            return ids
+        sent_of = np.repeat(np.arange(len(lengths_nz)), lengths_nz)
+        bad = np.unique(sent_of[bad_tok])
+        bl = lengths_nz[bad]
+        rows = token_rows(starts[bad], bl)
+        sub = logp[rows] if logp is not None else S[rows] - lse[rows, None]
+        ids[rows] = constrained_viterbi(sub, bl, allowed, ok_first, ok_last)
+        return ids
 
 
 def _viterbi_sorted(S, lengths, A, start, end) -> np.ndarray:
@@ -83,9 +125,8 @@ def _viterbi_sorted(S, lengths, A, start, end) -> np.ndarray:
     if len(lengths) < 2 or lengths.min() == lengths.max():
         return crf.viterbi(S, lengths, A, start, end)
     order = np.argsort(lengths, kind="stable")
-    offsets = np.cumsum(lengths) - lengths
     ls = lengths[order]
-    rows = np.repeat(offsets[order] - np.cumsum(ls) + ls, ls) + np.arange(ls.sum())
+    rows = token_rows(sentence_starts(lengths)[order], ls)
     out = np.empty(len(S), dtype=np.int64)
     out[rows] = crf.viterbi(S[rows], ls, A, start, end)
     return out
@@ -163,7 +204,7 @@ def fast_viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray, end: 
     lengths = np.asarray(lengths, dtype=np.int64)
     K = S.shape[1]
     out = np.empty(len(S), dtype=np.int64)
-    offsets = np.cumsum(lengths) - lengths
+    offsets = sentence_starts(lengths)
     order = np.argsort(-lengths, kind="stable")
     order = order[lengths[order] > 0]
     plan = _predecessor_plan(A)
@@ -188,9 +229,9 @@ def fast_viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray, end: 
                 cand = d[P]                                       # (r, k, m)
                 cand += Ap
                 best = cand.max(axis=0)                           # (k, m)
-                first = r - np.maximum.reduce((cand == best) * W, axis=0)
-                np.minimum(first, r - 1, out=first)               # (NaN rows: none equal)
-                back[t, dst, :m] = flat[base + first]
+                first_best = r - np.maximum.reduce((cand == best) * W, axis=0)
+                np.minimum(first_best, r - 1, out=first_best)     # (NaN rows: none equal)
+                back[t, dst, :m] = flat[base + first_best]
                 new[dst] = best + emit[dst]
             delta[:, :m] = new
         _backtrace(delta + end_c, back, live, off, out)
@@ -218,7 +259,7 @@ def constrained_viterbi(logp: np.ndarray, lengths, allowed: np.ndarray, ok_first
     neg = logp.dtype.type(-np.inf)
     start_pen = np.where(ok_first, 0, neg).astype(logp.dtype)[:, None]
     end_pen = np.where(ok_last, 0, neg).astype(logp.dtype)[:, None]
-    offsets = np.cumsum(lengths) - lengths
+    offsets = sentence_starts(lengths)
     order = np.argsort(-lengths, kind="stable")
     order = order[lengths[order] > 0]
     for c in range(0, len(order), chunk):

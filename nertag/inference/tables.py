@@ -12,7 +12,7 @@ Scoring a token then costs n·F row lookups and sums of H numbers instead of a
 floating-point operations, paid for with V_f·n·H numbers of memory (100 MB for
 an 18k vocabulary, H = 300, n = 5).  Lookups of random rows of a big table are
 memory-bound, and BLAS is fast, so whether they win depends on the machine:
-:class:`FastScorer` decides per feature.  Each feature is scored in one of three
+:class:`TableScorer` decides per feature.  Each feature is scored in one of three
 ways (its *plan*):
 
 ``table``   the n tables T_{f,p}; n lookups and sums per token.  Only when the
@@ -26,12 +26,12 @@ ways (its *plan*):
             feature costs one lookup per token.
 ``matmul``  the plain product of the feature's embeddings with its columns of W.
 
-``FastScorer(params, arch).scores(X)`` equals :func:`nertag.nn.window.scores` up to
+``TableScorer(params, arch).scores(X)`` equals :func:`nertag.nn.window.scores` up to
 float rounding (the sums are taken in a different order).  The tables are
 derived from the parameters and are stale as soon as a parameter changes, so
 :class:`~nertag.inference.model.NerModel` uses one only when asked (``fast_inference``)
 and checks that the parameters are unchanged before each use (:class:`ParamSnapshot`).
-The per-word-type scorer of the tagging path is :class:`nertag.inference.word_types.TypeScorer`.
+The per-word-type scorer of the tagging path is :class:`nertag.inference.word_types.WordTypeScorer`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ import time
 
 import numpy as np
 
-from nertag.nn import layers as L
-from nertag.nn import window as M
+from nertag.nn.activations import activation
+from nertag.nn.arch import Arch
 
 #: Largest table (bytes) built for one feature; env NERTAG_FAST_BUDGET_MB overrides.
 BUDGET_BYTES = 128 << 20
@@ -64,7 +64,8 @@ PLANS = ("auto", "probe", "light", "tables", "matmul")
 _PROBE_CACHE: dict[tuple, dict[str, str]] = {}
 
 
-def _budget(default: int | None = None) -> int:
+def table_budget(default: int | None = None) -> int:
+    """Bytes a lookup table may take (``NERTAG_FAST_BUDGET_MB`` overrides the default)."""
     env = os.environ.get("NERTAG_FAST_BUDGET_MB")
     if env:
         return int(float(env) * (1 << 20))
@@ -116,7 +117,7 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a.view(bits), b.view(bits)))
 
 
-class FastScorer:
+class TableScorer:
     """Scores of a window model with the first layer as table lookups where that pays.
 
     ``plan``: a dict {feature: "table" | "joint" | "matmul"}, or
@@ -131,14 +132,14 @@ class FastScorer:
       ``"matmul"``  the plain forward (batched for the cache).
     """
 
-    def __init__(self, params: dict, arch: M.Arch, *, plan: str | dict = "auto",
+    def __init__(self, params: dict, arch: Arch, *, plan: str | dict = "auto",
                  budget_bytes: int | None = None):
         if not isinstance(plan, dict) and plan not in PLANS:
             raise ValueError(f"unknown plan {plan!r}; use one of {', '.join(PLANS)} or a dict")
         self.arch = arch
         self.params = params
         self.plan_kind = plan if isinstance(plan, str) else "custom"
-        budget = _budget() if budget_bytes is None else budget_bytes
+        budget = table_budget() if budget_bytes is None else budget_bytes
         n, H, D = arch.n, arch.hidden, arch.D
         W = params["W"]
         self.dtype = W.dtype
@@ -296,6 +297,7 @@ class FastScorer:
         tab = [(np.ascontiguousarray(X[:, :, f].T, dtype=np.intp), name)
                for f, name in self.features["table"]]
         Ut = np.ascontiguousarray(p["U"].T)
+        f, _ = activation(self.arch.activation)
         z = np.empty((chunk, H), dtype=self.dtype)
         tmp = np.empty_like(z)
         for i in range(0, N, chunk):
@@ -317,30 +319,13 @@ class FastScorer:
                 zc[:] = p["b"]
             for ids, name in tab:
                 self._add_table(zc, tc, name, ids, i)
-            np.matmul(_activate(zc, self.arch.activation), Ut, out=out[i:i + B])
+            np.matmul(f(zc, out=zc), Ut, out=out[i:i + B])
         out += p["c"]
         return out
 
     @property
     def nbytes(self) -> int:
         return sum(t.nbytes for t in self.tables.values())
-
-
-def _activate(z: np.ndarray, kind: str) -> np.ndarray:
-    """:func:`nertag.nn.layers.act_forward` in place (the same operations, the same bits)."""
-    if kind == "tanh":
-        return np.tanh(z, out=z)
-    if kind == "sigmoid":       # 0.5 * (1 + tanh(0.5 z))
-        z *= 0.5
-        np.tanh(z, out=z)
-        z += 1.0
-        z *= 0.5
-        return z
-    if kind == "relu":
-        return np.maximum(z, 0, out=z)
-    if kind == "hardtanh":
-        return np.clip(z, -1, 1, out=z)
-    return L.act_forward(z, kind)[0]
 
 
 def _best(fn, repeats: int) -> float:
@@ -351,11 +336,3 @@ def _best(fn, repeats: int) -> float:
         fn()
         best = min(best, time.perf_counter() - t)
     return best
-
-
-def __getattr__(name: str):
-    if name == "TypeScorer":  # moved to its own module; importable from here as before
-        from nertag.inference.word_types import TypeScorer
-
-        return TypeScorer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

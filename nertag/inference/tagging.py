@@ -15,9 +15,11 @@ from typing import IO, Callable, Iterator, Sequence
 
 import numpy as np
 
-from nertag.inference.model import NerModel, _labels, entity_spans  # noqa: F401  (re-exported)
-from nertag.text.scoring import get_entities
-from nertag.text.tokenize import Token, TokenSpans, sentence_tokens, split_flat
+from nertag.errors import NertagError
+from nertag.inference.model import NerModel
+from nertag.nn.ragged import sentence_starts
+from nertag.text import tags as tagmod
+from nertag.text.tokenize import TokenSpans, split_flat
 
 CHUNK_CHARS = 64 * 1024       # cut a chunk after a blank line once it is this long
 MAX_CHUNK_CHARS = 1 << 20     # hard limit: cut at a line / whitespace boundary
@@ -96,17 +98,6 @@ def _cut(line: str, limit: int) -> int:
     return limit
 
 
-def entities_of(tokens: Sequence[Token], tags: Sequence[str], conf: np.ndarray,
-                text: str, text_offset: int) -> list[Entity]:
-    """Entity spans with character offsets into the input; score = mean tag probability."""
-    out = []
-    for label, s, e in get_entities(tags):
-        start, end = tokens[s].start, tokens[e - 1].end
-        out.append(Entity(start, end, label, text[start - text_offset:end - text_offset],
-                          float(conf[s:e].mean())))
-    return out
-
-
 def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]]) -> list[TaggedChunk]:
     """Tokenize, split and tag a batch of chunks in one model call."""
     split = [split_flat(text, offset) for offset, text in chunks]
@@ -114,20 +105,20 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]]) -> list[Tagge
     texts = [w for p in split for w in p.texts]
     if not texts:
         return [TaggedChunk(offset, text, []) for offset, text in chunks]
-    lab = _labels(model.labels)
+    lab = tagmod.label_codes(model.labels)
     if model.scheme not in ("bio", "bioes") or not lab.ok:
-        per_chunk = [sentence_tokens(p) for p in split]
-        return _tag_chunks_slow(model, chunks, per_chunk, [s for ss in per_chunk for s in ss])
+        raise NertagError(f"the model's labels {model.labels[:6]} are not tags of the BIO or "
+                          f"BIOES scheme; retrain the model")
     starts = np.concatenate([p.starts for p in split])
     ends = np.concatenate([p.ends for p in split])
     lengths = np.concatenate([np.diff(p.cuts) for p in split]).astype(np.int64)
     chunk_of = np.repeat(np.arange(len(split)), [len(p.cuts) - 1 for p in split])  # (S,)
     ids, conf = model.predict_ids(texts, lengths)
-    first = np.cumsum(lengths) - lengths                                          # (S,)
+    sent_start = sentence_starts(lengths)                                         # (S,)
     # BIO tags: a BIO model's own (as predict gives them), BIOES converted
-    begin, end, typ, bio = entity_spans(ids, first, lab)
+    begin, end, typ, bio = tagmod.entity_spans(ids, sent_start, lab)
     labels = (lab.as_array[ids] if model.scheme == "bio" else lab.bio_tags[bio]).tolist()
-    ents = _entities(chunks, lab.type_names, starts, ends, conf, first, chunk_of,
+    ents = _entities(chunks, lab.entity_types, starts, ends, conf, sent_start, chunk_of,
                      begin, end, typ)
     starts_l, ends_l = starts.tolist(), ends.tolist()
     out, k, o = [], 0, 0
@@ -143,39 +134,24 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]]) -> list[Tagge
     return out
 
 
-def _entities(chunks, names, starts, ends, conf, first, chunk_of, begin, end, typ
+def _entities(chunks, names, starts, ends, conf, sent_start, chunk_of, begin, end, typ
               ) -> list[list[Entity]]:
-    """The entities of each sentence from the token spans ``begin:end`` (E,) of type
-    ``typ`` (E,); starts/ends/conf: (N,) per token; first, chunk_of: (S,) per sentence."""
+    """The entities of each sentence from the token spans ``begin:end`` (E,) of entity
+    type ``typ`` (E,); starts/ends/conf: (N,) per token; sent_start, chunk_of: (S,) per
+    sentence.  An entity's score is the mean probability of its tokens' tags."""
     # mean confidence of each span, summed span by span (the same bits wherever the
     # sentence falls in a batch)
     bounds = np.stack([begin, end], axis=1).ravel()
     sums = np.add.reduceat(np.append(conf.astype(np.float64), 0.0), bounds)[::2] \
         if len(begin) else np.zeros(0)
     score = (sums / (end - begin)).tolist()
-    sent_of = np.searchsorted(first, begin, side="right") - 1
-    ents: list[list[Entity]] = [[] for _ in first]
+    sent_of = np.searchsorted(sent_start, begin, side="right") - 1
+    ents: list[list[Entity]] = [[] for _ in sent_start]
     for a, b, t, sc, k, c in zip(starts[begin].tolist(), ends[end - 1].tolist(), typ.tolist(),
                                  score, sent_of.tolist(), chunk_of[sent_of].tolist()):
         off, text = chunks[c]
         ents[k].append(Entity(a, b, names[t], text[a - off:b - off], sc))
     return ents
-
-
-def _tag_chunks_slow(model, chunks, per_chunk, sents) -> list[TaggedChunk]:
-    """Sentence by sentence (any tag scheme or label set)."""
-    tags, conf = model.predict([[t.text for t in s] for s in sents])
-    out, k = [], 0
-    for (offset, text), ss in zip(chunks, per_chunk):
-        tagged = []
-        for s in ss:
-            if not s:
-                continue
-            tagged.append(TaggedSentence(s[0].start, s[-1].end, s, tags[k],
-                                         entities_of(s, tags[k], conf[k], text, offset)))
-            k += 1
-        out.append(TaggedChunk(offset, text, tagged))
-    return out
 
 
 def batches(stream: IO[str], batch_chars: int | Callable[[int], int] | None = None
@@ -198,11 +174,3 @@ def batches(stream: IO[str], batch_chars: int | Callable[[int], int] | None = No
             limit = batch_chars(done)
     if batch:
         yield batch
-
-
-def tag_text(model: NerModel, text: str) -> list[TaggedSentence]:
-    """Tag a string (the simplest entry point for library users)."""
-    import io
-
-    return [s for b in batches(io.StringIO(text, newline=""))
-            for c in tag_chunks(model, b) for s in c.sentences]

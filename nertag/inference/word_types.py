@@ -15,9 +15,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from nertag.nn import window as M
-from nertag.inference.tables import CHUNK, ParamSnapshot, _activate, _budget
+from typing import Sequence
 
+from nertag.inference.tables import CHUNK, ParamSnapshot, table_budget
+from nertag.nn.activations import activation
+from nertag.nn.arch import Arch
+from nertag.nn.ragged import window_ids
+from nertag.text.features import END, START, UNK, Featurizer
+
+#: Distinct words whose feature ids are remembered (the cache is emptied when full).
+WORD_CACHE_SIZE = 100_000
 #: Size of the per-word-type table: ~16k types at H = 300, n = 5, which in news text
 #: cover all but ~2% of the tokens (the rest are computed per call).
 TYPE_BUDGET_BYTES = 96 << 20
@@ -26,7 +33,64 @@ TYPE_BUDGET_BYTES = 96 << 20
 SEGMENT_CHUNKS = 16
 
 
-class TypeScorer:
+class WordCache:
+    """Word types and their feature ids, remembered across calls.
+
+    Each distinct word gets a *type* number (in order of first appearance; types 0
+    and 1 stand for the padding before and after a sentence, whose feature ids are
+    all ``<s>`` / all ``</s>``) and ``rows[type]`` holds its feature ids, so each
+    word goes through the feature functions once.  ``feature_ids`` == ``Featurizer.feature_ids``.
+    When more than ``max_words`` types are known the cache starts again, and
+    ``generation`` counts how often that happened.
+    """
+
+    def __init__(self, featurizer: Featurizer, max_words: int = WORD_CACHE_SIZE):
+        self.featurizer = featurizer
+        self.max_words = max_words
+        self.generation = -1
+        self.clear()
+
+    def clear(self) -> None:
+        self.index: dict[str, int] = {}
+        F = len(self.featurizer.features)
+        self.rows = np.empty((1024, F), dtype=np.int32)
+        self.rows[0], self.rows[1] = START, END
+        self.size = 2
+        self.generation += 1
+
+    def types(self, words: Sequence[str]) -> np.ndarray:
+        """Type numbers of a flat list of words: (N,) intp."""
+        index = self.index
+        try:  # all words known (the common case once the cache is warm)
+            return np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
+        except KeyError:
+            pass
+        new = [w for w in dict.fromkeys(words) if w not in index]
+        if new:
+            if self.size + len(new) - 2 > self.max_words:
+                self.clear()
+                index = self.index
+                new = list(dict.fromkeys(words))
+            n0 = self.size
+            need = n0 + len(new)
+            if need > len(self.rows):
+                grown = np.empty((max(need, 2 * len(self.rows)), self.rows.shape[1]), np.int32)
+                grown[:n0] = self.rows[:n0]
+                self.rows = grown
+            for j, f in enumerate(self.featurizer.features):
+                get, key = f.vocab.index.get, f.key
+                self.rows[n0:need, j] = [get(key(w), UNK) for w in new]
+            index.update(zip(new, range(n0, need)))
+            self.size = need
+        return np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
+
+    def feature_ids(self, words: Sequence[str]) -> np.ndarray:
+        """Feature ids ``(N, F)`` int32, as :meth:`Featurizer.feature_ids`."""
+        ks = self.types(words)  # (first: it may replace self.rows)
+        return self.rows[ks]
+
+
+class WordTypeScorer:
     """Scores from a table per word *type* (see the module's docstring).
 
     Types are numbered by a :class:`~nertag.inference.model.WordCache` (0 and 1 are the
@@ -34,12 +98,12 @@ class TypeScorer:
     memory budget) and rarer ones get their rows computed per call.
     """
 
-    def __init__(self, params: dict, arch: M.Arch, cache, *, budget_bytes: int | None = None):
+    def __init__(self, params: dict, arch: Arch, cache, *, budget_bytes: int | None = None):
         self.arch, self.params, self.cache = arch, params, cache
         n, H, D = arch.n, arch.hidden, arch.D
         W = params["W"]
         self.dtype = W.dtype
-        budget = _budget(TYPE_BUDGET_BYTES) if budget_bytes is None else budget_bytes
+        budget = table_budget(TYPE_BUDGET_BYTES) if budget_bytes is None else budget_bytes
         self.capacity = max(2, budget // (n * H * W.dtype.itemsize))
         # x_t W_qᵀ for all q at once: x_t (D,) @ Wcat (D, n·H)
         self.Wcat = np.ascontiguousarray(W.reshape(H, n, D).transpose(2, 1, 0).reshape(D, n * H))
@@ -81,14 +145,8 @@ class TypeScorer:
     def _window_types(self, types: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The type at each window position of each token: (n, N) intp, with the
         padding types 0 (before a sentence) and 1 (after it)."""
-        N, w = len(types), self.arch.window
-        sent_of = np.repeat(np.arange(len(lengths)), lengths)
-        pos = np.arange(N) + 2 * w * sent_of + w
-        padded = np.ones(N + 2 * w * len(lengths), dtype=np.intp)
-        padded[pos] = types
-        first = np.cumsum(lengths) - lengths + 2 * w * np.arange(len(lengths))
-        padded[(first[:, None] + np.arange(w)).ravel()] = 0
-        return padded[pos[None, :] + np.arange(-w, w + 1)[:, None]]
+        return window_ids(types.astype(np.intp, copy=False), lengths, self.arch.window, 0, 1,
+                          position_major=True)
 
     def scores(self, types: np.ndarray, lengths, chunk: int = CHUNK) -> np.ndarray:
         """Scores (N, K) of tokens given as type numbers (N,), sentences laid end to end
@@ -102,6 +160,7 @@ class TypeScorer:
         self._fill()
         ids = self._window_types(types, lengths)
         any_over = bool((ids >= self.capacity).any())
+        f, _ = activation(arch.activation)
         Ut = np.ascontiguousarray(p["U"].T)
         z = np.empty((chunk, H), dtype=self.dtype)
         tmp = np.empty_like(z)
@@ -114,7 +173,7 @@ class TypeScorer:
                 B = min(chunk, N - i)
                 zc, tc = z[:B], tmp[:B]
                 self._sum_rows(zc, tc, seg[:, i - s0:i - s0 + B], extra)
-                np.matmul(_activate(zc, arch.activation), Ut, out=out[i:i + B])
+                np.matmul(f(zc, out=zc), Ut, out=out[i:i + B])
         out += p["c"]
         return out
 

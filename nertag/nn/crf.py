@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nertag.nn.ragged import sentence_starts
+
 
 def _lse(x: np.ndarray, axis: int) -> np.ndarray:
     m = np.max(x, axis=axis, keepdims=True)
@@ -33,7 +35,7 @@ def _pad(S: np.ndarray, lengths: np.ndarray):
     """(B, K) token rows -> (N_s, T, K) padded, plus the flat index of each (sentence, t)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     T = int(lengths.max()) if len(lengths) else 0
-    offsets = np.cumsum(lengths) - lengths
+    offsets = sentence_starts(lengths)
     t = np.arange(T)
     mask = t[None, :] < lengths[:, None]                # (N_s, T)
     flat = np.where(mask, offsets[:, None] + t[None, :], 0)
@@ -122,7 +124,7 @@ def viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray, end: np.nd
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     out = np.empty(len(S), dtype=np.int64)
-    offsets = np.cumsum(lengths) - lengths
+    offsets = sentence_starts(lengths)
     for i in range(0, len(lengths), chunk):
         ls = lengths[i:i + chunk]
         if not len(ls) or ls.sum() == 0:

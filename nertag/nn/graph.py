@@ -10,14 +10,15 @@ topological order and applies the chain rule at each one:
 and where a value feeds several nodes, the gradients arriving from each use
 are SUMMED ("gradients sum at fan-out").  Shape convention as in
 :mod:`nertag.nn.layers`: ``node.grad`` has the shape of ``node.value`` (an
-embedding table's gradient is a :class:`~nertag.nn.layers.SparseRows`).
+embedding table's gradient is a :class:`~nertag.nn.sparse.SparseRows`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from nertag.nn.layers import SparseRows, segment_sum
+from nertag.nn.activations import activation
+from nertag.nn.sparse import SparseRows, segment_sum
 
 
 class Node:
@@ -168,27 +169,13 @@ def mul_const(x, mask) -> Node:
 
 
 # ------------------------------------------------------------- activations
-def tanh(x) -> Node:
+def activate(x, kind: str) -> Node:
+    """h = f(x) elementwise; local gradient f′ from the activation table (tanh′ = 1 − h²,
+    σ′ = σ(1 − σ), relu′ = [x > 0], hardtanh′ = [|x| < 1])."""
     x = _node(x)
-    h = np.tanh(x.value)
-    return _op(h, (x,), lambda g: (g * (1 - h * h),), "tanh")          # tanh′ = 1 − h²
-
-
-def sigmoid(x) -> Node:
-    x = _node(x)
-    h = 0.5 * (1 + np.tanh(0.5 * x.value))
-    return _op(h, (x,), lambda g: (g * h * (1 - h),), "sigmoid")       # σ′ = σ(1 − σ)
-
-
-def relu(x) -> Node:
-    x = _node(x)
-    return _op(np.maximum(x.value, 0), (x,), lambda g: (g * (x.value > 0),), "relu")
-
-
-def hardtanh(x) -> Node:
-    x = _node(x)
-    inside = (x.value > -1) & (x.value < 1)
-    return _op(np.clip(x.value, -1, 1), (x,), lambda g: (g * inside,), "hardtanh")
+    f, df = activation(kind)
+    h = f(x.value)
+    return _op(h, (x,), lambda g: (g * df(x.value, h),), kind)
 
 
 def maximum(x, axis: int = -1) -> Node:
@@ -257,7 +244,7 @@ def gather(x, rows, cols) -> Node:
     return index(x, (np.asarray(rows), np.asarray(cols)))
 
 
-# ------------------------------------------------------------- losses
+# ------------------------------------------------------------- reductions
 def logsumexp(x, axis: int = -1) -> Node:
     """log Σ exp along ``axis`` (stable); the local gradient is softmax along axis."""
     x = _node(x)
@@ -267,31 +254,6 @@ def logsumexp(x, axis: int = -1) -> Node:
     return _op(lse.squeeze(axis), (x,), lambda g: (np.expand_dims(g, axis) * p,), "logsumexp")
 
 
-def _onehot(y, like):
-    out = np.zeros_like(like)
-    out[np.arange(len(y)), y] = 1
-    return out
-
-
-def softmax_ce(s, y) -> Node:
-    """mean over rows of −log softmax(s)[y];  ∂J/∂s = (p − onehot(y)) / B."""
-    s, y = _node(s), np.asarray(y)
-    B = len(y)
-    logp = s.value - np.logaddexp.reduce(s.value, axis=1, keepdims=True)
-    loss = -logp[np.arange(B), y].sum() / B
-    return _op(np.asarray(loss), (s,), lambda g: (g * (np.exp(logp) - _onehot(y, logp)) / B,),
-               "softmax_ce")
-
-
-def sigmoid_bce(s, y) -> Node:
-    """One-vs-rest: mean over rows of Σ_k softplus(s_k) − y_k s_k;  ∂J/∂s = (σ(s) − y) / B."""
-    s, y = _node(s), np.asarray(y)
-    B, onehot = len(y), _onehot(y, s.value)
-    loss = (np.logaddexp(0, s.value) - onehot * s.value).sum() / B
-    sig = 0.5 * (1 + np.tanh(0.5 * s.value))
-    return _op(np.asarray(loss), (s,), lambda g: (g * (sig - onehot) / B,), "sigmoid_bce")
-
-
-OPS = [f.__name__ for f in (matmul, add_bias, add, mul, dot, scale, mul_const, tanh, sigmoid,
-                            relu, hardtanh, maximum, embedding, concat, reshape, transpose,
-                            sum, index, gather, logsumexp, softmax_ce, sigmoid_bce)]
+OPS = [f.__name__ for f in (matmul, add_bias, add, mul, dot, scale, mul_const, activate,
+                            maximum, embedding, concat, reshape, transpose, sum, index, gather,
+                            logsumexp)]

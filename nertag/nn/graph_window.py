@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from nertag.nn import graph as G
-from nertag.nn.window import Arch
+from nertag.nn.arch import Arch
 
-ACTIVATIONS = {"tanh": G.tanh, "sigmoid": G.sigmoid, "relu": G.relu, "hardtanh": G.hardtanh}
 
 
 def build_scores(P: dict[str, G.Node], X: np.ndarray, arch: Arch, masks=(None, None)) -> G.Node:
@@ -25,10 +24,28 @@ def build_scores(P: dict[str, G.Node], X: np.ndarray, arch: Arch, masks=(None, N
     if masks[0] is not None:
         x = G.mul_const(x, masks[0])
     z = G.add_bias(G.matmul(x, G.transpose(P["W"])), P["b"])            # z = Wx + b
-    h = ACTIVATIONS[arch.activation](z)                                 # h = f(z)
+    h = G.activate(z, arch.activation)                                  # h = f(z)
     if masks[1] is not None:
         h = G.mul_const(h, masks[1])
     return G.add_bias(G.matmul(h, G.transpose(P["U"])), P["c"])         # s = Uh + c
+
+
+def softmax_ce(s: G.Node, y: np.ndarray) -> G.Node:
+    """J = mean over rows of −log softmax(s)[y] = (Σ_b log Σ_k exp s[b, k] − Σ_b s[b, y_b]) / B,
+    built from graph ops (log-sum-exp and a gather): ∂J/∂s comes from the engine."""
+    B = len(y)
+    gold = G.sum(G.gather(s, np.arange(B), y))
+    return G.scale(G.add(G.sum(G.logsumexp(s, axis=1)), G.scale(gold, -1.0)), 1.0 / B)
+
+
+def sigmoid_bce(s: G.Node, y: np.ndarray) -> G.Node:
+    """One-vs-rest logistic heads: J = (Σ_{b,k} softplus(s[b, k]) − Σ_b s[b, y_b]) / B, with
+    softplus(z) = log(e⁰ + eᶻ) a log-sum-exp over [0, z]: graph ops only."""
+    B, K = s.shape
+    zero_and_s = G.concat([np.zeros((B, K, 1), dtype=s.value.dtype), G.reshape(s, (B, K, 1))],
+                          axis=2)
+    gold = G.sum(G.gather(s, np.arange(B), y))
+    return G.scale(G.add(G.sum(G.logsumexp(zero_and_s, axis=2)), G.scale(gold, -1.0)), 1.0 / B)
 
 
 def crf_nll(S: G.Node, y: np.ndarray, lengths, A: G.Node, start: G.Node, end: G.Node) -> G.Node:
@@ -69,9 +86,9 @@ def graph_loss(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *,
     P = {k: G.Node(v, name=k) for k, v in params.items()}
     s = build_scores(P, X, arch, masks)
     if arch.head == "softmax":
-        loss = G.softmax_ce(s, y)
+        loss = softmax_ce(s, y)
     elif arch.head == "binary":
-        loss = G.sigmoid_bce(s, y)
+        loss = sigmoid_bce(s, y)
     elif arch.head == "crf":
         loss = crf_nll(s, y, lengths, P["A"], P["start"], P["end"])
     else:
@@ -80,8 +97,11 @@ def graph_loss(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *,
 
 
 def graph_loss_and_grads(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *,
-                         masks=(None, None), lengths=None):
-    """Same contract as :func:`nertag.nn.window.loss_and_grads`, gradients by the graph engine."""
+                         masks=(None, None), lengths=None, tick=None):
+    """Same contract as :func:`nertag.nn.window.loss_and_grads`, gradients by the graph
+    engine (``tick("backward")`` after the whole step: forward and backward)."""
     loss, P = graph_loss(params, X, y, arch, masks=masks, lengths=lengths)
     loss.backward()
+    if tick is not None:
+        tick("backward")
     return float(loss.value), {k: P[k].grad for k in arch.shapes()}

@@ -14,80 +14,10 @@ lecture writes (∂s/∂W = δᵀxᵀ becomes dW = δᵀ x for a batch of row ve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-
-# ---------------------------------------------------------------- sparse rows
-@dataclass
-class SparseRows:
-    """A gradient of an embedding table that is non-zero only in some rows.
-
-    ``ids: (R,)`` distinct row numbers, ``rows: (R, d)`` their gradient;
-    ``shape`` is the table's shape, so :meth:`dense` has the parameter's shape.
-    """
-
-    ids: np.ndarray
-    rows: np.ndarray
-    shape: tuple[int, int]
-
-    def dense(self) -> np.ndarray:
-        out = np.zeros(self.shape, dtype=self.rows.dtype)
-        out[self.ids] = self.rows
-        return out
-
-    def sqnorm(self) -> float:
-        return float(np.vdot(self.rows, self.rows))
-
-
-SMALL_TABLE = 8192  # tables of at most this many numbers (V·d) are summed densely
-
-
-def _dense_sum(ids: np.ndarray, values: np.ndarray, n_rows: int) -> SparseRows:
-    """:func:`segment_sum` for a small table (caps, shapes, short affixes): one
-    ``np.bincount`` adds every value into its (id, column) cell, in float64."""
-    d = values.shape[1]
-    cells = (ids[:, None] * d + np.arange(d)).ravel()  # (M·d,) flat (id, column) index
-    dense = np.bincount(cells, weights=values.ravel(), minlength=n_rows * d)
-    used = np.flatnonzero(np.bincount(ids, minlength=n_rows))
-    return SparseRows(used, dense.reshape(n_rows, d)[used].astype(values.dtype), (n_rows, d))
-
-
-def segment_sum(ids: np.ndarray, values: np.ndarray, n_rows: int) -> SparseRows:
-    """Sum the rows of ``values: (M, d)`` that share an id in ``ids: (M,)``.
-
-    A word used twice in a batch gets both contributions.  A small table is
-    summed densely (:func:`_dense_sum`); otherwise sorting once puts
-    equal ids next to each other (no ``np.add.at``).  ``np.add.reduceat`` then
-    sums each run, but it pays per run and column, so when most ids occur once
-    (words, long affixes) the first row of each run is copied and only the
-    repeats are reduced and added.  ``values`` may be a strided view (a
-    column block of ∂J/∂x): only the rows needed are gathered.
-    """
-    if len(ids) == 0:
-        return SparseRows(np.zeros(0, np.int64), values[:0], (n_rows, values.shape[1]))
-    if n_rows * values.shape[1] <= SMALL_TABLE and values.dtype.itemsize <= 8:
-        return _dense_sum(ids, values, n_rows)  # (bincount sums in float64, not longdouble)
-    order = np.argsort(ids)  # equal ids in any order: deterministic, and only rounding differs
-    sids = ids[order]
-    first = np.empty(len(sids), dtype=bool)  # first[i]: sids[i] starts a new run
-    first[0] = True
-    np.not_equal(sids[1:], sids[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    singles = np.count_nonzero(first[:-1] & first[1:]) + bool(first[-1])  # runs of length 1
-    if 2 * singles < len(starts):  # most ids repeat (a skewed batch of a big table)
-        rows = np.add.reduceat(values[order], starts, axis=0)
-    else:
-        rows = values[order[starts]]
-        rep = np.flatnonzero(~first)
-        if len(rep):
-            run = np.cumsum(first)[rep] - 1  # the run of each repeat (non-decreasing)
-            new = np.empty(len(run), dtype=bool)
-            new[0] = True
-            np.not_equal(run[1:], run[:-1], out=new[1:])
-            rows[run[new]] += np.add.reduceat(values[order[rep]], np.flatnonzero(new), axis=0)
-    return SparseRows(sids[starts].astype(np.int64), rows, (n_rows, values.shape[1]))
+from nertag.nn.activations import activation, sigmoid
+from nertag.nn.sparse import SparseRows, segment_sum
 
 
 # ---------------------------------------------------------------- embeddings
@@ -133,35 +63,17 @@ def affine_backward(dz: np.ndarray, cache):
 
 # ---------------------------------------------------------------- activations
 def act_forward(z: np.ndarray, kind: str):
-    """h = f(z) elementwise, f ∈ {tanh, sigmoid, relu, hardtanh}.  z: (B, H) -> h: (B, H)"""
-    if kind == "tanh":
-        h = np.tanh(z)
-    elif kind == "sigmoid":
-        h = 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1/(1+e^−z), without overflow
-    elif kind == "relu":
-        h = np.maximum(z, 0)
-    elif kind == "hardtanh":
-        h = np.clip(z, -1, 1)
-    else:
-        raise ValueError(f"unknown activation {kind!r}")
+    """h = f(z) elementwise, f from :data:`~nertag.nn.activations.ACTIVATIONS`.
+    z: (B, H) -> h: (B, H)"""
+    f, _ = activation(kind)
+    h = f(z)
     return h, (z, h, kind)
-
-
-def act_derivative(z: np.ndarray, h: np.ndarray, kind: str) -> np.ndarray:
-    """f′(z): tanh′ = 1 − h², σ′ = h(1 − h), relu′ = [z > 0], hardtanh′ = [−1 < z < 1]."""
-    if kind == "tanh":
-        return 1 - h * h
-    if kind == "sigmoid":
-        return h * (1 - h)
-    if kind == "relu":
-        return (z > 0).astype(z.dtype)
-    return ((z > -1) & (z < 1)).astype(z.dtype)
 
 
 def act_backward(dh: np.ndarray, cache) -> np.ndarray:
     """δ = ∂J/∂h ∘ f′(z)  (the lecture's δ = uᵀ ∘ f′(z) when ∂J/∂h = uᵀ).  -> (B, H)"""
     z, h, kind = cache
-    return dh * act_derivative(z, h, kind)
+    return dh * activation(kind)[1](z, h)
 
 
 # ---------------------------------------------------------------- dropout
@@ -221,5 +133,5 @@ def sigmoid_bce(s: np.ndarray, y: np.ndarray):
     onehot[np.arange(B), y] = 1
     softplus = np.logaddexp(0, s)
     loss = (softplus - onehot * s).sum(axis=1).mean()
-    sig = 0.5 * (1 + np.tanh(0.5 * s))
+    sig = sigmoid(s)
     return loss, (sig - onehot) / s.dtype.type(B)

@@ -1,7 +1,7 @@
 """Optimisers as ``update(param, grad, state)``, keyed by parameter name.
 
 Dense gradients update the whole parameter in place; an embedding gradient is
-a :class:`~nertag.nn.layers.SparseRows` and updates only the rows it names
+a :class:`~nertag.nn.sparse.SparseRows` and updates only the rows it names
 (Adagrad's and Adam's state rows too — "lazy" Adam for embeddings).
 """
 
@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from nertag.nn.layers import SparseRows
+from nertag.nn.sparse import SparseRows
 
 
 def sgd(param: np.ndarray, grad, state: dict, lr: float, **_) -> None:

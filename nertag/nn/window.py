@@ -12,48 +12,11 @@ independently, and ``nertag gradcheck`` compares both with central differences.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from nertag.nn import crf
 from nertag.nn import layers as L
-
-
-@dataclass
-class Arch:
-    """What determines the parameter shapes and the computation."""
-
-    features: list[tuple[str, int, int]]  # (name, V_f, d_f) in the order of x
-    window: int
-    hidden: int
-    n_labels: int
-    activation: str = "tanh"
-    head: str = "softmax"
-
-    @property
-    def n(self) -> int:
-        return 2 * self.window + 1
-
-    @property
-    def D(self) -> int:
-        return sum(d for _, _, d in self.features)
-
-    @property
-    def input_dim(self) -> int:
-        return self.n * self.D
-
-    def shapes(self) -> dict[str, tuple[int, ...]]:
-        H, K = self.hidden, self.n_labels
-        out = {f"E_{name}": (V, d) for name, V, d in self.features}
-        out.update(W=(H, self.input_dim), b=(H,), U=(K, H), c=(K,))
-        if self.head == "crf":
-            out.update(A=(K, K), start=(K,), end=(K,))
-        return out
-
-    def flops_per_token(self) -> int:
-        """Multiply-adds ×2 of the two matrix products, forward + backward (≈ 3× forward)."""
-        fwd = 2 * self.input_dim * self.hidden + 2 * self.hidden * self.n_labels
-        return 3 * fwd
+from nertag.nn.arch import Arch
 
 
 def init_params(arch: Arch, rng: np.random.Generator, dtype=np.float32,
@@ -119,18 +82,24 @@ def head_loss(s: np.ndarray, y: np.ndarray, params: dict, arch: Arch, lengths=No
     if arch.head == "binary":
         loss, ds = L.sigmoid_bce(s, y)
         return loss, ds, {}
-    from nertag.nn import crf
-
     return crf.crf_loss(s, y, lengths, params["A"], params["start"], params["end"])
 
 
 def loss_and_grads(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *,
-                   masks=(None, None), lengths=None):
-    """J and all gradients, hand-derived.  X: (B, n, F), y: (B,) -> (J, grads)."""
+                   masks=(None, None), lengths=None, tick=None):
+    """J and all gradients, hand-derived.  X: (B, n, F), y: (B,) -> (J, grads).
+
+    ``tick(phase)``, if given, is called after the ``forward`` (with the loss) and the
+    ``backward`` phase (the training benchmark times them).
+    """
     s, cache = forward(params, X, arch, masks)
     loss, ds, head_grads = head_loss(s, y, params, arch, lengths)
+    if tick is not None:
+        tick("forward")
     grads = backward(ds, cache, arch)
     grads.update(head_grads)
+    if tick is not None:
+        tick("backward")
     return loss, grads
 
 

@@ -17,7 +17,8 @@ from typing import IO, Iterator
 from nertag.text import tags as tagmod
 from nertag.errors import NertagError
 
-SCHEMES = ("auto", "iob1", "bio", "bioes")
+#: Tag schemes a data file may be read in ("auto": detected from its tags).
+FILE_SCHEMES = ("auto",) + tagmod.SCHEMES
 
 #: A CoNLL line (one token and its columns) longer than this is an error, not a token.
 MAX_LINE_BYTES = 1 << 20
@@ -128,8 +129,8 @@ def read_conll(path: str | os.PathLike, encoding: str = "utf-8", scheme: str = "
     Raises :class:`NertagError` naming ``file:line`` for a line with one column
     or a tag that is not ``O``/``B-X``/``I-X`` (/``E-X``/``S-X`` under BIOES).
     """
-    if scheme not in SCHEMES:
-        raise NertagError(f"unknown tag scheme '{scheme}'; use one of {', '.join(SCHEMES)}", 2)
+    if scheme not in FILE_SCHEMES:
+        raise NertagError(f"unknown tag scheme '{scheme}'; use one of {', '.join(FILE_SCHEMES)}", 2)
     sentences: list[Sentence] = []
     check = "bioes" if scheme == "auto" else scheme
     for start, rows in iter_rows(path, encoding):

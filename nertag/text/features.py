@@ -19,6 +19,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from nertag.nn.ragged import window_ids
+
 START, END, UNK = 0, 1, 2
 SPECIALS = ["<s>", "</s>", "<unk>"]
 CAPS = ["lower", "upper", "title", "mixed", "none"]  # the caps patterns, in id order
@@ -154,7 +156,7 @@ class Featurizer:
     def vocabs(self) -> dict[str, list[str]]:
         return {f.name: f.vocab.items for f in self.features}
 
-    def encode(self, words: Sequence[str]) -> np.ndarray:
+    def feature_ids(self, words: Sequence[str]) -> np.ndarray:
         """Feature ids of a flat list of words: ``(N, F)`` int32.
 
         Each distinct word is looked up once; the result is spread to the
@@ -177,19 +179,10 @@ class Featurizer:
         in one padded array; token t of the padded array has window
         ``P[t-w : t+w+1]``, gathered for all tokens at once.
         """
-        w = self.window
-        lengths = np.asarray(lengths, dtype=np.int64)
-        n_sent, n_tok = len(lengths), int(lengths.sum())
-        sent_of = np.repeat(np.arange(n_sent), lengths)
-        pos = np.arange(n_tok) + 2 * w * sent_of + w  # padded position of each token
-        padded = np.full((n_tok + 2 * w * n_sent, ids.shape[1]), END, dtype=np.int32)
-        padded[pos] = ids
-        first = np.cumsum(lengths) - lengths + 2 * w * np.arange(n_sent)  # first pad of each
-        padded[(first[:, None] + np.arange(w)).ravel()] = START
-        return padded[pos[:, None] + np.arange(-w, w + 1)]
+        return window_ids(ids.astype(np.int32, copy=False), lengths, self.window, START, END)
 
     def featurize(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
         """Windows for a list of sentences (lists of words): ``(N, n, F)``."""
         lengths = np.fromiter((len(s) for s in sentences), np.int64, len(sentences))
         flat = [w for s in sentences for w in s]
-        return self.windows(self.encode(flat), lengths)
+        return self.windows(self.feature_ids(flat), lengths)

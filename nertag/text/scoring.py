@@ -16,62 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 from nertag.errors import NertagError
-
-_SPLIT_CACHE: dict[str, tuple[str, str]] = {}
-
-
-def _split(tag: str) -> tuple[str, str]:
-    """(prefix, type) the way conlleval reads it: split at the first ``-``."""
-    prefix, sep, type_ = tag.partition("-")
-    return (prefix, type_) if sep else (tag, "")
-
-
-def _end_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
-    """True if a chunk ended between the previous and the current token."""
-    if prev_tag in ("E", "S"):
-        return True
-    if prev_tag in ("B", "I") and tag in ("B", "S", "O"):
-        return True
-    return prev_tag != "O" and prev_tag != "." and prev_type != type_
-
-
-def _start_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
-    """True if a chunk started at the current token."""
-    if tag in ("B", "S"):
-        return True
-    if prev_tag in ("E", "S", "O") and tag in ("E", "I"):
-        return True
-    return tag != "O" and tag != "." and prev_type != type_
-
-
-def get_entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """The chunks of one sentence as ``(type, start, end_exclusive)``, in order.
-
-    Same logic as ``seqeval.metrics.sequence_labeling.get_entities`` (which
-    returns inclusive ends), except that a tag without ``-`` has the empty type
-    ``""`` where seqeval says ``"_"``.
-    """
-    cache = _SPLIT_CACHE
-    chunks: list[tuple[str, int, int]] = []
-    prev_tag, prev_type, begin = "O", "", 0
-    n = len(tags)
-    for i in range(n + 1):
-        if i < n:
-            t = tags[i]
-            parsed = cache.get(t)
-            if parsed is None:
-                parsed = cache[t] = _split(t)
-            tag, type_ = parsed
-        else:
-            tag, type_ = "O", ""
-        if prev_tag != "O" or tag != "O":  # fast path for runs of O
-            if _end_of_chunk(prev_tag, tag, prev_type, type_):
-                chunks.append((prev_type, begin, i))
-            if _start_of_chunk(prev_tag, tag, prev_type, type_):
-                begin = i
-        prev_tag, prev_type = tag, type_
-    return chunks
-
+from nertag.text.tags import get_entities
 
 def _prf(correct: int, predicted: int, gold: int) -> tuple[float, float, float]:
     """conlleval's precision, recall and F1 (as fractions, 0 on 0/0)."""

@@ -1,4 +1,6 @@
-"""Tag schemes: parsing, validation, detection, conversion and transition masks.
+"""Tag schemes and the entities they encode: parsing, validation, detection, the
+conlleval chunk rules (:func:`get_entities`, and :func:`entity_spans` on label ids for
+many sentences at once), conversion and transition masks.
 
 Three schemes are supported:
 
@@ -8,8 +10,8 @@ Three schemes are supported:
 * ``"bio"`` (IOB2) -- every entity starts with ``B-`` and continues with ``I-``.
 * ``"bioes"`` -- ``B-`` begin, ``I-`` inside, ``E-`` end, ``S-`` single token.
 
-Every conversion decodes the entities with the conlleval chunk rules (the same
-rules :mod:`nertag.text.scoring` uses) and re-encodes them, so converting never
+Every conversion decodes the entities with the conlleval chunk rules (the rules
+:mod:`nertag.text.scoring` scores with) and re-encodes them, so converting never
 changes the entities the scorer sees.  In particular an ``I-X`` that starts an
 entity (after ``O``, at sentence start or after another type) becomes ``B-X``
 in BIO, which is what conlleval treats it as anyway.
@@ -88,6 +90,127 @@ def detect_scheme(sequences: Iterable[Sequence[str]]) -> str:
     return "iob1" if i_starts > b_starts else "bio"
 
 
+# ------------------------------------------------------------------ the entities of tags
+_SPLIT_CACHE: dict[str, tuple[str, str]] = {}
+
+
+def _end_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    """True if a chunk ended between the previous and the current token."""
+    if prev_tag in ("E", "S"):
+        return True
+    if prev_tag in ("B", "I") and tag in ("B", "S", "O"):
+        return True
+    return prev_tag != "O" and prev_tag != "." and prev_type != type_
+
+
+def _start_of_chunk(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    """True if a chunk started at the current token."""
+    if tag in ("B", "S"):
+        return True
+    if prev_tag in ("E", "S", "O") and tag in ("E", "I"):
+        return True
+    return tag != "O" and tag != "." and prev_type != type_
+
+
+def get_entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """The chunks of one sentence as ``(type, start, end_exclusive)``, in order.
+
+    Same logic as ``seqeval.metrics.sequence_labeling.get_entities`` (which
+    returns inclusive ends), except that a tag without ``-`` has the empty type
+    ``""`` where seqeval says ``"_"``.
+    """
+    cache = _SPLIT_CACHE
+    chunks: list[tuple[str, int, int]] = []
+    prev_tag, prev_type, begin = "O", "", 0
+    n = len(tags)
+    for i in range(n + 1):
+        if i < n:
+            t = tags[i]
+            parsed = cache.get(t)
+            if parsed is None:
+                parsed = cache[t] = parse_tag(t)
+            tag, type_ = parsed
+        else:
+            tag, type_ = "O", ""
+        if prev_tag != "O" or tag != "O":  # fast path for runs of O
+            if _end_of_chunk(prev_tag, tag, prev_type, type_):
+                chunks.append((prev_type, begin, i))
+            if _start_of_chunk(prev_tag, tag, prev_type, type_):
+                begin = i
+        prev_tag, prev_type = tag, type_
+    return chunks
+
+
+
+_PREFIX = {"O": 0, "B": 1, "I": 2, "E": 3, "S": 4}
+
+
+class LabelCodes:
+    """Per label id of a model: its prefix (O B I E S) and entity type, as arrays for
+    vectorised chunking (:func:`entity_spans`), and the BIO tag strings output uses."""
+
+    def __init__(self, labels: Sequence[str]):
+        self.labels = list(labels)
+        prefix, types = [], []
+        for lab in self.labels:
+            p, t = parse_tag(lab)
+            prefix.append(_PREFIX.get(p, -1) if "-" in lab or lab == "O" else -1)
+            types.append(t)
+        # every label is O or PREFIX-TYPE with a known prefix (else: sentence by sentence)
+        self.ok = all(p >= 0 and (p == 0) == (lab == "O") for p, lab in zip(prefix, self.labels))
+        self.prefix = np.array(prefix, dtype=np.int8)
+        names = sorted(set(types))
+        self.entity_types = names                                      # "" for O
+        self.entity_type = np.array([names.index(t) for t in types], dtype=np.int32)
+        self.as_array = np.array(self.labels, dtype=object)
+        # BIO output tags: 0 = O, 1 + 2k = B-type_k, 2 + 2k = I-type_k
+        self.bio_tags = np.array(["O"] + [f"{p}-{t}" for t in names for p in "BI"], dtype=object)
+
+
+_CODES_CACHE: dict[tuple, LabelCodes] = {}
+
+
+def label_codes(labels: Sequence[str]) -> LabelCodes:
+    """The (cached) :class:`LabelCodes` of a label list."""
+    key = tuple(labels)
+    if key not in _CODES_CACHE:
+        _CODES_CACHE[key] = LabelCodes(labels)
+    return _CODES_CACHE[key]
+
+
+def entity_spans(ids: np.ndarray, starts: np.ndarray, lab: LabelCodes):
+    """Entities of tag ids (BIO or BIOES) laid end to end; sentence ``k`` starts at
+    ``starts[k]``.  Returns ``(begin, end, type_id, bio)``: token index arrays of the
+    chunks and every token's BIO tag id (see ``LabelCodes.bio_tags``).
+
+    The chunks are exactly those :func:`get_entities` (conlleval's
+    rules) finds sentence by sentence: a non-O token starts a chunk if it is B or S,
+    or an I/E after O/E/S (or at a sentence start), or its type differs from the
+    previous token's; otherwise it continues the previous token's chunk.
+    """
+    pre, typ = lab.prefix[ids], lab.entity_type[ids]
+    first = np.zeros(len(ids), dtype=bool)
+    first[starts] = True
+    prev_pre = np.empty_like(pre)
+    prev_typ = np.empty_like(typ)
+    if len(ids):
+        prev_pre[0], prev_typ[0] = 0, -1
+        prev_pre[1:], prev_typ[1:] = pre[:-1], typ[:-1]
+    prev_pre[first] = 0        # a sentence starts after "O", whose type matches no entity
+    prev_typ[first] = -1
+    start = ((pre == 1) | (pre == 4)
+             | (((prev_pre == 0) | (prev_pre == 3) | (prev_pre == 4)) & ((pre == 2) | (pre == 3)))
+             | (typ != prev_typ))
+    inside = pre != 0
+    cont = inside & ~start
+    begin = np.flatnonzero(inside & start)
+    stops = np.append(np.flatnonzero(~cont), len(ids))
+    end = stops[np.searchsorted(stops, begin, side="right")]
+    bio = np.where(inside, np.where(cont, 2, 1) + 2 * typ, 0)
+    return begin, end, typ[begin], bio
+
+
+# ------------------------------------------------------------------ conversion
 def _check_tags(tags: Sequence[str], scheme: str) -> None:
     for i, tag in enumerate(tags):
         if not is_valid_tag(tag, scheme):
@@ -96,7 +219,8 @@ def _check_tags(tags: Sequence[str], scheme: str) -> None:
             )
 
 
-def encode(entities: Iterable[tuple[str, int, int]], length: int, scheme: str) -> list[str]:
+def entities_to_tags(entities: Iterable[tuple[str, int, int]], length: int,
+                     scheme: str) -> list[str]:
     """Write entities ``(type, start, end_exclusive)`` as ``length`` tags."""
     scheme = check_scheme(scheme)
     tags = ["O"] * length
@@ -125,11 +249,9 @@ def convert(tags: Sequence[str], src: str, dst: str) -> list[str]:
     read with the conlleval rules, so ill-formed input is repaired the way the
     scorer would read it (e.g. BIO ``O I-X`` becomes ``O B-X``).
     """
-    from nertag.text.scoring import get_entities  # scoring does not import tags
-
     src, dst = check_scheme(src), check_scheme(dst)
     _check_tags(tags, src)
-    return encode(get_entities(tags), len(tags), dst)
+    return entities_to_tags(get_entities(tags), len(tags), dst)
 
 
 def iob1_to_bio(tags: Sequence[str]) -> list[str]:

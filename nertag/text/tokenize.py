@@ -2,9 +2,10 @@
 
 Every token carries character offsets into the original input, and
 ``input[token.start:token.end] == token.text`` always holds: the tokenizer
-never normalises, it only cuts.  All work is done by one compiled regular
-expression (``re.finditer``) whose alternatives are ordered by priority and
-written so that no input can trigger catastrophic backtracking.
+never normalises, it only cuts.  The tokens are found by one compiled regular
+expression (``findall``, all in C) whose alternatives are ordered by priority and
+written so that no input can trigger catastrophic backtracking; their offsets follow
+from the separators between them (:func:`token_arrays`).
 
 Main rules (see ``tests/test_tokenize.py`` for the exhaustive list):
 
@@ -31,20 +32,12 @@ import re
 import unicodedata
 from bisect import bisect_right
 from operator import itemgetter
-from typing import Iterator, TextIO
 
 import numpy as np
 
-from nertag.errors import NertagError
 from nertag.text.tokens import Sentences, Token, TokenSpans
 
-__all__ = ["Token", "TokenSpans", "Sentences", "tokenize", "token_arrays", "split_flat",
-           "sentence_tokens", "split_sentences", "iter_paragraphs", "iter_sentences",
-           "MAX_PARAGRAPH_CHARS"]
-
-#: A paragraph longer than this (in characters) is cut and yielded in pieces.
-MAX_PARAGRAPH_CHARS = 1_000_000
-_BLOCK = 1 << 16  # characters read from a stream at a time
+__all__ = ["tokenize", "token_arrays", "split_flat", "sentence_tokens", "split_sentences"]
 
 
 def _mark_class() -> str:
@@ -151,7 +144,6 @@ _ALTERNATIVES = [
 _TOKEN_RE = re.compile(rf"(?=[^{_SEP}])(?:" + "|".join(_ALTERNATIVES) + ")")
 _TERMINATOR_RE = re.compile("[.!?…。！？]")
 _PARA_BREAK_RE = re.compile(rf"{_LB}(?:{_HS}*{_LB})+")
-_LAST_WS_RE = re.compile(r".*\s", re.DOTALL)
 
 # The code points that separate tokens (_SEP: ``\s``, which is str.isspace(), all below
 # U+3001, and U+200B, U+FEFF) as a table indexed by code point; higher code points are
@@ -223,7 +215,7 @@ def split_sentences(text: str, offset: int = 0) -> list[list[Token]]:
 
     Offsets are shifted by ``offset``.  Blank lines always end a sentence; a
     single newline never does.  Splitting ``text`` at its blank lines first
-    gives the same sentences (this is what :func:`iter_sentences` relies on).
+    gives the same sentences (tagging reads its input in chunks cut at blank lines).
     """
     return sentence_tokens(split_flat(text, offset))
 
@@ -268,91 +260,3 @@ def _sentence_cuts(text: str, texts: list[str], starts: np.ndarray, ends: np.nda
             cuts.add(j)
     cuts.discard(0)
     return [0] + sorted(cuts) if n else [0]
-
-
-def _trailing_ws_start(buf: str, prev: int, old_len: int) -> int:
-    """Start of the run of whitespace at the end of ``buf``.
-
-    ``buf[old_len:]`` is newly appended text and ``prev`` the answer for
-    ``buf[:old_len]``; only the new part is examined.
-    """
-    new = buf[old_len:]
-    stripped = len(new.rstrip())
-    return prev if stripped == 0 else old_len + stripped
-
-
-def _cut_point(buf: str, start: int, limit: int) -> int:
-    """Where to cut an over-long paragraph ``buf[start:]``: after the last line
-    break, else after the last whitespace, else hard at ``start + limit``."""
-    end = start + limit
-    nl = max(buf.rfind("\n", start, end), buf.rfind("\r", start, end))
-    if nl > start:
-        return nl + 2 if buf.startswith("\r\n", nl) else nl + 1
-    m = _LAST_WS_RE.match(buf, start, end)
-    if m and m.end() > start + 1:
-        return m.end()
-    return end
-
-
-def iter_paragraphs(stream: TextIO, max_chars: int = MAX_PARAGRAPH_CHARS
-                    ) -> Iterator[tuple[int, str]]:
-    """Yield ``(offset, paragraph)`` pairs read from a text stream.
-
-    Paragraphs are separated by blank (whitespace-only) lines; ``offset`` is the
-    character position of the paragraph in the whole stream (open files with
-    ``newline=""`` so that CRLF counts as two characters, as in ``str``).
-    Memory is bounded: the stream is read in blocks and a paragraph longer
-    than ``max_chars`` is yielded in pieces cut at a line break, else at
-    whitespace, else anywhere.  Whitespace-only paragraphs are skipped.
-    """
-    max_chars = max(int(max_chars), 2)
-    buf, base, pos, ws_start = "", 0, 0, 0  # buf starts at stream offset ``base``
-
-    def pieces(stop: int, final: bool) -> Iterator[tuple[int, str]]:
-        """Yield ``buf[pos:stop]`` in pieces of at most ``max_chars`` (advancing
-        ``pos``); unless ``final``, keep a short remainder pending."""
-        nonlocal pos
-        while stop - pos > max_chars or (final and pos < stop):
-            cut = stop if stop - pos <= max_chars else _cut_point(buf, pos, max_chars)
-            if not buf[pos:cut].isspace():
-                yield base + pos, buf[pos:cut]
-            pos = cut
-
-    while True:
-        try:
-            block = stream.read(_BLOCK)
-        except UnicodeDecodeError as exc:
-            raise NertagError(f"input is not valid {exc.encoding} text ({exc.reason}); "
-                              "convert it to UTF-8 or open it with errors='replace'") from exc
-        if not isinstance(block, str):
-            raise NertagError("iter_paragraphs needs a text stream, not a binary one "
-                              "(open the file in text mode with newline='')")
-        eof = not block
-        old_len, scan_from = len(buf), max(pos, ws_start)
-        buf += block
-        ws_start = _trailing_ws_start(buf, ws_start, old_len)
-        while True:
-            m = _PARA_BREAK_RE.search(buf, scan_from)
-            if m is None or (not eof and m.end() >= ws_start):
-                break  # no break, or one that may grow with the next block
-            yield from pieces(m.start(), True)
-            pos = scan_from = m.end()
-        yield from pieces(len(buf), eof)
-        if eof:
-            return
-        # drop what has been yielded; keep the pending paragraph
-        base += pos
-        ws_start = max(ws_start - pos, 0)
-        buf, pos = buf[pos:], 0
-
-
-def iter_sentences(stream: TextIO, max_chars: int = MAX_PARAGRAPH_CHARS
-                   ) -> Iterator[list[Token]]:
-    """Yield the sentences of a text stream, token offsets into the whole stream.
-
-    Gives the same sentences as ``split_sentences(stream.read())`` unless a
-    paragraph is longer than ``max_chars`` (it is then cut, see
-    :func:`iter_paragraphs`, and a sentence ends at each cut).
-    """
-    for offset, paragraph in iter_paragraphs(stream, max_chars):
-        yield from split_sentences(paragraph, offset)

@@ -5,22 +5,25 @@ While ``nertag train --output DIR`` runs, its resumable state lives in
 parameters, the optimiser state (all .npz, no pickle) and ``state.json`` (epoch,
 batch, learning rate, early-stopping counters, history and the random
 generator's state). Each checkpoint is written as a whole new directory and
-renamed into place, with the previous one kept as ``checkpoint.old`` until the
-rename is done, so a ``kill -9`` at any moment leaves a complete checkpoint.
+renamed into place (:func:`nertag.atomic.replace_dir`), with the previous one kept
+as ``checkpoint.old`` until the rename is done, so a ``kill -9`` at any moment
+leaves a complete checkpoint.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass, field
 import shutil
 from pathlib import Path
 
 import numpy as np
 
-from nertag.atomic import fsync_dir
+from nertag.atomic import new_temp_dir, replace_dir
 from nertag.config import dump_config, from_dict, read_yaml
 from nertag.errors import NertagError
+from nertag.modelio import load_weights
 
 
 class Interrupted(Exception):
@@ -29,6 +32,26 @@ class Interrupted(Exception):
     def __init__(self, epoch: int, batch: int, out):
         super().__init__(f"interrupted at epoch {epoch}, batch {batch}")
         self.epoch, self.batch, self.out = epoch, batch, out
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue training exactly where it stopped."""
+
+    epoch: int = 1           # the epoch in progress (1-based)
+    batch: int = 0           # batches of it already done
+    lr: float = 0.0
+    best_f1: float = -1.0
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    history: list = field(default_factory=list)
+    rng_state: dict | None = None
+    loss_sum: float = 0.0
+    tokens_done: int = 0
+    grad_norms_sum: dict = field(default_factory=dict)  # this epoch's, for its record
+    grad_norms_n: int = 0
+    seconds: float = 0.0  # of this epoch, before an interruption
+    backend: str = "hand"
 
 
 def partial_dir(out) -> Path:
@@ -41,34 +64,27 @@ def path(out) -> Path:
 
 
 def save(out, model, opt, state, best: dict, cfg) -> Path:
+    """Write a new checkpoint directory and swap it in for the previous one."""
     root = partial_dir(out)
     root.mkdir(parents=True, exist_ok=True)
-    final, old = root / "checkpoint", root / "checkpoint.old"
-    tmp = root / "checkpoint.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    with open(tmp / "params.npz", "wb") as f:
-        np.savez(f, **model.params)
-    with open(tmp / "best.npz", "wb") as f:
-        np.savez(f, **best)
-    with open(tmp / "optim.npz", "wb") as f:
-        np.savez(f, **opt.state_arrays())
-    st = dataclasses.asdict(state)
-    (tmp / "state.json").write_text(json.dumps(st), encoding="utf-8")
-    (tmp / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
-    (tmp / "COMPLETE").write_text("ok", encoding="utf-8")
-    for p in tmp.iterdir():
-        with open(p, "rb") as f:
-            import os
-
-            os.fsync(f.fileno())
-    fsync_dir(tmp)
-    if final.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-    tmp.rename(final)
-    fsync_dir(root)
-    shutil.rmtree(old, ignore_errors=True)
+    final = root / "checkpoint"
+    for stale in root.glob(".checkpoint.*.tmp"):  # left by a save that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = new_temp_dir(final)
+    try:
+        with open(tmp / "params.npz", "wb") as f:
+            np.savez(f, **model.params)
+        with open(tmp / "best.npz", "wb") as f:
+            np.savez(f, **best)
+        with open(tmp / "optim.npz", "wb") as f:
+            np.savez(f, **opt.state_arrays())
+        (tmp / "state.json").write_text(json.dumps(dataclasses.asdict(state)), encoding="utf-8")
+        (tmp / "config.yaml").write_text(dump_config(cfg), encoding="utf-8")
+        (tmp / "COMPLETE").write_text("ok", encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    replace_dir(tmp, final, old=root / "checkpoint.old")
     return final
 
 
@@ -98,9 +114,6 @@ def load_config(out):
 
 def load(out, model, opt):
     """Restore parameters and optimiser state in place; return (state, best params)."""
-    from nertag.modelio import load_weights
-    from nertag.training.loop import TrainState
-
     c = latest(out)
     params = load_weights(c / "params.npz")
     for k, v in params.items():

@@ -10,13 +10,14 @@ directory. Progress goes to ``callback(event, info)``; events are ``start``,
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from nertag.training import checkpoint as ckpt
+from nertag.training.checkpoint import TrainState
 from nertag.nn import window as M
 from nertag import modelio
 from nertag.text import tags as tagmod
@@ -25,7 +26,8 @@ from nertag.text.conll import Corpus, read_conll
 from nertag.errors import NertagError
 from nertag.text.features import Featurizer
 from nertag.nn.optim import Optimizer
-from nertag.inference.model import NerModel
+from nertag.nn.ragged import sentence_starts, token_rows
+from nertag.inference.model import NerModel, model_arch
 from nertag.resources import sample_dev, sample_train
 from nertag.text.scoring import evaluate
 from nertag.training.step import Diverged, train_step
@@ -43,26 +45,6 @@ class TrainData:
     corpus: Corpus
 
 
-@dataclass
-class TrainState:
-    """Everything needed to continue training exactly where it stopped."""
-
-    epoch: int = 1           # the epoch in progress (1-based)
-    batch: int = 0           # batches of it already done
-    lr: float = 0.0
-    best_f1: float = -1.0
-    best_epoch: int = 0
-    bad_epochs: int = 0
-    history: list = field(default_factory=list)
-    rng_state: dict | None = None
-    loss_sum: float = 0.0
-    tokens_done: int = 0
-    grad_norms_sum: dict = field(default_factory=dict)  # this epoch's, for its record
-    grad_norms_n: int = 0
-    seconds: float = 0.0  # of this epoch, before an interruption
-    backend: str = "hand"
-
-
 def resolve_data(cfg: Config, train_path=None, dev_path=None) -> tuple[str, str | None]:
     """Command-line paths win over the config; no training file means the sample corpus."""
     train = train_path or cfg.data.train
@@ -73,7 +55,8 @@ def resolve_data(cfg: Config, train_path=None, dev_path=None) -> tuple[str, str 
     return str(train), (str(dev) if dev else None)
 
 
-def encode(model: NerModel, corpus: Corpus) -> TrainData:
+def prepare(model: NerModel, corpus: Corpus) -> TrainData:
+    """Windows, gold label ids (in the model's scheme) and sentence lengths of a corpus."""
     index = {t: i for i, t in enumerate(model.labels)}
     y = []
     for s in corpus.sentences:
@@ -94,8 +77,7 @@ def build_model(cfg: Config, corpus: Corpus) -> NerModel:
     words = [s.words for s in corpus.sentences]
     feat = Featurizer.build(cfg.features, words, extra_words=vectors.words if vectors else ())
     labels = tagmod.labels_for(corpus.entity_types(), cfg.model.tag_scheme)
-    arch = M.Arch([(f.name, len(f.vocab), f.dim) for f in feat.features], cfg.features.window,
-                  cfg.model.hidden, len(labels), cfg.model.activation, cfg.model.head)
+    arch = model_arch(cfg, feat, len(labels))
     dtype = np.dtype(cfg.train.dtype)
     params = M.init_params(arch, np.random.default_rng(cfg.train.seed), dtype,
                            cfg.model.init_scale)
@@ -114,13 +96,13 @@ def _batches(data: TrainData, head: str, batch_size: int, rng: np.random.Generat
     if head != "crf":
         order = rng.permutation(len(data.y))
         return [(order[i:i + batch_size], None) for i in range(0, len(order), batch_size)]
-    offsets = np.cumsum(data.lengths) - data.lengths
+    offsets = sentence_starts(data.lengths)
     order = rng.permutation(len(data.lengths))
     out = []
     for i in range(0, len(order), batch_size):
         sents = order[i:i + batch_size]
         lens = data.lengths[sents]
-        idx = np.repeat(offsets[sents] - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
+        idx = token_rows(offsets[sents], lens)
         out.append((idx, lens))
     return out
 
@@ -204,8 +186,8 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
                                  f"the model will only ever predict O"})
     dev_c = read_conll(dev_file, cfg.data.encoding, cfg.data.tag_scheme) if dev_file else None
     model = build_model(cfg, train_c)
-    data = encode(model, train_c)
-    dev = encode(model, dev_c) if dev_c and dev_c.sentences else None
+    data = prepare(model, train_c)
+    dev = prepare(model, dev_c) if dev_c and dev_c.sentences else None
     frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
     opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen)
     state = TrainState(lr=tc.lr, backend=backend)

@@ -1,4 +1,4 @@
-"""One SGD step on one minibatch: the hot path of training.
+"""One training step on one minibatch (any optimiser): the hot path of training.
 
 ``train_step`` is shared by the training loop (:func:`nertag.training.loop.train`) and
 ``nertag benchmark``, so the benchmark times exactly what training runs.  An
@@ -19,10 +19,16 @@ from typing import Callable
 
 import numpy as np
 
-from nertag.nn import window as M
+from nertag.nn.graph_window import graph_loss_and_grads
+from nertag.nn.window import loss_and_grads
 from nertag.text.features import UNK
-from nertag.nn.layers import SparseRows, dropout_mask
+from nertag.nn.layers import dropout_mask
+from nertag.nn.sparse import SparseRows
 from nertag.nn.optim import Optimizer, grad_norms
+
+
+#: J and every gradient, by the hand-derived backward or by the graph engine.
+LOSS_AND_GRADS = {"hand": loss_and_grads, "graph": graph_loss_and_grads}
 
 
 class Diverged(FloatingPointError):
@@ -66,18 +72,8 @@ def train_step(model, opt: Optimizer, Xb: np.ndarray, yb: np.ndarray, lengths, r
     masks = (dropout_mask((B, arch.input_dim), dropout[0], rng, dt),
              dropout_mask((B, arch.hidden), dropout[1], rng, dt))
     tick("data")
-    if backend == "graph":
-        from nertag.nn.graph_window import graph_loss_and_grads
-
-        loss, grads = graph_loss_and_grads(params, Xb, yb, arch, masks=masks, lengths=lengths)
-        tick("backward")
-    else:
-        s, cache = M.forward(params, Xb, arch, masks)
-        loss, ds, head_grads = M.head_loss(s, yb, params, arch, lengths)
-        tick("forward")
-        grads = M.backward(ds, cache, arch)
-        grads.update(head_grads)
-        tick("backward")
+    loss, grads = LOSS_AND_GRADS[backend](params, Xb, yb, arch, masks=masks, lengths=lengths,
+                                          tick=tick)
     loss = float(loss)
     gnorms = grad_norms(grads)  # one pass per gradient: a NaN or ±inf makes its norm one too
     if not math.isfinite(loss) or not all(map(math.isfinite, gnorms.values())):
