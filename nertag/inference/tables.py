@@ -1,4 +1,4 @@
-"""Fast inference scores: the first layer as table lookups (SENNA's precomputation).
+"""The first layer as per-feature lookup tables (SENNA's precomputation), for windows.
 
 The first layer is linear in the window's vectors.  With ``x`` the concatenation
 over window positions p and features f of e_f(t+p), and ``W_{p,f}`` the block of

@@ -63,18 +63,18 @@ def segment_sum(ids: np.ndarray, values: np.ndarray, n_rows: int) -> SparseRows:
         return _dense_sum(ids, values, n_rows)  # (bincount sums in float64, not longdouble)
     order = np.argsort(ids)  # equal ids in any order: deterministic, and only rounding differs
     sids = ids[order]
-    first = np.empty(len(sids), dtype=bool)  # first[i]: sids[i] starts a new run
-    first[0] = True
-    np.not_equal(sids[1:], sids[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    singles = np.count_nonzero(first[:-1] & first[1:]) + bool(first[-1])  # runs of length 1
+    run_start = np.empty(len(sids), dtype=bool)  # run_start[i]: sids[i] starts a new run
+    run_start[0] = True
+    np.not_equal(sids[1:], sids[:-1], out=run_start[1:])
+    starts = np.flatnonzero(run_start)
+    singles = np.count_nonzero(run_start[:-1] & run_start[1:]) + bool(run_start[-1])  # length 1
     if 2 * singles < len(starts):  # most ids repeat (a skewed batch of a big table)
         rows = np.add.reduceat(values[order], starts, axis=0)
     else:
         rows = values[order[starts]]
-        rep = np.flatnonzero(~first)
+        rep = np.flatnonzero(~run_start)
         if len(rep):
-            run = np.cumsum(first)[rep] - 1  # the run of each repeat (non-decreasing)
+            run = np.cumsum(run_start)[rep] - 1  # the run of each repeat (non-decreasing)
             new = np.empty(len(run), dtype=bool)
             new[0] = True
             np.not_equal(run[1:], run[:-1], out=new[1:])

@@ -189,15 +189,15 @@ def entity_spans(ids: np.ndarray, starts: np.ndarray, lab: LabelCodes):
     previous token's; otherwise it continues the previous token's chunk.
     """
     pre, typ = lab.prefix[ids], lab.entity_type[ids]
-    first = np.zeros(len(ids), dtype=bool)
-    first[starts] = True
+    sent_first = np.zeros(len(ids), dtype=bool)  # the first token of a sentence
+    sent_first[starts] = True
     prev_pre = np.empty_like(pre)
     prev_typ = np.empty_like(typ)
     if len(ids):
         prev_pre[0], prev_typ[0] = 0, -1
         prev_pre[1:], prev_typ[1:] = pre[:-1], typ[:-1]
-    prev_pre[first] = 0        # a sentence starts after "O", whose type matches no entity
-    prev_typ[first] = -1
+    prev_pre[sent_first] = 0   # a sentence starts after "O", whose type matches no entity
+    prev_typ[sent_first] = -1
     start = ((pre == 1) | (pre == 4)
              | (((prev_pre == 0) | (prev_pre == 3) | (prev_pre == 4)) & ((pre == 2) | (pre == 3)))
              | (typ != prev_typ))

@@ -43,7 +43,7 @@ def _no_tick(phase: str) -> None:
     pass
 
 
-def first_bad(grads: dict) -> str | None:
+def nonfinite_grad(grads: dict) -> str | None:
     """The first parameter whose gradient holds a NaN or an infinity (None if all finite)."""
     for k, g in grads.items():
         arr = g.rows if isinstance(g, SparseRows) else g
@@ -77,7 +77,7 @@ def train_step(model, opt: Optimizer, Xb: np.ndarray, yb: np.ndarray, lengths, r
     loss = float(loss)
     gnorms = grad_norms(grads)  # one pass per gradient: a NaN or ±inf makes its norm one too
     if not math.isfinite(loss) or not all(map(math.isfinite, gnorms.values())):
-        bad = first_bad(grads)
+        bad = nonfinite_grad(grads)
         raise Diverged(f"the gradient of {bad} is not finite (loss {loss})" if bad else
                        f"the loss is {loss}")
     if norms is not None:
