@@ -47,7 +47,10 @@ def test_benchmark_table_and_bad_options():
     assert r.exit_code == 0, r.output
     assert "training tokens/s" in r.output and "peak memory" in r.output
     r = CliRunner().invoke(app, ["benchmark", "--repeats", "0"])
-    assert r.exit_code != 0 and "--repeats" in r.output
+    assert r.exit_code == 2 and r.stderr.startswith(
+        "error: Invalid value for '--repeats' / '-r': Input should be greater than or equal to 1")
+    r = CliRunner().invoke(app, ["benchmark", "--jobs", "0"])
+    assert r.exit_code == 2 and "Invalid value for '--jobs' / '-j'" in r.stderr
 
 
 def test_stat_median_and_spread():

@@ -29,15 +29,24 @@ BAD_ARGS = {
     "unknown-command": (["frobnicate"], 2, ["No such command 'frobnicate'",
                                             "(see 'nertag --help')"]),
     "bad-int-value": (["train", "--seed", "abc"], 2, ["'--seed'", "nertag train --help"]),
-    "missing-argument": (["evaluate", "{m}"], 2, ["Missing argument 'data'",
+    "missing-argument": (["evaluate", "{m}"], 2, ["Missing argument 'DATA'",
                                                   "(see 'nertag evaluate --help')"]),
     "option-needs-value": (["tag", "{t}", "-m"], 2, ["'-m' requires an argument"]),
     "no-inputs": (["tag", "-m", "{m}"], 2, ["give one or more input files"]),
     "stdin-twice": (["tag", "-m", "{m}", "-", "-"], 2, ["standard input '-'"]),
     "unknown-format": (["tag", "-m", "{m}", "-f", "xml", "{t}"], 2,
-                       ["--format: unknown format 'xml'", "jsonl"]),
-    "jobs-zero": (["tag", "-m", "{m}", "-j", "0", "{t}"], 2, ["--jobs must be at least 1"]),
-    "unknown-per": (["tag", "-m", "{m}", "--per", "word", "{t}"], 2, ["--per"]),
+                       ["Invalid value for '--format' / '-f': 'xml' is not one of 'pretty', "
+                        "'jsonl', 'conll', 'inline', 'html'", "(see 'nertag tag --help')"]),
+    "jobs-zero": (["tag", "-m", "{m}", "-j", "0", "{t}"], 2,
+                  ["Invalid value for '--jobs' / '-j'", "greater than or equal to 1"]),
+    "unknown-per": (["tag", "-m", "{m}", "--per", "word", "{t}"], 2,
+                    ["Invalid value for '--per': 'word' is not one of 'sentence', 'document'"]),
+    "unknown-decoder": (["evaluate", "{m}", "{t}", "--decoder", "beam"], 2,
+                        ["Invalid value for '--decoder': 'beam' is not one of 'greedy', "
+                         "'constrained', 'viterbi'", "(see 'nertag evaluate --help')"]),
+    "threads-zero": (["--threads", "0", "tag", "{t}"], 2,
+                     ["Invalid value for '--threads'", "greater than or equal to 1",
+                      "(see 'nertag --help')"]),
     "conflict-tokenized-html": (["tag", "-m", "{m}", "--tokenized", "-f", "html", "{t}"], 2,
                                 ["--tokenized", "--format html"]),
     "conflict-per-document-conll": (["tag", "-m", "{m}", "--per", "document", "-f", "conll",
@@ -48,9 +57,24 @@ BAD_ARGS = {
                              ["--resume", "--seed"]),
     "conflict-resume-output": (["train", "--resume", "{d}/run", "-o", "{d}/x"], 2,
                                ["--resume", "--output"]),
-    "unknown-backend": (["train", "--backend", "torch"], 2, ["--backend", "'torch'"]),
+    "unknown-backend": (["train", "--backend", "torch"], 2,
+                        ["Invalid value for '--backend': 'torch' is not one of 'hand', 'graph'",
+                         "(see 'nertag train --help')"]),
     "unknown-tag-scheme": (["evaluate", "{m}", "{t}", "--tag-scheme", "iob3"], 2,
-                           ["unknown tag scheme 'iob3'"]),
+                           ["Invalid value for '--tag-scheme': 'iob3' is not one of 'auto', "
+                            "'iob1', 'bio', 'bioes'"]),
+    "gradcheck-eps-zero": (["gradcheck", "--eps", "0"], 2,
+                           ["Invalid value for '--eps': 0 is not greater than 0"]),
+    "gradcheck-tol-negative": (["gradcheck", "--tol", "-1e-3"], 2,
+                               ["Invalid value for '--tol': -0.001 is not greater than 0"]),
+    "gradcheck-samples-negative": (["gradcheck", "--samples", "-1"], 2,
+                                   ["Invalid value for '--samples'",
+                                    "greater than or equal to 0"]),
+    "gradcheck-unknown-head": (["gradcheck", "--head", "rnn"], 2,
+                               ["Invalid value for '--head': 'rnn' is not one of 'softmax', "
+                                "'binary', 'crf', 'all'"]),
+    "gradcheck-config-and-model": (["gradcheck", "-c", "default", "-m", "{m}"], 2,
+                                   ["give either --config or --model, not both"]),
     "resume-without-checkpoint": (["train", "--resume", "{d}/run"], 2,
                                   ["{d}/run: no checkpoint to resume from",
                                    "nertag train --output {d}/run"]),
@@ -134,11 +158,49 @@ def test_empty_output_directory_is_fine(cli, tmp_path):
     assert r.exit_code == 0, r.stderr
 
 
-def test_debug_shows_the_traceback(cli, tmp_path):
-    r = cli("--debug", "evaluate", tmp_path / "nomodel", tmp_path / "x.conll")
-    assert r.exit_code == 1
+@pytest.mark.parametrize("where", [0, 1, 3])
+def test_debug_shows_the_traceback(where, cli, tmp_path):
+    """--debug before the command, right after it, or at the end of the line."""
+    args = ["evaluate", tmp_path / "nomodel", tmp_path / "x.conll"]
+    args.insert(where, "--debug")
+    r = cli(*args)
+    assert r.exit_code == 1, r.stderr
     assert "Traceback" in r.stderr and "NertagError" in r.stderr
-    assert r.stderr.rstrip().splitlines()[-1].startswith("error: ")
+    assert r.stderr.rstrip().splitlines()[-1].startswith(
+        f"error: {tmp_path / 'nomodel'}: model directory not found")
+
+
+def test_debug_after_a_double_dash_is_a_file_name(cli, expect_error, small_model):
+    expect_error(cli("tag", "-m", small_model, "--", "--debug"), 1,
+                 "--debug: input file not found")
+
+
+def test_choices_match_the_library():
+    from nertag.cli import evaluate, tag
+    from nertag.cli.app import Decoder
+    from nertag.inference.decode import DECODERS
+    from nertag.inference.formats import FORMATS
+    from nertag.text.conll import FILE_SCHEMES
+
+    assert tuple(d.value for d in Decoder) == DECODERS
+    assert tuple(f.value for f in tag.Format) == FORMATS
+    assert tuple(s.value for s in evaluate.TagScheme) == FILE_SCHEMES
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "tag", "gradcheck", "benchmark"])
+def test_help_shows_examples_choices_and_readable_metavars(command, cli):
+    r = cli(command, "--help")
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    examples = lines.index("  Examples:")
+    assert lines[examples + 1].startswith(f"    nertag {command} ")  # one example a line
+    assert lines[examples + 2].startswith("    ") and f"nertag {command}" in lines[examples + 2]
+    for typed in ("<path>", "<str>", "<int>", "<float>", "<list"):
+        assert typed not in r.stdout, r.stdout
+    choices = {"train": "<hand|graph>", "evaluate": "<auto|iob1|bio|bioes>",
+               "tag": "<pretty|jsonl|conll|inline|html>", "gradcheck": "<softmax|binary|crf|all>",
+               "benchmark": "-j, --jobs N"}
+    assert choices[command] in r.stdout
 
 
 def test_version_needs_no_command(cli):

@@ -122,7 +122,8 @@ def test_config_unreadable(unreadable, cli, expect_error, monkeypatch):
 
 def test_decoder_option(small_model, tmp_path, cli, expect_error):
     expect_error(cli("tag", "-m", small_model, "--decoder", "beam", "x.txt"), 2,
-                 "--decoder: unknown decoder 'beam'", "greedy, constrained or viterbi")
+                 "Invalid value for '--decoder': 'beam' is not one of 'greedy', 'constrained', "
+                 "'viterbi'")
 
 
 def test_valid_config_and_messages_are_single_lines():

@@ -1,9 +1,50 @@
-"""``nertag benchmark`` in the terminal: run :func:`nertag.benchmark.run_benchmark`, print a
-rich table (or JSON)."""
+"""``nertag benchmark``: run :func:`nertag.benchmark.run_benchmark`, print a rich table
+(or JSON)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def command(
+    config: Optional[str] = typer.Option("default", "--config", "-c", metavar="NAME|FILE",
+                                         help="bundled config name or YAML file"),
+    train_file: Optional[Path] = typer.Option(None, "--train", metavar="FILE",
+                                              help="training data (default: sample corpus)"),
+    dev_file: Optional[Path] = typer.Option(None, "--dev", metavar="FILE",
+                                            help="sentences for the inference part"),
+    text: Optional[Path] = typer.Option(None, "--text", metavar="FILE",
+                                        help="raw text for the tagging part "
+                                             "(default: data/example.txt repeated to ~1 MB)"),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", metavar="DIR",
+                                         help="model directory (default: untrained, from the "
+                                              "config)"),
+    overrides: List[str] = typer.Option([], "--set", metavar="KEY=VALUE",
+                                        help="override a config value, e.g. model.hidden=50"),
+    repeats: int = typer.Option(5, "--repeats", "-r", min=1, metavar="N",
+                                help="measurements per figure"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N",
+                             help="also time tagging with N worker processes"),
+    quick: bool = typer.Option(False, "--quick", help="short runs (rough figures, for a smoke "
+                                                      "test)"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+):
+    """Measure training, inference and tagging throughput, GEMM rate and peak memory.
+
+    \b
+    Examples:
+      nertag benchmark --quick
+      nertag benchmark -m models/default -j 2 --json > bench.json
+    """
+    from nertag.cli.tables import console
+
+    run_benchmark_cli(config=config, train=train_file, dev=dev_file, text=text, model_dir=model,
+                      repeats=repeats, jobs=jobs, as_json=as_json, quick=quick,
+                      overrides=list(overrides), console=console())
 
 
 def _fmt(s: dict, scale: float = 1.0, digits: int = 0, unit: str = "") -> str:
@@ -73,12 +114,7 @@ def result_table(r: dict):
 def run_benchmark_cli(*, config, train, dev, text, model_dir, repeats, jobs, as_json, quick,
                       overrides, console) -> None:
     from nertag.benchmark import run_benchmark
-    from nertag.errors import UsageError
 
-    if repeats < 1:
-        raise UsageError(f"--repeats must be at least 1, got {repeats}")
-    if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {jobs}")
     kw = dict(train_seconds=0.3, infer_seconds=0.1, text_chars=64 * 1024) if quick else {}
     status = console.status("benchmark") if not as_json else None
 

@@ -4,13 +4,69 @@ from __future__ import annotations
 
 import json
 import time
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
 
-import numpy as np
+import typer
 
 from nertag.errors import UsageError
-from nertag.nn import gradcheck as gc
 
-HEADS = ("softmax", "binary", "crf")
+
+class Head(str, Enum):
+    """The default model's output layer (or all three, one after the other)."""
+
+    softmax = "softmax"
+    binary = "binary"
+    crf = "crf"
+    all = "all"
+
+
+HEADS = tuple(h.value for h in Head if h is not Head.all)
+
+
+def _positive(value: float) -> float:
+    """Option check for --eps and --tol (typer's ``min`` cannot exclude 0)."""
+    if not value > 0:  # NaN too
+        raise typer.BadParameter(f"{value:g} is not greater than 0")
+    return value
+
+
+def command(
+    config: Optional[str] = typer.Option(None, "--config", "-c", metavar="NAME|FILE",
+                                         help="check this config's architecture"),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", metavar="DIR",
+                                         help="check at a saved model's parameters"),
+    overrides: List[str] = typer.Option([], "--set", metavar="KEY=VALUE",
+                                        help="override a config value, e.g. model.hidden=50"),
+    head: Head = typer.Option(Head.softmax, "--head", help="the default model's head"),
+    eps: float = typer.Option(1e-4, "--eps", metavar="H", callback=_positive,
+                              help="central-difference step h (> 0)"),
+    tol: float = typer.Option(1e-6, "--tol", metavar="TOL", callback=_positive,
+                              help="largest relative error that passes (> 0)"),
+    samples: Optional[int] = typer.Option(None, "--samples", min=0, metavar="N",
+                                          help="random entries per parameter (0 = all; "
+                                               "default: all, 100 with --config or --model)"),
+    ops: bool = typer.Option(False, "--ops", help="also check every graph op's backward alone"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    seed: int = typer.Option(0, "--seed", metavar="N",
+                             help="seed of the random model and minibatch"),
+):
+    """Check hand-derived and graph gradients against central differences.
+
+    \b
+    Examples:
+      nertag gradcheck --head all --ops
+      nertag gradcheck -m models/default --samples 20
+    """
+    if config and model:
+        raise UsageError("give either --config or --model, not both")
+    from nertag.cli.tables import console
+
+    code = run_gradcheck(config=config, model_dir=model, overrides=list(overrides),
+                         head=head.value, eps=eps, tol=tol, samples=samples, ops=ops,
+                         as_json=as_json, seed=seed, console=console(stderr=False))
+    raise typer.Exit(code)
 
 
 def _fmt(e) -> str:
@@ -24,6 +80,8 @@ def _status(ok: bool) -> str:
 def report_table(checks, tol: float):
     """A rich Table of ParamChecks or OpChecks (not printed)."""
     from rich.table import Table
+
+    from nertag.nn import gradcheck as gc
 
     if checks and isinstance(checks[0], gc.OpCheck):
         table = Table(title=f"graph ops: backward vs central differences (tol {tol:g})")
@@ -48,6 +106,8 @@ def report_table(checks, tol: float):
 
 def _problem_from_model(m, rng, batch: int = 16):
     """A random minibatch of real windows for a model; its parameters (float64) are the point."""
+    import numpy as np
+
     from nertag.nn.gradcheck import Problem
 
     a = m.arch
@@ -66,16 +126,10 @@ def _problem_from_model(m, rng, batch: int = 16):
 
 def run_gradcheck(*, config, model_dir, overrides, head, eps, tol, samples, ops, as_json,
                   seed, console) -> int:
-    if eps <= 0:
-        raise UsageError(f"--eps must be positive, got {eps}")
-    if tol <= 0:
-        raise UsageError(f"--tol must be positive, got {tol}")
-    if samples is not None and samples < 0:
-        raise UsageError(f"--samples must be >= 0, got {samples}")
-    if config and model_dir:
-        raise UsageError("give either --config or --model, not both")
-    if head not in HEADS + ("all",):
-        raise UsageError(f"--head: unknown head {head!r}; use softmax, binary, crf or all")
+    import numpy as np
+
+    from nertag.nn import gradcheck as gc
+
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     problems = []

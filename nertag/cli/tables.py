@@ -1,10 +1,16 @@
-"""Rich tables for evaluation results and training summaries (CLI layer only)."""
+"""Rich output shared by the commands: the console, evaluation and training tables."""
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.table import Table
 
 from nertag.text.scoring import Evaluation
+
+
+def console(stderr: bool = True) -> Console:
+    """Where a command prints: standard error (progress, summaries) or standard output."""
+    return Console(stderr=stderr, highlight=False)
 
 
 def _pct(x: float) -> str:
@@ -27,6 +33,7 @@ def evaluation_table(ev: Evaluation, title: str = "") -> Table:
 
 
 def history_table(history: list[dict], show_grad_norms: bool = False) -> Table:
+    """One row per epoch: loss, learning rate, speed, dev scores (and gradient norms)."""
     t = Table(title="training", title_justify="left")
     for col in ("epoch", "loss", "lr", "tokens/s", "dev P", "dev R", "dev F1", ""):
         t.add_column(col, justify="right")

@@ -6,18 +6,64 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from enum import Enum
 from pathlib import Path
+from typing import List, Optional
 
-# BLAS threads are set (one by default) by the CLI's --threads before NumPy loads
-# (cli.set_threads); parallelism comes from --jobs processes.
-# NumPy asks for transparent huge pages for big arrays; here the kernel then compacts
-# memory on first touch, which made building the 100 MB lookup tables 3-5x slower
-# (0.5 s vs 0.15 s) without making the lookups any faster.
-os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+import typer
 
-from nertag.errors import NertagError, UsageError  # noqa: E402
-from nertag.inference import formats  # noqa: E402
-from nertag.inference import runtime  # noqa: E402
+from nertag.cli.app import Decoder
+from nertag.errors import NertagError, UsageError
+
+
+class Format(str, Enum):
+    """Output formats (:data:`nertag.inference.formats.FORMATS`)."""
+
+    pretty = "pretty"
+    jsonl = "jsonl"
+    conll = "conll"
+    inline = "inline"
+    html = "html"
+
+
+class Per(str, Enum):
+    sentence = "sentence"
+    document = "document"
+
+
+def command(
+    inputs: List[str] = typer.Argument(None, metavar="FILE",
+                                       help="text files to tag; - for standard input"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                          help="write here (default: standard output)"),
+    fmt: Optional[Format] = typer.Option(None, "--format", "-f",
+                                         help="output format (default: pretty on a terminal, "
+                                              "else jsonl)"),
+    per: Per = typer.Option(Per.sentence, "--per", help="one jsonl object per sentence or "
+                                                        "per document"),
+    tokenized: bool = typer.Option(False, "--tokenized",
+                                   help="inputs are CoNLL columns (first = word)"),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", metavar="DIR",
+                                         help="model directory (default: the shipped model)"),
+    encoding: str = typer.Option("utf-8", "--encoding", metavar="NAME",
+                                 help="encoding of the inputs"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N", help="worker processes"),
+    decoder: Optional[Decoder] = typer.Option(None, "--decoder",
+                                              help="decoder (default: the model's)"),
+):
+    """Tag raw text (or CoNLL columns) with a trained model.
+
+    \b
+    Examples:
+      nertag tag data/example.txt
+      cat news.txt | nertag tag - -f jsonl --per document -o news.jsonl
+    """
+    if not inputs:
+        raise UsageError("give one or more input files, or - for standard input "
+                         "(e.g. nertag tag data/example.txt)")
+    run_tag(inputs=list(inputs), output=output, fmt=fmt and fmt.value, per=per.value,
+            tokenized=tokenized, model_dir=model, encoding=encoding, jobs=jobs,
+            decoder=decoder and decoder.value)
 
 
 def _broken_pipe() -> None:
@@ -26,6 +72,8 @@ def _broken_pipe() -> None:
 
 def _pretty(console, chunks) -> None:
     from rich.text import Text
+
+    from nertag.inference import formats
 
     for c in chunks:  # built left to right: slicing a styled Text per entity is quadratic
         out = Text()
@@ -44,20 +92,21 @@ def _pretty(console, chunks) -> None:
 def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str,
             tokenized: bool, model_dir: Path | None, encoding: str, jobs: int,
             decoder: str | None) -> None:
+    # BLAS threads are set (one by default) by the CLI's --threads before NumPy loads
+    # (app.set_threads); parallelism comes from --jobs processes.
+    # NumPy asks for transparent huge pages for big arrays; here the kernel then compacts
+    # memory on first touch, which made building the 100 MB lookup tables 3-5x slower
+    # (0.5 s vs 0.15 s) without making the lookups any faster.
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    import codecs
     import functools
 
+    from nertag.inference import formats, runtime
     from nertag.modelio import load_model
     from nertag.resources import default_model
 
-    if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {jobs}")
-    if per not in ("sentence", "document"):
-        raise UsageError(f"--per: unknown value {per!r}; use sentence or document")
     if fmt is None:
         fmt = "pretty" if output is None and sys.stdout.isatty() and not tokenized else "jsonl"
-    if fmt not in formats.FORMATS:
-        raise UsageError(f"--format: unknown format {fmt!r}; use one of "
-                         f"{', '.join(formats.FORMATS)}")
     if tokenized and fmt not in ("conll", "jsonl"):
         raise UsageError("--tokenized writes CoNLL columns; it cannot be combined with "
                          f"--format {fmt}")
@@ -65,8 +114,6 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
         raise UsageError("--per document goes with --format jsonl")
     if inputs.count("-") > 1:
         raise UsageError("standard input '-' can be read only once")
-    import codecs
-
     try:
         codecs.lookup(encoding)
     except LookupError:

@@ -1,4 +1,4 @@
-"""``nertag train`` in the terminal: config resolution, signals, rich progress."""
+"""``nertag train``: the command, and its runner (config resolution, signals, rich progress)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,63 @@ import shlex
 import signal
 import time
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
+from typing import List, Optional
 
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+import typer
 
-from nertag.training import checkpoint as ckpt
-from nertag.config import apply_overrides, load_config
+from nertag.errors import UsageError
+
+
+class Backend(str, Enum):
+    hand = "hand"
+    graph = "graph"
+
+
+def command(
+    config: Optional[str] = typer.Option(None, "--config", "-c", metavar="NAME|FILE",
+                                         help="bundled config (default, conll2003, ...) "
+                                              "or a YAML file"),
+    train_file: Optional[Path] = typer.Option(None, "--train", metavar="FILE",
+                                              help="training file (CoNLL columns)"),
+    dev_file: Optional[Path] = typer.Option(None, "--dev", metavar="FILE",
+                                            help="development file"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR",
+                                          help="model directory to write "
+                                               "(default: a new one in runs/)"),
+    overrides: List[str] = typer.Option([], "--set", metavar="KEY=VALUE",
+                                        help="override a config value, e.g. train.epochs=3"),
+    seed: Optional[int] = typer.Option(None, "--seed", metavar="N",
+                                       help="random seed (train.seed)"),
+    embeddings: Optional[Path] = typer.Option(None, "--embeddings", metavar="FILE",
+                                              help="pretrained vectors (embeddings.path)"),
+    backend: Backend = typer.Option(Backend.hand, "--backend",
+                                    help="gradients derived by hand, or by the graph engine"),
+    force: bool = typer.Option(False, "--force", help="replace an existing --output directory"),
+    resume: Optional[Path] = typer.Option(None, "--resume", metavar="DIR",
+                                          help="continue an interrupted run in DIR"),
+    show_grad_norms: bool = typer.Option(False, "--show-grad-norms",
+                                         help="print gradient norms per epoch"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+):
+    """Train a window classifier and save the best epoch as a model directory.
+
+    \b
+    Examples:
+      nertag train -c conll2003 -o models/conll2003
+      nertag train --set train.epochs=3 --set model.hidden=50 -o runs/small
+    """
+    if resume is not None and (config or train_file or dev_file or overrides or output
+                               or seed is not None or embeddings is not None):
+        raise UsageError("--resume continues a run with its saved config; do not combine it with "
+                         "--config, --train, --dev, --set, --seed, --embeddings or --output")
+    from nertag.cli.tables import console
+
+    run_train(config=config, train_file=train_file, dev_file=dev_file, output=output,
+              overrides=list(overrides), seed=seed, embeddings=embeddings, backend=backend.value,
+              force=force, resume=resume, show_grad_norms=show_grad_norms, quiet=quiet,
+              console=console())
 
 
 def default_output() -> Path:
@@ -54,7 +104,12 @@ class _Stopper:
 
 def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddings, backend,
               force, resume, show_grad_norms, quiet, console):
+    from rich.markup import escape
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     from nertag.cli.tables import history_table
+    from nertag.config import apply_overrides, load_config
+    from nertag.training import checkpoint as ckpt
     from nertag.training.loop import train
 
     if resume is not None:
