@@ -177,7 +177,7 @@ def test_debug_after_a_double_dash_is_a_file_name(cli, expect_error, small_model
 
 def test_choices_match_the_library():
     from nertag.cli import evaluate, tag
-    from nertag.cli.app import Decoder
+    from nertag.cli.application import Decoder
     from nertag.inference.decode import DECODERS
     from nertag.inference.formats import FORMATS
     from nertag.text.conll import FILE_SCHEMES

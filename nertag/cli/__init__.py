@@ -1,7 +1,7 @@
 """The ``nertag`` command line: thin Typer commands over importable functions.
 
 Each command lives in its own module (``train``, ``evaluate``, ``tag``,
-``gradcheck``, ``benchmark``) with its runner; :mod:`nertag.cli.app` builds the
+``gradcheck``, ``benchmark``) with its runner; :mod:`nertag.cli.application` builds the
 application (one-line errors, ``--debug``, ``--version``, ``--threads``) and this
 module registers the commands on it. Heavy modules (NumPy, rich, the model code)
 are imported inside the commands, so ``nertag --help`` starts quickly.
@@ -10,11 +10,11 @@ are imported inside the commands, so ``nertag --help`` starts quickly.
 from __future__ import annotations
 
 from nertag.cli import benchmark, evaluate, gradcheck, tag, train
-from nertag.cli.app import Command, create_app, set_threads
+from nertag.cli.application import Command, create_app, set_threads
 
 __all__ = ["app", "main", "set_threads"]
 
-#: The Typer application (this name hides the submodule ``nertag.cli.app``).
+#: The Typer application.
 app = create_app()
 app.command("train", cls=Command)(train.command)
 app.command("evaluate", cls=Command)(evaluate.command)

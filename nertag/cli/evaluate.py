@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from nertag.cli.app import Decoder
+from nertag.cli.application import Decoder
 
 
 class TagScheme(str, Enum):

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from nertag.cli.app import Decoder
+from nertag.cli.application import Decoder
 from nertag.errors import NertagError, UsageError
 
 
