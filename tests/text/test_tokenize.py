@@ -18,7 +18,7 @@ from nertag.errors import NertagError
 from nertag.text.tokenize import split_sentences, tokenize
 from nertag.text.tokens import Token, TokenSpans
 
-CONLL_VALID = Path(__file__).resolve().parents[1].parent / "shared/data/conll2003/valid.txt"
+CONLL_VALID = Path(__file__).resolve().parents[2].parent / "shared/data/conll2003/valid.txt"
 
 
 def words(text: str) -> list[str]:

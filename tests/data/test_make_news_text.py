@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "data" / "make_news_text.py"
 SAMPLE = ROOT / "data" / "sample" / "train.conll"
 

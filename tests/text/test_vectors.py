@@ -12,7 +12,7 @@ from nertag.text.vectors import Vectors, load_vectors
 from nertag.errors import NertagError
 from nertag.text.features import UNK, Vocab
 
-GLOVE = Path(__file__).resolve().parents[1].parent / "shared/vectors/glove.6B.50d.txt.gz"
+GLOVE = Path(__file__).resolve().parents[2].parent / "shared/vectors/glove.6B.50d.txt.gz"
 
 ROWS = [("the", [0.1, -0.2, 0.3]), ("The", [9.0, 9.0, 9.0]), (",", [1.5, 2.5e-3, -3.0]),
         ("Paris", [0.25, 0.5, 0.75]), ("1996", [-1.0, 0.0, 1.0]), ("naïve", [3.0, 2.0, 1.0])]

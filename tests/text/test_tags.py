@@ -26,7 +26,7 @@ from nertag.text.tags import (
     transition_mask,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 # ---------------------------------------------------------------- parsing
 
