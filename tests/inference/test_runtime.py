@@ -11,7 +11,6 @@ import os
 import random
 import re
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -185,31 +184,6 @@ def test_tag_chunks_covers_every_token(model_dir):
     for s in sents:
         for e in s.entities:
             assert TRICKY[e.start:e.end] == e.text
-
-
-# ------------------------------------------------------------------ pieces
-@pytest.mark.parametrize("scheme", ["bio", "bioes"])
-def test_entity_spans_equal_get_entities_and_convert(scheme):
-    """Random (also ill-formed) tag sequences: the vectorised chunks and BIO tags are
-    get_entities' chunks and tags.convert's BIO tags, sentence by sentence."""
-    from nertag.text import tags as tagmod
-
-    rng = np.random.default_rng(3)
-    labels = tagmod.labels_for(["LOC", "PER", "WORK-OF-ART"], scheme)
-    lab = tagmod.label_codes(labels)
-    assert lab.ok
-    for _ in range(300):
-        lengths = rng.integers(1, 12, rng.integers(1, 8))
-        ids = rng.integers(0, len(labels), lengths.sum())
-        starts = np.cumsum(lengths) - lengths
-        begin, end, typ, bio = tagmod.entity_spans(ids, starts, lab)
-        got = [(lab.entity_types[t], b, e) for b, e, t in zip(begin, end, typ)]
-        want = [(name, s + o, e + o) for o, n in zip(starts, lengths)
-                for name, s, e in get_entities([labels[i] for i in ids[o:o + n]])]
-        assert got == want
-        want_bio = [t for o, n in zip(starts, lengths)
-                    for t in tagmod.convert([labels[i] for i in ids[o:o + n]], scheme, "bio")]
-        assert lab.bio_tags[bio].tolist() == want_bio
 
 
 @pytest.mark.parametrize("scheme,decoder", [("bioes", "constrained"), ("bioes", "greedy"),

@@ -1,4 +1,5 @@
-"""Tests for nertag.text.tags: parsing, detection, conversions, transition masks."""
+"""Tests for nertag.text.tags: parsing, detection, conversions, transition masks, and
+get_entities (the conlleval chunk rules) and entity_spans (their vectorised form)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ from nertag.text.tags import (
     parse_tag,
     transition_mask,
 )
+
+try:
+    from seqeval.metrics.sequence_labeling import get_entities as seqeval_entities
+except ImportError:  # seqeval is a test extra: without it only the comparisons with it skip
+    def seqeval_entities(tags):
+        pytest.skip("seqeval is not installed")
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -386,3 +393,69 @@ def test_shared_corpus_iob1_to_bio(iob1_name, bio_name):
                     assert t.startswith("B-") and b == "I-" + t[2:], f"sentence {k}"
                     assert i == 0 or parse_tag(src[i - 1])[1] != t[2:], f"sentence {k}"
     assert odd <= 2
+
+
+# ------------------------------------------- get_entities, against seqeval
+
+TAG_POOL = ["O"] + [f"{p}-{t}" for t in ["PER", "LOC", "MISC-X"] for p in "BIES"]
+
+
+@pytest.mark.parametrize(
+    "tags, expected",
+    [
+        ([], []),
+        (["O", "O"], []),
+        (["B-PER", "I-PER", "O", "B-LOC"], [("PER", 0, 2), ("LOC", 3, 4)]),
+        (["I-PER", "I-PER"], [("PER", 0, 2)]),  # I- at start opens a chunk
+        (["O", "I-PER", "O"], [("PER", 1, 2)]),  # I- after O opens a chunk
+        (["I-LOC", "I-PER"], [("LOC", 0, 1), ("PER", 1, 2)]),  # type switch
+        (["B-LOC", "I-PER"], [("LOC", 0, 1), ("PER", 1, 2)]),
+        (["I-PER", "B-PER", "I-PER"], [("PER", 0, 1), ("PER", 1, 3)]),  # IOB1
+        (["B-PER", "B-PER"], [("PER", 0, 1), ("PER", 1, 2)]),
+        (["B-PER", "I-PER", "E-PER", "S-LOC"], [("PER", 0, 3), ("LOC", 3, 4)]),
+        (["S-PER", "S-PER"], [("PER", 0, 1), ("PER", 1, 2)]),
+        (["E-PER", "E-PER"], [("PER", 0, 1), ("PER", 1, 2)]),
+        (["S-PER", "I-PER", "E-PER"], [("PER", 0, 1), ("PER", 1, 3)]),
+        (["E-PER", "I-PER"], [("PER", 0, 1), ("PER", 1, 2)]),
+        (["B-PER", "E-PER", "B-PER"], [("PER", 0, 2), ("PER", 2, 3)]),
+        (["B-PER", "S-PER"], [("PER", 0, 1), ("PER", 1, 2)]),
+        (["I-PER", "S-PER", "I-PER"], [("PER", 0, 1), ("PER", 1, 2), ("PER", 2, 3)]),
+        (["B-PER", "O", "I-PER"], [("PER", 0, 1), ("PER", 2, 3)]),
+        (["B-GPE-X", "I-GPE-X"], [("GPE-X", 0, 2)]),  # hyphen in the type
+    ],
+)
+def test_get_entities_exact(tags, expected):
+    assert get_entities(tags) == expected
+    # seqeval reports inclusive ends
+    assert seqeval_entities(tags) == [(t, s, e - 1) for t, s, e in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(TAG_POOL), max_size=20))
+def test_get_entities_matches_seqeval_on_any_sequence(tags):
+    assert get_entities(tags) == [(t, s, e + 1) for t, s, e in seqeval_entities(tags)]
+
+
+# ------------------------------------------------------------------ pieces
+@pytest.mark.parametrize("scheme", ["bio", "bioes"])
+def test_entity_spans_equal_get_entities_and_convert(scheme):
+    """Random (also ill-formed) tag sequences: the vectorised chunks and BIO tags are
+    get_entities' chunks and tags.convert's BIO tags, sentence by sentence."""
+    from nertag.text import tags as tagmod
+
+    rng = np.random.default_rng(3)
+    labels = tagmod.labels_for(["LOC", "PER", "WORK-OF-ART"], scheme)
+    lab = tagmod.label_codes(labels)
+    assert lab.ok
+    for _ in range(300):
+        lengths = rng.integers(1, 12, rng.integers(1, 8))
+        ids = rng.integers(0, len(labels), lengths.sum())
+        starts = np.cumsum(lengths) - lengths
+        begin, end, typ, bio = tagmod.entity_spans(ids, starts, lab)
+        got = [(lab.entity_types[t], b, e) for b, e, t in zip(begin, end, typ)]
+        want = [(name, s + o, e + o) for o, n in zip(starts, lengths)
+                for name, s, e in get_entities([labels[i] for i in ids[o:o + n]])]
+        assert got == want
+        want_bio = [t for o, n in zip(starts, lengths)
+                    for t in tagmod.convert([labels[i] for i in ids[o:o + n]], scheme, "bio")]
+        assert lab.bio_tags[bio].tolist() == want_bio

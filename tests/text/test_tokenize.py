@@ -1,11 +1,9 @@
-"""Tests for nertag.text.tokenize (tokenizer, sentence splitter) and tools.detok."""
+"""Tests for nertag.text.tokenize: the tokenizer and the sentence splitter."""
 
 from __future__ import annotations
 
 import io
-import pickle
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,12 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nertag.text.tokenize as tk
-from tools.detok import detokenize, tokenizer_agreement
-from nertag.errors import NertagError
 from nertag.text.tokenize import split_sentences, tokenize
 from nertag.text.tokens import Token, TokenSpans
-
-CONLL_VALID = Path(__file__).resolve().parents[2].parent / "shared/data/conll2003/valid.txt"
 
 
 def words(text: str) -> list[str]:
@@ -268,32 +262,3 @@ def test_token_arrays_fall_back_to_the_match_offsets(monkeypatch):
     monkeypatch.setattr(tk, "_SEP_TABLE", np.zeros_like(tk._SEP_TABLE))
     texts, starts, ends = tk.token_arrays(text, 5)
     assert list(zip(texts, starts.tolist(), ends.tolist())) == want
-
-
-def test_token_spans_behave_like_a_list_of_tokens():
-    toks = tokenize("Peter visited Zürich’s café.")
-    spans = TokenSpans.of(toks)
-    assert len(spans) == len(toks) and list(spans) == toks and spans == toks
-    assert spans[1] == toks[1] and spans[-1] == toks[-1] and spans[1:3] == toks[1:3]
-    assert isinstance(spans[0], Token) and TokenSpans.of(spans) is spans
-    assert spans != toks[:-1] and spans != "text"
-    assert pickle.loads(pickle.dumps(spans)) == spans          # (sent back by workers)
-    assert TokenSpans.of([]) == [] and not TokenSpans([], [], [])
-
-
-# ------------------------------------------------------------------ detok
-def test_detokenize():
-    assert detokenize(["He", "said", '"', "I", "'m", "fine", ",", '"', "did", "n't", "he", "?"]) \
-        == 'He said "I\'m fine," didn\'t he?'
-    assert detokenize(["(", "U.S.", ")", "$", "5", "and", "C$", "3", "50", "%"]) == "(U.S.) $5 and C$3 50%"
-    assert detokenize(["the", "players", "'", "union"]) == "the players' union"
-    assert detokenize(["meals", "/", "feeds"]) == "meals/feeds"
-    assert detokenize([]) == ""
-
-
-def test_conll_agreement():
-    if not CONLL_VALID.exists():
-        pytest.skip(f"{CONLL_VALID} not available")
-    agree, total = tokenizer_agreement(CONLL_VALID)
-    assert total > 3000
-    assert agree / total >= 0.97
