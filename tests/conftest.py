@@ -1,4 +1,5 @@
-"""Shared fixtures: a small trained model, the CLI in-process, and error-message checks."""
+"""Shared fixtures and helpers: a small trained model, the CLI in-process, error-message
+checks, and what several inference test files compare with (``from conftest import ...``)."""
 
 from __future__ import annotations
 
@@ -106,3 +107,39 @@ def unreadable(tmp_path, monkeypatch):
     for p in tmp_path.iterdir():
         if p.is_file():
             p.chmod(0o644)
+
+
+# ------------------------------------------------------------------ inference
+#: A text to tag with CRLF, tabs, non-ASCII, curly quotes, abbreviations and no final newline.
+TRICKY = ("EU rejects German call to boycott British lamb .\r\n"
+          "Peter Blackburn\tmet Angela Merkel in Zürich and São Paulo on Monday.\r\n\r\n"
+          "\tBRUSSELS 1996-08-22\n"
+          "The European Commission said on Thursday it disagreed with German advice "
+          "to consumers to shun British lamb until scientists determine whether mad cow "
+          "disease can be transmitted to sheep.\n\n\n"
+          "Ölkonzern Royal Dutch/Shell — “Großbritannien” ☃ said: “I’m fine,” "
+          "Mr. Łukasz Żółć told Reuters in Paris 's office.\r\n"
+          "Café Dupont Inc. and Société Générale SA 50% of $5 U.S. stocks...\n"
+          "no newline at the end, Germany")
+
+SCORE_TOL = 2e-5  # scores are O(1..10); float32 sums in another order differ by ~1e-6
+
+
+def untrained(*overrides):
+    """A freshly initialised model of the default config (with overrides) on the sample."""
+    from nertag.config import load_config
+    from nertag.resources import sample_train
+    from nertag.text.conll import read_conll
+    from nertag.training.loop import build_model
+
+    cfg = load_config("default", list(overrides))
+    return build_model(cfg, read_conll(sample_train()))
+
+
+def assert_same_scores(ref, out):
+    """A fast path's scores are the plain forward's: to float rounding, the same argmax."""
+    import numpy as np
+
+    assert out.shape == ref.shape and out.dtype == ref.dtype
+    assert np.abs(out - ref).max() <= SCORE_TOL * max(1.0, np.abs(ref).max())
+    assert (out.argmax(1) == ref.argmax(1)).all()

@@ -1,7 +1,7 @@
-"""``nertag tag`` output invariants: offsets point into the original input (CRLF, tabs,
-non-ASCII), inline marks removed give the input back, CoNLL tokens are the tokenizer's,
---jobs 2 writes exactly what --jobs 1 writes, html is one self-contained page, --per
-document, atomic -o; and the vectorised pieces equal the simple ones they replace."""
+"""Tagging files end to end (nertag.inference.runtime, run as ``nertag tag``): offsets
+point into the original input (CRLF, tabs, non-ASCII), inline marks removed give the input
+back, CoNLL tokens are the tokenizer's, --jobs 2 writes exactly what --jobs 1 writes, html
+is one self-contained page, --per document, atomic -o, --tokenized input."""
 
 from __future__ import annotations
 
@@ -14,39 +14,10 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from nertag.inference import formats
-
-from nertag.inference import tagging
+from conftest import TRICKY
 from nertag.cli import app
-from nertag.config import load_config
-from nertag.text.tags import get_entities
+from nertag.inference import tagging
 from nertag.text.tokenize import split_sentences, tokenize
-from nertag.training.loop import train
-
-TRICKY = ("EU rejects German call to boycott British lamb .\r\n"
-          "Peter Blackburn\tmet Angela Merkel in Zürich and São Paulo on Monday.\r\n\r\n"
-          "\tBRUSSELS 1996-08-22\n"
-          "The European Commission said on Thursday it disagreed with German advice "
-          "to consumers to shun British lamb until scientists determine whether mad cow "
-          "disease can be transmitted to sheep.\n\n\n"
-          "Ölkonzern Royal Dutch/Shell — “Großbritannien” ☃ said: “I’m fine,” "
-          "Mr. Łukasz Żółć told Reuters in Paris 's office.\r\n"
-          "Café Dupont Inc. and Société Générale SA 50% of $5 U.S. stocks...\n"
-          "no newline at the end, Germany")
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("tag") / "model"
-    train(load_config("default", ["model.hidden=50", "train.epochs=2"]), output=out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def tricky(tmp_path_factory):
-    p = tmp_path_factory.mktemp("in") / "tricky.txt"
-    p.write_bytes(TRICKY.encode("utf-8"))
-    return p
 
 
 def run(*args):
@@ -170,63 +141,3 @@ def test_tokenized_input(model_dir, tmp_path):
     rows = [line.split(" ") for line in out.splitlines() if line]
     assert [r[:2] for r in rows] == [["EU", "NNP"], ["rejects", "VBZ"], ["German", "JJ"],
                                      ["Peter", "NNP"], ["Blackburn", "NNP"]]
-
-
-def test_tag_chunks_covers_every_token(model_dir):
-    import io
-
-    from nertag.modelio import load_model
-
-    model = load_model(model_dir)
-    sents = [s for b in tagging.batches(io.StringIO(TRICKY, newline=""))
-             for c in tagging.tag_chunks(model, b) for s in c.sentences]
-    assert [t.text for s in sents for t in s.tokens] == [t.text for t in tokenize(TRICKY)]
-    for s in sents:
-        for e in s.entities:
-            assert TRICKY[e.start:e.end] == e.text
-
-
-@pytest.mark.parametrize("scheme,decoder", [("bioes", "constrained"), ("bioes", "greedy"),
-                                            ("bio", "greedy")])
-def test_tag_chunks_like_the_sentence_by_sentence_path(tmp_path_factory, tricky, scheme,
-                                                       decoder):
-    from nertag.modelio import load_model
-
-    out = tmp_path_factory.mktemp(scheme) / "model"
-    train(load_config("default", ["model.hidden=30", "train.epochs=1",
-                                  f"model.tag_scheme={scheme}"]), output=out)
-    model = load_model(out)
-    model.cfg.model.decoder = decoder
-    model.fast_inference = True
-    text = tricky.read_bytes().decode("utf-8") * 3
-    chunks = [(0, text)]
-    fast = tagging.tag_chunks(model, chunks)
-    # the reference: sentence by sentence, BIO tags from predict, chunks from get_entities
-    sents = [s for s in split_sentences(text, 0) if s]
-    tags, conf = model.predict([[t.text for t in s] for s in sents])
-    assert len(fast[0].sentences) == len(sents)
-    for a, s, tg, cf in zip(fast[0].sentences, sents, tags, conf):
-        assert a.tags == tg and a.tokens == s
-        want = [(s[b].start, s[e - 1].end, label, text[s[b].start:s[e - 1].end],
-                 float(cf[b:e].mean())) for label, b, e in get_entities(tg)]
-        assert [(e.start, e.end, e.label, e.text) for e in a.entities] == [w[:4] for w in want]
-        for ea, w in zip(a.entities, want):
-            assert abs(ea.score - w[4]) < 1e-5
-
-
-def test_jsonl_strings_equal_json_dumps():
-    text = 'He said "hi\\there"\t\x01 naïve 😀 ' + "Zürich.\u2028x"
-    toks = tokenize(text, 100)
-    ents = [tagging.Entity(toks[0].start, toks[1].end, 'P"ER', text[0:7], 0.123456),
-            tagging.Entity(toks[-2].start, toks[-2].end, "LOC", toks[-2].text, 1.0)]
-    sent = tagging.TaggedSentence(toks[0].start, toks[-1].end, toks,
-                                  ["O"] * (len(toks) - 1) + ["B-X\\"], ents)
-    chunk = tagging.TaggedChunk(100, text, [sent])
-    for source in (None, 'dir/"odd".txt'):
-        obj = {"text": text[sent.start - 100:sent.end - 100], "start": sent.start}
-        if source is not None:
-            obj["source"] = source
-        obj["tokens"] = [{"text": t.text, "start": t.start, "end": t.end, "tag": g}
-                         for t, g in zip(toks, sent.tags)]
-        obj["entities"] = [e.as_dict() for e in ents]
-        assert formats.jsonl(chunk, source) == json.dumps(obj, ensure_ascii=False) + "\n"

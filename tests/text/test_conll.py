@@ -153,15 +153,6 @@ def test_sentence_of_100000_tokens_is_handled(tmp_path, cli, small_model):
     assert str(n) in r.stdout
 
 
-def test_a_long_line_of_raw_text_is_tagged(tmp_path, cli, small_model):
-    """A line is a paragraph in raw text; longer than the tokenizer's limit, it is cut."""
-    p = tmp_path / "long.txt"
-    p.write_text("EU rejects German call . " * 45_000 + "\n")  # 1.1 M characters
-    r = cli("tag", "-m", small_model, p, "-f", "conll")
-    assert r.exit_code == 0, r.stderr
-    assert r.stdout.count("\n") > 200_000
-
-
 def test_line_limit_is_exact(tmp_path):
     ok = tmp_path / "ok.conll"
     ok.write_bytes(b"w" * (MAX_LINE_BYTES - 3) + b" O\n")  # exactly MAX_LINE_BYTES

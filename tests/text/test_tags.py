@@ -436,7 +436,7 @@ def test_get_entities_matches_seqeval_on_any_sequence(tags):
     assert get_entities(tags) == [(t, s, e + 1) for t, s, e in seqeval_entities(tags)]
 
 
-# ------------------------------------------------------------------ pieces
+# ------------------------------------------- entity_spans, the vectorised chunks
 @pytest.mark.parametrize("scheme", ["bio", "bioes"])
 def test_entity_spans_equal_get_entities_and_convert(scheme):
     """Random (also ill-formed) tag sequences: the vectorised chunks and BIO tags are

@@ -1,0 +1,74 @@
+"""Tests for nertag.inference.model (NerModel): its fast scorers follow parameter changes,
+build tables only once enough tokens were scored, and predict as the plain path does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import assert_same_scores, untrained
+from nertag.inference import model as P
+from nertag.nn import window as M
+
+
+def test_model_cache_follows_in_place_parameter_changes(trained, dev_words):
+    model = P.NerModel(trained.cfg, trained.featurizer, trained.arch,
+                       {k: v.copy() for k, v in trained.params.items()}, trained.labels,
+                       fast_inference=True)
+    X = model.featurizer.featurize(dev_words)
+    fs = model.fast_scorer(tables=True)
+    assert fs.tables and model.fast_scorer() is fs  # cached
+    assert_same_scores(M.scores(model.params, X, model.arch), model.scores(X))
+    model.params["W"] *= 1.5           # in place, as an optimiser step does
+    model.params["E_word"][3:7] += 0.2
+    assert_same_scores(M.scores(model.params, X, model.arch), model.scores(X))
+    assert model.fast_scorer() is not fs
+
+
+def test_tables_only_once_enough_tokens_were_scored(trained, dev_words, monkeypatch):
+    model = P.NerModel(trained.cfg, trained.featurizer, trained.arch, trained.params,
+                       trained.labels, fast_inference=True)
+    X = model.featurizer.featurize(dev_words)
+    monkeypatch.setattr(P, "FAST_TABLE_TOKENS", 2 * len(X))
+    model.scores(X)
+    assert model._fast.plan_kind == "light" and "word" not in model._fast.tables
+    model.scores(X)
+    assert model._fast.plan_kind == "auto"
+
+
+def test_type_scorer_follows_parameter_changes(trained, dev_words):
+    model = P.NerModel(trained.cfg, trained.featurizer, trained.arch,
+                       {k: v.copy() for k, v in trained.params.items()}, trained.labels,
+                       fast_inference=True)
+    words = [w for s in dev_words for w in s]
+    lengths = [len(s) for s in dev_words]
+    X = model.featurizer.featurize(dev_words)
+    assert_same_scores(M.scores(model.params, X, model.arch), model.scores_flat(words, lengths))
+    ts = model.type_scorer()
+    model.params["E_word"][2:9] -= 0.3
+    assert_same_scores(M.scores(model.params, X, model.arch), model.scores_flat(words, lengths))
+    assert model.type_scorer() is not ts
+    ts = model.type_scorer()
+    model.params["b"] += 0.25          # folded into the rows of window position 0
+    assert_same_scores(M.scores(model.params, X, model.arch), model.scores_flat(words, lengths))
+    assert model.type_scorer() is not ts
+    ts = model.type_scorer()
+    model.params["W"] = model.params["W"].copy()   # the same numbers in a new array
+    assert model.type_scorer() is not ts
+
+
+@pytest.mark.parametrize("decoder", ["greedy", "constrained", "viterbi"])
+@pytest.mark.parametrize("overrides", [(), ("model.head=crf",), ("model.tag_scheme=bioes",),
+                                       ("model.head=binary",)])
+def test_predict_fast_equals_plain(trained, dev_words, decoder, overrides):
+    model = trained if not overrides else untrained(*overrides)
+    plain = P.NerModel(model.cfg, model.featurizer, model.arch, model.params, model.labels)
+    quick = P.NerModel(model.cfg, model.featurizer, model.arch, model.params, model.labels,
+                       fast_inference=True)
+    quick.fast_scorer(tables=True)
+    words = dev_words + [[]] + [["Unseen", "Zzyzx", "words", "."]]
+    tags_p, conf_p = plain.predict(words, decoder)
+    tags_q, conf_q = quick.predict(words, decoder)
+    assert tags_q == tags_p
+    for a, b in zip(conf_p, conf_q):
+        assert np.allclose(a, b, atol=1e-5)
