@@ -7,7 +7,7 @@ expression (``findall``, all in C) whose alternatives are ordered by priority an
 written so that no input can trigger catastrophic backtracking; their offsets follow
 from the separators between them (:func:`token_arrays`).
 
-Main rules (see ``tests/test_tokenize.py`` for the exhaustive list):
+Main rules (see ``tests/text/test_tokenize.py`` for the exhaustive list):
 
 * punctuation is split off; quotes and brackets are separate tokens;
 * abbreviations (``U.S.``, ``Inc.``, ``Mr.``, initials ``J.``) keep their
