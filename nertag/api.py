@@ -1,0 +1,400 @@
+"""nertag from Python: ``load()`` a model as a :class:`Tagger`, tag texts into
+:class:`Doc` objects, :func:`train` and :func:`evaluate` (see the README's "Use from
+Python").  A Tagger tags as ``nertag tag`` does (the same fast path, tokens, tags,
+entities, and scores up to float rounding); ``Doc.to_json()`` is the object ``nertag
+tag --per document -f jsonl`` writes; :func:`train` and :func:`evaluate` compute what ``nertag
+train`` and ``nertag evaluate`` do.  Failures a caller can cause raise
+:class:`~nertag.errors.NertagError`.
+
+A Tagger is not thread-safe (its model caches words as it tags): give each thread its
+own, or use processes -- a Tagger pickles as its model's path and reloads there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import io
+import itertools
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
+
+from nertag.errors import NertagError, UsageError
+from nertag.inference.decode import DECODERS
+from nertag.inference.formats import document_json
+from nertag.inference.tagging import (BATCH_CHARS, Entity, TaggedChunk, TaggedSentence,
+                                      iter_chunks, tag_chunks)
+from nertag.modelio import load_model
+from nertag.resources import default_model
+
+if TYPE_CHECKING:
+    from nertag.config import Config
+    from nertag.inference.model import NerModel
+    from nertag.text.scoring import Evaluation
+
+__all__ = ["load", "Tagger", "Doc", "Span", "Token", "Entity", "train", "evaluate"]
+
+
+# ---------------------------------------------------------------------- documents
+class Token(NamedTuple):
+    """One token of a :class:`Doc`: its text, ``[start, end)`` offsets and BIO tag."""
+
+    text: str
+    start: int
+    end: int
+    tag: str
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit - 1] + "…")
+
+
+def _tokens(sentences: Iterable[TaggedSentence]) -> list[Token]:
+    return [Token(w, a, b, g) for s in sentences
+            for w, a, b, g in zip(s.tokens.texts, s.tokens.starts, s.tokens.ends, s.tags)]
+
+
+class Span:
+    """A sentence of a :class:`Doc`: ``doc.text[start:end]``, its tokens and entities."""
+
+    __slots__ = ("_doc", "_sent")
+
+    def __init__(self, doc: "Doc", sentence: TaggedSentence):
+        self._doc, self._sent = doc, sentence
+
+    start = property(lambda self: self._sent.start, doc="offset of the first character")
+    end = property(lambda self: self._sent.end, doc="offset just after the last character")
+    text = property(lambda self: self._doc.text[self._sent.start:self._sent.end])
+    ents = property(lambda self: list(self._sent.entities), doc="the entities, in order")
+    tokens = property(lambda self: _tokens([self._sent]), doc="the tokens with their tags")
+
+    def __len__(self) -> int:
+        return len(self._sent.tokens)
+
+    def __repr__(self) -> str:
+        return (f"<Span {self.start}:{self.end} {_short(self.text)} ({len(self)} tokens, "
+                f"{len(self._sent.entities)} entities)>")
+
+
+class Doc:
+    """A tagged text: ``text``, ``sentences`` (:class:`Span`), ``tokens`` (:class:`Token`)
+    and ``ents`` (:class:`~nertag.inference.tagging.Entity`: ``text``, ``label``,
+    ``start``, ``end``, ``score``), all with character offsets into ``text``."""
+
+    __slots__ = ("text", "_chunks")
+
+    def __init__(self, text: str, chunks: list[TaggedChunk]):
+        self.text = text
+        self._chunks = chunks  # the text's chunks, offsets relative to this text
+
+    def _sents(self) -> list[TaggedSentence]:
+        return [s for c in self._chunks for s in c.sentences]
+
+    sentences = property(lambda self: [Span(self, s) for s in self._sents()])
+    tokens = property(lambda self: _tokens(self._sents()), doc="the tokens with their tags")
+    ents = property(lambda self: [e for s in self._sents() for e in s.entities])
+
+    def to_json(self, source: str | None = None) -> dict:
+        """The object ``nertag tag --per document -f jsonl`` writes for this text: ``source``
+        (only if given; the command writes the file name or ``<stdin>``), ``text``,
+        ``start``, ``sentences``, ``tokens`` and ``entities`` (scores to 4 decimals)."""
+        import json
+
+        obj = json.loads(document_json(self._chunks, "" if source is None else source))
+        if source is None:
+            del obj["source"]
+        return obj
+
+    def __len__(self) -> int:
+        return sum(len(s.tokens) for s in self._sents())
+
+    def __eq__(self, other) -> bool:
+        key = lambda d: (d.text, d.tokens, d.ents, [(s.start, s.end) for s in d._sents()])  # noqa
+        return key(self) == key(other) if isinstance(other, Doc) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        n = len(self._sents())
+        return (f"<Doc {_short(self.text)} ({n} sentence{'s' * (n != 1)}, {len(self)} tokens, "
+                f"{len(self.ents)} entities)>")
+
+
+# ---------------------------------------------------------------------- the tagger
+def _check_decoder(decoder: str | None, where: str) -> None:
+    if decoder is not None and decoder not in DECODERS:
+        raise UsageError(f"{where}: unknown decoder {decoder!r}; use one of "
+                         f"{', '.join(DECODERS)} (or None for the model's own)")
+
+
+def _model_path(model, where: str = "") -> Path:
+    """The model directory ``model`` names (None: the shipped model), checked here
+    because ``load_model``'s messages name the CLI's options; ``where`` prefixes them."""
+    if model is None:
+        path = default_model()
+        if not path.is_dir():
+            raise NertagError(f"{where}no default model found at {path}; give the path of a "
+                              f"model directory, e.g. nertag.load('my-model')")
+        return path
+    path = Path(model)
+    if not path.exists():
+        raise NertagError(f"{where}{path}: model directory not found; train one with "
+                          f"nertag.train() or 'nertag train'")
+    if not path.is_dir():
+        raise NertagError(f"{where}{path}: not a directory; give the path of a model directory")
+    return path
+
+
+def _manifest_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256((path / "manifest.json").read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+#: The model last unpickled: a worker given a Tagger task after task loads it once.
+_unpickled: dict[tuple[str, str], "NerModel"] = {}
+
+
+class Tagger:
+    """A loaded model that tags texts: ``tagger(text)`` → :class:`Doc`,
+    ``tagger.pipe(texts)`` → Docs.  ``model``: a model directory (None: the shipped
+    model); ``decoder``: ``"greedy"``, ``"constrained"`` or ``"viterbi"`` (None: the
+    model's own, as ``nertag tag --decoder``)."""
+
+    def __init__(self, model: str | Path | None = None, decoder: str | None = None):
+        where = f"nertag.load({'' if model is None else repr(str(model))}): "
+        _check_decoder(decoder, where.rstrip(": "))
+        path = _model_path(model, where).resolve()
+        digest = _manifest_digest(path)  # before loading: a later change is noticed
+        self._setup(path, digest, load_model(path, read_only=True), decoder)
+
+    def _setup(self, path: Path, digest: str, model: "NerModel", decoder: str | None):
+        model.fast_inference = True
+        self.path, self._digest, self._model = path, digest, model
+        #: The decoder used when a call gives none (the model's own unless given).
+        self.decoder: str = decoder or model.cfg.model.decoder
+
+    @property
+    def labels(self) -> list[str]:
+        """The entity types the model predicts, e.g. ``['LOC', 'MISC', 'ORG', 'PER']``."""
+        return sorted({t[2:] for t in self._model.labels if t != "O"})
+
+    def __call__(self, text: str, *, decoder: str | None = None) -> Doc:
+        """Tag one text (any length); offsets in the Doc are offsets into ``text``."""
+        _check_decoder(decoder, "tagger(text)")
+        return self._tag([_checked(text, "tagger(text)")], decoder or self.decoder)[0]
+
+    def pipe(self, texts: Iterable[str], batch_size: int = 1000, *,
+             decoder: str | None = None) -> Iterator[Doc]:
+        """Tag many texts, ``batch_size`` at a time in one model call: a generator of
+        Docs in the order of ``texts`` (read lazily, one batch ahead)."""
+        _check_decoder(decoder, "tagger.pipe()")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise UsageError(f"tagger.pipe(): batch_size must be an integer >= 1, got "
+                             f"{batch_size!r}")
+        if isinstance(texts, str):
+            raise TypeError("tagger.pipe() takes an iterable of texts, not one str; use "
+                            "tagger(text) for one text")
+        return self._pipe(iter(texts), batch_size, decoder or self.decoder)
+
+    def _pipe(self, texts: Iterator[str], batch_size: int, decoder: str) -> Iterator[Doc]:
+        for batch in iter(lambda: list(itertools.islice(texts, batch_size)), []):
+            yield from self._tag([_checked(t, "tagger.pipe()") for t in batch], decoder)
+
+    def _tag(self, texts: Sequence[str], decoder: str) -> list[Doc]:
+        """The texts' chunks tagged together (model calls of about ``BATCH_CHARS``
+        characters, as ``nertag tag``), then split back per text."""
+        chunks = [[c for c in iter_chunks(io.StringIO(t, newline=""))] for t in texts]
+        model = self._model
+        model.cfg.model.decoder = decoder
+        tagged: list[TaggedChunk] = []
+        with _few_collections(), _one_blas_thread():
+            for group in _groups([c for cs in chunks for c in cs]):
+                tagged.extend(tag_chunks(model, group))
+        ends = itertools.accumulate(len(cs) for cs in chunks)
+        return [Doc(t, tagged[e - len(cs):e]) for t, cs, e in zip(texts, chunks, ends)]
+
+    def __reduce__(self):
+        return _unpickle, (str(self.path), self.decoder, self._digest)
+
+    def __repr__(self) -> str:
+        return f"Tagger({str(self.path)!r}, decoder={self.decoder!r})"
+
+
+_blas = None  # threadpoolctl's controller of the BLAS libraries, once asked for
+
+
+def _one_blas_thread():
+    """One BLAS thread while tagging, as ``nertag tag`` (whose ``--threads`` says why: a
+    spinning BLAS is several times slower when other processes want the cores), unless
+    the environment sets a number; scoped with threadpoolctl, if it is installed."""
+    global _blas
+    if _blas is None:
+        names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas = not any(v in os.environ for v in names) and ThreadpoolController()
+        except ImportError:
+            _blas = False
+    return _blas.limit(limits=1, user_api="blas") if _blas else contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _few_collections():
+    """Tagging allocates many small objects, no cycles: collect rarely meanwhile (as ``rare_gc``
+    of the runtime, minus its full collection: ms per call, rescanning every Doc kept)."""
+    old = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+def _checked(text, where: str) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"{where}: a text must be a str, got {type(text).__name__}")
+    return text
+
+
+def _groups(chunks: list[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
+    """Consecutive chunks in groups of about ``BATCH_CHARS`` characters."""
+    group, size = [], 0
+    for c in chunks:
+        group.append(c)
+        size += len(c[1])
+        if size >= BATCH_CHARS:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _unpickle(path: str, decoder: str, digest: str) -> Tagger:
+    """A pickled Tagger, reloaded from its model directory (which must be unchanged)."""
+    if _manifest_digest(Path(path)) != digest:
+        raise NertagError(f"unpickling a Tagger: {path}: the model directory is missing or "
+                          f"changed since the Tagger was pickled")
+    key = (path, digest)
+    if key not in _unpickled:
+        _unpickled.clear()
+        _unpickled[key] = load_model(path, read_only=True)
+    tagger = Tagger.__new__(Tagger)
+    tagger._setup(Path(path), digest, _unpickled[key], decoder)
+    return tagger
+
+
+def load(model: str | Path | None = None, *, decoder: str | None = None) -> Tagger:
+    """The model in directory ``model`` (None: the shipped one) as a :class:`Tagger`."""
+    return Tagger(model, decoder)
+
+
+# ---------------------------------------------------------------------- train, evaluate
+def _override_map(overrides) -> dict[str, dict]:
+    """``{"train.epochs": 5}`` or ``["train.epochs=5"]`` as {section: {key: value}}."""
+    from nertag.config import parse_override
+
+    if isinstance(overrides, Mapping):
+        items = list(overrides.items())
+    else:
+        items = []
+        for item in [overrides] if isinstance(overrides, str) else overrides or []:
+            if not isinstance(item, str) or "=" not in item or not _dotted(item.split("=")[0]):
+                raise UsageError(f"nertag.train(): override {item!r}: expected 'SECTION.KEY="
+                                 f"VALUE', e.g. 'train.epochs=5' (or {{'train.epochs': 5}})")
+            (sec, key), value = parse_override(item)
+            items.append((f"{sec}.{key}", value))
+    out: dict[str, dict] = {}
+    for key, value in items:
+        if not (isinstance(key, str) and _dotted(key)):
+            raise UsageError(f"nertag.train(): override key {key!r}: expected SECTION.KEY, "
+                             f"e.g. 'model.hidden'")
+        sec, _, name = key.strip().partition(".")
+        out.setdefault(sec, {})[name] = value
+    return out
+
+
+def _dotted(key: str) -> bool:
+    return len(parts := key.strip().split(".")) == 2 and all(parts)
+
+
+def _default_output() -> Path:
+    """A new directory under ./runs/, as ``nertag train`` without ``--output``."""
+    from datetime import datetime
+
+    base = Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    return next(out for i in itertools.count(1)
+                if not (out := base.with_name(base.name + (f"-{i}" if i > 1 else ""))).exists())
+
+
+def train(config: str | Path | Config | None = None, overrides=None,
+          output: str | Path | None = None, train: str | Path | None = None,
+          dev: str | Path | None = None, seed: int | None = None, force: bool = False,
+          callback: Callable[[str, dict], None] | None = None) -> Path:
+    """Train a model as ``nertag train`` does and return its directory.
+
+    ``config``: a bundled config name (``"default"``, ``"conll2003"``, ...) or a YAML
+    file; ``overrides``: ``{"train.epochs": 5}`` or ``["train.epochs=5"]``; ``output``:
+    the model directory (None: a new one under ``runs/``), replaced only if ``force``;
+    ``train``/``dev``: CoNLL files (default: the config's, else the sample corpus);
+    ``callback(event, info)`` receives the progress events of
+    :func:`nertag.training.loop.train`.
+    """
+    from nertag.config import Config, from_dict, load_config  # noqa: F811
+    from nertag.training import checkpoint as ckpt
+    from nertag.training.loop import train as run
+
+    if isinstance(config, Config):
+        raw = config.to_dict()
+    else:
+        raw = load_config(None if config is None else str(config)).to_dict()
+    for sec, values in _override_map(overrides).items():
+        raw.setdefault(sec, {}).update(values)
+    if seed is not None:
+        raw["train"]["seed"] = seed
+    cfg = from_dict(raw, src="nertag.train() overrides")
+    out = Path(output) if output is not None else _default_output()
+    if out.exists() and not out.is_dir():
+        raise NertagError(f"nertag.train(): {out}: exists and is not a directory; choose "
+                          f"another output")
+    if not force and out.is_dir() and any(out.iterdir()):
+        raise NertagError(f"nertag.train(): {out}: directory exists and is not empty; choose "
+                          f"another output or pass force=True to replace it")
+    if not force and ckpt.exists(out):
+        raise NertagError(f"nertag.train(): {out}: an interrupted run left a checkpoint in "
+                          f"{ckpt.partial_dir(out)}; pass force=True to start over (or continue "
+                          f"it with 'nertag train --resume {out}')")
+    try:
+        run(cfg, output=out, train_path=train, dev_path=dev, callback=callback, force=force)
+    except NertagError as e:
+        if "--set train.clip_norm=5" in e.message:  # the loop's advice names a CLI option
+            raise NertagError(e.message.replace("--set train.clip_norm=5",
+                                                "overrides={'train.clip_norm': 5}")) from None
+        raise
+    return out
+
+
+def evaluate(model: str | Path | Tagger, data: str | Path, *, decoder: str | None = None,
+             encoding: str = "utf-8", scheme: str = "auto") -> "Evaluation":
+    """Score a model on a tagged CoNLL file as ``nertag evaluate`` does: overall and per
+    entity type (``.precision``, ``.recall``, ``.f1``, ``.per_type[...]``, ``.as_dict()``).
+
+    ``model``: a model directory or a :class:`Tagger`; ``decoder``: None for the
+    model's (or the Tagger's) own; ``scheme``: the file's tags (auto, iob1, bio, bioes).
+    """
+    from nertag.text.conll import read_conll
+    from nertag.text.scoring import evaluate as score
+
+    _check_decoder(decoder, "nertag.evaluate()")
+    if isinstance(model, Tagger):
+        m, decoder = model._model, decoder or model.decoder
+    else:
+        m = load_model(_model_path(model), read_only=True)
+    corpus = read_conll(data, encoding, scheme)
+    with _one_blas_thread():  # as the command (one thread unless the environment says)
+        pred, _ = m.predict([s.words for s in corpus.sentences], decoder)
+    return score([s.tags for s in corpus.sentences], pred)
