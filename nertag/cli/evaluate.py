@@ -38,14 +38,10 @@ def command(
     """
     import json
 
-    from nertag.modelio import load_model
-    from nertag.text.conll import read_conll
-    from nertag.text.scoring import evaluate as score
+    from nertag.api import evaluate
 
-    m = load_model(model, read_only=True)
-    corpus = read_conll(data, encoding, scheme.value)
-    pred, _ = m.predict([s.words for s in corpus.sentences], decoder and decoder.value)
-    ev = score([s.tags for s in corpus.sentences], pred)
+    ev = evaluate(model, data, decoder=decoder and decoder.value, encoding=encoding,
+                  scheme=scheme.value)
     if as_json:
         typer.echo(json.dumps(ev.as_dict(), indent=2))
         return
