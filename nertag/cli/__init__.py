@@ -9,7 +9,7 @@ are imported inside the commands, so ``nertag --help`` starts quickly.
 
 from __future__ import annotations
 
-from nertag.cli import benchmark, evaluate, gradcheck, tag, train
+from nertag.cli import benchmark, evaluate, gradcheck, serve, tag, train
 from nertag.cli.application import Command, create_app, set_threads
 
 __all__ = ["app", "main", "set_threads"]
@@ -21,6 +21,7 @@ app.command("evaluate", cls=Command)(evaluate.command)
 app.command("tag", cls=Command)(tag.command)
 app.command("gradcheck", cls=Command)(gradcheck.command)
 app.command("benchmark", cls=Command)(benchmark.command)
+app.command("serve", cls=Command)(serve.command)
 
 
 def main() -> None:

@@ -1,0 +1,161 @@
+"""The ``POST /tag`` request and response, in plain Python (no web framework).
+
+Request: a JSON object with ``text`` (one string) or ``texts`` (a list of strings),
+and optionally ``sentences`` (see :data:`SENTENCE_MODES`), ``decoder`` (``greedy``,
+``constrained``, ``viterbi``, or null for the model's own) and ``tokens`` (false:
+leave the tokens out of the response).
+
+Response: ``{"docs": [{"sentences": [S, ...]}, ...]}``, one doc per input text in
+order, where each ``S`` is the object ``nertag tag -f jsonl`` writes for one sentence
+(``text``, ``start``, ``tokens`` if asked for, ``entities``), all offsets counted in
+characters (Unicode code points) of that input text.
+
+Every refusal is an :class:`ApiError` with an HTTP status and a message that names
+the field and says what to send instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+#: ``sentences`` values: ``blank`` is the splitter ``nertag tag`` uses (after . ! ?
+#: before a capital, and at every blank line); ``line`` (every line a sentence) and
+#: ``auto`` are accepted only by a Tagger whose ``pipe`` takes ``sentences=``.
+SENTENCE_MODES = ("blank", "line", "auto")
+FIELDS = ("text", "texts", "sentences", "decoder", "tokens")
+EXAMPLE = '{"text": "Laura Okafor flew to Geneva."}'
+
+
+class ApiError(Exception):
+    """A request refused with HTTP ``status`` and a one-line ``message``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass(frozen=True)
+class TagRequest:
+    texts: list[str]
+    decoder: str | None = None
+    sentences: str = "blank"
+    tokens: bool = False
+
+    @property
+    def options(self) -> tuple:
+        """What must be equal for two requests to be tagged in one model call."""
+        return self.decoder, self.sentences
+
+
+def json_type(value) -> str:
+    """The JSON name of a decoded value's type (for messages)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def check_content_type(header: str | None) -> None:
+    """415 unless the body is declared as ``application/json`` (any parameters)."""
+    media = (header or "").split(";")[0].strip().lower()
+    if media != "application/json":
+        got = f"{header!r}" if header else "none"
+        raise ApiError(415, f"the body must be JSON with the header 'Content-Type: "
+                            f"application/json' (got {got}); send e.g. {EXAMPLE}")
+
+
+def parse_tag_request(body: bytes, *, max_texts: int, decoders: Sequence[str],
+                      sentence_modes: Sequence[str] = ("blank",)) -> TagRequest:
+    """The checked request in ``body``; ``sentence_modes``: the modes this Tagger takes."""
+    try:
+        obj = json.loads(body)
+    except RecursionError:
+        raise ApiError(400, "the body is not JSON this server reads: nested too deeply") \
+            from None
+    except ValueError as e:  # json.JSONDecodeError, or bytes that are not UTF-8
+        detail = e.msg if isinstance(e, json.JSONDecodeError) else "not UTF-8"
+        raise ApiError(400, f"the body is not valid JSON ({detail}); send e.g. {EXAMPLE}") \
+            from None
+    if not isinstance(obj, dict):
+        raise ApiError(422, f"the body must be a JSON object with a field 'text' or 'texts', "
+                            f"not {json_type(obj)}; send e.g. {EXAMPLE}")
+    unknown = [k for k in obj if k not in FIELDS]
+    if unknown:
+        raise ApiError(422, f"unknown field {unknown[0]!r}; the fields are "
+                            f"{', '.join(FIELDS)}")
+    if "text" in obj and "texts" in obj:
+        raise ApiError(422, "give either the field 'text' (one string) or 'texts' (a list "
+                            "of strings), not both")
+    if "text" in obj:
+        texts = [_string(obj["text"], "text")]
+    elif "texts" in obj:
+        texts = obj["texts"]
+        if not isinstance(texts, list):
+            raise ApiError(422, f"field 'texts' must be an array of strings, got "
+                                f"{json_type(texts)}")
+        if len(texts) > max_texts:
+            raise ApiError(413, f"too many texts in one request: {len(texts)}; the limit is "
+                                f"{max_texts} (send several requests)")
+        texts = [_string(t, f"texts[{i}]") for i, t in enumerate(texts)]
+    else:
+        raise ApiError(422, f"missing field 'text' (one string) or 'texts' (a list of "
+                            f"strings); send e.g. {EXAMPLE}")
+    decoder = obj.get("decoder")
+    if decoder is not None and decoder not in decoders:
+        raise ApiError(422, f"field 'decoder' must be one of {', '.join(decoders)} (or null "
+                            f"for the model's own), got {_shown(decoder)}")
+    sentences = obj.get("sentences", "blank")
+    if sentences not in SENTENCE_MODES:
+        raise ApiError(422, f"field 'sentences' must be one of {', '.join(SENTENCE_MODES)}, "
+                            f"got {_shown(sentences)}")
+    if sentences not in sentence_modes:
+        raise ApiError(422, f"field 'sentences': {sentences!r} is not available in this "
+                            f"version of nertag; use {' or '.join(map(repr, sentence_modes))}")
+    tokens = obj.get("tokens", False)
+    if not isinstance(tokens, bool):
+        raise ApiError(422, f"field 'tokens' must be true or false, got {json_type(tokens)}")
+    return TagRequest(texts, decoder, sentences, tokens)
+
+
+def _string(value, field: str) -> str:
+    if not isinstance(value, str):
+        raise ApiError(422, f"field {field!r} must be a string, got {json_type(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:  # "\ud800" in JSON decodes to a lone surrogate
+        raise ApiError(422, f"field {field!r} is not valid Unicode: a lone surrogate "
+                            f"{value[e.start]!r} at character {e.start}") from None
+    return value
+
+
+def _shown(value) -> str:
+    return repr(value) if isinstance(value, str) and len(value) <= 40 else json_type(value)
+
+
+def sentence_json(sent, tokens: bool) -> dict:
+    """One sentence (a :class:`~nertag.api.Span`) as ``nertag tag -f jsonl`` writes it;
+    without its tokens unless ``tokens``."""
+    obj = {"text": sent.text, "start": sent.start}
+    if tokens:
+        obj["tokens"] = [{"text": t.text, "start": t.start, "end": t.end, "tag": t.tag}
+                         for t in sent.tokens]
+    obj["entities"] = [e.as_dict() for e in sent.ents]
+    return obj
+
+
+def response_body(docs, tokens: bool) -> bytes:
+    """The ``/tag`` response for these Docs (UTF-8 JSON)."""
+    obj = {"docs": [{"sentences": [sentence_json(s, tokens) for s in d.sentences]}
+                    for d in docs]}
+    return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+
+
+def error_body(message: str) -> bytes:
+    return json.dumps({"error": message}, ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,163 @@
+"""Running the application on uvicorn: the listening socket, the workers, the timeouts.
+
+:func:`run` binds the socket itself (so a port in use is a one-line error and
+``--port 0`` picks a free port), loads the model and starts uvicorn: in this process
+with one worker, else uvicorn's supervisor starts ``workers`` processes that share
+the socket, each making its application (and loading the model) once at its start.
+
+Timeouts: a connection must send a whole request's headers within ``timeout``
+seconds of opening (or of its previous answer), or it is closed; a request's body
+must arrive within ``timeout`` seconds (408, :func:`nertag.serve.app.read_body`); an
+idle kept-alive connection is closed after 5 seconds (uvicorn's own).  So a slow or
+silent client holds a connection for a bounded time, never a worker: tagging runs
+on its own thread while the event loop serves every other connection.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from typing import Callable
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from nertag.errors import NertagError
+from nertag.serve.app import SETTINGS_ENV, Settings, create_app
+
+#: Connections (and requests) a worker holds at once; more are answered 503.
+MAX_CONNECTIONS = 1000
+
+
+class _RequestTimeout:
+    """Mixed into uvicorn's HTTP protocols: close a connection that has not sent the
+    headers of a request within ``config.nertag_request_timeout`` seconds of opening
+    or of its last response (uvicorn itself times out only idle kept-alive ones)."""
+
+    _nertag_timer = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # an answer's headers and body are two writes: without this, the body waits
+            # for the client's delayed ACK of the headers (40 ms) on a kept-alive connection
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._nertag_arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        self._nertag_arm()
+
+    def connection_lost(self, exc) -> None:
+        self._nertag_disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _nertag_arm(self) -> None:
+        self._nertag_disarm()
+        if not self.transport.is_closing():
+            timeout = getattr(self.config, "nertag_request_timeout", 10.0)
+            self._nertag_timer = self.loop.call_later(timeout, self._nertag_expire)
+
+    def _nertag_disarm(self) -> None:
+        if self._nertag_timer is not None:
+            self._nertag_timer.cancel()
+            self._nertag_timer = None
+
+    def _nertag_expire(self) -> None:
+        self._nertag_timer = None
+        cycle = self.cycle  # the latest request whose headers arrived
+        if (cycle is None or cycle.response_complete) and not self.transport.is_closing():
+            self.transport.close()
+
+
+class TimedH11(_RequestTimeout, H11Protocol):
+    pass
+
+
+try:  # uvicorn's faster parser, if httptools is installed
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover - the serve extra installs it
+    HTTP = f"{__name__}:TimedH11"
+else:
+    class TimedHttpTools(_RequestTimeout, HttpToolsProtocol):
+        pass
+
+    HTTP = f"{__name__}:TimedHttpTools"
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and the loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (0: a free port), not yet listening."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise NertagError(f"--host {host}: not an address of this machine ({e.strerror})") \
+            from None
+    family, kind, proto, _, address = infos[0]
+    # proto as given (IPPROTO_TCP), not 0: asyncio sets TCP_NODELAY only on such sockets
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        hint = "; pick another with --port (0: any free port)" if port else ""
+        raise NertagError(f"cannot listen on {host}:{port}: {e.strerror}{hint}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+def make_config(app, settings: Settings, *, workers: int = 1,
+                access_log: bool = False) -> uvicorn.Config:
+    """uvicorn's configuration: ``app`` is the application (one worker) or the import
+    string of a factory (several)."""
+    config = uvicorn.Config(app, factory=isinstance(app, str), workers=workers, http=HTTP,
+                            lifespan="on", access_log=access_log,
+                            log_level="info" if access_log else "warning",
+                            limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5,
+                            timeout_graceful_shutdown=5)
+    config.nertag_request_timeout = settings.timeout  # read by the protocol, in each worker
+    return config
+
+
+def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1,
+        access_log: bool = False, on_ready: Callable[[str], None] = lambda url: None) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM); ``on_ready(url)`` once the model is
+    loaded and the socket bound."""
+    from nertag.api import load
+
+    sock = bind(host, port)
+    tagger = load(settings.model)  # with several workers: only to report errors here, once
+    if workers == 1:
+        config = make_config(create_app(tagger, settings), settings, access_log=access_log)
+    else:
+        del tagger
+        os.environ[SETTINGS_ENV] = settings.to_env()
+        config = make_config("nertag.serve.app:app_from_env", settings, workers=workers,
+                             access_log=access_log)
+    on_ready(url_of(sock))
+    try:
+        if workers == 1:
+            uvicorn.Server(config).run(sockets=[sock])
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
