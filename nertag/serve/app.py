@@ -4,8 +4,9 @@
 The model is loaded once, when the application is made (:func:`create_app`; with
 several workers, :func:`app_from_env` in each worker process at its start), never per
 request.  Every answer is JSON except the page and its two files; every refusal is
-``{"error": "..."}`` with its status (400, 404, 405, 408, 413, 415, 422; a bug gives
-500 and the same JSON, its traceback only in the server's log).
+``{"error": "..."}`` with its status (400, 404, 405, 408, 413, 415, 422, and 503 when
+too many requests wait; a bug gives 500 and the same JSON, its traceback only in the
+server's log).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ from nertag.version import __version__
 SETTINGS_ENV = "NERTAG_SERVE_SETTINGS"
 JSON_TYPE = "application/json"
 ENDPOINTS = "GET /, POST /tag, GET /health, GET /model"
+#: Requests waiting for a worker's tagging thread at most; more are answered 503.
+MAX_WAITING = 1000
+#: With several workers, a busy worker closes a connection after this many answers so
+#: that the client reconnects (see :class:`Rebalancer`).
+REBALANCE_AFTER = 64
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class Settings:
     max_bytes: int = 1_000_000      # largest request body
     max_texts: int = 1000           # most texts in one request
     timeout: float = 10.0           # seconds to send a request's headers, and its body
+    workers: int = 1                # worker processes sharing the listening socket
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -92,11 +99,39 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
         return b"".join(chunks)
 
     try:
+        if hasattr(asyncio, "timeout"):  # Python >= 3.11: no task per request
+            async with asyncio.timeout(timeout):
+                return await read()
         return await asyncio.wait_for(read(), timeout)
     except asyncio.TimeoutError:
         e = ApiError(408, f"the request's body did not arrive within {timeout:g} s")
         e.close = True  # type: ignore[attr-defined]
         raise e from None
+
+
+class Rebalancer:
+    """Workers share one listening socket, and the kernel hands a burst of new
+    connections to whichever worker wakes first: a client pool's 8 connections may all
+    land on one of 2 workers, which then does all the work.  So a worker with requests
+    waiting (busy) answers a connection's ``REBALANCE_AFTER``-th request with
+    ``Connection: close``; the client reconnects (HTTP clients do so by themselves) and
+    the new connection goes to the worker that is quicker to accept it -- the less busy
+    one, whose event loop is not slowed by its tagging thread.  Connections are known
+    by the client's (address, port)."""
+
+    def __init__(self, after: int = REBALANCE_AFTER):
+        self.after = after
+        self.answered: dict = {}
+
+    def close_after(self, client, busy: bool) -> bool:
+        n = self.answered.get(client, 0) + 1
+        if n >= self.after and busy:
+            self.answered.pop(client, None)
+            return True
+        if len(self.answered) > 10_000:  # clients gone long ago
+            self.answered.clear()
+        self.answered[client] = n
+        return False
 
 
 def model_info(tagger: Tagger) -> dict:
@@ -123,6 +158,7 @@ def create_app(tagger: Tagger | None = None, settings: Settings = Settings()) ->
     if tagger is None:
         tagger = load(settings.model)
     runner = TagRunner(tagger)
+    rebalance = Rebalancer() if settings.workers > 1 else None
     started = time.time()
     info = model_info(tagger)
     info["server"] = {"nertag_version": __version__, "max_bytes": settings.max_bytes,
@@ -149,13 +185,18 @@ def create_app(tagger: Tagger | None = None, settings: Settings = Settings()) ->
             body = await read_body(request, settings.max_bytes, settings.timeout)
             req = parse_tag_request(body, max_texts=settings.max_texts, decoders=DECODERS,
                                     sentence_modes=runner.modes)
+            if runner.waiting >= MAX_WAITING:
+                return _error(503, f"the server is busy: {runner.waiting} requests are "
+                                   f"waiting; retry in a moment", {"Retry-After": "1"})
             out = await runner.tag(req)
         except ApiError as e:
             return _error(e.status, e.message,
                           {"Connection": "close"} if getattr(e, "close", False) else None)
         except NertagError as e:  # the Tagger refused an option the request checks missed
             return _error(422, e.message)
-        return Response(out, media_type=JSON_TYPE)
+        close = rebalance and rebalance.close_after(request.scope.get("client"), runner.busy)
+        return Response(out, headers={"Connection": "close"} if close else None,
+                        media_type=JSON_TYPE)
 
     async def health(request: Request) -> Response:
         return _json({"status": "ok", "model": info["name"], "pid": os.getpid(),

@@ -51,6 +51,16 @@ class TagRunner:
         self.calls = 0  # model calls so far (each tags one or more requests)
         self.requests = 0
 
+    @property
+    def busy(self) -> bool:
+        """Are requests waiting for the tagging thread?"""
+        return bool(self._waiting)
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for the tagging thread (not counting those it is tagging)."""
+        return len(self._waiting)
+
     async def tag(self, request: TagRequest) -> bytes:
         loop = asyncio.get_running_loop()
         job = _Job(request, loop.create_future(), sum(map(len, request.texts)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from dataclasses import replace
 from typing import Callable
 
 import uvicorn
@@ -25,10 +26,6 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from nertag.errors import NertagError
 from nertag.serve.app import SETTINGS_ENV, Settings, create_app
-
-#: Connections (and requests) a worker holds at once; more are answered 503.
-MAX_CONNECTIONS = 1000
-
 
 class _RequestTimeout:
     """Mixed into uvicorn's HTTP protocols: close a connection that has not sent the
@@ -129,8 +126,7 @@ def make_config(app, settings: Settings, *, workers: int = 1,
     string of a factory (several)."""
     config = uvicorn.Config(app, factory=isinstance(app, str), workers=workers, http=HTTP,
                             lifespan="on", access_log=access_log,
-                            log_level="info" if access_log else "warning",
-                            limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5,
+                            log_level="info" if access_log else "warning", timeout_keep_alive=5,
                             timeout_graceful_shutdown=5)
     config.nertag_request_timeout = settings.timeout  # read by the protocol, in each worker
     return config
@@ -148,7 +144,7 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080, worker
         config = make_config(create_app(tagger, settings), settings, access_log=access_log)
     else:
         del tagger
-        os.environ[SETTINGS_ENV] = settings.to_env()
+        os.environ[SETTINGS_ENV] = replace(settings, workers=workers).to_env()
         config = make_config("nertag.serve.app:app_from_env", settings, workers=workers,
                              access_log=access_log)
     on_ready(url_of(sock))

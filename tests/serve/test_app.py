@@ -239,3 +239,55 @@ def test_concurrent_requests_get_their_own_answers(live, tagger):
     assert after["requests"] - before["requests"] == len(jobs)
     assert after["model_calls"] - before["model_calls"] < len(jobs)  # some went together
     assert after["started"] == before["started"]  # the model was loaded once, at start
+
+
+def test_a_busy_worker_of_several_closes_a_connection_now_and_then():
+    from nertag.serve.app import Rebalancer
+
+    r = Rebalancer(after=3)
+    a, b = ("127.0.0.1", 5000), ("127.0.0.1", 5001)
+    assert [r.close_after(a, busy=True) for _ in range(3)] == [False, False, True]
+    assert [r.close_after(b, busy=False) for _ in range(5)] == [False] * 5  # not busy
+    assert r.close_after(b, busy=True)  # its 6th answer, now busy
+    assert not r.close_after(a, busy=True)  # a new connection on the same port
+
+
+def test_one_worker_never_closes_a_kept_alive_connection(live, monkeypatch):
+    import http.client
+
+    monkeypatch.setattr(type(live.runner), "busy", property(lambda self: True))
+    conn = http.client.HTTPConnection(live.host, live.port, timeout=30)
+    try:
+        for _ in range(70):
+            status, headers, _ = live.request("POST", "/tag", {"text": "Paris."}, conn=conn)
+            assert status == 200 and headers.get("connection") != "close"
+    finally:
+        conn.close()
+
+
+def test_with_several_workers_a_busy_one_sends_connection_close(start_server, monkeypatch):
+    import http.client
+
+    from nertag.serve.app import REBALANCE_AFTER, Settings
+
+    server = start_server(Settings(workers=2))
+    try:
+        monkeypatch.setattr(type(server.runner), "busy", property(lambda self: True))
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+        closes = []
+        for _ in range(REBALANCE_AFTER + 1):  # http.client reconnects by itself
+            status, headers, _ = server.request("POST", "/tag", {"text": "Paris."}, conn=conn)
+            assert status == 200
+            closes.append(headers.get("connection") == "close")
+        conn.close()
+        assert closes.index(True) == REBALANCE_AFTER - 1 and closes.count(True) == 1
+    finally:
+        server.stop()
+
+
+def test_too_many_waiting_requests_get_503(live, monkeypatch):
+    monkeypatch.setattr(type(live.runner), "waiting", property(lambda self: 1000))
+    status, headers, body = live.request("POST", "/tag", {"text": "Paris."})
+    assert status == 503 and headers["retry-after"] == "1"
+    assert json.loads(body) == {"error": "the server is busy: 1000 requests are waiting; "
+                                         "retry in a moment"}
