@@ -9,6 +9,13 @@ computed (one product per new type, not per token); then a token costs n row
 lookups however many features the model has.  The bias is folded into position
 0's rows, ``G_0[t] = b + W_0 x_t``, so z starts as a lookup instead of a copy of b
 (the same float operations in the same order: the same bits).
+
+A token's scores are the same bits whatever else is tagged with it, in this process or
+another (``nertag tag --jobs``, Dask workers, the Python API): a BLAS matrix product
+rounds a row differently depending on where the row sits in the matrix (OpenBLAS does,
+measurably), so no product here mixes rows whose place depends on the batch.  A type's
+G rows are a product of its own (a stack of one-row products), and the second layer
+multiplies a sentence at a time (sentences of one length stacked: one product each).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import Sequence
 from nertag.inference.tables import CHUNK, ParamSnapshot, table_budget
 from nertag.nn.activations import activation
 from nertag.nn.arch import Arch
-from nertag.nn.ragged import window_ids
+from nertag.nn.ragged import sentence_starts, window_ids
 from nertag.text.features import END, START, UNK, Featurizer
 
 #: Distinct words whose feature ids are remembered (the cache is emptied when full).
@@ -31,6 +38,9 @@ TYPE_BUDGET_BYTES = 96 << 20
 #: Rows of types past the table are computed once per this many chunks of tokens
 #: (at most ~8k types: 50 MB of temporary rows at H = 300, n = 5).
 SEGMENT_CHUNKS = 16
+#: Rows of types past the table kept from one segment to the next (49 MB at H = 300,
+#: n = 5); when a segment brings more than fit, they all start again.
+OVERFLOW_ROWS = 8192
 
 
 class WordCache:
@@ -112,21 +122,22 @@ class WordTypeScorer:
         self.G: np.ndarray | None = None  # (n, capacity, H), filled for types < filled
         self.filled = 0
         self.generation = cache.generation
+        self.over: np.ndarray | None = None  # (n, OVERFLOW_ROWS, H): rows of types past G
+        self.over_slot: dict[int, int] = {}  # type -> its row in ``over``
 
     def valid_for(self, params: dict, cache) -> bool:
         """True if the rows are still those of ``params`` and of ``cache``'s numbering."""
         return cache is self.cache and self.snapshot.matches(params)
 
     def _rows(self, types: np.ndarray) -> np.ndarray:
-        """G rows of some types: (n, R, H), the bias added to position 0's."""
-        if len(types) == 1:  # one row would go through BLAS's gemv, whose sums are rounded
-            return self._rows(np.repeat(types, 2))[:, :1]  # unlike gemm's: the same bits
+        """G rows of some types: (n, R, H), the bias added to position 0's; each type's
+        rows are a product of their own (the same bits whatever other types come along)."""
         feats = self.cache.rows[types]
         parts = [self.params[f"E_{name}"][feats[:, f]]
                  for f, (name, _, _) in enumerate(self.arch.features)]
         x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
         n, H = self.arch.n, self.arch.hidden
-        rows = (x @ self.Wcat).reshape(len(types), n, H).transpose(1, 0, 2)
+        rows = np.matmul(x[:, None, :], self.Wcat).reshape(len(types), n, H).transpose(1, 0, 2)
         rows[0] += self.params["b"]
         return rows
 
@@ -134,6 +145,7 @@ class WordTypeScorer:
         """Rows for the types the cache has numbered since the last call (up to capacity)."""
         if self.generation != self.cache.generation:  # the cache started again
             self.filled, self.generation = 0, self.cache.generation
+            self.over_slot.clear()
         if self.G is None:
             self.G = np.empty((self.arch.n, self.capacity, self.arch.hidden), dtype=self.dtype)
         top = min(self.cache.size, self.capacity)
@@ -150,44 +162,69 @@ class WordTypeScorer:
 
     def scores(self, types: np.ndarray, lengths, chunk: int = CHUNK) -> np.ndarray:
         """Scores (N, K) of tokens given as type numbers (N,), sentences laid end to end
-        with the given lengths (S,)."""
+        with the given lengths (S,).
+
+        The tokens are scored in the order of their sentences' lengths (``pieces``), so
+        sentences of one length lie side by side and go through the second layer as one
+        stack of per-sentence products; the rows come back in input order at the end."""
         arch, p = self.arch, self.params
         lengths = np.asarray(lengths, dtype=np.int64)
         N, K, H = len(types), arch.n_labels, arch.hidden
-        out = np.empty((N, K), dtype=self.dtype)
         if N == 0:
-            return out
+            return np.empty((N, K), dtype=self.dtype)
         self._fill()
-        ids = self._window_types(types, lengths)
+        order, groups = pieces(lengths, chunk)
+        ids = self._window_types(types, lengths)[:, order]
         any_over = bool((ids >= self.capacity).any())
         f, _ = activation(arch.activation)
         Ut = np.ascontiguousarray(p["U"].T)
         z = np.empty((chunk, H), dtype=self.dtype)
         tmp = np.empty_like(z)
-        span = SEGMENT_CHUNKS * chunk
-        for s0 in range(0, N, span):
-            seg, extra = ids[:, s0:s0 + span], None
+        done = np.empty((N, K), dtype=self.dtype)  # scores in ``order``
+        for g0 in range(0, len(groups), SEGMENT_CHUNKS):
+            segment = groups[g0:g0 + SEGMENT_CHUNKS]
+            s0, s1 = segment[0][0], segment[-1][0] + segment[-1][1] * segment[-1][2]
+            seg, extra = ids[:, s0:s1], None
             if any_over:  # types past the table: their rows, for this segment only
                 seg, extra = self._extra_rows(seg)
-            for i in range(s0, min(N, s0 + span), chunk):
-                B = min(chunk, N - i)
+            for a, c, L in segment:
+                B = c * L
                 zc, tc = z[:B], tmp[:B]
-                self._sum_rows(zc, tc, seg[:, i - s0:i - s0 + B], extra)
-                np.matmul(f(zc, out=zc), Ut, out=out[i:i + B])
-        out += p["c"]
+                self._sum_rows(zc, tc, seg[:, a - s0:a - s0 + B], extra)
+                np.matmul(f(zc, out=zc).reshape(c, L, H), Ut, out=done[a:a + B].reshape(c, L, K))
+        done += p["c"]
+        out = np.empty_like(done)
+        out[order] = done
         return out
 
     def _extra_rows(self, ids: np.ndarray):
         """Rows for the types in ``ids`` (n, M) past the table: ``(ids2, extra)`` where
-        ``extra`` (n, R, H) holds them and ``ids2`` numbers them ``capacity + r``."""
+        ``extra`` (n, R, H) holds them and ``ids2`` numbers them ``capacity + r``.  They
+        are kept (up to ``OVERFLOW_ROWS``) for the next segments: a type's rows are the
+        same bits whenever they are computed, so keeping them changes nothing but time."""
         cap = self.capacity
         over = ids >= cap
         if not over.any():
             return ids, None
         uniq, inv = np.unique(ids[over], return_inverse=True)
         ids = ids.copy()
-        ids[over] = cap + inv.reshape(-1)
-        return ids, self._rows(uniq)
+        if len(uniq) > OVERFLOW_ROWS:  # more than the store holds: rows for this call only
+            ids[over] = cap + inv.reshape(-1)
+            return ids, self._rows(uniq)
+        slot = self.over_slot
+        new = [t for t in uniq.tolist() if t not in slot]
+        if len(slot) + len(new) > OVERFLOW_ROWS:
+            slot.clear()
+            new = uniq.tolist()
+        if new:
+            if self.over is None:
+                self.over = np.empty((self.arch.n, OVERFLOW_ROWS, self.arch.hidden), self.dtype)
+            k = len(slot)
+            self.over[:, k:k + len(new)] = self._rows(np.array(new, dtype=np.intp))
+            slot.update(zip(new, range(k, k + len(new))))
+        slots = np.fromiter(map(slot.__getitem__, uniq.tolist()), np.intp, len(uniq))
+        ids[over] = cap + slots[inv.reshape(-1)]
+        return ids, self.over
 
     def _sum_rows(self, z: np.ndarray, tmp: np.ndarray, ids: np.ndarray, extra) -> None:
         """z (B, H) = G_0[ids[0]] (bias included) + G_1[ids[1]] + ... for window types
@@ -208,3 +245,38 @@ class WordTypeScorer:
     def nbytes(self) -> int:
         return 0 if self.G is None else self.filled * self.arch.n * self.arch.hidden * \
             self.G.itemsize
+
+
+def pieces(lengths: np.ndarray, chunk: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """The order in which :meth:`WordTypeScorer.scores` takes the tokens, and its groups.
+
+    Sentences are sorted by length (stably); a sentence longer than ``chunk`` tokens is
+    cut into pieces of ``chunk`` tokens from its start (the last one shorter), each
+    taken as a sentence of its own length.  Returns ``order`` (N,), the token rows in
+    that order, and ``groups``: ``(a, c, L)`` = rows ``a : a + c·L`` of the order are
+    ``c`` pieces of ``L`` tokens (c·L ≤ chunk, or c = 1), in order.  Everything depends
+    on the lengths alone, so a sentence is cut and multiplied the same way in any batch.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = sentence_starts(lengths)
+    keep = lengths > 0
+    plen, pstart = lengths[keep], starts[keep]
+    if (plen > chunk).any():  # cut long sentences into pieces (from their start)
+        n_cut = -(-plen // chunk)
+        first = np.repeat(pstart, n_cut)
+        k = np.arange(len(first)) - np.repeat(np.cumsum(n_cut) - n_cut, n_cut)
+        pstart = first + k * chunk
+        plen = np.minimum(np.repeat(plen, n_cut) - k * chunk, chunk)
+    by_len = np.argsort(plen, kind="stable")
+    plen, pstart = plen[by_len], pstart[by_len]
+    order = np.repeat(pstart - (np.cumsum(plen) - plen), plen) + np.arange(int(plen.sum()))
+    groups: list[tuple[int, int, int]] = []
+    values, counts = np.unique(plen, return_counts=True)
+    a = 0
+    for L, n in zip(values.tolist(), counts.tolist()):
+        per = max(1, chunk // L)
+        for i in range(0, n, per):
+            c = min(per, n - i)
+            groups.append((a, c, L))
+            a += c * L
+    return order, groups

@@ -55,3 +55,66 @@ def test_word_cache_equals_featurizer_encode(trained, dev_words):
         assert (cache.feature_ids(words) == feat.feature_ids(words)).all()
         assert len(cache.index) <= max(50, len(set(words)))
     assert cache.feature_ids([]).shape == (0, len(feat.features))
+
+
+def _scores(model, sentences, *, budget=None, chunk=None, before=()):
+    """Scores of ``sentences`` by a fresh scorer (after scoring ``before``), one array per
+    sentence."""
+    import numpy as np
+
+    from nertag.inference.tables import CHUNK
+
+    cache = WordCache(model.featurizer)
+    ts = WordTypeScorer(model.params, model.arch, cache, budget_bytes=budget)
+    for part in before:
+        ts.scores(cache.types([w for s in part for w in s]), [len(s) for s in part])
+    lengths = [len(s) for s in sentences]
+    S = ts.scores(cache.types([w for s in sentences for w in s]), lengths, chunk=chunk or CHUNK)
+    return np.split(S, np.cumsum(lengths)[:-1])
+
+
+@pytest.mark.parametrize("overrides", [(), ("train.dtype=float64",)])
+def test_a_sentences_scores_do_not_depend_on_its_batch(trained, dev_words, overrides):
+    """The same bits for a sentence scored alone, in a batch, in another order, after other
+    batches, with rows past the table: nertag tag --jobs, Dask and the Python API tag the
+    same sentence in different batches and must write the same scores.  (A BLAS product
+    rounds a row differently depending on its place in the matrix.)"""
+    model = trained if not overrides else untrained(*overrides)
+    sents = [s for s in dev_words if s][:80]
+    small = 30 * model.arch.n * model.arch.hidden * model.params["W"].itemsize  # 30 types
+    alone = [_scores(model, [s])[0] for s in sents]
+    for got in (_scores(model, sents),
+                _scores(model, sents[::-1])[::-1],
+                _scores(model, sents, before=[dev_words[100:300], sents[40:]]),
+                _scores(model, sents, budget=small),
+                _scores(model, sents[::-1], budget=small, before=[dev_words[200:]])[::-1]):
+        for a, b in zip(alone, got):
+            assert a.tobytes() == b.tobytes()
+
+
+def test_long_sentences_are_cut_the_same_way_in_any_batch(trained, dev_words):
+    """A sentence longer than ``chunk`` tokens is multiplied in pieces cut from its start:
+    the same bits alone and among others."""
+    long = [w for s in dev_words[:12] for w in s]  # one sentence of ~150 tokens
+    sents = [dev_words[20], long, dev_words[21], long[:9]]
+    alone = [_scores(trained, [s], chunk=16)[0] for s in sents]
+    for a, b in zip(alone, _scores(trained, sents, chunk=16)):
+        assert a.tobytes() == b.tobytes()
+    assert len(long) > 16
+
+
+def test_pieces():
+    """Sentences sorted by length (stably), long ones cut into pieces from their start,
+    grouped into stacks of at most ``chunk`` rows."""
+    import numpy as np
+
+    from nertag.inference.word_types import pieces
+
+    # sentences start at rows 0, 3, 3 (empty), 8, 11, 23, 24
+    order, groups = pieces(np.array([3, 0, 5, 3, 12, 1, 5]), 4)
+    assert order.tolist() == [7, 23, 28, 0, 1, 2, 8, 9, 10, 3, 4, 5, 6, 11, 12, 13, 14,
+                              15, 16, 17, 18, 19, 20, 21, 22, 24, 25, 26, 27]
+    assert groups == [(0, 3, 1), (3, 1, 3), (6, 1, 3), (9, 1, 4), (13, 1, 4), (17, 1, 4),
+                      (21, 1, 4), (25, 1, 4)]
+    order, groups = pieces(np.array([2, 2, 2, 2, 2]), 4)
+    assert order.tolist() == list(range(10)) and groups == [(0, 2, 2), (4, 2, 2), (8, 1, 2)]
