@@ -101,7 +101,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     import codecs
     import functools
 
-    from nertag.inference import formats, runtime
+    from nertag.inference import formats, parallel, runtime
     from nertag.modelio import load_model
     from nertag.resources import default_model
 
@@ -159,6 +159,11 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
             for name in inputs:
                 source = "<stdin>" if name == "-" else name
                 src = source if len(inputs) > 1 else None
+                if pool is not None and per == "sentence" and fmt != "pretty" \
+                        and parallel.splittable(name, encoding):
+                    parallel.tag_ranges(pool, name, encoding, out, jobs=jobs, fmt=fmt, source=src,
+                                        tmpdir=None if output is None else str(output.parent))
+                    continue
                 size = os.path.getsize(name) if name != "-" and os.path.isfile(name) else None
                 with runtime.open_text(name, encoding) as stream:
                     runtime.tag_stream(model, runtime.checked_lines(stream, source, encoding),

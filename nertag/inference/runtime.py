@@ -24,7 +24,8 @@ from nertag.text.conll import iter_words, not_text, open_checked
 #: The model a worker process tags with (set before forking, or loaded by a spawned one).
 _worker_model = None
 
-_UNDECODABLE = re.compile("[\udc80-\udcff]")
+#: Undecodable bytes, as ``errors="surrogateescape"`` decodes them.
+UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 def open_text(name: str, encoding: str) -> IO[str]:
@@ -38,15 +39,17 @@ def open_text(name: str, encoding: str) -> IO[str]:
                             errors="surrogateescape")
 
 
-def checked_lines(stream: IO[str], name: str, encoding: str) -> Iterator[str]:
-    """Lines of a text input; undecodable or binary data is an error naming file and line."""
-    lineno = 0
+def checked_lines(stream: IO[str], name: str, encoding: str, first_line: int = 1
+                  ) -> Iterator[str]:
+    """Lines of a text input; undecodable or binary data is an error naming file and line
+    (``first_line``: the number of the stream's first line in the file)."""
+    lineno = first_line - 1
     try:
-        for lineno, line in enumerate(stream, 1):
+        for lineno, line in enumerate(stream, first_line):
             if "\x00" in line:
                 raise NertagError(f"{name}:{lineno}: binary data (NUL byte); nertag tags text "
                                   f"files")
-            if _UNDECODABLE.search(line):
+            if UNDECODABLE.search(line):
                 break
             yield line
         else:
@@ -56,7 +59,7 @@ def checked_lines(stream: IO[str], name: str, encoding: str) -> Iterator[str]:
     raise not_text(name, lineno, encoding)
 
 
-class _Lines(io.TextIOBase):
+class Lines(io.TextIOBase):
     """A line iterator as the text stream :func:`~nertag.inference.tagging.batches` reads."""
 
     def __init__(self, lines: Iterator[str]):
@@ -152,11 +155,11 @@ def tag_stream(model, lines: Iterator[str], out: IO[str], *, fmt: str = "jsonl",
     finish together; with ``fmt="pretty"``, ``show(chunks)`` draws each batch.
     """
     if per == "document":
-        chunks = [c for b in batches(_Lines(lines)) for c in tag_chunks(model, b)]
+        chunks = [c for b in batches(Lines(lines)) for c in tag_chunks(model, b)]
         out.write(formats.document_json(chunks, source or "<stdin>"))
         return
     if pool is None:
-        for b in batches(_Lines(lines)):
+        for b in batches(Lines(lines)):
             chunks = tag_chunks(model, b)
             if fmt == "pretty":
                 show(chunks)
@@ -167,7 +170,7 @@ def tag_stream(model, lines: Iterator[str], out: IO[str], *, fmt: str = "jsonl",
     # half-size batches, smaller still near the end of an input of known size, so the
     # workers finish it together (a token's scores do not depend on the batch it is in:
     # the output is the same bytes)
-    for b in batches(_Lines(lines), _worker_batch_chars(jobs, size)):
+    for b in batches(Lines(lines), _worker_batch_chars(jobs, size)):
         pending.append(pool.apply_async(_work, ((b, fmt, source),)))
         while len(pending) > 2 * jobs:  # bounded: never read far ahead of the writer
             _emit(pending.popleft().get(), fmt, out, show)
@@ -189,14 +192,14 @@ def _worker_batch_chars(jobs: int, size: int | None):
 def _emit(result, fmt, out, show) -> None:
     if fmt == "pretty":
         show(result)
-    elif _writes_utf8_as_is(out):
+    elif writes_utf8_as_is(out):
         out.flush()  # whatever text is pending goes first
         out.buffer.write(result)
     else:
         out.write(result.decode("utf-8"))
 
 
-def _writes_utf8_as_is(out) -> bool:
+def writes_utf8_as_is(out) -> bool:
     """True if ``out`` encodes text as UTF-8 without newline translation (so bytes can
     go to its buffer directly)."""
     enc = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
