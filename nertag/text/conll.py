@@ -3,8 +3,11 @@
 Format: one token a line, columns separated by spaces or tabs; the first column
 is the word and the last column the tag (columns in between are ignored); a
 blank line ends a sentence; ``-DOCSTART-`` lines are skipped. Tags may be in
-IOB1 (the original CoNLL-2003 files), BIO (IOB2) or BIOES; the scheme is
-auto-detected unless given, and every sentence is returned in BIO.
+IOB1 (the original CoNLL-2003 files), BIO (IOB2), BIOES or IO (Stanford NER's
+``word<TAB>PERSON`` with ``O``: labels without a prefix, a run of one label is one
+entity); the scheme is auto-detected unless given, and every sentence is returned
+in BIO. (Other training formats -- JSONL with character offsets -- are read by
+:mod:`nertag.text.spans_jsonl`; :func:`nertag.text.datasets.read_corpus` reads any.)
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from nertag.text import tags as tagmod
 from nertag.errors import NertagError
 
 #: Tag schemes a data file may be read in ("auto": detected from its tags).
-FILE_SCHEMES = ("auto",) + tagmod.SCHEMES
+FILE_SCHEMES = ("auto",) + tagmod.SCHEMES + ("io",)
 
 #: A CoNLL line (one token and its columns) longer than this is an error, not a token.
 MAX_LINE_BYTES = 1 << 20
@@ -30,6 +33,8 @@ class Sentence:
     tags: list[str] = field(default_factory=list)
     line: int = 0  # 1-based line number of the first token in the file
     columns: list[list[str]] | None = None  # the original columns (kept for --tokenized)
+    text: str | None = None  # the sentence's text, when read from text with offsets (JSONL)
+    offsets: list[tuple[int, int]] | None = None  # each word's [start, end) in ``text``
 
 
 @dataclass
@@ -37,6 +42,8 @@ class Corpus:
     path: str
     sentences: list[Sentence]
     scheme: str  # the scheme the file was written in (tags are BIO in memory)
+    format: str = "conll"  # the file format (see nertag.text.datasets.FORMATS)
+    notes: list[str] = field(default_factory=list)  # what a reader changed or skipped
 
     @property
     def n_tokens(self) -> int:
@@ -127,12 +134,15 @@ def read_conll(path: str | os.PathLike, encoding: str = "utf-8", scheme: str = "
     """Read a tagged CoNLL file; tags are converted to BIO.
 
     Raises :class:`NertagError` naming ``file:line`` for a line with one column
-    or a tag that is not ``O``/``B-X``/``I-X`` (/``E-X``/``S-X`` under BIOES).
+    or a tag that is not ``O``/``B-X``/``I-X`` (/``E-X``/``S-X`` under BIOES), or, under
+    IO, not ``O`` or a label; auto-detection takes a file of labels without prefixes
+    (in capitals: ``PERSON``) as IO, and refuses a file that mixes both kinds.
     """
     if scheme not in FILE_SCHEMES:
         raise NertagError(f"unknown tag scheme '{scheme}'; use one of {', '.join(FILE_SCHEMES)}", 2)
     sentences: list[Sentence] = []
-    check = "bioes" if scheme == "auto" else scheme
+    check = "bioes" if scheme in ("auto", "io") else scheme
+    first: dict[str, tuple[int, str]] = {}  # auto: the first prefixed tag and IO label seen
     for start, rows in iter_rows(path, encoding):
         words, tags = [], []
         for i, cols in enumerate(rows):
@@ -140,19 +150,42 @@ def read_conll(path: str | os.PathLike, encoding: str = "utf-8", scheme: str = "
                 raise NertagError(f"{path}:{start + i}: only one column ({cols[0][:40]!r}); "
                                   f"expected 'word ... tag' (is this a tagged CoNLL file?)")
             tag = cols[-1]
-            if not tagmod.is_valid_tag(tag, check):
-                allowed = "O, B-X, I-X, E-X or S-X" if check == "bioes" else "O, B-X or I-X"
-                raise NertagError(f"{path}:{start + i}: invalid tag {tag[:40]!r}; expected "
-                                  f"{allowed} (scheme {scheme})")
+            if scheme == "io":
+                if tag != "O" and not tagmod.is_io_label(tag, strict=False):
+                    raise NertagError(f"{path}:{start + i}: invalid tag {tag[:40]!r}; expected O "
+                                      f"or a label such as PERSON (scheme io)")
+            elif not tagmod.is_valid_tag(tag, check):
+                if scheme != "auto" or not tagmod.is_io_label(tag):
+                    allowed = "O, B-X, I-X, E-X or S-X" if check == "bioes" else "O, B-X or I-X"
+                    also = " or IO labels such as PERSON" if scheme == "auto" else ""
+                    raise NertagError(f"{path}:{start + i}: invalid tag {tag[:40]!r}; expected "
+                                      f"{allowed}{also} (scheme {scheme})")
+                first.setdefault("io", (start + i, tag))
+                _check_one_kind(path, first)
+            elif tag != "O" and scheme == "auto" and "tag" not in first:
+                first["tag"] = (start + i, tag)
+                _check_one_kind(path, first)
             words.append(cols[0])
             tags.append(tag)
         sentences.append(Sentence(words, tags, start, rows if keep_columns else None))
     if scheme == "auto":
-        scheme = tagmod.detect_scheme(s.tags for s in sentences)
-    if scheme != "bio":
+        scheme = "io" if "io" in first else tagmod.detect_scheme(s.tags for s in sentences)
+    if scheme == "io":
+        for s in sentences:
+            s.tags = tagmod.io_to_bio(s.tags)
+    elif scheme != "bio":
         for s in sentences:
             s.tags = tagmod.convert(s.tags, scheme, "bio")
     return Corpus(str(path), sentences, scheme)
+
+
+def _check_one_kind(path, first: dict[str, tuple[int, str]]) -> None:
+    """A file has prefixed tags (B-X, I-X, ...) or IO labels (X), not both."""
+    if len(first) == 2:
+        (a_line, a_tag), (b_line, b_tag) = sorted(first.values())
+        raise NertagError(f"{path}:{b_line}: tag {b_tag[:40]!r} mixes schemes with {a_tag[:40]!r} "
+                          f"(line {a_line}); a file has prefixed tags (B-X, I-X, ...: BIO, IOB1, "
+                          f"BIOES) or IO labels without a prefix (PERSON), not both")
 
 
 def iter_words(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[Sentence]:

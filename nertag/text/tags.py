@@ -10,6 +10,11 @@ Three schemes are supported:
 * ``"bio"`` (IOB2) -- every entity starts with ``B-`` and continues with ``I-``.
 * ``"bioes"`` -- ``B-`` begin, ``I-`` inside, ``E-`` end, ``S-`` single token.
 
+Files may also use **IO** labels (Stanford NER's TSV: ``PERSON``, ``LOCATION``,
+``O``, no prefixes): every non-O token is inside an entity of its label, and
+consecutive tokens with the same label form one entity (:func:`io_to_bio`); IO
+cannot separate two touching entities of one type (:func:`bio_to_io` merges them).
+
 Every conversion decodes the entities with the conlleval chunk rules (the rules
 :mod:`nertag.text.scoring` scores with) and re-encodes them, so converting never
 changes the entities the scorer sees.  In particular an ``I-X`` that starts an
@@ -19,6 +24,7 @@ in BIO, which is what conlleval treats it as anyway.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -208,6 +214,54 @@ def entity_spans(ids: np.ndarray, starts: np.ndarray, lab: LabelCodes):
     end = stops[np.searchsorted(stops, begin, side="right")]
     bio = np.where(inside, np.where(cont, 2, 1) + 2 * typ, 0)
     return begin, end, typ[begin], bio
+
+
+# ------------------------------------------------------------------ IO labels
+_IO_STRICT = re.compile(r"[A-Z][A-Z0-9_-]+")
+
+
+def is_io_label(tag: str, strict: bool = True) -> bool:
+    """True if ``tag`` is an IO label (an entity type with no prefix, e.g. ``PERSON``).
+
+    Never ``O``, and never a tag that looks prefixed (``B-X``, ``b-org``, ``Q-XX``,
+    ``B-``: a character then ``-``).  ``strict`` (used to auto-detect IO files) also
+    asks for capitals, digits, ``_`` and ``-`` only, two characters or more, so that
+    the last word of a line of plain text is not taken for a label; an ``I-X`` tag
+    is read as ``X`` when the file is declared IO (``strict=False``).
+    """
+    if tag == "O" or not tag:
+        return False
+    if not strict and tag.startswith("I-") and len(tag) > 2:
+        return True
+    if len(tag) >= 2 and tag[1] == "-":
+        return False
+    return bool(_IO_STRICT.fullmatch(tag)) if strict else True
+
+
+def io_to_bio(tags: Sequence[str]) -> list[str]:
+    """IO labels (``O``, ``PERSON``, or ``I-PER``) -> BIO: a run of one label is one entity."""
+    out, prev = [], "O"
+    for tag in tags:
+        label = tag[2:] if tag.startswith("I-") else tag
+        if label == "O":
+            out.append("O")
+        else:
+            out.append(f"I-{label}" if label == prev else f"B-{label}")
+        prev = label
+    return out
+
+
+def bio_to_io(tags: Sequence[str]) -> tuple[list[str], int]:
+    """BIO -> IO labels (the type alone, ``O`` outside), and the number of entities that
+    merged with the entity before them (touching, same type: IO cannot separate them)."""
+    out, merged, prev = [], 0, "O"
+    for tag in tags:
+        prefix, type_ = parse_tag(tag)
+        label = type_ if prefix != "O" else "O"
+        merged += prefix == "B" and label == prev
+        out.append(label)
+        prev = label
+    return out, merged
 
 
 # ------------------------------------------------------------------ conversion

@@ -163,9 +163,59 @@ def test_line_limit_is_exact(tmp_path):
         read_conll(bad)
 
 
+# ----------------------------------------------------------------------------- IO labels
+def test_stanford_io_file_is_read_as_io(tmp_path):
+    p = _make(tmp_path, "stanford", "Rail\tORGANIZATION\nWorld\tORGANIZATION\nin\tO\n"
+                                    "Paris\tLOCATION\nNew\tLOCATION\nYork\tLOCATION\n\n"
+                                    "John\tPERSON\n")
+    c = read_conll(p)
+    assert c.scheme == "io"
+    assert [s.tags for s in c.sentences] == [
+        ["B-ORGANIZATION", "I-ORGANIZATION", "O", "B-LOCATION", "I-LOCATION", "I-LOCATION"],
+        ["B-PERSON"]]
+    assert c.entity_types() == ["LOCATION", "ORGANIZATION", "PERSON"]
+    assert read_conll(p, scheme="io").sentences[0].tags == c.sentences[0].tags
+
+
+def test_declared_io_takes_any_label_and_i_prefixes(tmp_path):
+    p = _make(tmp_path, "io", "Acme I-ORG\nCorp I-ORG\nsold O\nwidgets product\n")
+    assert read_conll(p, scheme="io").sentences[0].tags == ["B-ORG", "I-ORG", "O", "B-product"]
+    with pytest.raises(NertagError, match=r":4: invalid tag 'product'; expected O, B-X, I-X, "
+                                          r"E-X or S-X or IO labels such as PERSON"):
+        read_conll(p)  # auto: a lowercase word is no label
+    only_i = _make(tmp_path, "only-i", "Acme I-ORG\nCorp I-ORG\nsold O\n")
+    assert read_conll(only_i).scheme == "iob1"  # auto: I- tags are IOB1 (the same entities)
+    bad = _make(tmp_path, "io-b", "Acme B-ORG\n")
+    with pytest.raises(NertagError, match=r":1: invalid tag 'B-ORG'; expected O or a label"):
+        read_conll(bad, scheme="io")
+
+
+def test_a_file_mixing_prefixed_tags_and_io_labels_is_refused(tmp_path, cli, expect_error,
+                                                              small_model):
+    p = _make(tmp_path, "mixed", "EU B-ORG\nrejects O\n\nParis LOCATION\n")
+    with pytest.raises(NertagError) as ei:
+        read_conll(p)
+    msg = ei.value.message
+    assert msg.startswith(f"{p}:4: tag 'LOCATION' mixes schemes with 'B-ORG' (line 1)")
+    assert "not both" in msg
+    p2 = _make(tmp_path, "mixed2", "Paris LOCATION\n\nEU B-ORG\n")
+    with pytest.raises(NertagError, match=r":3: tag 'B-ORG' mixes schemes with 'LOCATION'"):
+        read_conll(p2)
+    expect_error(cli("evaluate", small_model, p), 1, f"{p}:4: tag 'LOCATION' mixes schemes")
+
+
+def test_auto_detection_does_not_take_plain_text_for_io(tmp_path):
+    # the last word of a line of text is not a label: lowercase, punctuation, one letter
+    for line, tag in (("The cat sat on the mat.", "mat."), ("He saw it", "it"),
+                      ("Bob met Ann", "Ann"), ("we met I", "I")):
+        p = _make(tmp_path, "text", line + "\n")
+        with pytest.raises(NertagError, match=f"invalid tag {tag!r}"):
+            read_conll(p)
+
+
 # ----------------------------------------------------------------------------- hypothesis
 _DIR = tempfile.mkdtemp(prefix="nertag-fuzz-")
-_SCHEMES = st.sampled_from(["auto", "iob1", "bio", "bioes"])
+_SCHEMES = st.sampled_from(["auto", "iob1", "bio", "bioes", "io"])
 
 
 def _fuzz_file(data: bytes) -> str:
@@ -190,7 +240,8 @@ def test_reader_on_arbitrary_bytes(data, scheme, encoding):
 
 _WORDS = st.sampled_from(["EU", "-DOCSTART-", "x", "\u00e9t\u00e9", "a\tb", "", " ", "#"])
 _TAGS = st.sampled_from(["O", "B-PER", "I-PER", "E-PER", "S-PER", "I-ORG", "B-", "I-",
-                         "B-X-Y", "b-per", "O-X", "E-", "S-", "U-LOC", "L-LOC", "-"])
+                         "B-X-Y", "b-per", "O-X", "E-", "S-", "U-LOC", "L-LOC", "-",
+                         "PERSON", "LOCATION", "person"])
 _LINES = st.lists(st.one_of(st.just(""), st.tuples(_WORDS, _TAGS).map(" ".join),
                             st.text(max_size=12)), max_size=40)
 

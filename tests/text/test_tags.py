@@ -20,7 +20,10 @@ from nertag.text.tags import (
     convert,
     detect_scheme,
     entities_to_tags,
+    bio_to_io,
+    io_to_bio,
     iob1_to_bio,
+    is_io_label,
     is_valid_tag,
     labels_for,
     parse_tag,
@@ -459,3 +462,27 @@ def test_entity_spans_equal_get_entities_and_convert(scheme):
         want_bio = [t for o, n in zip(starts, lengths)
                     for t in tagmod.convert([labels[i] for i in ids[o:o + n]], scheme, "bio")]
         assert lab.bio_tags[bio].tolist() == want_bio
+
+
+# ---------------------------------------------------------------- IO labels
+@pytest.mark.parametrize("tag,strict,loose", [
+    ("PERSON", True, True), ("WORK_OF_ART", True, True), ("GPE-LOC", True, True),
+    ("O", False, False), ("", False, False), ("B-PER", False, False), ("I-PER", False, True),
+    ("b-org", False, False), ("Q-XX", False, False), ("B-", False, False), ("I-", False, False),
+    ("person", False, True), ("X", False, True), ("mat.", False, True), ("1996", False, True),
+])
+def test_is_io_label(tag, strict, loose):
+    assert is_io_label(tag) is strict
+    assert is_io_label(tag, strict=False) is loose
+
+
+def test_io_to_bio_and_back():
+    io = ["PERSON", "PERSON", "O", "LOCATION", "ORG", "ORG", "O", "I-ORG"]
+    bio = ["B-PERSON", "I-PERSON", "O", "B-LOCATION", "B-ORG", "I-ORG", "O", "B-ORG"]
+    assert io_to_bio(io) == bio
+    assert bio_to_io(bio) == (["PERSON", "PERSON", "O", "LOCATION", "ORG", "ORG", "O", "ORG"], 0)
+    # two touching entities of one type cannot be told apart in IO: they merge (counted)
+    touching = ["B-PER", "B-PER", "I-PER", "B-LOC", "B-PER"]
+    assert bio_to_io(touching) == (["PER", "PER", "PER", "LOC", "PER"], 1)
+    assert get_entities(io_to_bio(bio_to_io(touching)[0])) == [("PER", 0, 3), ("LOC", 3, 4),
+                                                               ("PER", 4, 5)]
