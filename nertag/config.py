@@ -33,11 +33,14 @@ def _f(default, *, lo=None, hi=None, choices=None, help=""):
 
 @dataclass
 class DataConfig:
-    train: str | None = _f(None, help="training file (CoNLL columns)")
+    train: str | None = _f(None, help="training file (CoNLL columns or JSONL spans)")
     dev: str | None = _f(None, help="development file for early stopping and scores")
+    format: str = _f("auto", choices=["auto", "conll", "conll-bioes", "conll-iob1", "io",
+                                      "jsonl", "doccano", "prodigy"],
+                     help="format of the data files; auto-detected by default")
     encoding: str = _f("utf-8", help="text encoding of the data files (e.g. latin-1)")
-    tag_scheme: str = _f("auto", choices=["auto", "iob1", "bio", "bioes"],
-                         help="tag scheme of the input files; auto-detected by default")
+    tag_scheme: str = _f("auto", choices=["auto", "iob1", "bio", "bioes", "io"],
+                         help="tag scheme of CoNLL files; auto-detected by default")
 
 
 @dataclass

@@ -132,3 +132,18 @@ def test_valid_config_and_messages_are_single_lines():
     with pytest.raises(NertagError) as ei:
         from_dict({"model": {"activation": "x" * 200}})
     assert "\n" not in ei.value.message and ei.value.exit_code == 2
+
+
+def test_data_format_choices_are_the_readers():
+    import dataclasses
+
+    from nertag.config import DataConfig
+    from nertag.text.conll import FILE_SCHEMES
+    from nertag.text.datasets import INPUT_FORMATS
+
+    meta = {f.name: f.metadata for f in dataclasses.fields(DataConfig)}
+    assert tuple(meta["format"]["choices"]) == INPUT_FORMATS
+    assert tuple(meta["tag_scheme"]["choices"]) == FILE_SCHEMES
+    assert load_config(None, ["data.format=doccano"]).data.format == "doccano"
+    with pytest.raises(UsageError, match="data.format"):
+        load_config(None, ["data.format=xml"])

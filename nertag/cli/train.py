@@ -25,7 +25,8 @@ def command(
                                          help="bundled config (default, conll2003, ...) "
                                               "or a YAML file"),
     train_file: Optional[Path] = typer.Option(None, "--train", metavar="FILE",
-                                              help="training file (CoNLL columns)"),
+                                              help="training file: CoNLL columns or JSONL "
+                                                   "(see nertag convert --help)"),
     dev_file: Optional[Path] = typer.Option(None, "--dev", metavar="FILE",
                                             help="development file"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR",

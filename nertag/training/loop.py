@@ -22,7 +22,8 @@ from nertag.nn import window as M
 from nertag import modelio
 from nertag.text import tags as tagmod
 from nertag.config import Config
-from nertag.text.conll import Corpus, read_conll
+from nertag.text.conll import Corpus
+from nertag.text.datasets import read_corpus
 from nertag.errors import NertagError
 from nertag.text.features import Featurizer
 from nertag.nn.optim import Optimizer
@@ -178,13 +179,18 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
                                   f"--resume {out}' or add --force to start over", exit_code=2)
             ckpt.remove(out)
     tc = cfg.train
-    train_c = read_conll(train_file, cfg.data.encoding, cfg.data.tag_scheme)
+    data_cfg = cfg.data
+    train_c = read_corpus(train_file, data_cfg.format, data_cfg.encoding, data_cfg.tag_scheme)
     if not train_c.sentences:
-        raise NertagError(f"{train_file}: no sentences found; expected CoNLL columns 'word ... tag'")
+        raise NertagError(f"{train_file}: no sentences found; expected CoNLL columns 'word ... "
+                          f"tag' or JSON lines with text and entities")
     if not train_c.entity_types():
         emit("warn", {"message": f"{train_file}: the training file has no entities; "
                                  f"the model will only ever predict O"})
-    dev_c = read_conll(dev_file, cfg.data.encoding, cfg.data.tag_scheme) if dev_file else None
+    dev_c = read_corpus(dev_file, data_cfg.format, data_cfg.encoding,
+                        data_cfg.tag_scheme) if dev_file else None
+    for note in train_c.notes + (dev_c.notes if dev_c else []):
+        emit("warn", {"message": note})
     model = build_model(cfg, train_c)
     data = prepare(model, train_c)
     dev = prepare(model, dev_c) if dev_c and dev_c.sentences else None

@@ -200,3 +200,36 @@ def test_other_heads_train_above_floor(runs, dev, head):
     if head == "crf":
         assert {"A", "start", "end"} <= set(model.params)
         assert np.abs(model.params["A"]).max() > 0   # transitions were learned
+
+
+# ------------------------------------------------------------------ training data formats
+@pytest.mark.parametrize("fmt", ["io", "jsonl", "doccano", "prodigy"])
+def test_every_training_format_trains_the_same_model(tmp_path, fmt):
+    """The sample converted to each format (train and dev) trains bit-identical weights to
+    the CoNLL original: the readers give back the same sentences, words and tags."""
+    from nertag.resources import sample_train
+    from nertag.text.datasets import convert
+
+    small = ["model.hidden=20", "train.epochs=1"]
+    ref_dir, out = tmp_path / "conll", tmp_path / fmt
+    convert(sample_train(), tmp_path / "train.x", to=fmt)
+    convert(sample_dev(), tmp_path / "dev.x", to=fmt)
+    _, history = train(load_config("default", small), output=ref_dir)
+    _, got_history = train(load_config("default", small + [f"data.format={fmt}"]), output=out,
+                           train_path=tmp_path / "train.x", dev_path=tmp_path / "dev.x")
+    ref, got = np.load(ref_dir / "weights.npz"), np.load(out / "weights.npz")
+    assert sorted(ref.files) == sorted(got.files)
+    assert all(np.array_equal(ref[k], got[k]) for k in ref.files)
+    assert got_history[-1]["dev"] == history[-1]["dev"]
+
+
+def test_reader_notes_are_training_warnings(tmp_path):
+    p = tmp_path / "prodigy.jsonl"
+    p.write_text(json.dumps({"text": "Bob met Ann.", "spans": [
+        {"start": 0, "end": 3, "label": "PER"}]}) + "\n"
+        + json.dumps({"text": "Ann", "spans": [], "answer": "reject"}) + "\n", encoding="utf-8")
+    events = []
+    train(load_config("default", ["model.hidden=5", "train.epochs=1"]), output=tmp_path / "m",
+          train_path=p, callback=lambda e, info: events.append((e, info)))
+    warnings = [info["message"] for e, info in events if e == "warn"]
+    assert f"{p}: skipped 1 record(s) answered 'reject' or 'ignore'" in warnings
