@@ -1,4 +1,6 @@
-"""``nertag evaluate``: score a model on a tagged file and print the table (or JSON)."""
+"""``nertag evaluate``: score a model on a tagged file and print the table (or JSON);
+``--errors`` lists the wrong entities and the confusion table, ``--html`` writes them
+as a page."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import typer
 
 from nertag.cli.application import Decoder
 
+_FORMATS = ("auto", "conll", "conll-bioes", "conll-iob1", "io", "jsonl", "doccano", "prodigy")
+
 
 class TagScheme(str, Enum):
     """Tag schemes a CoNLL file may use (:data:`nertag.text.conll.FILE_SCHEMES`)."""
@@ -18,36 +22,123 @@ class TagScheme(str, Enum):
     iob1 = "iob1"
     bio = "bio"
     bioes = "bioes"
+    io = "io"
+
+
+DataFormat = Enum("DataFormat", {f.replace("-", "_"): f for f in _FORMATS}, type=str)
+DataFormat.__doc__ = "Formats of DATA (:data:`nertag.text.datasets.INPUT_FORMATS`)."
 
 
 def command(
     model: Path = typer.Argument(..., metavar="MODEL", help="model directory"),
-    data: Path = typer.Argument(..., metavar="DATA", help="tagged CoNLL file to score against"),
+    data: Path = typer.Argument(..., metavar="DATA",
+                                help="tagged file to score against (CoNLL columns or JSONL "
+                                     "spans)"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     decoder: Optional[Decoder] = typer.Option(None, "--decoder",
                                               help="decoder (default: the model's)"),
     encoding: str = typer.Option("utf-8", "--encoding", metavar="NAME", help="encoding of DATA"),
-    scheme: TagScheme = typer.Option(TagScheme.auto, "--tag-scheme", help="tag scheme of DATA"),
+    scheme: TagScheme = typer.Option(TagScheme.auto, "--tag-scheme",
+                                     help="tag scheme of a CoNLL DATA"),
+    data_format: DataFormat = typer.Option(DataFormat("auto"), "--format",
+                                           help="format of DATA (default: detected)"),
+    errors: bool = typer.Option(False, "--errors",
+                                help="list every wrong entity and the confusion table"),
+    html_file: Optional[Path] = typer.Option(None, "--html", metavar="FILE",
+                                             help="write the errors as an HTML page"),
 ):
     """Score a model on a tagged file, exactly as the CoNLL-2003 scorer (conlleval) does.
+
+    DATA may be in any training format (CoNLL columns in BIO, IOB1, BIOES or IO; nertag
+    jsonl, doccano or Prodigy JSONL); see 'nertag convert --help'.
 
     \b
     Examples:
       nertag evaluate models/default data/sample/dev.conll
       nertag evaluate models/default dev.txt --decoder greedy --json
+      nertag evaluate models/default dev.txt --errors            # what went wrong
+      nertag evaluate models/default dev.jsonl --html errors.html
     """
     import json
 
-    from nertag.api import evaluate
-
-    ev = evaluate(model, data, decoder=decoder and decoder.value, encoding=encoding,
-                  scheme=scheme.value)
-    if as_json:
-        typer.echo(json.dumps(ev.as_dict(), indent=2))
-        return
     from rich.markup import escape  # a path is text, not markup: data[/x].conll
 
     from nertag.cli.tables import console, evaluation_table
 
-    console(stderr=False).print(evaluation_table(
+    err = console()
+    model_dir, corpus, pred = predict(model, data, decoder and decoder.value, encoding,
+                                      scheme.value, data_format.value, err)
+    from nertag.text.scoring import evaluate as score
+
+    gold = [s.tags for s in corpus.sentences]
+    ev = score(gold, pred)
+    analysis = None
+    if errors or html_file is not None:
+        from nertag.text.error_analysis import analyse
+
+        analysis = analyse(gold, pred)
+    words = [s.words for s in corpus.sentences]
+    where = [f"{data}:{s.line}" for s in corpus.sentences]
+    per_token = corpus.format == "conll"  # one token a line: an error's own line
+
+    def locate(m) -> str:
+        return f"{data}:{corpus.sentences[m.sentence].line + (m.start if per_token else 0)}"
+    if html_file is not None:
+        from nertag.atomic import atomic_open
+        from nertag.inference.error_page import error_page
+
+        with atomic_open(html_file, "w", encoding="utf-8") as f:
+            f.write(error_page(f"errors of {model_dir} on {data}", words, gold, pred, where,
+                               analysis))
+    if as_json:
+        out = ev.as_dict()
+        if errors:
+            from nertag.cli.error_report import errors_json
+
+            out["error_analysis"] = errors_json(analysis, words, locate)
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    out_console = console(stderr=False)
+    out_console.print(evaluation_table(
         ev, title=f"{escape(str(data))} ({ev.n_sentences} sentences, {ev.n_tokens} tokens)"))
+    if errors:
+        from nertag.cli.error_report import confusion_table, print_errors
+
+        out_console.print(confusion_table(analysis))
+        print_errors(out_console, analysis, words, locate)
+    if html_file is not None:
+        err.print(f"wrote {escape(str(html_file))}", soft_wrap=True)
+
+
+def predict(model: Path, data: Path, decoder: str | None, encoding: str, scheme: str,
+            data_format: str, err):
+    """Load the model, read DATA (one line errors; warnings on ``err``) and tag it:
+    ``(model path, corpus, predicted BIO tags)``."""
+    from collections import Counter
+
+    from rich.markup import escape
+
+    from nertag.errors import NertagError
+    from nertag.modelio import load_model
+    from nertag.text.datasets import read_corpus
+    from nertag.text.tags import get_entities
+
+    if not model.exists():
+        raise NertagError(f"{model}: model directory not found; train one with 'nertag train'")
+    m = load_model(model, read_only=True)
+    corpus = read_corpus(data, data_format, encoding, scheme)
+    if not corpus.sentences:
+        raise NertagError(f"{data}: no sentences to score (no tagged tokens in the file); "
+                          f"check that it is the right file")
+    for note in corpus.notes:
+        err.print(f"[yellow]warning:[/] {escape(note)}", soft_wrap=True)
+    known = {lab[2:] for lab in m.labels if lab != "O"}
+    unknown = Counter(t for s in corpus.sentences for t, _, _ in get_entities(s.tags)
+                      if t not in known)
+    if unknown:
+        listed = ", ".join(f"{t} ({n})" for t, n in unknown.most_common())
+        err.print(f"[yellow]warning:[/] {escape(str(data))} has entity types the model does not "
+                  f"predict: {escape(listed)}; they count as missed (the model predicts "
+                  f"{escape(', '.join(sorted(known)) or 'no entities')})", soft_wrap=True)
+    pred, _ = m.predict([s.words for s in corpus.sentences], decoder)
+    return model, corpus, pred

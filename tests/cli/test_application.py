@@ -197,7 +197,7 @@ def test_help_shows_examples_choices_and_readable_metavars(command, cli):
     assert lines[examples + 2].startswith("    ") and f"nertag {command}" in lines[examples + 2]
     for typed in ("<path>", "<str>", "<int>", "<float>", "<list"):
         assert typed not in r.stdout, r.stdout
-    choices = {"train": "<hand|graph>", "evaluate": "<auto|iob1|bio|bioes>",
+    choices = {"train": "<hand|graph>", "evaluate": "<auto|iob1|bio|bioes|io>",
                "tag": "<pretty|jsonl|conll|inline|html>", "gradcheck": "<softmax|binary|crf|all>",
                "benchmark": "-j, --jobs N"}
     assert choices[command] in r.stdout

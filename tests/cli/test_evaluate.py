@@ -119,3 +119,42 @@ def test_cli_evaluate_greedy_decoder_equals_seqeval(trained, dev):
     pred, _ = modelio.load_model(out).predict([s.words for s in dev.sentences], "greedy")
     p, r, f, _ = seqeval_scores(gold, pred)
     assert max(abs(got["precision"] - p), abs(got["recall"] - r), abs(got["f1"] - f)) < EXACT
+
+
+# ------------------------------------------------------------------ data formats, rough edges
+def test_evaluate_reads_every_format_to_the_same_scores(trained, tmp_path):
+    from nertag.text.datasets import FORMATS, convert
+
+    _, _, out = trained
+    ref = CliRunner().invoke(app, ["evaluate", str(out), str(sample_dev()), "--json"])
+    for fmt in FORMATS:
+        data = tmp_path / f"dev.{fmt}"
+        convert(sample_dev(), data, to=fmt)
+        r = CliRunner().invoke(app, ["evaluate", str(out), str(data), "--json"])
+        assert r.exit_code == 0, r.stderr
+        assert json.loads(r.stdout) == json.loads(ref.stdout), fmt
+
+
+def test_evaluate_on_a_file_without_sentences_is_an_error(small_model, tmp_path, cli,
+                                                          expect_error):
+    for name, content in (("docstart.conll", "-DOCSTART- -X- -X- O\n\n"),
+                          ("empty-texts.jsonl", '{"text": "", "label": []}\n'),
+                          ("blank.jsonl", '{"text": "  ", "spans": []}\n')):
+        p = tmp_path / name
+        p.write_text(content, encoding="utf-8")
+        expect_error(cli("evaluate", small_model, p), 1, f"{p}: no sentences to score")
+        expect_error(cli("evaluate", small_model, p, "--json"), 1, f"{p}: no sentences")
+
+
+def test_gold_types_the_model_does_not_predict_are_named(small_model, tmp_path, cli):
+    p = tmp_path / "stanford.tsv"
+    p.write_text("Laura\tPERSON\nOkafor\tPERSON\nin\tO\nParis\tLOCATION\n\n"
+                 "Bob\tPERSON\nin\tO\nOslo\tLOC\n\n", encoding="utf-8")
+    r = cli("evaluate", small_model, p, "--json")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.strip() == (f"warning: {p} has entity types the model does not predict: "
+                                f"PERSON (2), LOCATION (1); they count as missed (the model "
+                                f"predicts LOC, MISC, ORG, PER)")
+    assert json.loads(r.stdout)["n_gold"] == 4
+    r = cli("evaluate", small_model, sample_dev())
+    assert "warning" not in r.stderr
