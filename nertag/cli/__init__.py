@@ -10,6 +10,7 @@ are imported inside the commands, so ``nertag --help`` starts quickly.
 from __future__ import annotations
 
 from nertag.cli import benchmark, evaluate, gradcheck, serve, tag, train
+from nertag.cli import convert
 from nertag.cli.application import Command, create_app, set_threads
 
 __all__ = ["app", "main", "set_threads"]
@@ -18,6 +19,7 @@ __all__ = ["app", "main", "set_threads"]
 app = create_app()
 app.command("train", cls=Command)(train.command)
 app.command("evaluate", cls=Command)(evaluate.command)
+app.command("convert", cls=Command)(convert.command)
 app.command("tag", cls=Command)(tag.command)
 app.command("gradcheck", cls=Command)(gradcheck.command)
 app.command("benchmark", cls=Command)(benchmark.command)

@@ -187,7 +187,8 @@ def test_choices_match_the_library():
     assert tuple(s.value for s in evaluate.TagScheme) == FILE_SCHEMES
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "tag", "gradcheck", "benchmark"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "tag", "gradcheck", "benchmark",
+                                     "convert"])
 def test_help_shows_examples_choices_and_readable_metavars(command, cli):
     r = cli(command, "--help")
     assert r.exit_code == 0, r.stderr
@@ -198,6 +199,7 @@ def test_help_shows_examples_choices_and_readable_metavars(command, cli):
     for typed in ("<path>", "<str>", "<int>", "<float>", "<list"):
         assert typed not in r.stdout, r.stdout
     choices = {"train": "<hand|graph>", "evaluate": "<auto|iob1|bio|bioes|io>",
+               "convert": "<auto|conll|conll-bioes|conll-iob1|io|jsonl|doccano|prodigy>",
                "tag": "<pretty|jsonl|conll|inline|html>", "gradcheck": "<softmax|binary|crf|all>",
                "benchmark": "-j, --jobs N"}
     assert choices[command] in r.stdout
