@@ -31,6 +31,13 @@ class Per(str, Enum):
     document = "document"
 
 
+class Engine(str, Enum):
+    """Where the tagging runs: this machine's processes (``--jobs``) or a Dask cluster."""
+
+    local = "local"
+    dask = "dask"
+
+
 def command(
     inputs: List[str] = typer.Argument(None, metavar="FILE",
                                        help="text files to tag; - for standard input"),
@@ -50,6 +57,16 @@ def command(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N", help="worker processes"),
     decoder: Optional[Decoder] = typer.Option(None, "--decoder",
                                               help="decoder (default: the model's)"),
+    engine: Engine = typer.Option(Engine.local, "--engine",
+                                  help="local processes (--jobs) or a Dask cluster "
+                                       "(needs the 'dask' extra)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                            help="with --engine dask: the Dask scheduler, "
+                                                 "e.g. tcp://10.0.0.5:8786 (default: start "
+                                                 "a local cluster)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N",
+                                          help="with --engine dask: processes of the local "
+                                               "cluster (default: one per CPU)"),
 ):
     """Tag raw text (or CoNLL columns) with a trained model.
 
@@ -57,13 +74,16 @@ def command(
     Examples:
       nertag tag data/example.txt
       cat news.txt | nertag tag - -f jsonl --per document -o news.jsonl
+      nertag tag big.txt --jobs 2 -o big.jsonl
+      nertag tag news/*.txt --engine dask --scheduler tcp://10.0.0.5:8786 -o news.jsonl
     """
     if not inputs:
         raise UsageError("give one or more input files, or - for standard input "
                          "(e.g. nertag tag data/example.txt)")
     run_tag(inputs=list(inputs), output=output, fmt=fmt and fmt.value, per=per.value,
             tokenized=tokenized, model_dir=model, encoding=encoding, jobs=jobs,
-            decoder=decoder and decoder.value)
+            decoder=decoder and decoder.value, engine=engine.value, scheduler=scheduler,
+            workers=workers)
 
 
 def _broken_pipe() -> None:
@@ -89,9 +109,33 @@ def _pretty(console, chunks) -> None:
         console.print(out, end="", soft_wrap=True)
 
 
+def _check_engine(engine: str, scheduler, workers, *, inputs, fmt, per, tokenized,
+                  jobs) -> None:
+    """The options that go with ``--engine`` (before anything is loaded)."""
+    if engine != "dask":
+        for name, value in (("--scheduler", scheduler), ("--workers", workers)):
+            if value is not None:
+                raise UsageError(f"{name} goes with --engine dask")
+        return
+    if jobs > 1:
+        raise UsageError("--jobs is for --engine local; with --engine dask, --workers N "
+                         "sets the local cluster's processes")
+    if scheduler is not None and workers is not None:
+        raise UsageError("--workers starts a local cluster; with --scheduler the cluster's "
+                         "own workers tag (start as many as you want with dask worker)")
+    if "-" in inputs:
+        raise UsageError("--engine dask reads files, not standard input; give file names")
+    for what, bad in (("--tokenized", tokenized), ("--per document", per == "document"),
+                      ("--format pretty", fmt == "pretty")):
+        if bad:
+            raise UsageError(f"{what} is not available with --engine dask; use jsonl, conll, "
+                             f"inline or html, one object per sentence")
+
+
 def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str,
             tokenized: bool, model_dir: Path | None, encoding: str, jobs: int,
-            decoder: str | None) -> None:
+            decoder: str | None, engine: str = "local", scheduler: str | None = None,
+            workers: int | None = None) -> None:
     # BLAS threads are set (one by default) by the CLI's --threads before NumPy loads
     # (app.set_threads); parallelism comes from --jobs processes.
     # NumPy asks for transparent huge pages for big arrays; here the kernel then compacts
@@ -105,8 +149,11 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     from nertag.modelio import load_model
     from nertag.resources import default_model
 
+    _check_engine(engine, scheduler, workers, inputs=inputs, fmt=fmt, per=per,
+                  tokenized=tokenized, jobs=jobs)
     if fmt is None:
-        fmt = "pretty" if output is None and sys.stdout.isatty() and not tokenized else "jsonl"
+        fmt = "pretty" if output is None and sys.stdout.isatty() and not tokenized \
+            and engine == "local" else "jsonl"
     if tokenized and fmt not in ("conll", "jsonl"):
         raise UsageError("--tokenized writes CoNLL columns; it cannot be combined with "
                          f"--format {fmt}")
@@ -150,6 +197,12 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
             console.on_broken_pipe = _broken_pipe  # rich would exit 1; the CLI stops quietly
         if fmt == "html":
             out.write(formats.html_head(", ".join(inputs), model.labels))
+        if engine == "dask":
+            _tag_dask(inputs, out, model_path=model_path, decoder=decoder, fmt=fmt,
+                      encoding=encoding, scheduler=scheduler, workers=workers)
+            if fmt == "html":
+                out.write(formats.HTML_TAIL)
+            return
         pool = None
         if jobs > 1:
             out.flush()  # a forked worker must not inherit unwritten output
@@ -176,3 +229,26 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
                 runtime.stop_pool(pool)
         if fmt == "html":
             out.write(formats.HTML_TAIL)
+
+
+def _tag_dask(inputs: list[str], out, *, model_path: Path, decoder: str | None, fmt: str,
+              encoding: str, scheduler: str | None, workers: int | None) -> None:
+    """``--engine dask``: the inputs tagged on a Dask cluster (a local one unless
+    ``scheduler`` is given), written to ``out`` in order."""
+    try:
+        from nertag import dask as nertag_dask
+    except ImportError:
+        raise UsageError("--engine dask needs the optional 'dask' extra: pip install "
+                         "'nertag[dask]'") from None
+    if scheduler is None:
+        cluster, client = nertag_dask.local_cluster(workers or os.cpu_count() or 1)
+    else:
+        cluster, client = None, nertag_dask.connect(scheduler)
+    try:
+        sources = [name if len(inputs) > 1 else None for name in inputs]
+        nertag_dask.tag_files(client, inputs, out, model=model_path, decoder=decoder, fmt=fmt,
+                              encoding=encoding, sources=sources, upload=scheduler is not None)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

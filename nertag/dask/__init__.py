@@ -1,0 +1,214 @@
+"""nertag in Dask: tag data that is already in Dask, or text files too big for one
+machine, on a local cluster or on many machines (``pip install 'nertag[dask]'``).
+
+* :func:`tag_bag`: a bag of texts → a bag of dicts, one per text: the object ``nertag tag
+  --per document -f jsonl`` writes (``text``, ``start``, ``sentences``, ``tokens``,
+  ``entities``), as :meth:`nertag.Doc.to_json` gives it;
+* :func:`tag_column`: a column of texts of a Dask dataframe → the dataframe with entity
+  columns: ``entities`` (the entities of each text as in the jsonl: start, end, label,
+  text, score) and one column per entity type (``PER``, ``LOC``, ...) with the texts of
+  those entities, in order;
+* :func:`read_text`: text files → a bag of the jsonl objects ``nertag tag`` writes (one per
+  sentence, offsets into the file); :func:`tag_files` writes them in order, as ``nertag
+  tag --engine dask`` does;
+* :func:`local_cluster`: the cluster ``nertag tag --engine dask`` starts on this machine.
+
+The model goes to each worker once: every task carries a small handle (the model's
+path and checksum), and each worker process loads the model the first time it needs it;
+with ``upload=True`` the model's files are first copied to every worker of the current
+``distributed`` client (for workers that cannot read the path).  Tagging is the same as
+in one process: a text, or a file's sentences, get the same tokens, tags, entities and
+scores in any partition on any worker.
+"""
+
+from __future__ import annotations
+
+try:
+    import dask  # noqa: F401
+    import dask.bag  # noqa: F401
+    import distributed  # noqa: F401
+except ImportError as e:  # pragma: no cover - depends on the installation
+    raise ImportError("nertag.dask needs the optional 'dask' extra: pip install "
+                      "'nertag[dask]'") from e
+
+import json
+import os
+from collections import deque
+from typing import IO, Sequence
+
+from nertag.dask._blocks import (BLOCK_BYTES, Block, blocks_of, check_encoding, count_block,
+                                 split_points, tag_block, _size)
+from nertag.dask._model import ModelRef, tagging, upload as _upload
+from nertag.errors import NertagError, UsageError
+
+__all__ = ["tag_bag", "tag_column", "read_text", "tag_files", "local_cluster", "connect",
+           "ModelRef", "BLOCK_BYTES"]
+
+
+def _ref(model, decoder, upload: bool) -> ModelRef:
+    ref = model if isinstance(model, ModelRef) else ModelRef(model, decoder)
+    if upload:
+        _upload(distributed.get_client(), ref)
+    return ref
+
+
+# ---------------------------------------------------------------------- bags, dataframes
+def tag_bag(bag, model=None, *, decoder: str | None = None, upload: bool = False):
+    """A bag of texts (str) → a bag of the jsonl objects of those texts (dicts, in the
+    same partitions and order).  ``model``: a model directory, a Tagger or None (the
+    shipped model); ``upload``: copy the model to the workers of the current client."""
+    return bag.map_partitions(_tag_texts, _ref(model, decoder, upload))
+
+
+def _tag_texts(texts, ref: ModelRef) -> list[dict]:
+    with tagging():
+        return [doc.to_json() for doc in ref.tagger().pipe(list(texts))]
+
+
+def tag_column(df, column: str, model=None, *, decoder: str | None = None,
+               upload: bool = False, prefix: str = ""):
+    """The Dask dataframe ``df`` with entity columns for its text column ``column``:
+    ``{prefix}entities`` (a list of dicts per row: start, end, label, text, score) and
+    ``{prefix}{TYPE}`` for each entity type of the model (a list of entity texts per
+    row).  Missing values (None, NaN) count as empty texts."""
+    import pandas as pd
+
+    ref = _ref(model, decoder, upload)
+    if column not in df.columns:
+        raise UsageError(f"tag_column(): no column {column!r} in the dataframe (columns: "
+                         f"{', '.join(map(str, df.columns))})")
+    new = [f"{prefix}entities"] + [f"{prefix}{t}" for t in ref.labels]
+    clash = [c for c in new if c in df.columns]
+    if clash:
+        raise UsageError(f"tag_column(): the dataframe already has column(s) {clash}; give "
+                         f"another prefix=")
+    meta = df._meta.assign(**{c: pd.Series([], dtype=object) for c in new})
+    return df.map_partitions(_tag_frame, column, ref, prefix, meta=meta)
+
+
+def _tag_frame(df, column: str, ref: ModelRef, prefix: str):
+    import pandas as pd
+
+    texts = []
+    for value in df[column].tolist():
+        if isinstance(value, str):
+            texts.append(value)
+        elif value is None or pd.isna(value):
+            texts.append("")
+        else:
+            raise TypeError(f"tag_column(): column {column!r} holds a {type(value).__name__}, "
+                            f"not text")
+    with tagging():
+        docs = list(ref.tagger().pipe(texts))
+    ents = [[e.as_dict() for e in d.ents] for d in docs]
+    cols = {f"{prefix}entities": ents}
+    for t in ref.labels:
+        cols[f"{prefix}{t}"] = [[e["text"] for e in es if e["label"] == t] for es in ents]
+    return df.assign(**{c: pd.Series(v, index=df.index, dtype=object) for c, v in cols.items()})
+
+
+# ---------------------------------------------------------------------- text files
+def _plan(paths: Sequence[str], encoding: str, blocksize: int, compute) -> list[list[Block]]:
+    """Pass 1 over each file (see :mod:`nertag.dask._blocks`): its blocks, with offsets."""
+    check_encoding(encoding)
+    jobs = []
+    for path in paths:
+        size = _size(path)
+        jobs.append([(path, a, b, size) for a, b in split_points(size, blocksize)])
+    counts = compute([[(count_block, p, a, b, size, encoding) for p, a, b, size in job]
+                      for job in jobs])
+    return [blocks_of(c, str(p), str(p), encoding) for c, p in zip(counts, paths)]
+
+
+def read_text(paths, model=None, *, encoding: str = "utf-8", blocksize: int | None = None,
+              decoder: str | None = None, upload: bool = False, source: bool | None = None):
+    """Text files (paths or fsspec URLs the workers can read) → a bag of the jsonl objects
+    ``nertag tag`` writes: one dict per sentence, character offsets into its file, in
+    order, one partition per block.  The first pass (counting each block's characters and
+    lines) runs now, on the current Dask scheduler; tagging runs when the bag is computed.
+    ``source`` (default: with more than one file) adds each file's name to its objects.
+    ``bag.map(json.dumps).to_textfiles("out/*.jsonl")`` writes one file per partition."""
+    import dask.bag as db
+    from dask import delayed
+
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    ref = _ref(model, decoder, upload)
+    with_source = len(paths) > 1 if source is None else source
+
+    def compute(jobs):
+        return dask.compute([[delayed(f)(*args) for f, *args in job] for job in jobs])[0]
+
+    plans = _plan(paths, encoding, blocksize or BLOCK_BYTES, compute)
+    parts = [delayed(_jsonl_objects)(b, str(p), encoding, str(p) if with_source else None, ref)
+             for p, blocks in zip(paths, plans)
+             for b in blocks]
+    return db.from_delayed(parts)
+
+
+def _jsonl_objects(block: Block, name: str, encoding: str, source, ref) -> list[dict]:
+    return [json.loads(line) for line in
+            tag_block(block, name, encoding, "jsonl", source, ref).decode("utf-8").splitlines()]
+
+
+def tag_files(client, paths: Sequence[str], out: IO[str], *, model=None,
+              decoder: str | None = None, fmt: str = "jsonl", encoding: str = "utf-8",
+              sources: Sequence[str | None] | None = None, blocksize: int | None = None,
+              upload: bool = False, window: int | None = None) -> None:
+    """Tag text files on ``client``'s cluster and write the output to ``out`` in order,
+    the same bytes as ``nertag tag`` in one process (``fmt``: jsonl, conll, inline or html
+    body; ``sources[i]`` goes into file i's jsonl objects).  At most ``window`` blocks
+    (default: 4 per worker thread) are tagged ahead of the one being written."""
+    ref = _ref(model, decoder, False)
+    if upload:
+        _upload(client, ref)
+    sources = [None] * len(paths) if sources is None else list(sources)
+    if window is None:
+        window = 4 * max(1, sum(client.nthreads().values()))
+
+    def compute(jobs):
+        futures = [[client.submit(f, *args, pure=False) for f, *args in job] for job in jobs]
+        return client.gather(futures)
+
+    plans = _plan([str(p) for p in paths], encoding, blocksize or BLOCK_BYTES, compute)
+    for path, source, blocks in zip(paths, sources, plans):
+        pending: deque = deque()
+        for block in blocks:
+            pending.append(client.submit(tag_block, block, str(path), encoding, fmt, source,
+                                         ref, pure=False))
+            if len(pending) >= window:
+                _write(pending.popleft(), out)
+        while pending:
+            _write(pending.popleft(), out)
+
+
+def _write(future, out: IO[str]) -> None:
+    from nertag.inference.runtime import writes_utf8_as_is
+
+    data = future.result()
+    future.release()
+    if writes_utf8_as_is(out):
+        out.flush()
+        out.buffer.write(data)
+    else:
+        out.write(data.decode("utf-8"))
+
+
+def local_cluster(workers: int):
+    """A ``distributed.LocalCluster`` of ``workers`` processes (one thread each) on this
+    machine, on the loopback interface only, without a dashboard; and its client."""
+    import logging
+
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                       silence_logs=logging.ERROR)
+    return cluster, distributed.Client(cluster)
+
+
+def connect(address: str, timeout: float = 10):
+    """A client of the Dask scheduler at ``address`` (e.g. ``tcp://10.0.0.5:8786``)."""
+    try:
+        return distributed.Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise NertagError(f"cannot connect to a Dask scheduler at {address} ({type(e).__name__}: "
+                          f"{e}); start one with 'dask scheduler' and give the address it "
+                          f"prints") from None
