@@ -259,6 +259,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--model", help="model directory (default: the shipped model)")
     ap.add_argument("--text", type=Path, default=ROOT / "data" / "example.txt")
+    ap.add_argument("--kinds", nargs="+", default=["sentence", "document"],
+                    choices=["sentence", "document"], help="which requests to send")
+    ap.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
+    ap.add_argument("--no-tag-command", action="store_true",
+                    help="do not measure nertag tag's rate")
     ap.add_argument("--json", type=Path, help="write the figures here too")
     args = ap.parse_args()
 
@@ -272,8 +277,10 @@ def main() -> None:
         server = Server(workers, args.model)
         try:
             for kind, texts in (("sentence", sents), ("5KB document", docs)):
+                if kind.split()[-1] not in args.kinds:
+                    continue
                 reqs = [request_bytes(server.port, t) for t in texts]
-                for c in CONCURRENCY:
+                for c in args.concurrency:
                     cpu = server.cpu_seconds()
                     r = load(server.port, reqs, c, args.seconds, args.max_requests)
                     r["worker_cpu_s"] = sorted((round(v - cpu.get(p, 0), 1) for p, v in
@@ -298,11 +305,12 @@ def main() -> None:
             results["memory"] = memory_phase(server, sents, args.memory_requests)
         finally:
             server.stop()
-    results["nertag_tag"] = tag_command_rate(docs, round(doc_tokens * len(docs)), args.model)
-    print(f"nertag tag, one process, the same documents: "
-          f"{results['nertag_tag']['tokens_per_s']:,} tokens/s (start-up excluded; "
-          f"{results['nertag_tag']['tokens_per_s_whole_command']:,} with it), load "
-          f"{results['nertag_tag']['loadavg']}")
+    if not args.no_tag_command:
+        results["nertag_tag"] = tag_command_rate(docs, round(doc_tokens * len(docs)), args.model)
+        print(f"nertag tag, one process, the same documents: "
+              f"{results['nertag_tag']['tokens_per_s']:,} tokens/s (start-up excluded; "
+              f"{results['nertag_tag']['tokens_per_s_whole_command']:,} with it), load "
+              f"{results['nertag_tag']['loadavg']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

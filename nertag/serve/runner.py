@@ -21,6 +21,9 @@ from nertag.serve.schema import SENTENCE_MODES, TagRequest, response_body
 
 #: Characters of text tagged together at most (more waits for the next call).
 BATCH_CHARS = 256 * 1024
+#: After answering a batch of n requests, wait at most this long (seconds) for n
+#: requests to be waiting before the next model call (see :meth:`TagRunner._gather`).
+GATHER_S = 0.002
 
 
 def sentence_modes(tagger) -> tuple[str, ...]:
@@ -48,6 +51,7 @@ class TagRunner:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="nertag-tagger")
         self._waiting: deque[_Job] = deque()
         self._drainer: asyncio.Task | None = None
+        self._arrived = asyncio.Event()
         self.calls = 0  # model calls so far (each tags one or more requests)
         self.requests = 0
 
@@ -65,6 +69,7 @@ class TagRunner:
         loop = asyncio.get_running_loop()
         job = _Job(request, loop.create_future(), sum(map(len, request.texts)))
         self._waiting.append(job)
+        self._arrived.set()
         if self._drainer is None:
             self._drainer = loop.create_task(self._drain())
         return await job.future
@@ -89,8 +94,28 @@ class TagRunner:
                         job.future.set_exception(result)
                     else:
                         job.future.set_result(result)
+                if len(batch) > 1:
+                    await self._gather(len(batch))
         finally:
             self._drainer = None
+
+    async def _gather(self, n: int) -> None:
+        """Wait up to :data:`GATHER_S` for ``n`` requests to be waiting.
+
+        Under load the same clients come back: the ``n`` just answered send their next
+        requests within a fraction of a millisecond.  Tagging at once whatever is waiting
+        would split them into two alternating half-size calls; a model call costs about
+        the same for 2 sentences as for 8 (the decoder steps through the positions of all
+        of them at once), so waiting for them nearly doubles the requests answered per
+        second.  One client alone never waits (``n`` = 1)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GATHER_S
+        while len(self._waiting) < n and (left := deadline - loop.time()) > 0:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), left)
+            except asyncio.TimeoutError:
+                return
 
     def _take(self) -> list[_Job]:
         """The first waiting job, and the others with its options up to ``batch_chars``."""

@@ -96,3 +96,29 @@ def tagger():
     import nertag
 
     return nertag.load()
+
+
+def test_after_a_batch_of_n_it_waits_briefly_for_n_requests(tagger, monkeypatch):
+    import time
+
+    from nertag.serve import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "GATHER_S", 0.2)
+    runner = TagRunner(tagger)
+
+    async def main():
+        t = time.monotonic()
+        await runner._gather(2)  # nobody comes: gives up after GATHER_S
+        alone = time.monotonic() - t
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.01, runner._waiting.append, "job 1")
+        loop.call_later(0.02, lambda: (runner._waiting.append("job 2"), runner._arrived.set()))
+        t = time.monotonic()
+        await runner._gather(2)  # both came: goes on at once
+        return alone, time.monotonic() - t
+
+    try:
+        alone, together = asyncio.run(main())
+    finally:
+        runner.close()
+    assert 0.15 < alone < 1 and together < 0.15
