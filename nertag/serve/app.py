@@ -20,7 +20,7 @@ from typing import Optional
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -76,11 +76,9 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
     drain = max(4 * limit, 1 << 20)
 
     def too_big(size: str, close: bool) -> ApiError:
-        e = ApiError(413, f"the body is {size} bytes; the limit is {limit:,} bytes: send "
-                          f"less text per request (or start the server with a larger "
-                          f"--max-bytes)")
-        e.close = close  # type: ignore[attr-defined]
-        return e
+        return ApiError(413, f"the body is {size} bytes; the limit is {limit:,} bytes: send "
+                             f"less text per request (or start the server with a larger "
+                             f"--max-bytes)", close)
 
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > drain:
@@ -104,9 +102,8 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
                 return await read()
         return await asyncio.wait_for(read(), timeout)
     except asyncio.TimeoutError:
-        e = ApiError(408, f"the request's body did not arrive within {timeout:g} s")
-        e.close = True  # type: ignore[attr-defined]
-        raise e from None
+        raise ApiError(408, f"the request's body did not arrive within {timeout:g} s",
+                       close=True) from None
 
 
 class Rebalancer:
@@ -190,8 +187,9 @@ def create_app(tagger: Tagger | None = None, settings: Settings = Settings()) ->
                                    f"waiting; retry in a moment", {"Retry-After": "1"})
             out = await runner.tag(req)
         except ApiError as e:
-            return _error(e.status, e.message,
-                          {"Connection": "close"} if getattr(e, "close", False) else None)
+            return _error(e.status, e.message, {"Connection": "close"} if e.close else None)
+        except ClientDisconnect:  # gone before its body arrived: nobody reads the answer
+            return _error(400, "the client closed the connection before sending its body")
         except NertagError as e:  # the Tagger refused an option the request checks missed
             return _error(422, e.message)
         close = rebalance and rebalance.close_after(request.scope.get("client"), runner.busy)

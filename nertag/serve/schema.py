@@ -29,11 +29,12 @@ EXAMPLE = '{"text": "Laura Okafor flew to Geneva."}'
 
 
 class ApiError(Exception):
-    """A request refused with HTTP ``status`` and a one-line ``message``."""
+    """A request refused with HTTP ``status`` and a one-line ``message``; ``close``: close
+    the connection after the answer (the rest of the request was not read)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, close: bool = False):
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.close = status, message, close
 
 
 @dataclass(frozen=True)

@@ -129,3 +129,23 @@ def test_answers_are_not_held_back_by_nagle(live):
                              for s in socks)
     finally:
         conn.close()
+
+
+def test_a_client_gone_mid_body_is_no_error(live):
+    import logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(handler)
+    try:
+        with live.connect() as sock:
+            sock.sendall(b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100\r\n\r\n{\"text\": ")
+            time.sleep(0.2)
+        time.sleep(0.3)
+        assert live.request("GET", "/health")[0] == 200
+    finally:
+        logger.removeHandler(handler)
+    assert not [r for r in records if r.levelno >= logging.ERROR], records
