@@ -65,10 +65,20 @@ def command(
 
     from nertag.cli.tables import console, evaluation_table
 
-    err = console()
-    model_dir, corpus, pred = predict(model, data, decoder and decoder.value, encoding,
-                                      scheme.value, data_format.value, err)
+    from nertag.api import predict_file
     from nertag.text.scoring import evaluate as score
+
+    err = console()
+    p = predict_file(model, data, decoder=decoder and decoder.value, encoding=encoding,
+                     scheme=scheme.value, format=data_format.value)
+    corpus, pred, model_dir = p.corpus, p.pred, model
+    for note in corpus.notes:
+        err.print(f"[yellow]warning:[/] {escape(note)}", soft_wrap=True)
+    if p.unknown_types:
+        listed = ", ".join(f"{t} ({n})" for t, n in p.unknown_types.most_common())
+        err.print(f"[yellow]warning:[/] {escape(str(data))} has entity types the model does not "
+                  f"predict: {escape(listed)}; they count as missed (the model predicts "
+                  f"{escape(', '.join(p.model_types) or 'no entities')})", soft_wrap=True)
 
     gold = [s.tags for s in corpus.sentences]
     ev = score(gold, pred)
@@ -108,37 +118,3 @@ def command(
         print_errors(out_console, analysis, words, locate)
     if html_file is not None:
         err.print(f"wrote {escape(str(html_file))}", soft_wrap=True)
-
-
-def predict(model: Path, data: Path, decoder: str | None, encoding: str, scheme: str,
-            data_format: str, err):
-    """Load the model, read DATA (one line errors; warnings on ``err``) and tag it:
-    ``(model path, corpus, predicted BIO tags)``."""
-    from collections import Counter
-
-    from rich.markup import escape
-
-    from nertag.errors import NertagError
-    from nertag.modelio import load_model
-    from nertag.text.datasets import read_corpus
-    from nertag.text.tags import get_entities
-
-    if not model.exists():
-        raise NertagError(f"{model}: model directory not found; train one with 'nertag train'")
-    m = load_model(model, read_only=True)
-    corpus = read_corpus(data, data_format, encoding, scheme)
-    if not corpus.sentences:
-        raise NertagError(f"{data}: no sentences to score (no tagged tokens in the file); "
-                          f"check that it is the right file")
-    for note in corpus.notes:
-        err.print(f"[yellow]warning:[/] {escape(note)}", soft_wrap=True)
-    known = {lab[2:] for lab in m.labels if lab != "O"}
-    unknown = Counter(t for s in corpus.sentences for t, _, _ in get_entities(s.tags)
-                      if t not in known)
-    if unknown:
-        listed = ", ".join(f"{t} ({n})" for t, n in unknown.most_common())
-        err.print(f"[yellow]warning:[/] {escape(str(data))} has entity types the model does not "
-                  f"predict: {escape(listed)}; they count as missed (the model predicts "
-                  f"{escape(', '.join(sorted(known)) or 'no entities')})", soft_wrap=True)
-    pred, _ = m.predict([s.words for s in corpus.sentences], decoder)
-    return model, corpus, pred

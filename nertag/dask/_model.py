@@ -22,7 +22,7 @@ from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from nertag.api import Tagger, _model_path
+from nertag.api.tagger import Tagger, _model_path
 from nertag.errors import NertagError
 from nertag.modelio import FILES
 

@@ -19,10 +19,11 @@ import pytest
 
 import nertag
 from nertag import api
+from nertag.api import tagger as api_tagger
 from nertag.errors import NertagError
 from nertag.resources import sample_dev
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "data" / "example.txt"
 SENTENCE = ("Laura Okafor, chief executive of Northwind Holdings Inc., flew from Chicago to "
             "Geneva on Monday.")
@@ -164,7 +165,7 @@ def test_decoder_on_load_or_call_as_the_cli(tagger, cli):
 
 
 def test_tagger_pickles_small_and_reloads(tagger, fresh, monkeypatch):
-    monkeypatch.setattr(api, "_unpickled", {})  # no model kept from an earlier unpickling
+    monkeypatch.setattr(api_tagger, "_unpickled", {})  # no model kept from an earlier unpickling
     data = pickle.dumps(tagger)
     assert len(data) < 1000
     again = pickle.loads(data)
@@ -306,9 +307,11 @@ def test_import_nertag_is_light_and_exposes_the_api():
 
 
 def test_api_imports_neither_the_package_root_nor_the_cli():
-    tree = ast.parse((ROOT / "nertag" / "api.py").read_text(encoding="utf-8"))
-    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
-    names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    names = []
+    for path in (ROOT / "nertag" / "api").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     assert "nertag" not in names
     assert not [n for n in names if n and n.startswith("nertag.cli")]
 

@@ -1,0 +1,155 @@
+"""Training and evaluation from Python: :func:`train` and :func:`evaluate` compute what
+``nertag train`` and ``nertag evaluate`` do (``nertag evaluate`` calls :func:`predict_file`)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Mapping, NamedTuple
+
+from nertag.api.tagger import Tagger, _check_decoder, _model_path, _one_blas_thread
+from nertag.errors import NertagError, UsageError
+from nertag.modelio import load_model
+from nertag.text.conll import Corpus
+from nertag.text.datasets import read_corpus
+from nertag.text.scoring import Evaluation
+from nertag.text.scoring import evaluate as score
+from nertag.text.tags import get_entities
+
+if TYPE_CHECKING:
+    from nertag.config import Config
+
+__all__ = ["train", "evaluate", "predict_file", "Prediction"]
+
+
+def _override_map(overrides) -> dict[str, dict]:
+    """``{"train.epochs": 5}`` or ``["train.epochs=5"]`` as {section: {key: value}}."""
+    from nertag.config import parse_override
+
+    if isinstance(overrides, Mapping):
+        items = list(overrides.items())
+    else:
+        items = []
+        for item in [overrides] if isinstance(overrides, str) else overrides or []:
+            if not isinstance(item, str) or "=" not in item or not _dotted(item.split("=")[0]):
+                raise UsageError(f"nertag.train(): override {item!r}: expected 'SECTION.KEY="
+                                 f"VALUE', e.g. 'train.epochs=5' (or {{'train.epochs': 5}})")
+            (sec, key), value = parse_override(item)
+            items.append((f"{sec}.{key}", value))
+    out: dict[str, dict] = {}
+    for key, value in items:
+        if not (isinstance(key, str) and _dotted(key)):
+            raise UsageError(f"nertag.train(): override key {key!r}: expected SECTION.KEY, "
+                             f"e.g. 'model.hidden'")
+        sec, _, name = key.strip().partition(".")
+        out.setdefault(sec, {})[name] = value
+    return out
+
+
+def _dotted(key: str) -> bool:
+    return len(parts := key.strip().split(".")) == 2 and all(parts)
+
+
+def _default_output() -> Path:
+    """A new directory under ./runs/, as ``nertag train`` without ``--output``."""
+    from datetime import datetime
+
+    base = Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    return next(out for i in itertools.count(1)
+                if not (out := base.with_name(base.name + (f"-{i}" if i > 1 else ""))).exists())
+
+
+def train(config: str | Path | Config | None = None, overrides=None,
+          output: str | Path | None = None, train: str | Path | None = None,
+          dev: str | Path | None = None, seed: int | None = None, force: bool = False,
+          callback: Callable[[str, dict], None] | None = None) -> Path:
+    """Train a model as ``nertag train`` does and return its directory.
+
+    ``config``: a bundled config name (``"default"``, ``"conll2003"``, ...) or a YAML
+    file; ``overrides``: ``{"train.epochs": 5}`` or ``["train.epochs=5"]``; ``output``:
+    the model directory (None: a new one under ``runs/``), replaced only if ``force``;
+    ``train``/``dev``: CoNLL files (default: the config's, else the sample corpus);
+    ``callback(event, info)`` receives the progress events of
+    :func:`nertag.training.loop.train`.
+    """
+    from nertag.config import Config, from_dict, load_config  # noqa: F811 (at run time)
+    from nertag.training import checkpoint as ckpt
+    from nertag.training.loop import train as run
+
+    if isinstance(config, Config):
+        raw = config.to_dict()
+    else:
+        raw = load_config(None if config is None else str(config)).to_dict()
+    for sec, values in _override_map(overrides).items():
+        raw.setdefault(sec, {}).update(values)
+    if seed is not None:
+        raw["train"]["seed"] = seed
+    cfg = from_dict(raw, src="nertag.train() overrides")
+    out = Path(output) if output is not None else _default_output()
+    if out.exists() and not out.is_dir():
+        raise NertagError(f"nertag.train(): {out}: exists and is not a directory; choose "
+                          f"another output")
+    if not force and out.is_dir() and any(out.iterdir()):
+        raise NertagError(f"nertag.train(): {out}: directory exists and is not empty; choose "
+                          f"another output or pass force=True to replace it")
+    if not force and ckpt.exists(out):
+        raise NertagError(f"nertag.train(): {out}: an interrupted run left a checkpoint in "
+                          f"{ckpt.partial_dir(out)}; pass force=True to start over (or continue "
+                          f"it with 'nertag train --resume {out}')")
+    try:
+        run(cfg, output=out, train_path=train, dev_path=dev, callback=callback, force=force)
+    except NertagError as e:
+        if "--set train.clip_norm=5" in e.message:  # the loop's advice names a CLI option
+            raise NertagError(e.message.replace("--set train.clip_norm=5",
+                                                "overrides={'train.clip_norm': 5}")) from None
+        raise
+    return out
+
+
+class Prediction(NamedTuple):
+    """A tagged file and the model's tags for it (see :func:`predict_file`)."""
+
+    corpus: Corpus                     # the file's sentences and gold tags (BIO)
+    pred: list[list[str]]              # predicted BIO tags, sentence by sentence
+    model_types: list[str]             # the entity types the model predicts
+    unknown_types: Counter             # gold entity types the model does not predict
+
+
+def predict_file(model: str | Path | Tagger, data: str | Path, *, decoder: str | None = None,
+                 encoding: str = "utf-8", scheme: str = "auto",
+                 format: str = "auto") -> Prediction:
+    """Read a tagged file in any training format (see :mod:`nertag.text.datasets`) and
+    tag its sentences with the model: what ``nertag evaluate`` scores.  A file without
+    sentences is an error."""
+    _check_decoder(decoder, "nertag.evaluate()")
+    if isinstance(model, Tagger):
+        m, decoder = model._model, decoder or model.decoder
+    else:
+        m = load_model(_model_path(model), read_only=True)
+    corpus = read_corpus(data, format, encoding, scheme)
+    if not corpus.sentences:
+        raise NertagError(f"{data}: no sentences to score (no tagged tokens in the file); "
+                          f"check that it is the right file")
+    known = {lab[2:] for lab in m.labels if lab != "O"}
+    unknown = Counter(t for s in corpus.sentences for t, _, _ in get_entities(s.tags)
+                      if t not in known)
+    with _one_blas_thread():  # as the command (one thread unless the environment says)
+        pred, _ = m.predict([s.words for s in corpus.sentences], decoder)
+    return Prediction(corpus, pred, sorted(known), unknown)
+
+
+def evaluate(model: str | Path | Tagger, data: str | Path, *, decoder: str | None = None,
+             encoding: str = "utf-8", scheme: str = "auto", format: str = "auto"
+             ) -> Evaluation:
+    """Score a model on a tagged file as ``nertag evaluate`` does: overall and per
+    entity type (``.precision``, ``.recall``, ``.f1``, ``.per_type[...]``, ``.as_dict()``).
+
+    ``model``: a model directory or a :class:`Tagger`; ``decoder``: None for the
+    model's (or the Tagger's) own; ``scheme``: a CoNLL file's tags (auto, iob1, bio,
+    bioes, io); ``format``: the file's format (auto: detected).
+    """
+    p = predict_file(model, data, decoder=decoder, encoding=encoding, scheme=scheme,
+                     format=format)
+    return score([s.tags for s in p.corpus.sentences], p.pred)
