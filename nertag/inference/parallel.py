@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import IO, Iterator
 
 from nertag.errors import NertagError
-from nertag.inference import runtime
+from nertag.inference import runtime, tagging
 from nertag.inference.tagging import batches, iter_chunks, tag_chunks
 
 #: Files smaller than this are tagged in batches sent to the workers (``tag_stream``).
@@ -144,11 +144,17 @@ def _tag_range(task) -> tuple[str, int]:
     fd, part = tempfile.mkstemp(prefix=f"{r.start:012d}.", suffix=".part", dir=tmpdir)
     with stream, open(fd, "wb") as out:
         lines = runtime.checked_lines(stream, name, encoding, first_line=r.line)
-        for batch in batches(runtime.Lines(lines)):
+        # small batches first: a worker shares the word types it meets after each batch
+        for batch in batches(runtime.Lines(lines), _ramp):
             chunks = tag_chunks(model, [(offset + r.char, text) for offset, text in batch])
             out.write(runtime.format_chunks(chunks, fmt, source).encode("utf-8"))
         written = out.tell()
     return part, written
+
+
+def _ramp(done: int) -> int:
+    """Batch sizes of a range: one chunk, then doubling up to ``BATCH_CHARS``."""
+    return min(max(done, tagging.CHUNK_CHARS), tagging.BATCH_CHARS)
 
 
 def tag_ranges(pool, name: str, encoding: str, out: IO[str], *, jobs: int, fmt: str = "jsonl",

@@ -80,14 +80,19 @@ def _init_worker(reload: Callable | None) -> None:
 
 
 def start_pool(model, jobs: int, reload: Callable | None = None):
-    """``jobs`` worker processes that tag with ``model``: forked, they share it as it is;
-    spawned (where fork is missing), each calls the picklable ``reload()`` for its own."""
+    """``jobs`` worker processes that tag with ``model``: forked, they share it as it is,
+    and one table of word types (:mod:`~nertag.inference.shared_types`); spawned (where
+    fork is missing), each calls the picklable ``reload()`` for its own."""
     import multiprocessing as mp
     import signal
 
     global _worker_model
     fork = "fork" in mp.get_all_start_methods() or reload is None
     ctx = mp.get_context("fork" if fork else "spawn")
+    if fork and getattr(model, "fast_inference", False):
+        from nertag.inference.shared_types import share
+
+        share(model)  # one word-type table for all the workers
     _worker_model = model
     sys.stdout.flush()
     # workers ignore Ctrl-C from birth (the parent stops them): no traceback per worker

@@ -87,17 +87,25 @@ class WordCache:
                 grown = np.empty((max(need, 2 * len(self.rows)), self.rows.shape[1]), np.int32)
                 grown[:n0] = self.rows[:n0]
                 self.rows = grown
-            for j, f in enumerate(self.featurizer.features):
-                get, key = f.vocab.index.get, f.key
-                self.rows[n0:need, j] = [get(key(w), UNK) for w in new]
+            self.features_of(new, out=self.rows[n0:need])
             index.update(zip(new, range(n0, need)))
             self.size = need
         return np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
 
+    def features_of(self, words: Sequence[str], out: np.ndarray) -> None:
+        """The feature ids of some words into ``out`` (len(words), F)."""
+        for j, f in enumerate(self.featurizer.features):
+            get, key = f.vocab.index.get, f.key
+            out[:, j] = [get(key(w), UNK) for w in words]
+
+    def feature_rows(self, types: np.ndarray) -> np.ndarray:
+        """The feature ids of some types: (len(types), F) int32."""
+        return self.rows[types]
+
     def feature_ids(self, words: Sequence[str]) -> np.ndarray:
         """Feature ids ``(N, F)`` int32, as :meth:`Featurizer.feature_ids`."""
         ks = self.types(words)  # (first: it may replace self.rows)
-        return self.rows[ks]
+        return self.feature_rows(ks)
 
 
 class WordTypeScorer:
@@ -132,7 +140,7 @@ class WordTypeScorer:
     def _rows(self, types: np.ndarray) -> np.ndarray:
         """G rows of some types: (n, R, H), the bias added to position 0's; each type's
         rows are a product of their own (the same bits whatever other types come along)."""
-        feats = self.cache.rows[types]
+        feats = self.cache.feature_rows(types)
         parts = [self.params[f"E_{name}"][feats[:, f]]
                  for f, (name, _, _) in enumerate(self.arch.features)]
         x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
