@@ -23,7 +23,7 @@ from nertag.serve.schema import SENTENCE_MODES, TagRequest, response_body
 BATCH_CHARS = 256 * 1024
 #: After answering a batch of n requests, wait at most this long (seconds) for n
 #: requests to be waiting before the next model call (see :meth:`TagRunner._gather`).
-GATHER_S = 0.002
+GATHER_S = 0.005
 
 
 def sentence_modes(tagger) -> tuple[str, ...]:
