@@ -178,10 +178,20 @@ async def _load(port: int, requests: list[bytes], concurrency: int, seconds: flo
     measure_from = start + warmup
     stop_at = measure_from + seconds
 
+    first: dict[int, tuple] = {}  # worker -> (requests, model calls) at start, at end
+    last: dict[int, tuple] = {}
+
+    async def health(reader, writer) -> dict:
+        writer.write(f"GET /health HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode())
+        h = json.loads((await _response(reader))[1])
+        now = (h["requests"], h["model_calls"])
+        first[h["pid"]] = min(first.get(h["pid"], now), now)
+        last[h["pid"]] = max(last.get(h["pid"], now), now)
+        return h
+
     async def one(k: int) -> None:
         reader, writer = await asyncio.open_connection(HOST, port)
-        writer.write(f"GET /health HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode())
-        pids.append(json.loads((await _response(reader))[1])["pid"])  # this one's worker
+        pids.append((await health(reader, writer))["pid"])  # this connection's worker
         i = k
         try:
             while clock() < stop_at and sent[0] < max_requests:
@@ -202,11 +212,15 @@ async def _load(port: int, requests: list[bytes], concurrency: int, seconds: flo
                 if t0 >= measure_from:
                     lat.append(t1 - t0)
                     sent[0] += 1
+            if writer is not None:
+                await health(reader, writer)
         finally:
             if writer is not None:
                 writer.close()
 
     await asyncio.gather(*(one(k) for k in range(concurrency)))
+    per_call = [round((last[p][0] - first[p][0]) / max(1, last[p][1] - first[p][1]), 1)
+                for p in sorted(last, key=lambda p: first[p][0] - last[p][0])]
     elapsed = min(clock(), stop_at) - measure_from
     lat.sort()
     pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1e3 if lat else float("nan")  # noqa
@@ -214,7 +228,7 @@ async def _load(port: int, requests: list[bytes], concurrency: int, seconds: flo
             "rps": round(len(lat) / elapsed, 1), "p50_ms": round(pct(0.50), 2),
             "p99_ms": round(pct(0.99), 2), "max_ms": round(lat[-1] * 1e3, 2) if lat else None,
             "connections_per_worker": sorted(Counter(pids).values(), reverse=True),
-            "reconnects": reconnects[0]}
+            "reconnects": reconnects[0], "requests_per_model_call": per_call}
 
 
 def load(port, requests, concurrency, seconds, max_requests, warmup=1.0) -> dict:
@@ -294,7 +308,8 @@ def main() -> None:
                           + (f"{r['tokens_per_s']:>8,} tokens/s  " if "tokens_per_s" in r
                              else "") + f"split {'/'.join(map(str, r['connections_per_worker']))} "
                           f"(reconnects {r['reconnects']}, worker CPU s "
-                          f"{'/'.join(map(str, r['worker_cpu_s']))})  "
+                          f"{'/'.join(map(str, r['worker_cpu_s']))}, requests per model "
+                          f"call {'/'.join(map(str, r['requests_per_model_call']))})  "
                           f"errors {r['errors']}  load {r['loadavg']}",
                           flush=True)
         finally:
@@ -316,25 +331,74 @@ def main() -> None:
 
 
 def memory_phase(server: Server, sents: list[str], total: int) -> dict:
+    """``total`` one-sentence requests at concurrency 8 on connections spread evenly over
+    the workers; each worker's RSS at start, once every worker has answered 1,000
+    requests, and at the end."""
     reqs = [request_bytes(server.port, t) for t in sents]
-    rss = {"start": server.rss_mb()}
-    first = min(1000, total)
-    load(server.port, reqs, 8, 3600, first, warmup=0)
-    rss["after_1000"] = server.rss_mb()
+    before = os.getloadavg()[0]
     t = time.perf_counter()
-    r = load(server.port, reqs, 8, 3600, total - first, warmup=0)
-    rss[f"after_{total}"] = server.rss_mb()
-    out = {"requests": total, "seconds": round(time.perf_counter() - t, 1), "rps": r["rps"],
-           "errors": r["errors"], "loadavg": r["loadavg"],
-           "rss_mb": {k: {str(p): round(v, 1) for p, v in d.items()} for k, d in rss.items()}}
-    for pid in rss["start"]:
-        a, b = rss["after_1000"].get(pid), rss[f"after_{total}"].get(pid)
+    out = asyncio.run(_memory(server, reqs, 8, min(1000, total), total))
+    out.update(seconds=round(time.perf_counter() - t, 1),
+               loadavg=[round(before, 2), round(os.getloadavg()[0], 2)])
+    out["rps"] = round(total / out["seconds"], 1)
+    rss = out["rss_mb"]
+    for pid, start in rss["start"].items():
+        a, b = rss["first"].get(pid), rss["end"].get(pid)
         if a and b:
-            print(f"worker {pid}: {rss['start'][pid]:.1f} MB at start, {a:.1f} MB after "
-                  f"{first:,} requests, {b:.1f} MB after {total:,} ({(b - a) / a:+.1%})")
-    print(f"memory phase: {total:,} requests in {out['seconds']} s ({r['rps']} req/s over "
-          f"{len(rss['start'])} workers), errors {r['errors']}, load {r['loadavg']}")
+            print(f"worker {pid}: {start:.1f} MB at start, {a:.1f} MB after its first "
+                  f"{out['first_requests'][pid]:,} requests, {b:.1f} MB after its "
+                  f"{out['requests'][pid]:,} ({(b - a) / a:+.1%})")
+    print(f"memory phase: {total:,} requests in {out['seconds']} s ({out['rps']} req/s over "
+          f"{len(rss['start'])} workers), errors {out['errors']}, load {out['loadavg']}")
     return out
+
+
+async def _memory(server: Server, reqs: list[bytes], concurrency: int, first: int,
+                  total: int) -> dict:
+    port, workers = server.port, server.worker_pids()
+    rss = {"start": server.rss_mb()}
+
+    async def connect() -> tuple:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        writer.write(f"GET /health HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode())
+        return reader, writer, json.loads((await _response(reader))[1])["pid"]
+
+    conns: list[tuple] = []  # the same number of connections on each worker
+    share = -(-concurrency // len(workers))
+    for _ in range(50 * concurrency):
+        if len(conns) == concurrency:
+            break
+        c = await connect()
+        if sum(p == c[2] for _, _, p in conns) < share:
+            conns.append(c)
+        else:
+            c[1].close()
+    counts: Counter = Counter()
+    done, errors, snap = [0], [0], {}
+
+    async def one(reader, writer, pid) -> None:
+        i = len(counts)
+        while done[0] < total:
+            done[0] += 1
+            writer.write(reqs[i % len(reqs)])
+            i += 1
+            status, _, close = await _response(reader)
+            errors[0] += status != 200
+            counts[pid] += 1
+            if not snap and all(counts[p] >= first for p in workers):
+                snap.update(rss=server.rss_mb(), counts=dict(counts))
+            if close:  # a busy worker asked the client to reconnect
+                writer.close()
+                reader, writer, pid = await connect()
+        writer.close()
+
+    await asyncio.gather(*(one(*c) for c in conns))
+    rss["first"] = snap.get("rss", {})
+    rss["end"] = server.rss_mb()
+    return {"requests": dict(counts), "first_requests": snap.get("counts", {}),
+            "errors": errors[0], "connections_per_worker": sorted(
+                Counter(p for _, _, p in conns).values(), reverse=True),
+            "rss_mb": {k: {p: round(v, 1) for p, v in d.items()} for k, d in rss.items()}}
 
 
 if __name__ == "__main__":
