@@ -46,7 +46,6 @@ CONCURRENCY = (1, 8, 32)
 
 # ---------------------------------------------------------------------- texts
 def sentences_of(text: str) -> list[str]:
-    from nertag import load  # noqa: F401  (the tokenizer below, without loading a model)
     from nertag.text.tokenize import split_flat
 
     out = []
