@@ -167,20 +167,25 @@ def tag_ranges(pool, name: str, encoding: str, out: IO[str], *, jobs: int, fmt: 
     if fmt not in ("jsonl", "conll", "inline", "html"):
         raise ValueError(f"tag_ranges writes jsonl, conll, inline or html, not {fmt!r}")
     stat = os.stat(name)
-    with tempfile.TemporaryDirectory(prefix=".nertag-parts-", dir=tmpdir) as parts:
+    with tempfile.TemporaryDirectory(prefix=".nertag-parts-", dir=tmpdir,
+                                     ignore_cleanup_errors=True) as parts:
         pending: deque = deque()
         try:
-            for r in plan(name, encoding, jobs, stat.st_size):
-                pending.append(pool.apply_async(_tag_range,
-                                                ((name, encoding, r, fmt, source, parts),)))
-                while pending and pending[0].ready():
+            try:
+                for r in plan(name, encoding, jobs, stat.st_size):
+                    pending.append(pool.apply_async(_tag_range,
+                                                    ((name, encoding, r, fmt, source, parts),)))
+                    while pending and pending[0].ready():
+                        _append(pending.popleft().get(), out)
+            except NertagError:
+                while pending:  # the text before the bad line is written, as one process does
                     _append(pending.popleft().get(), out)
-        except NertagError:
-            while pending:  # the text before the bad line is written, as one process does
+                raise
+            while pending:
                 _append(pending.popleft().get(), out)
+        except BaseException:
+            pool.terminate()  # no worker may still write into the parts directory
             raise
-        while pending:
-            _append(pending.popleft().get(), out)
     now = os.stat(name)
     if (now.st_size, now.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
         raise NertagError(f"{name}: the file changed while it was being tagged; tag it again")
