@@ -200,6 +200,7 @@ async def _load(port: int, requests: list[bytes], concurrency: int, seconds: flo
                 if writer is None:  # as an HTTP client's pool does: a new connection
                     reader, writer = await asyncio.open_connection(HOST, port)
                     reconnects[0] += 1
+                    await health(reader, writer)  # (for the worker's counts)
                 writer.write(req)
                 status, _, close = await _response(reader)
                 t1 = clock()

@@ -39,7 +39,7 @@ ENDPOINTS = "GET /, POST /tag, GET /health, GET /model"
 #: Requests waiting for a worker's tagging thread at most; more are answered 503.
 MAX_WAITING = 1000
 #: With several workers, a busy worker closes a connection after this many answers so
-#: that the client reconnects (see :class:`Rebalancer`).
+#: that the client reconnects (see :class:`Rebalancer`): ~1.5% more connections.
 REBALANCE_AFTER = 64
 
 
@@ -109,11 +109,13 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
 class Rebalancer:
     """Workers share one listening socket, and the kernel hands a burst of new
     connections to whichever worker wakes first: a client pool's 8 connections may all
-    land on one of 2 workers, which then does all the work.  So a worker with requests
-    waiting (busy) answers a connection's ``REBALANCE_AFTER``-th request with
-    ``Connection: close``; the client reconnects (HTTP clients do so by themselves) and
-    the new connection goes to the worker that is quicker to accept it -- the less busy
-    one, whose event loop is not slowed by its tagging thread.  Connections are known
+    land on one of 2 workers, which then does all the work while the other idles.  So a
+    worker busy with other requests answers a connection's ``REBALANCE_AFTER``-th
+    request with ``Connection: close``; the client reconnects (HTTP clients do so by
+    themselves) and the new connection goes to the worker that is quicker to accept it
+    -- the less busy one, whose event loop is not slowed by its tagging thread.  (A
+    worker does not know how busy the others are: with the load already even, this
+    costs a reconnection every ``REBALANCE_AFTER`` requests.)  Connections are known
     by the client's (address, port)."""
 
     def __init__(self, after: int = REBALANCE_AFTER):

@@ -52,13 +52,14 @@ class TagRunner:
         self._waiting: deque[_Job] = deque()
         self._drainer: asyncio.Task | None = None
         self._arrived = asyncio.Event()
+        self.active = 0  # requests given to tag() and not yet answered
         self.calls = 0  # model calls so far (each tags one or more requests)
         self.requests = 0
 
     @property
     def busy(self) -> bool:
-        """Are requests waiting for the tagging thread?"""
-        return bool(self._waiting)
+        """Is this worker tagging other requests than the caller's (just answered)?"""
+        return self.active > 0
 
     @property
     def waiting(self) -> int:
@@ -72,7 +73,11 @@ class TagRunner:
         self._arrived.set()
         if self._drainer is None:
             self._drainer = loop.create_task(self._drain())
-        return await job.future
+        self.active += 1
+        try:
+            return await job.future
+        finally:
+            self.active -= 1
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()

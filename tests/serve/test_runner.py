@@ -62,6 +62,25 @@ def test_requests_waiting_together_share_model_calls(tagger):
     assert sorted(t for c, d in rec.calls if d == "greedy" for t in c) == sorted(texts[:3])
 
 
+def test_busy_while_other_requests_are_in_flight(tagger):
+    runner = TagRunner(tagger)
+    seen = []
+
+    async def client(text):
+        body = await runner.tag(TagRequest([text]))
+        seen.append(runner.busy)  # after its own answer: others still in flight?
+        return body
+
+    async def main():
+        return await asyncio.gather(*(client(f"Paris {i}.") for i in range(4)))
+
+    try:
+        asyncio.run(main())
+    finally:
+        runner.close()
+    assert seen == [True, True, True, False] and runner.active == 0
+
+
 def test_a_failing_request_fails_alone(tagger):
     rec = Recording(tagger, fail_on="bad")
     out = run_all(TagRunner(rec), [TagRequest(["Paris."]), TagRequest(["bad"]),
