@@ -198,9 +198,16 @@ def local_cluster(workers: int):
     machine, on the loopback interface only, without a dashboard; and its client."""
     import logging
 
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                       silence_logs=logging.ERROR)
+    # workers without the nanny's MALLOC_TRIM_THRESHOLD_ (see _model.roomy_malloc) and
+    # without the statistical profiler that samples their stacks every 10 ms
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
+                          "distributed.worker.profile.enabled": False}):
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                           processes=True, host="127.0.0.1",
+                                           dashboard_address="127.0.0.1:0",
+                                           silence_logs=logging.ERROR)
     return cluster, distributed.Client(cluster)
 
 
