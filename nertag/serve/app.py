@@ -38,9 +38,10 @@ JSON_TYPE = "application/json"
 ENDPOINTS = "GET /, POST /tag, GET /health, GET /model"
 #: Requests waiting for a worker's tagging thread at most; more are answered 503.
 MAX_WAITING = 1000
-#: With several workers, a busy worker closes a connection after this many answers so
-#: that the client reconnects (see :class:`Rebalancer`): ~1.5% more connections.
+#: With several workers, a busy worker closes a connection after this many answers, or
+#: this many seconds, so that the client reconnects (see :class:`Rebalancer`).
 REBALANCE_AFTER = 64
+REBALANCE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -111,25 +112,29 @@ class Rebalancer:
     connections to whichever worker wakes first: a client pool's 8 connections may all
     land on one of 2 workers, which then does all the work while the other idles.  So a
     worker busy with other requests answers a connection's ``REBALANCE_AFTER``-th
-    request with ``Connection: close``; the client reconnects (HTTP clients do so by
+    request (or its first after ``REBALANCE_SECONDS``: large requests are few) with
+    ``Connection: close``; the client reconnects (HTTP clients do so by
     themselves) and the new connection goes to the worker that is quicker to accept it
     -- the less busy one, whose event loop is not slowed by its tagging thread.  (A
     worker does not know how busy the others are: with the load already even, this
     costs a reconnection every ``REBALANCE_AFTER`` requests.)  Connections are known
     by the client's (address, port)."""
 
-    def __init__(self, after: int = REBALANCE_AFTER):
-        self.after = after
-        self.answered: dict = {}
+    def __init__(self, after: int = REBALANCE_AFTER, seconds: float = REBALANCE_SECONDS):
+        self.after, self.seconds = after, seconds
+        self.answered: dict = {}  # client -> [answers, time of the first]
 
     def close_after(self, client, busy: bool) -> bool:
-        n = self.answered.get(client, 0) + 1
-        if n >= self.after and busy:
-            self.answered.pop(client, None)
+        now = time.monotonic()
+        seen = self.answered.get(client)
+        if seen is None:
+            if len(self.answered) > 10_000:  # clients gone long ago
+                self.answered.clear()
+            seen = self.answered[client] = [0, now]
+        seen[0] += 1
+        if busy and (seen[0] >= self.after or now - seen[1] >= self.seconds):
+            del self.answered[client]
             return True
-        if len(self.answered) > 10_000:  # clients gone long ago
-            self.answered.clear()
-        self.answered[client] = n
         return False
 
 

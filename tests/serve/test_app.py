@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -250,6 +251,10 @@ def test_a_busy_worker_of_several_closes_a_connection_now_and_then():
     assert [r.close_after(b, busy=False) for _ in range(5)] == [False] * 5  # not busy
     assert r.close_after(b, busy=True)  # its 6th answer, now busy
     assert not r.close_after(a, busy=True)  # a new connection on the same port
+    slow = Rebalancer(after=1000, seconds=0.05)
+    assert not slow.close_after(a, busy=True)
+    time.sleep(0.06)
+    assert slow.close_after(a, busy=True)  # few but long: after 0.05 s
 
 
 def test_one_worker_never_closes_a_kept_alive_connection(live, monkeypatch):
