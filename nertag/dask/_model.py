@@ -93,14 +93,14 @@ def roomy_malloc() -> None:
     Dask starts worker processes with it, so that glibc hands freed memory back to the
     system at once; it also fixes glibc's mmap threshold, so every large NumPy temporary
     of a batch gets fresh pages from the kernel (zeroed, faulted in): tagging ran about
-    1.4 times slower.  The thresholds are set back up (256 MB to trim, 32 MB to mmap).
+    1.4 times slower.  The thresholds are set back up (64 MB to trim, 32 MB to mmap).
     Only glibc has ``mallopt``; elsewhere nothing changes."""
     import ctypes
     import ctypes.util
 
     with contextlib.suppress(OSError, AttributeError, TypeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD
+        libc.mallopt(-1, 64 << 20)   # M_TRIM_THRESHOLD
         libc.mallopt(-3, 32 << 20)   # M_MMAP_THRESHOLD
 
 
