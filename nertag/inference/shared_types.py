@@ -132,8 +132,8 @@ class SharedWordCache(WordCache):
                 self.pending.extend(slots)
             private = [w for w in new if w not in index]
             if private:
-                self._private(private, words)
-        return np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
+                self._private(private, words)  # (it may start the private types again)
+        return np.fromiter(map(self.index.__getitem__, words), dtype=np.intp, count=len(words))
 
     def _private(self, new: list[str], words: Sequence[str]) -> None:
         C = self.store.capacity

@@ -36,16 +36,19 @@ def model(trained):
 
 @pytest.mark.parametrize("budget_types", [None, 40])
 def test_shared_table_scores_are_the_private_ones(model, dev_words, budget_types):
-    """With room for every type, and with a table of 40 slots (the rest private)."""
+    """With room for every type, and with a table of 40 slots (the rest private, and
+    started again when more than 300 are known)."""
     budget = None if budget_types is None else \
         budget_types * model.arch.n * model.arch.hidden * model.params["W"].itemsize
     shared_types.share(model, budget)
+    model._words.max_words = 300
     long = "x" * (shared_types.WORD_BYTES + 5)
     parts = [dev_words[:50], dev_words[50:200] + [[long, "Zürich", long]], dev_words]
     for part in parts:
         assert _shared_scores(model, part).tobytes() == _private_scores(model, part).tobytes()
     store = model._words.store
     if budget_types is not None:
+        assert model._words.generation > 0  # the private types started again
         assert int(store.counter[0]) == store.capacity == 40
     assert long not in [store.words[k, :store.length[k]].tobytes().decode()
                         for k in range(int(store.counter[0]))]
