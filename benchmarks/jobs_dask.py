@@ -10,9 +10,11 @@ Whole commands (start-up and model loading included), run as subprocesses:
   2``, ``--big-pairs`` times each (interleaved); tokens/s and speed-ups, and the time to
   start a 2-worker ``LocalCluster`` (measured on its own, ``--cluster-starts`` times).
 
-For every run: the peak memory (VmHWM) of every process of the command (the parent, the
-workers, Dask's nanny and worker processes), read from /proc while it runs; the outputs
-of one kind of run are checked to be byte-identical to the one-process output.  The load
+The peak memory (VmHWM) of every process of a command (the parent, the workers, Dask's
+nanny and worker processes) is read from /proc while it runs: for the small text in one
+more run of each kind (reading /proc every 0.05 s takes CPU from the timed runs), for
+the big one every 0.5 s during the timed runs.  The outputs of every kind of run are
+checked to be byte-identical to the one-process output.  The load
 average is printed before and after, since other work on the machine slows the runs.
 
     python data/make_news_text.py 5 big5.txt
@@ -75,8 +77,9 @@ def _status(pid: int) -> tuple[str, int] | None:
         return None
 
 
-def run(args: list[str], out: Path) -> dict:
-    """One whole command: wall time and the peak RSS (MB) of each of its processes."""
+def run(args: list[str], out: Path, every: float | None = None) -> dict:
+    """One whole command: wall time and (if ``every`` seconds it reads /proc) the peak
+    RSS (MB) of each of its processes."""
     peaks: dict[int, tuple[str, int]] = {}
     t0 = time.perf_counter()
     proc = subprocess.Popen(NERTAG + args + ["-o", str(out)], cwd=ROOT,
@@ -84,7 +87,7 @@ def run(args: list[str], out: Path) -> dict:
     done = threading.Event()
 
     def watch():
-        while not done.wait(0.05):
+        while every and not done.wait(every):
             for pid in _tree(proc.pid):
                 st = _status(pid)
                 if st:
@@ -131,18 +134,26 @@ def memory(runs: list[dict]) -> str:
 
 
 def compare(kinds: dict[str, list[str]], text: Path, rounds: int, work: Path,
-            model: list[str]) -> dict[str, list[dict]]:
-    """Interleaved runs of each kind of command on ``text``; outputs checked identical."""
+            model: list[str], every: float | None) -> dict[str, list[dict]]:
+    """Interleaved runs of each kind of command on ``text``; outputs checked identical.
+    With ``every=None`` the timed runs do not watch memory: one more run of each kind
+    (not timed) does, every 0.05 s."""
     results: dict[str, list[dict]] = {k: [] for k in kinds}
     names = list(kinds)
     for i in range(rounds):
         order = names if i % 2 == 0 else names[::-1]
         for name in order:
             out = work / f"{name.replace(' ', '_')}.jsonl"
-            r = run(["tag", str(text), "-f", "jsonl", *model, *kinds[name]], out)
+            r = run(["tag", str(text), "-f", "jsonl", *model, *kinds[name]], out, every)
             results[name].append(r)
             print(f"  round {i + 1}: {name:>24}: {r['seconds']:7.2f} s   (load {loadavg()})",
                   flush=True)
+    if every is None:  # memory, in runs of their own
+        for name in names:
+            m = run(["tag", str(text), "-f", "jsonl", *model, *kinds[name]],
+                    work / "memory.jsonl", 0.05)
+            for r in results[name]:
+                r["parent"], r["others"] = m["parent"], m["others"]
     first = work / f"{names[0].replace(' ', '_')}.jsonl"
     for name in names[1:]:
         same = filecmp.cmp(first, work / f"{name.replace(' ', '_')}.jsonl", shallow=False)
@@ -187,7 +198,7 @@ def cluster_start(times: int) -> list[float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--text", type=Path, required=True, help="the ~5 MB text")
-    ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--pairs", type=int, default=5, help="0: only the --big part")
     ap.add_argument("--big", type=Path, help="the ~100 MB text (one process, --jobs 2, Dask)")
     ap.add_argument("--big-pairs", type=int, default=1)
     ap.add_argument("--cluster-starts", type=int, default=3)
@@ -198,10 +209,11 @@ def main() -> None:
     print(f"nertag scaling benchmark; {os.cpu_count()} CPUs; load average {loadavg()}")
     with tempfile.TemporaryDirectory(prefix="nertag-bench-") as tmp:
         work = Path(tmp)
-        print(f"\n{args.text} ({args.text.stat().st_size / 1e6:.1f} MB): {args.pairs} pairs")
-        res = compare({"one process": [], f"--jobs {args.jobs}": ["--jobs", str(args.jobs)]},
-                      args.text, args.pairs, work, model)
-        report(res)
+        if args.pairs > 0:
+            print(f"\n{args.text} ({args.text.stat().st_size / 1e6:.1f} MB): {args.pairs} pairs")
+            res = compare({"one process": [], f"--jobs {args.jobs}": ["--jobs", str(args.jobs)]},
+                          args.text, args.pairs, work, model, None)
+            report(res)
         if args.big:
             print(f"\n{args.big} ({args.big.stat().st_size / 1e6:.1f} MB): "
                   f"{args.big_pairs} round(s)")
@@ -210,7 +222,7 @@ def main() -> None:
             res = compare({"one process": [], f"--jobs {args.jobs}": ["--jobs", str(args.jobs)],
                            f"dask {args.jobs} workers": ["--engine", "dask", "--workers",
                                                           str(args.jobs)]},
-                          args.big, args.big_pairs, work, model)
+                          args.big, args.big_pairs, work, model, 0.5)
             report(res)
     print(f"\nload average at the end: {loadavg()}")
 

@@ -208,6 +208,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
             out.flush()  # a forked worker must not inherit unwritten output
             pool = runtime.start_pool(model, jobs, reload=functools.partial(
                 load_model, model_path, verify=False, read_only=True))
+        finished = False
         try:
             for name in inputs:
                 source = "<stdin>" if name == "-" else name
@@ -224,9 +225,10 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
                                        source=source if per == "document" else src,
                                        pool=pool, jobs=jobs, size=size,
                                        show=lambda chunks: _pretty(console, chunks))
+            finished = True
         finally:
             if pool is not None:
-                runtime.stop_pool(pool)
+                runtime.stop_pool(pool, finished)
         if fmt == "html":
             out.write(formats.HTML_TAIL)
 

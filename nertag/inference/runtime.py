@@ -103,9 +103,14 @@ def start_pool(model, jobs: int, reload: Callable | None = None):
         signal.signal(signal.SIGINT, sigint)
 
 
-def stop_pool(pool) -> None:
+def stop_pool(pool, finished: bool = False) -> None:
+    """Stop the workers: at once, or (``finished``: every task is done) by letting them
+    exit on their own while this process goes on."""
     global _worker_model
-    pool.terminate()
+    if finished:
+        pool.close()  # (multiprocessing joins them when this process exits)
+    else:
+        pool.terminate()
     _worker_model = None
 
 
