@@ -13,7 +13,6 @@ own, or use processes -- a Tagger pickles as its model's path and reloads there.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import io
 import itertools
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Sequence
 from nertag.errors import NertagError, UsageError
 from nertag.inference.decode import DECODERS
 from nertag.inference.formats import document_json
+from nertag.inference.runtime import few_collections
 from nertag.inference.tagging import (BATCH_CHARS, Entity, TaggedChunk, TaggedSentence,
                                       iter_chunks, tag_chunks)
 from nertag.modelio import load_model
@@ -209,7 +209,7 @@ class Tagger:
         model = self._model
         model.cfg.model.decoder = decoder
         tagged: list[TaggedChunk] = []
-        with _few_collections(), _one_blas_thread():
+        with few_collections(), _one_blas_thread():  # (no full collection: ms per call)
             for group in _groups([c for cs in chunks for c in cs]):
                 tagged.extend(tag_chunks(model, group))
         ends = itertools.accumulate(len(cs) for cs in chunks)
@@ -238,18 +238,6 @@ def _one_blas_thread():
         except ImportError:
             _blas = False
     return _blas.limit(limits=1, user_api="blas") if _blas else contextlib.nullcontext()
-
-
-@contextlib.contextmanager
-def _few_collections():
-    """Tagging allocates many small objects, no cycles: collect rarely meanwhile (as ``rare_gc``
-    of the runtime, minus its full collection: ms per call, rescanning every Doc kept)."""
-    old = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
 
 
 def _checked(text, where: str) -> str:

@@ -12,7 +12,6 @@ once, including workers that join later, and the handle reads that copy.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import os
 import shutil
@@ -24,6 +23,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from nertag.api.tagger import Tagger, _model_path
 from nertag.errors import NertagError
+from nertag.inference.runtime import few_collections
 from nertag.modelio import FILES
 
 #: digest -> directory of the copy uploaded into this (worker) process's machine
@@ -108,13 +108,8 @@ def roomy_malloc() -> None:
 def tagging():
     """One task at a time per process (the model caches words as it tags), collecting
     garbage rarely meanwhile (millions of small objects, no cycles)."""
-    with LOCK:
-        old = gc.get_threshold()
-        gc.set_threshold(100_000, 50, 1000)
-        try:
-            yield
-        finally:
-            gc.set_threshold(*old)
+    with LOCK, few_collections():
+        yield
 
 
 class UploadModel(WorkerPlugin):

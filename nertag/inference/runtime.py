@@ -115,20 +115,32 @@ def stop_pool(pool, finished: bool = False) -> None:
 
 
 @contextlib.contextmanager
-def rare_gc():
-    """Tagging allocates millions of small objects that never form cycles: freeze what
-    is loaded and collect rarely (the default thresholds rescan every token over and
-    over); the previous settings are restored afterwards."""
+def few_collections():
+    """Tagging allocates millions of small objects that never form cycles: collect
+    rarely meanwhile (the default thresholds rescan every token over and over); the
+    previous thresholds are restored afterwards."""
     import gc
 
     old = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
     try:
         yield
     finally:
         gc.set_threshold(*old)
+
+
+@contextlib.contextmanager
+def rare_gc():
+    """:func:`few_collections` for a whole run, after freezing what is loaded (so the
+    rare collections skip it); the freeze is undone afterwards."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    try:
+        with few_collections():
+            yield
+    finally:
         gc.unfreeze()
 
 

@@ -53,6 +53,15 @@ class Corpus:
         return sorted({t[2:] for s in self.sentences for t in s.tags if t != "O"})
 
 
+def check_encoding(encoding: str) -> None:
+    """A usage error unless ``encoding`` names a codec Python knows."""
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise NertagError(f"unknown encoding '{encoding}'; use e.g. utf-8 or latin-1",
+                          exit_code=2) from None
+
+
 def open_checked(path: str | os.PathLike, what: str = "data file") -> IO[bytes]:
     """Open a user's file for reading in binary, turning OS errors into one-line messages."""
     p = Path(path)
@@ -93,11 +102,7 @@ def iter_rows(path: str | os.PathLike, encoding: str = "utf-8"
     Reads line by line (bounded memory); skips ``-DOCSTART-`` lines; raises a
     :class:`NertagError` naming the file and line for undecodable or binary data.
     """
-    try:
-        "".encode(encoding)
-    except LookupError:
-        raise NertagError(f"unknown encoding '{encoding}'; use e.g. utf-8 or latin-1",
-                          exit_code=2) from None
+    check_encoding(encoding)
     empty = True
     with open_checked(path) as f:
         rows: list[list[str]] = []

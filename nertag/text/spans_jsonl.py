@@ -30,7 +30,7 @@ from bisect import bisect_left, bisect_right
 from typing import Any, Iterator
 
 from nertag.errors import NertagError
-from nertag.text.conll import Corpus, Sentence, not_text, open_checked
+from nertag.text.conll import Corpus, Sentence, check_encoding, not_text, open_checked
 from nertag.text.tokenize import split_flat
 
 #: The JSONL formats, by name, with the shape of one record (for messages).
@@ -45,11 +45,7 @@ NAMES = {"jsonl": "nertag jsonl", "doccano": "doccano", "prodigy": "Prodigy"}
 def iter_records(path: str | os.PathLike, encoding: str = "utf-8"
                  ) -> Iterator[tuple[int, dict]]:
     """``(line, object)`` for each non-blank line of a JSON Lines file."""
-    try:
-        "".encode(encoding)
-    except LookupError:
-        raise NertagError(f"unknown encoding '{encoding}'; use e.g. utf-8 or latin-1",
-                          exit_code=2) from None
+    check_encoding(encoding)
     empty = True
     with open_checked(path) as f:
         for lineno, raw in enumerate(f, 1):
