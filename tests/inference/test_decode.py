@@ -51,6 +51,31 @@ def test_fast_viterbi_equals_crf_viterbi(K):
         assert (D.fast_viterbi(S, lengths, A, start, end, chunk=1 + trial % 6) == ref).all()
 
 
+@pytest.mark.parametrize("n", [1, 2, 4, 5])
+def test_fast_viterbi_few_sentences_equals_crf_viterbi(n):
+    """A request of a few sentences takes the one-sentence path (≤ 4) or the plan (5):
+    the same paths and the same first-best ties as crf.viterbi either way."""
+    rng = np.random.default_rng(n)
+    for trial in range(30):
+        lengths = rng.integers(0 if trial % 3 else 1, 20, n)
+        S = np.round(2 * rng.standard_normal((lengths.sum(), 17))).astype(np.float32)
+        A = np.round(rng.standard_normal((17, 17))).astype(np.float32)
+        A[rng.random((17, 17)) < 0.4] = -np.inf
+        start, end = np.round(rng.standard_normal((2, 17))).astype(np.float32)
+        ref = crf.viterbi(S, lengths, A, start, end)
+        assert (D.fast_viterbi(S, lengths, A, start, end) == ref).all()
+
+
+def test_predecessor_plan_is_built_once_per_transition_matrix():
+    A = np.where(np.eye(5, dtype=bool), -np.inf, 1.0).astype(np.float32)
+    plan = D._predecessor_plan(A)
+    assert D._predecessor_plan(A.copy()) is plan
+    assert not plan[-1][2].flags.writeable          # shared, so read-only
+    B = A.copy()
+    B[0, 1] = 2.0
+    assert D._predecessor_plan(B) is not plan
+
+
 def test_fast_viterbi_tags_without_predecessors_and_nan():
     """A tag nothing may follow from (a column of −∞) is never reached after the first
     token; NaN scores give some path of valid tag ids instead of an error."""
