@@ -22,7 +22,7 @@ try:  # typer >= 0.20 vendors click as typer._click
 except ImportError:  # pragma: no cover - older typer on click
     from click.exceptions import ClickException, NoArgsIsHelpError
 
-from nertag.errors import NertagError
+from nertag.errors import NertagError, UsageError
 
 _state = {"debug": False}
 
@@ -132,6 +132,42 @@ def _fail(message: str, code: int, exc) -> None:
     except (BrokenPipeError, ValueError):
         pass
     sys.exit(code)
+
+
+def _same_file(a, b) -> bool:
+    """Are paths ``a`` and ``b`` one file (by any path: symlink, hard link, ``./x``)?"""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # one of them does not exist (or cannot be looked at)
+        try:
+            return os.path.realpath(a) == os.path.realpath(b)
+        except (OSError, ValueError):
+            return False
+
+
+def _is_stdin(path) -> bool:
+    """Is standard input redirected from the file ``path`` (``< path``)?"""
+    try:
+        return os.path.samestat(os.fstat(sys.stdin.fileno()), os.stat(path))
+    except (OSError, ValueError, AttributeError):  # no real stdin (tests), or no such file
+        return False
+
+
+def refuse_overwriting_input(option: str, output, inputs, what: str = "input") -> None:
+    """``output`` (given as ``option``) must not be one of ``inputs`` (``-``: standard
+    input): writing it would replace what is being read."""
+    if output is None:
+        return
+    for name in inputs:
+        if name == "-":
+            if _is_stdin(output):
+                raise UsageError(f"{option} {output}: is standard input (< {output}); it "
+                                 f"would be replaced by the output; give another output file")
+        elif _same_file(output, name):
+            which = f"the {what}" if str(name) == str(output) else \
+                f"the {what} {name} under another name"
+            raise UsageError(f"{option} {output}: is {which}; it would be replaced by the "
+                             f"output; give another output file")
 
 
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

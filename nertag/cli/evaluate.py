@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from nertag.cli.application import Decoder
+from nertag.cli.application import Decoder, refuse_overwriting_input
 
 _FORMATS = ("auto", "conll", "conll-bioes", "conll-iob1", "io", "jsonl", "doccano", "prodigy")
 
@@ -68,6 +68,7 @@ def command(
     from nertag.api import predict_file
     from nertag.text.scoring import evaluate as score
 
+    refuse_overwriting_input("--html", html_file, [str(data)], "DATA file")
     err = console()
     p = predict_file(model, data, decoder=decoder and decoder.value, encoding=encoding,
                      scheme=scheme.value, format=data_format.value)

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from nertag.cli.application import Decoder
+from nertag.cli.application import Decoder, refuse_overwriting_input
 from nertag.errors import NertagError, UsageError
 
 
@@ -109,6 +109,41 @@ def _pretty(console, chunks) -> None:
         console.print(out, end="", soft_wrap=True)
 
 
+def _blank(name: str, encoding: str) -> bool:
+    """Does the input hold nothing but whitespace?  Fails on a missing or unreadable
+    input; reads a regular file up to its first other character, nothing else (a pipe's
+    text is read once, when it is tagged)."""
+    from nertag.inference import runtime
+
+    if name == "-":
+        return False
+    with runtime.open_text(name, encoding) as f:
+        if not os.path.isfile(name):
+            return False
+        while block := f.read(1 << 16):
+            if not block.isspace():
+                return False
+    return True
+
+
+def _noting_text(lines, seen: list):
+    """``lines`` as they are; ``seen`` gets an item at the first that is not blank."""
+    for line in lines:
+        yield line
+        if not line.isspace():
+            seen.append(True)
+            break
+    yield from lines
+
+
+def _warn(message: str) -> None:
+    from rich.markup import escape
+
+    from nertag.cli.tables import console
+
+    console().print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
+
+
 def _check_engine(engine: str, scheduler, workers, *, inputs, fmt, per, tokenized,
                   jobs) -> None:
     """The options that go with ``--engine`` (before anything is loaded)."""
@@ -166,11 +201,11 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     except LookupError:
         raise UsageError(f"--encoding: unknown encoding {encoding!r}; use e.g. utf-8 or "
                          f"latin-1") from None
-    for name in inputs:
-        if name != "-":
-            runtime.open_text(name, encoding).close()  # fail early on missing/unreadable inputs
-            if os.path.getsize(name) == 0:
-                raise NertagError(f"{name}: file is empty; nothing to tag")
+    refuse_overwriting_input("-o", output, inputs, "input file")
+    blank = [name for name in inputs if _blank(name, encoding)]
+    for name in blank:
+        _warn(f"{name}: {'empty file' if os.path.getsize(name) == 0 else 'only whitespace'}; "
+              f"nothing to tag")
     model_path = Path(model_dir) if model_dir else default_model()
     if model_dir is None and not model_path.exists():
         raise NertagError(f"no default model found at {model_path}; give --model DIR")
@@ -186,7 +221,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
         sink = contextlib.nullcontext(sys.stdout)
     with runtime.rare_gc(), sink as out:
         if tokenized:
-            runtime.tag_tokenized(model, inputs, encoding, out)
+            runtime.tag_tokenized(model, [n for n in inputs if n not in blank], encoding, out)
             return
         console = None
         if fmt == "pretty":
@@ -219,12 +254,16 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
                                         tmpdir=None if output is None else str(output.parent))
                     continue
                 size = os.path.getsize(name) if name != "-" and os.path.isfile(name) else None
+                seen: list = []  # a pipe (not read ahead): is there any text in it?
                 with runtime.open_text(name, encoding) as stream:
-                    runtime.tag_stream(model, runtime.checked_lines(stream, source, encoding),
-                                       out, fmt=fmt, per=per,
+                    lines = runtime.checked_lines(stream, source, encoding)
+                    runtime.tag_stream(model, lines if size is not None else
+                                       _noting_text(lines, seen), out, fmt=fmt, per=per,
                                        source=source if per == "document" else src,
                                        pool=pool, jobs=jobs, size=size,
                                        show=lambda chunks: _pretty(console, chunks))
+                if size is None and not seen:
+                    _warn(f"{source}: no text; nothing to tag")
             finished = True
         finally:
             if pool is not None:
