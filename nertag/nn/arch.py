@@ -10,6 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+@dataclass(frozen=True)
+class CharArch:
+    """Each word's character CNN (:mod:`nertag.nn.charcnn`): A characters embedded in c
+    numbers, m filters of k characters over L character slots (a word's first characters
+    with k//2 slots of padding before them and the rest after)."""
+
+    A: int
+    c: int
+    m: int
+    k: int
+    L: int
+    activation: str = "tanh"  # or "linear"
+
+    @property
+    def P(self) -> int:
+        """Filter positions per word."""
+        return self.L - self.k + 1
+
+
 @dataclass
 class Arch:
     """What determines the parameter shapes and the computation."""
@@ -20,6 +39,13 @@ class Arch:
     n_labels: int
     activation: str = "tanh"
     head: str = "softmax"
+    chars: CharArch | None = None  # a character vector joins each word's features
+
+    @property
+    def n_features(self) -> int:
+        """F: the discrete features, the first F columns of a window's ids X: (B, n, F + L)
+        (the last L, with ``chars``, are the word's character ids)."""
+        return len(self.features)
 
     @property
     def n(self) -> int:
@@ -27,7 +53,8 @@ class Arch:
 
     @property
     def D(self) -> int:
-        return sum(d for _, _, d in self.features)
+        """One word's vector e: Σ_f d_f, plus m with the character CNN."""
+        return sum(d for _, _, d in self.features) + (self.chars.m if self.chars else 0)
 
     @property
     def input_dim(self) -> int:
@@ -36,12 +63,18 @@ class Arch:
     def shapes(self) -> dict[str, tuple[int, ...]]:
         H, K = self.hidden, self.n_labels
         out = {f"E_{name}": (V, d) for name, V, d in self.features}
+        if self.chars is not None:
+            ch = self.chars
+            out.update(C_char=(ch.A, ch.c), K_char=(ch.m, ch.k * ch.c), b_char=(ch.m,))
         out.update(W=(H, self.input_dim), b=(H,), U=(K, H), c=(K,))
         if self.head == "crf":
             out.update(A=(K, K), start=(K,), end=(K,))
         return out
 
     def flops_per_token(self) -> int:
-        """Multiply-adds ×2 of the two matrix products, forward + backward (≈ 3× forward)."""
+        """Multiply-adds ×2 of the two matrix products, forward + backward (≈ 3× forward);
+        with characters, plus one word's convolution (its backward sums only the winners)."""
         fwd = 2 * self.input_dim * self.hidden + 2 * self.hidden * self.n_labels
-        return 3 * fwd
+        conv = 0 if self.chars is None else \
+            2 * self.chars.P * self.chars.k * self.chars.c * self.chars.m
+        return 3 * fwd + conv

@@ -17,7 +17,7 @@ from nertag.nn import graph as G
 from nertag.nn import graph_window
 from nertag.nn import window
 from nertag.nn.sparse import SparseRows
-from nertag.nn.arch import Arch
+from nertag.nn.arch import Arch, CharArch
 from nertag.nn.ragged import window_ids
 
 # Largest relative error that passes.  Central differences with h = 1e-4 are off by
@@ -148,9 +148,9 @@ def _sample(p: np.ndarray, name: str, X: np.ndarray, arch: Arch, samples: int,
     """``samples`` random entries; for an embedding table, from the rows the batch uses
     (the others have zero gradient and would check nothing)."""
     pool = np.arange(p.size)
-    if name.startswith("E_"):
-        f = [n for n, _, _ in arch.features].index(name[2:])
-        rows = np.unique(X[:, :, f])
+    if name.startswith("E_") or name == "C_char":
+        rows = np.unique(X[:, :, arch.n_features:]) if name == "C_char" else \
+            np.unique(X[:, :, [n for n, _, _ in arch.features].index(name[2:])])
         pool = (rows[:, None] * p.shape[1] + np.arange(p.shape[1])).ravel()
     return np.sort(rng.choice(pool, size=min(samples, pool.size), replace=False))
 
@@ -164,17 +164,32 @@ class Problem(NamedTuple):
     lengths: list[int] | None
 
 
+def char_rows(rng: np.random.Generator, ch: CharArch, count: int) -> np.ndarray:
+    """``count`` random words as character ids (count, L), laid out as the featurizer lays
+    them out: k//2 ids 0 (before the word), 1 to L − 2·(k//2) characters drawn from ids
+    3 … A−1 (2, <unk>, if there are none), ids 1 (after the word) up to L."""
+    h = ch.k // 2
+    out = np.ones((count, ch.L), dtype=np.int32)
+    out[:, :h] = 0
+    for r, length in enumerate(rng.integers(1, ch.L - 2 * h + 1, count)):
+        out[r, h:h + length] = rng.integers(3, ch.A, length) if ch.A > 3 else 2
+    return out
+
+
 def default_problem(seed: int = 0, head: str = "softmax", activation: str = "tanh",
-                    dropout: float = 0.0) -> Problem:
-    """A small float64 model (word + caps features, window 2, hidden 7, K = 5) and a
-    minibatch of 12 tokens from sentences with repeated words; ``lengths`` for the
-    CRF head, dropout masks if ``dropout`` > 0."""
+                    dropout: float = 0.0, chars: str | None = "tanh") -> Problem:
+    """A small float64 model (word + caps features and a character CNN with ``chars``
+    activation (None: none), window 2, hidden 7, K = 5) and a minibatch of 12 tokens from
+    sentences with repeated words; ``lengths`` for the CRF head, dropout masks if
+    ``dropout`` > 0.  Words of one or two characters have filter windows made of padding
+    only, at two positions: ties, which the max routes to the first."""
     rng = np.random.default_rng(seed)
+    ch = None if chars is None else CharArch(A=7, c=3, m=4, k=3, L=6, activation=chars)
     arch = Arch([("word", 9, 3), ("caps", 4, 2)], window=2, hidden=7, n_labels=5,
-                activation=activation, head=head)
+                activation=activation, head=head, chars=ch)
     params = window.init_params(arch, rng, np.float64, init_scale=0.5)
     params["W"] *= 2.0  # reach the non-linear parts of the activation
-    for k in ("b", "c", "A", "start", "end"):
+    for k in ("b", "c", "A", "start", "end", "b_char"):
         if k in params:
             params[k] = rng.normal(0, 0.5, params[k].shape)
     lengths = [5, 1, 6]
@@ -182,6 +197,10 @@ def default_problem(seed: int = 0, head: str = "softmax", activation: str = "tan
     words[7] = words[2] = words[9]                                  # a repeated word
     X_word = window_ids(words, lengths, arch.window, 0, 0)         # id 0 pads both edges
     X = np.stack([X_word, np.where(X_word == 0, 0, X_word % 3 + 1)], axis=2)  # caps id
+    if ch is not None:  # each word id spelt one way; the padding word: all ids 0
+        spelling = char_rows(np.random.default_rng(seed + 1), ch, 9)
+        spelling[0] = 0
+        X = np.concatenate([X, spelling[X_word]], axis=2)
     y = rng.integers(0, arch.n_labels, 12)
     masks = (None, None)
     if dropout > 0:
@@ -233,6 +252,7 @@ def _op_cases(rng: np.random.Generator):
         ("maximum", lambda x: G.maximum(x, axis=1), dict(x=spread)),
         ("embedding", lambda t: G.embedding(t, ids), dict(table=r(5, 3))),
         ("concat", lambda a, b: G.concat([a, b], axis=1), dict(a=r(3, 2), b=r(3, 4))),
+        ("unfold", lambda x: G.unfold(x, 3), dict(x=r(2, 5, 2))),
         ("reshape", lambda x: G.reshape(x, (4, 3)), dict(x=r(3, 4))),
         ("transpose", G.transpose, dict(x=r(3, 4))),
         ("sum", lambda x: G.sum(x, axis=0), dict(x=r(3, 4))),

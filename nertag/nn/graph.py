@@ -208,6 +208,22 @@ def concat(nodes, axis: int = -1) -> Node:
                lambda g: tuple(np.split(g, cuts, axis=axis)), "concat")
 
 
+def unfold(x, k: int) -> Node:
+    """Windows of k rows along axis 1, side by side (im2col): x (W, L, c) -> (W, P, k·c),
+    P = L − k + 1, out[w, j] = [x[w, j]; …; x[w, j+k−1]].  Backward: each input row gets
+    the slices of every window it sits in, ∂J/∂x[w, t] = Σ_s G[w, t−s, s·c:(s+1)·c]."""
+    x = _node(x)
+    P, c = x.shape[1] - k + 1, x.shape[2]
+
+    def back(g):
+        dx = np.zeros_like(x.value)
+        for s in range(k):
+            dx[:, s:s + P] += g[:, :, s * c:(s + 1) * c]
+        return (dx,)
+    return _op(np.concatenate([x.value[:, s:s + P] for s in range(k)], axis=2), (x,), back,
+               "unfold")
+
+
 def reshape(x, shape) -> Node:
     x = _node(x)
     return _op(x.value.reshape(shape), (x,), lambda g: (g.reshape(x.shape),), "reshape")
@@ -255,5 +271,5 @@ def logsumexp(x, axis: int = -1) -> Node:
 
 
 OPS = [f.__name__ for f in (matmul, add_bias, add, mul, dot, scale, mul_const, activate,
-                            maximum, embedding, concat, reshape, transpose, sum, index, gather,
-                            logsumexp)]
+                            maximum, embedding, concat, unfold, reshape, transpose, sum, index,
+                            gather, logsumexp)]

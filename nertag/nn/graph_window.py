@@ -10,15 +10,30 @@ from __future__ import annotations
 import numpy as np
 
 from nertag.nn import graph as G
-from nertag.nn.arch import Arch
+from nertag.nn.arch import Arch, CharArch
 
+
+def char_vectors(P: dict[str, G.Node], chars: np.ndarray, ch: CharArch) -> G.Node:
+    """v = max_j f(K u_j + b) for every row of character ids chars: (N, L) -> (N, m),
+    as defined (f before the max, every occurrence of a word computed again)."""
+    N = len(chars)
+    u = G.unfold(G.embedding(P["C_char"], chars), ch.k)                # (N, P, k·c)
+    z = G.matmul(G.reshape(u, (N * ch.P, ch.k * ch.c)), G.transpose(P["K_char"]))
+    z = G.reshape(G.add_bias(z, P["b_char"]), (N, ch.P, ch.m))         # z = K u + b
+    if ch.activation == "tanh":
+        z = G.activate(z, "tanh")
+    return G.maximum(z, axis=1)                                         # the max routes
 
 
 def build_scores(P: dict[str, G.Node], X: np.ndarray, arch: Arch, masks=(None, None)) -> G.Node:
-    """s = U f(W x + b) + c as a graph.  P: parameter nodes, X: (B, n, F) -> s: (B, K)."""
-    B = X.shape[0]
+    """s = U f(W x + b) + c as a graph.  P: parameter nodes, X: (B, n, F) (or (B, n, F + L)
+    with the character CNN) -> s: (B, K)."""
+    B, n = X.shape[:2]
     looked_up = [G.embedding(P[f"E_{name}"], X[:, :, f])               # (B, n, d_f) each
                  for f, (name, _, _) in enumerate(arch.features)]
+    if arch.chars is not None:                                          # (B, n, m)
+        chars = X[:, :, arch.n_features:].reshape(B * n, -1)
+        looked_up.append(G.reshape(char_vectors(P, chars, arch.chars), (B, n, arch.chars.m)))
     e = G.concat(looked_up, axis=2) if len(looked_up) > 1 else looked_up[0]  # (B, n, D)
     x = G.reshape(e, (B, arch.input_dim))                               # (B, n·D)
     if masks[0] is not None:

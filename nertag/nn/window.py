@@ -4,6 +4,10 @@ Parameters and gradients are dicts with the same keys and shapes:
   ``E_<feature>`` (V_f, d_f) embedding tables (gradients as :class:`SparseRows`),
   ``W`` (H, n·D), ``b`` (H,), ``U`` (K, H), ``c`` (K,), and for the CRF head
   ``A`` (K, K) tag transitions, ``start`` (K,) and ``end`` (K,) scores.
+With a character CNN (``arch.chars``) each word's e ends with its character vector
+v (m,), e = [E_1[id_1] … E_F[id_F]; v], from ``C_char``, ``K_char``, ``b_char``
+(:mod:`nertag.nn.charcnn`); the window ids X are then (B, n, F + L), the last L
+columns a word's character ids.
 
 The backward pass here is derived by hand (see :mod:`nertag.nn.layers`); the
 graph engine (:mod:`nertag.nn.graph_window`) computes the same gradients
@@ -14,19 +18,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from nertag.nn import crf
+from nertag.nn import charcnn, crf
 from nertag.nn import layers as L
 from nertag.nn.arch import Arch
 
 
 def init_params(arch: Arch, rng: np.random.Generator, dtype=np.float32,
                 init_scale: float = 0.1) -> dict[str, np.ndarray]:
-    """Embeddings ~ U(−a, a); W, U ~ Glorot uniform; biases and transitions 0."""
+    """Embeddings (characters too) ~ U(−a, a); W, U and the character filters K ~ Glorot
+    uniform; biases and transitions 0."""
     params: dict[str, np.ndarray] = {}
     for name, shape in arch.shapes().items():
-        if name.startswith("E_"):
+        if name.startswith("E_") or name == "C_char":
             params[name] = rng.uniform(-init_scale, init_scale, shape)
-        elif name in ("W", "U"):
+        elif name in ("W", "U", "K_char"):
             limit = np.sqrt(6.0 / (shape[0] + shape[1]))
             params[name] = rng.uniform(-limit, limit, shape)
         else:
@@ -39,18 +44,24 @@ def tables(params: dict, arch: Arch) -> list[np.ndarray]:
 
 
 def forward(params: dict, X: np.ndarray, arch: Arch, masks=(None, None)):
-    """Scores s for each window.  X: (B, n, F)  ->  s: (B, K), cache.
+    """Scores s for each window.  X: (B, n, F) (or (B, n, F + L))  ->  s: (B, K), cache.
 
     ``masks`` are the (input, hidden) dropout masks, (B, n·D) and (B, H), or None.
     """
-    x, c_emb = L.embed_forward(X, tables(params, arch))
+    x, c_emb = L.embed_forward(X[:, :, :arch.n_features], tables(params, arch))
+    c_chr = None
+    if arch.chars is not None:  # e = [feature vectors; v], v = the word's character vector
+        B, n = X.shape[:2]
+        v, c_chr = charcnn.forward_tokens(X[:, :, arch.n_features:].reshape(B * n, -1),
+                                          params, arch.chars.activation)
+        x = np.concatenate([x.reshape(B, n, -1), v.reshape(B, n, -1)], axis=2).reshape(B, -1)
     if masks[0] is not None:
         x *= masks[0]  # x is a fresh array: mask it in place
     z, c_aff = L.affine_forward(x, params["W"], params["b"])   # z = Wx + b
     h, c_act = L.act_forward(z, arch.activation)                 # h = f(z)
     hd = h * masks[1] if masks[1] is not None else h
     s, c_out = L.affine_forward(hd, params["U"], params["c"])  # s = Uh + c
-    return s, (c_emb, c_aff, c_act, c_out, masks)
+    return s, (c_emb, c_aff, c_act, c_out, masks, c_chr)
 
 
 def backward(ds: np.ndarray, cache, arch: Arch) -> dict:
@@ -58,9 +69,10 @@ def backward(ds: np.ndarray, cache, arch: Arch) -> dict:
 
     ∂J/∂U = (∂J/∂s)ᵀ h,  ∂J/∂c = Σ_B ∂J/∂s,  ∂J/∂h = (∂J/∂s) U;
     δ = ∂J/∂h ∘ f′(z), computed once and reused:
-    ∂J/∂W = δᵀ x,  ∂J/∂b = Σ_B δ,  ∂J/∂x = δ W  (then split into embedding rows).
+    ∂J/∂W = δᵀ x,  ∂J/∂b = Σ_B δ,  ∂J/∂x = δ W  (then split into embedding rows, and
+    the character vectors' part into :func:`nertag.nn.charcnn.backward_tokens`).
     """
-    c_emb, c_aff, c_act, c_out, masks = cache
+    c_emb, c_aff, c_act, c_out, masks, c_chr = cache
     dh, dU, dc = L.affine_backward(ds, c_out)
     if masks[1] is not None:
         dh *= masks[1]
@@ -69,6 +81,11 @@ def backward(ds: np.ndarray, cache, arch: Arch) -> dict:
     if masks[0] is not None:
         dx *= masks[0]
     grads = {"W": dW, "b": db, "U": dU, "c": dc}
+    if c_chr is not None:  # ∂J/∂x per window position: [∂J/∂(feature vectors); ∂J/∂v]
+        B, m = len(dx), arch.chars.m
+        dx = dx.reshape(B, arch.n, arch.D)
+        grads.update(charcnn.backward_tokens(dx[:, :, -m:].reshape(-1, m), c_chr))
+        dx = dx[:, :, :-m].reshape(B, -1)
     for (name, _, _), g in zip(arch.features, L.embed_backward(dx, c_emb)):
         grads[f"E_{name}"] = g
     return grads

@@ -151,7 +151,8 @@ def test_wrong_activation_derivative_fails_below_the_activation(monkeypatch):
     monkeypatch.setattr(layers, "activation", lambda kind: (f, lambda z, h: 1 - z * z)
                         if kind == "tanh" else activation(kind))      # should be 1 − h²
     p = gc.default_problem(activation="tanh")
-    assert check_broken(p.params, p.X, p.y, p.arch) == {"W", "b", "E_word", "E_caps"}
+    assert check_broken(p.params, p.X, p.y, p.arch) == {"W", "b", "E_word", "E_caps", "C_char",
+                                                        "K_char", "b_char"}
 
 
 def test_broken_graph_is_caught_too():

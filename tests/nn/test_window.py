@@ -190,8 +190,8 @@ def test_the_check_catches_a_dropped_dropout_mask(monkeypatch):
     real = M.backward
 
     def forgetful(ds, cache, arch):
-        c_emb, c_aff, c_act, c_out, m = cache
-        return real(ds, (c_emb, c_aff, c_act, c_out, (None, m[1])), arch)
+        c_emb, c_aff, c_act, c_out, m, c_chr = cache
+        return real(ds, (c_emb, c_aff, c_act, c_out, (None, m[1]), c_chr), arch)
     monkeypatch.setattr(M, "backward", forgetful)
     errors = central_difference_errors(params, X, y, arch, masks, lengths)
     assert {k for k, e in errors.items() if e > 1e-2} == {"E_word", "E_caps", "E_suffix2"}
