@@ -10,7 +10,7 @@ are imported inside the commands, so ``nertag --help`` starts quickly.
 from __future__ import annotations
 
 from nertag.cli import benchmark, evaluate, gradcheck, serve, tag, train
-from nertag.cli import convert
+from nertag.cli import convert, report
 from nertag.cli.application import Command, create_app, set_threads
 
 __all__ = ["app", "main", "set_threads"]
@@ -24,6 +24,7 @@ app.command("tag", cls=Command)(tag.command)
 app.command("gradcheck", cls=Command)(gradcheck.command)
 app.command("benchmark", cls=Command)(benchmark.command)
 app.command("serve", cls=Command)(serve.command)
+app.command("report", cls=Command)(report.command)
 
 
 def main() -> None:

@@ -27,11 +27,20 @@ from nertag.modelio import load_weights
 
 
 class Interrupted(Exception):
-    """Training stopped on request (Ctrl-C / SIGTERM) after a checkpoint was saved."""
+    """Training stopped on request (Ctrl-C / SIGTERM) after a checkpoint was saved.
 
-    def __init__(self, epoch: int, batch: int, out):
+    ``epoch``/``batch``: where it stopped (the epoch in progress, batches of it done);
+    ``saved``: the model directory the best epoch so far was saved to (None when no
+    epoch had finished); ``best_epoch``, ``best_f1`` (None without a dev set),
+    ``epochs`` and ``batches`` (per epoch) for the message.
+    """
+
+    def __init__(self, epoch: int, batch: int, out, *, saved=None, best_epoch: int = 0,
+                 best_f1: float | None = None, epochs: int = 0, batches: int = 0):
         super().__init__(f"interrupted at epoch {epoch}, batch {batch}")
         self.epoch, self.batch, self.out = epoch, batch, out
+        self.saved, self.best_epoch, self.best_f1 = saved, best_epoch, best_f1
+        self.epochs, self.batches = epochs, batches
 
 
 @dataclass

@@ -30,7 +30,9 @@ from nertag.nn.optim import Optimizer
 from nertag.nn.ragged import sentence_starts, token_rows
 from nertag.inference.model import NerModel, model_arch
 from nertag.resources import sample_dev, sample_train
+from nertag.text.error_analysis import analyse
 from nertag.text.scoring import evaluate
+from nertag.training.diagnostics import sample_rows, saturation
 from nertag.training.step import Diverged, train_step
 
 Callback = Callable[[str, dict], None]
@@ -87,9 +89,14 @@ def build_model(cfg: Config, corpus: Corpus) -> NerModel:
     return NerModel(cfg, feat, arch, params, labels)
 
 
-def evaluate_model(model: NerModel, data: TrainData):
+def evaluate_model(model: NerModel, data: TrainData, confusion: dict | None = None):
+    """The model's scores on ``data``; with a dict for ``confusion``, also its gold ×
+    predicted type counts (``ErrorAnalysis.as_dict()["confusion"]``) put into it."""
     pred, _ = model.predict([s.words for s in data.corpus.sentences], X=data.X)
-    return evaluate([s.tags for s in data.corpus.sentences], pred)
+    gold = [s.tags for s in data.corpus.sentences]
+    if confusion is not None:
+        confusion.update(analyse(gold, pred).as_dict()["confusion"])
+    return evaluate(gold, pred)
 
 
 def _batches(data: TrainData, head: str, batch_size: int, rng: np.random.Generator):
@@ -163,21 +170,28 @@ def provenance(cfg: Config, state: TrainState, commit: str | None = None) -> dic
 
 def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev_path=None,
           callback: Callback | None = None, backend: str = "hand", force: bool = False,
-          resume: bool = False, should_stop: Callable[[], bool] = lambda: False):
-    """Train a model; save the best epoch to ``output`` and return ``(model, history)``."""
+          resume: bool = False, should_stop: Callable[[], bool] = lambda: False,
+          report: bool = True):
+    """Train a model; save the best epoch to ``output`` and return ``(model, history)``.
+
+    ``output`` also gets ``report.html`` (see :mod:`nertag.training.report`) if
+    ``report`` and matplotlib is installed. When ``should_stop()`` turns true, the
+    run saves a checkpoint and raises :class:`~nertag.training.checkpoint.Interrupted`,
+    after saving the best epoch so far as a complete model in ``output`` (if an
+    epoch has finished); ``resume=True`` continues it.
+    """
     emit = callback or (lambda event, info: None)
     commit = _git_commit()  # the code that trains, taken now (the tree may change later)
     train_file, dev_file = resolve_data(cfg, train_path, dev_path)
     cfg.data.train, cfg.data.dev = train_file, dev_file
     out = Path(output) if output else None
     if out is not None and not resume:
+        if ckpt.exists(out) and not force:  # (an interrupted run may have saved a model in out)
+            raise NertagError(f"{out}: an interrupted run left a checkpoint in "
+                              f"{ckpt.partial_dir(out)}; continue it with 'nertag train "
+                              f"--resume {out}' or add --force to start over", exit_code=2)
         modelio.check_output_dir(out, force)
-        if ckpt.exists(out):
-            if not force:
-                raise NertagError(f"{out}: an interrupted run left a checkpoint in "
-                                  f"{ckpt.partial_dir(out)}; continue it with 'nertag train "
-                                  f"--resume {out}' or add --force to start over", exit_code=2)
-            ckpt.remove(out)
+        ckpt.remove(out)
     tc = cfg.train
     data_cfg = cfg.data
     train_c = read_corpus(train_file, data_cfg.format, data_cfg.encoding, data_cfg.tag_scheme)
@@ -202,12 +216,27 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         state, best = ckpt.load(out, model, opt)
         emit("warn", {"message": f"resuming from epoch {state.epoch}, batch {state.batch}"})
     # a resumed run keeps its backend (state.backend): hand and graph differ in the last bit
+    B = tc.batch_size
+    n_batches = -(-(len(data.lengths) if cfg.model.head == "crf" else len(data.y)) // B)
     emit("start", {"train": train_file, "dev": dev_file, "tokens": len(data.y),
                    "sentences": len(data.lengths), "epochs": tc.epochs, "labels": model.labels,
                    "params": int(sum(v.size for v in model.params.values())),
-                   "start_epoch": state.epoch})
+                   "start_epoch": state.epoch, "start_batch": state.batch,
+                   "batches": n_batches})
     dropout = (cfg.model.dropout_input, cfg.model.dropout_hidden)
-    B = tc.batch_size
+    probe = (dev or data).X  # saturation: a fixed sample of dev (else training) windows
+    probe = probe[sample_rows(len(probe))]
+
+    def interrupted(epoch: int, batch: int) -> ckpt.Interrupted:
+        saved = None
+        if out is not None and state.best_epoch > 0:  # the best epoch so far, as a model
+            save(out, model, best, state, cfg, commit, emit, force=True, interrupted=True,
+                 report=report)
+            saved = out
+        return ckpt.Interrupted(epoch, batch, out, saved=saved, best_epoch=state.best_epoch,
+                                best_f1=state.best_f1 if dev is not None else None,
+                                epochs=tc.epochs, batches=n_batches)
+
     while state.epoch <= tc.epochs:
         epoch = state.epoch
         rng = np.random.default_rng([tc.seed, epoch])
@@ -218,11 +247,10 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         t0, norms_sum = time.perf_counter(), state.grad_norms_sum
         for bi in range(state.batch, len(batches)):
             idx, lens = batches[bi]
-            sample = bi % 20 == 0  # gradient norms: a sample of the batches
-            try:
+            try:  # (train_step computes every gradient norm anyway: summing them is free)
                 loss = train_step(model, opt, data.X[idx], data.y[idx], lens, rng,
                                   word_dropout=tc.word_dropout, dropout=dropout,
-                                  backend=state.backend, norms=norms_sum if sample else None)
+                                  backend=state.backend, norms=norms_sum)
             except Diverged as err:
                 good = ckpt.latest(out) if out is not None and ckpt.exists(out) else None
                 ckpt_note = f"; the last good checkpoint is kept in {good}" if good else \
@@ -231,8 +259,7 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
                     f"training diverged at epoch {epoch}, batch {bi + 1}: {err.what}; lower "
                     f"train.lr (now {state.lr:g}) or enable gradient clipping, e.g. "
                     f"--set train.clip_norm=5{ckpt_note}") from None
-            if sample:
-                state.grad_norms_n += 1
+            state.grad_norms_n += 1
             if tc.average and (bi + 1) % AVERAGE_EVERY == 0:
                 average_params(model.params, opt.state, tc.average)
             state.loss_sum += loss * len(idx)
@@ -248,7 +275,7 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
                 state.seconds += time.perf_counter() - t0
                 if out is not None:
                     ckpt.save(out, model, opt, state, best, cfg)
-                raise ckpt.Interrupted(epoch, bi + 1, out)
+                raise interrupted(epoch, bi + 1)
         seconds = state.seconds + time.perf_counter() - t0
         norms = {k: v / max(state.grad_norms_n, 1) for k, v in norms_sum.items()}
         record = {"epoch": epoch, "loss": state.loss_sum / max(state.tokens_done, 1),
@@ -266,9 +293,11 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         if tc.average:  # score and keep the running average, not the last iterate
             model.params = {k: opt.state.get(k, {}).get("avg", v) for k, v in current.items()}
         if dev is not None:
-            ev = evaluate_model(model, dev)
-            record["dev"] = ev.as_dict()
+            confusion: dict = {}
+            ev = evaluate_model(model, dev, confusion)
+            record["dev"], record["confusion"] = ev.as_dict(), confusion
             improved = ev.f1 > state.best_f1
+        record["saturation"] = saturation(model.params, probe, model.arch)
         if improved:
             state.best_f1 = record.get("dev", {}).get("f1", 0.0)
             state.best_epoch = epoch
@@ -294,11 +323,42 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
             emit("warn", {"message": f"early stopping: no dev F1 gain for {tc.patience} epochs"})
             break
         if should_stop() and state.epoch <= tc.epochs:
-            raise ckpt.Interrupted(epoch + 1, 0, out)
+            raise interrupted(epoch + 1, 0)
     model.params = best
+    page = None
     if out is not None:
-        modelio.save_model(out, model, state.history, force=force or resume,
-                           provenance=provenance(cfg, state, commit))
+        page = save(out, model, best, state, cfg, commit, emit, force=force or resume,
+                    report=report)
         ckpt.remove(out)
-    emit("end", {"best_epoch": state.best_epoch, "best_f1": state.best_f1, "output": str(out)})
+    emit("end", {"best_epoch": state.best_epoch, "best_f1": state.best_f1, "output": str(out),
+                 "report": str(page) if page else None})
     return model, state.history
+
+
+def save(out: Path, model: NerModel, best: dict, state: TrainState, cfg: Config, commit,
+         emit: Callback, *, force: bool, interrupted: bool = False, report: bool = True):
+    """Save ``best`` as the model directory ``out`` (with its report, if ``report``);
+    return the report's path (None if none was written)."""
+    current, model.params = model.params, best
+    try:
+        prov = provenance(cfg, state, commit)
+        if interrupted:
+            prov["interrupted"] = True
+        modelio.save_model(out, model, state.history, force=force, provenance=prov)
+    finally:
+        model.params = current
+    return write_report(out, emit) if report else None
+
+
+def write_report(out: Path, emit: Callback) -> Path | None:
+    """``out/report.html``; without matplotlib a ``note`` event says what to install.
+    The model is saved already: a report that fails is a warning, not a failed run."""
+    from nertag.training.report import MissingExtra, write_report as write
+
+    try:
+        return write(out)
+    except MissingExtra as e:
+        emit("note", {"message": f"no report.html: {e.message}; then run 'nertag report {out}'"})
+    except (NertagError, OSError, ValueError) as e:
+        emit("warn", {"message": f"could not write {out}/report.html: {e}"})
+    return None

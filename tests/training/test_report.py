@@ -1,0 +1,151 @@
+"""report.html: written with every trained model, self-contained (every image an
+embedded PNG, nothing fetched), its tables equal to metrics.json, the same bytes when
+rebuilt, scoring another file on request, and still built for models that recorded
+fewer figures. Skipped without matplotlib (the ``report`` extra)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+
+import pytest
+
+pytest.importorskip("matplotlib", reason="the report extra is not installed: "
+                                         "pip install -e '.[report]'")
+
+from nertag.config import load_config  # noqa: E402
+from nertag.errors import NertagError  # noqa: E402
+from nertag.resources import sample_dev  # noqa: E402
+from nertag.training import checkpoint as ckpt  # noqa: E402
+from nertag.training.loop import train  # noqa: E402
+from nertag.training.report import build_report, write_report  # noqa: E402
+
+IMG = re.compile(r'<img alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)">')
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "model"
+    events = []
+    _, history = train(load_config(None, ["train.epochs=3", "model.hidden=20"]), output=out,
+                       callback=lambda e, i: events.append((e, i)))
+    return out, history, events
+
+
+def pngs(page: str) -> dict[str, bytes]:
+    return {alt: base64.b64decode(data) for alt, data in IMG.findall(page)}
+
+
+def test_training_writes_a_self_contained_report(trained):
+    out, history, events = trained
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert dict(events)["end"]["report"] == str(out / "report.html")
+    images = pngs(page)
+    assert sorted(images) == ["dev F1 per epoch, overall and per type",
+                              "gradient norm of each parameter per epoch, log scale",
+                              "hidden-unit saturation per epoch", "training loss per epoch"]
+    for png in images.values():
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    assert page.count("<img") == 4
+    # nothing is fetched: no scripts, stylesheets or remote resources
+    assert "<script" not in page and "<link" not in page
+    assert not re.search(r'(src|href)="(?!data:)', page)
+    # the model directory still loads (report.html is not part of its manifest)
+    from nertag.modelio import load_model
+
+    load_model(out)
+
+
+def test_tables_show_the_recorded_figures(trained):
+    out, history, _ = trained
+    page = (out / "report.html").read_text(encoding="utf-8")
+    best = [r for r in history if r["best"]][-1]
+    ev = best["dev"]
+    assert f"best epoch ({best['epoch']})" in page
+    for t, s in ev["per_type"].items():
+        assert (f"<tr><td>{t}</td><td>{100 * s['precision']:.2f}</td><td>{100 * s['recall']:.2f}"
+                f"</td><td>{100 * s['f1']:.2f}</td><td>{s['support']}</td>") in page
+    assert f'<td>overall</td><td>{100 * ev["precision"]:.2f}</td>' in page
+    # the confusion matrix: gold rows, predicted columns, "none" on both axes
+    rows = re.findall(r"<tr><th>([A-Za-z]+)</th>((?:<td[^>]*>\d*</td>)+)</tr>", page)
+    types = sorted(ev["per_type"])
+    assert [g for g, _ in rows] == types + ["none"]
+    for g, cells in rows:
+        values = re.findall(r"<td[^>]*>(\d*)</td>", cells)
+        expect = [str(best["confusion"].get(g, {}).get(p, 0)) for p in types + ["none"]]
+        if g == "none":
+            expect[-1] = ""
+        assert values == expect, g
+    # every epoch's row
+    for r in history:
+        assert f"<td>{r['loss']:.4f}</td>" in page
+        assert f"<td>{100 * r['saturation']['saturated']:.2f}</td>" in page
+
+
+def test_rebuilding_gives_the_same_page(trained, tmp_path):
+    out, _, _ = trained
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    before = (copy / "report.html").read_bytes()
+    (copy / "report.html").unlink()
+    assert write_report(copy) == copy / "report.html"
+    assert (copy / "report.html").read_bytes() == before.replace(str(out).encode(),
+                                                                 str(copy).encode())
+
+
+def test_data_scores_another_file(trained, tmp_path):
+    out, history, _ = trained
+    page = build_report(out, data=sample_dev())
+    best = [r for r in history if r["best"]][-1]["dev"]
+    assert f"Final scores on {sample_dev()}" in page
+    assert f'<td>overall</td><td>{100 * best["precision"]:.2f}</td>' in page  # same file
+
+
+def test_older_models_get_what_they_recorded(trained, tmp_path):
+    out, history, _ = trained
+    copy = tmp_path / "old"
+    shutil.copytree(out, copy)
+    old = [{k: v for k, v in r.items() if k not in ("saturation", "confusion")}
+           for r in history]
+    (copy / "metrics.json").write_text(json.dumps(old))
+    page = build_report(copy)
+    assert len(pngs(page)) == 3  # no saturation plot
+    assert "Hidden-unit saturation was not recorded" in page
+    assert "No confusion counts were recorded" in page
+
+
+def test_relu_labels_dead_units(tmp_path):
+    out = tmp_path / "relu"
+    _, history = train(load_config(None, ["train.epochs=1", "model.hidden=20",
+                                          "model.activation=relu"]), output=out)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert history[0]["saturation"]["activation"] == "relu"
+    assert "relu hidden layer" in page
+
+
+def test_no_dev_set(tmp_path):
+    from nertag.resources import sample_train
+
+    out = tmp_path / "nodev"
+    cfg = load_config(None, ["train.epochs=1", "model.hidden=20"])
+    cfg.data.train, cfg.data.dev = str(sample_train()), None
+    train(cfg, output=out, train_path=sample_train(), dev_path=None)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "No dev set: no dev scores were recorded" in page
+    assert len(pngs(page)) == 3
+
+
+def test_bad_directories(tmp_path, trained):
+    with pytest.raises(NertagError, match="model directory not found"):
+        build_report(tmp_path / "nope")
+    with pytest.raises(NertagError, match="metrics.json is missing"):
+        build_report(tmp_path)
+    out = tmp_path / "run"
+    with pytest.raises(ckpt.Interrupted):
+        train(load_config(None, ["train.epochs=2", "model.hidden=20"]), output=out,
+              should_stop=lambda: True)  # stops after the first batch: no model yet
+    assert not out.exists()
+    with pytest.raises(NertagError, match="checkpoint of an interrupted training run"):
+        build_report(ckpt.partial_dir(out))
