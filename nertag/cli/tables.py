@@ -32,19 +32,53 @@ def evaluation_table(ev: Evaluation, title: str = "") -> Table:
     return t
 
 
-def history_table(history: list[dict], show_grad_norms: bool = False) -> Table:
-    """One row per epoch: loss, learning rate, speed, dev scores (and gradient norms)."""
+def history_table(history: list[dict]) -> Table:
+    """One row per epoch: loss, learning rate, speed, dev scores."""
     t = Table(title="training", title_justify="left")
     for col in ("epoch", "loss", "lr", "tokens/s", "dev P", "dev R", "dev F1", ""):
         t.add_column(col, justify="right")
-    names = sorted({k for r in history for k in r.get("grad_norms", {})}) if show_grad_norms else []
-    for n in names:
-        t.add_column(f"‖∇{n}‖", justify="right")
     for r in history:
         dev = r.get("dev") or {}
-        row = [str(r["epoch"]), f"{r['loss']:.4f}", f"{r['lr']:.4g}", f"{r['tokens_per_s']:,.0f}",
-               _pct(dev["precision"]) if dev else "-", _pct(dev["recall"]) if dev else "-",
-               _pct(dev["f1"]) if dev else "-", "best" if r.get("best") else ""]
-        row += [f"{r['grad_norms'].get(n, 0):.3g}" for n in names]
-        t.add_row(*row)
+        t.add_row(str(r["epoch"]), f"{r['loss']:.4f}", f"{r['lr']:.4g}",
+                  f"{r['tokens_per_s']:,.0f}", _pct(dev["precision"]) if dev else "-",
+                  _pct(dev["recall"]) if dev else "-", _pct(dev["f1"]) if dev else "-",
+                  "best" if r.get("best") else "")
     return t
+
+
+def _param_order(name: str) -> tuple:
+    """W, b, U, c, then the embedding tables by name, then the CRF's A, start, end."""
+    core, crf = ("W", "b", "U", "c"), ("A", "start", "end")
+    if name in core:
+        return (0, core.index(name), "")
+    return (2, crf.index(name), "") if name in crf else (1, 0, name)
+
+
+def grad_norm_tables(history: list[dict], width: int = 100) -> list[Table]:
+    """Mean ‖∇J‖ per parameter (columns) per epoch (rows), in as many tables as it takes
+    for each to fit ``width`` columns (each repeats the epoch column)."""
+    names = sorted({k for r in history for k in r.get("grad_norms", {})}, key=_param_order)
+    cells = {n: [f"{r.get('grad_norms', {}).get(n, float('nan')):#.3g}" for r in history]
+             for n in names}
+    epoch_w = max(5, *(len(str(r["epoch"])) for r in history)) if history else 5
+    budget = width - (epoch_w + 4)  # the epoch column, its padding and the outer edges
+    groups: list[list[str]] = [[]]
+    used = 0
+    for n in names:
+        w = max(len(n), *(len(c) for c in cells[n])) + 3  # padding and a separator
+        if groups[-1] and used + w > budget:
+            groups.append([])
+            used = 0
+        groups[-1].append(n)
+        used += w
+    tables = []
+    for i, group in enumerate(g for g in groups if g):
+        title = "gradient norms ‖∇J‖ (mean over each epoch's batches)" if i == 0 else None
+        t = Table(title=title, title_justify="left")
+        t.add_column("epoch", justify="right")
+        for n in group:
+            t.add_column(n, justify="right")
+        for j, r in enumerate(history):
+            t.add_row(str(r["epoch"]), *(cells[n][j] for n in group))
+        tables.append(t)
+    return tables

@@ -103,12 +103,84 @@ class _Stopper:
             signal.signal(sig, old)
 
 
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class _Bar:
+    """The live line: ``epoch k/N ━━━━ batch b/B  loss …  tok/s  total ETA h:mm:ss``.
+
+    One task for the whole run. No loss or speed is shown before the epoch's first
+    batch; the ETA is for every remaining epoch, from the time per batch since this
+    process started (dev scoring included once an epoch has ended).
+    """
+
+    def __init__(self, console, quiet: bool):
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            BarColumn(bar_width=24), TextColumn("batch {task.completed}/{task.total}"),
+            TextColumn("{task.fields[stats]}"), TextColumn("total ETA {task.fields[eta]}"),
+            console=console, transient=True, disable=quiet)
+        self.task = None
+
+    def start(self, info: dict) -> None:
+        self.epochs, self.batches = info["epochs"], info["batches"]
+        self.done0 = (info["start_epoch"] - 1) * self.batches + info["start_batch"]
+        self.t0 = time.perf_counter()
+        self.task = self.progress.add_task("", total=self.batches, completed=info["start_batch"],
+                                           epoch=info["start_epoch"], epochs=self.epochs,
+                                           stats="", eta="-")
+
+    def batch(self, info: dict) -> None:
+        done = (info["epoch"] - 1) * self.batches + info["batch"]
+        eta = "-"
+        if done > self.done0:
+            per_batch = (time.perf_counter() - self.t0) / (done - self.done0)
+            eta = _clock(per_batch * (self.epochs * self.batches - done))
+        self.progress.update(self.task, completed=info["batch"], epoch=info["epoch"], eta=eta,
+                             stats=f"loss {info['loss']:.4f}  {info['tokens_per_s']:,.0f} tok/s")
+
+    def epoch_done(self, epoch: int) -> None:
+        if self.task is None:
+            return
+        if epoch < self.epochs:
+            self.progress.update(self.task, completed=0, epoch=epoch + 1, stats="")
+        else:
+            self.progress.update(self.task, stats="saving the model")
+
+
+def _interrupted(console, e, signum: int) -> None:
+    """What an interrupted run left, and the commands that use it."""
+    from rich.markup import escape
+
+    from nertag.training import checkpoint as ckpt
+
+    out = escape(shlex.quote(str(e.out)))
+    where = (f"during epoch {e.epoch} of {e.epochs} (batch {e.batch} of {e.batches})"
+             if e.batch else f"after epoch {e.epoch - 1} of {e.epochs}")
+    console.print(f"stopped {where}; checkpoint saved in {escape(str(ckpt.path(e.out)))}",
+                  soft_wrap=True)
+    if e.saved is not None:
+        f1 = f", dev F1 {100 * e.best_f1:.2f}" if e.best_f1 is not None else ""
+        console.print(f"the best epoch so far ({e.best_epoch}{f1}) is saved as a complete model "
+                      f"in {escape(str(e.saved))}; use it with: nertag tag -m {out} FILE",
+                      soft_wrap=True)
+    else:
+        console.print("no epoch had finished, so there is no model yet", soft_wrap=True)
+    console.print(f"resume with: nertag train --resume {out}", soft_wrap=True)
+    raise SystemExit(128 + int(signum))  # 130 after Ctrl-C, 143 after SIGTERM
+
+
 def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddings, backend,
               force, resume, show_grad_norms, quiet, console):
+    """Train and print: progress (unless ``quiet``), one line per epoch and the history
+    table (unless ``quiet``), and always warnings and the final result lines."""
     from rich.markup import escape
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from nertag.cli.tables import history_table
+    from nertag.cli.tables import grad_norm_tables, history_table
     from nertag.config import apply_overrides, load_config
     from nertag.training import checkpoint as ckpt
     from nertag.training.loop import train
@@ -126,56 +198,58 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
         cfg = apply_overrides(cfg, extra)
         if output is None:
             output = default_output()
-    progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total}"),
-                        TextColumn("loss {task.fields[loss]:.4f}"),
-                        TextColumn("{task.fields[tps]:,.0f} tok/s"), TimeRemainingColumn(),
-                        console=console, transient=True, disable=quiet)
-    tasks: dict = {}
+    bar = _Bar(console, quiet)
+    report: dict = {}
 
     def callback(event: str, info: dict) -> None:
         if event == "start":
-            console.print(f"training on {escape(info['train'])} ({info['sentences']} sentences, "
-                          f"{info['tokens']} tokens), dev {escape(info['dev'] or '-')}; "
-                          f"{len(info['labels'])} labels, {info['params']:,} parameters",
-                          soft_wrap=True)
+            bar.start(info)
+            if not quiet:
+                console.print(f"training on {escape(info['train'])} ({info['sentences']} "
+                              f"sentences, {info['tokens']} tokens), dev "
+                              f"{escape(info['dev'] or '-')}; {len(info['labels'])} labels, "
+                              f"{info['params']:,} parameters", soft_wrap=True)
         elif event == "batch":
-            e = info["epoch"]
-            if e not in tasks:
-                tasks[e] = progress.add_task("", total=info["batches"], epoch=e, loss=0.0, tps=0.0)
-            progress.update(tasks[e], completed=info["batch"], loss=info["loss"],
-                            tps=info["tokens_per_s"])
+            bar.batch(info)
         elif event == "epoch":
-            if info["epoch"] in tasks:
-                progress.remove_task(tasks.pop(info["epoch"]))
+            bar.epoch_done(info["epoch"])
+            if quiet:
+                return
             dev = info.get("dev")
             devs = (f"dev P {100 * dev['precision']:.2f} R {100 * dev['recall']:.2f} "
                     f"F1 {100 * dev['f1']:.2f}") if dev else "no dev set"
             mark = " *" if info.get("best") else ""
             console.print(f"epoch {info['epoch']:3d}  loss {info['loss']:.4f}  "
                           f"{info['tokens_per_s']:,.0f} tok/s  {info['seconds']:.1f}s  {devs}{mark}")
-            if show_grad_norms:
-                norms = "  ".join(f"{k} {v:.3g}" for k, v in sorted(info["grad_norms"].items()))
-                console.print(f"           grad norms: {norms}")
+            if show_grad_norms:  # name=value pairs, so a wrapped line never splits one
+                norms = "  ".join(f"{k}={v:.3g}" for k, v in info["grad_norms"].items())
+                console.print(f"      grad norms: {norms}")
         elif event == "warn":
             console.print(f"[yellow]warning:[/] {escape(info['message'])}", soft_wrap=True)
+        elif event == "note":
+            console.print(escape(info["message"]), soft_wrap=True)
+        elif event == "end":
+            report["path"] = info.get("report")
 
     t0 = time.perf_counter()
-    with _Stopper() as stopper, progress:
+    with _Stopper() as stopper, bar.progress:
         try:
             model, history = train(cfg, output=output, train_path=train_file, dev_path=dev_file,
                                    callback=callback, backend=backend, force=force,
                                    resume=resume is not None,
                                    should_stop=lambda: stopper.requested)
         except ckpt.Interrupted as e:
-            progress.stop()
-            console.print(f"stopped at epoch {e.epoch}, batch {e.batch}; checkpoint saved in "
-                          f"{escape(str(ckpt.path(e.out)))}", soft_wrap=True)
-            console.print(f"resume with: nertag train --resume {escape(shlex.quote(str(e.out)))}",
-                          soft_wrap=True)
-            raise SystemExit(128 + int(stopper.signum))  # 130 after Ctrl-C, 143 after SIGTERM
-    console.print(history_table(history, show_grad_norms))
+            bar.progress.stop()
+            _interrupted(console, e, stopper.signum)
+    if not quiet:
+        console.print(history_table(history))
+        if show_grad_norms:
+            for table in grad_norm_tables(history, console.width):
+                console.print(table)
     best = max((r for r in history if r.get("best")), key=lambda r: r["epoch"], default=None)
     best_f1 = f", dev F1 {100 * best['dev']['f1']:.2f}" if best and best.get("dev") else ""
-    console.print(f"saved the best epoch ({best['epoch'] if best else '-'}{best_f1}) to "
-                  f"{escape(str(output))}  [{time.perf_counter() - t0:.1f}s]", soft_wrap=True)
+    console.print(f"saved the best epoch ({best['epoch'] if best else '-'} of {len(history)}"
+                  f"{best_f1}) to {escape(str(output))}  [{time.perf_counter() - t0:.1f}s]",
+                  soft_wrap=True)
+    if report.get("path"):
+        console.print(f"report: {escape(report['path'])}", soft_wrap=True)

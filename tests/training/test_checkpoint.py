@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 import signal
 import subprocess
 import time
@@ -66,10 +67,19 @@ def train_with_interruptions(items, out, stop_at, backend="hand"):
         cfg = ckpt.load_config(out) if resume else load_config(None, items)
         try:
             model, history = train(cfg, output=out, resume=resume, should_stop=should_stop,
-                                   backend="hand" if resume else backend)  # as the CLI does
+                                   backend="hand" if resume else backend,  # as the CLI does
+                                   report=False)
             return model, history, where
         except ckpt.Interrupted as e:
-            assert ckpt.exists(out) and not out.exists()
+            assert ckpt.exists(out)
+            # once an epoch has finished, the best one so far is a complete model in out
+            assert (e.saved == out) == (e.best_epoch > 0) == out.exists()
+            if e.saved:
+                saved = json.loads((out / "metrics.json").read_text())
+                assert e.best_epoch == max(r["epoch"] for r in saved if r["best"])
+                assert len(saved) == e.epoch - 1  # the epochs that finished
+                assert json.loads((out / "meta.json").read_text())["provenance"]["interrupted"]
+                modelio.load_model(out)
             where.append((e.epoch, e.batch))
             targets.pop(0)
             resume = True
@@ -82,7 +92,8 @@ def reference(name, tmp_path_factory, backend="hand"):
     """The uninterrupted run of CONFIGS[name] (once per session)."""
     if (name, backend) not in _REFERENCE:
         out = tmp_path_factory.mktemp(f"ref-{name}") / "model"
-        model, history = train(load_config(None, CONFIGS[name]), output=out, backend=backend)
+        model, history = train(load_config(None, CONFIGS[name]), output=out, backend=backend,
+                               report=False)
         _REFERENCE[name, backend] = (out, {k: v.copy() for k, v in model.params.items()},
                                      history)
     return _REFERENCE[name, backend]
@@ -150,8 +161,19 @@ def run_reference(tmp_path_factory) -> dict:
     return _REFERENCE["run"]
 
 
+def _suggested(err: str, prefix: str) -> list[str]:
+    """The command a message line starting with ``prefix`` suggests, as arguments."""
+    lines = [line for line in err.splitlines() if prefix in line]
+    assert len(lines) == 1, err
+    words = shlex.split(lines[0].split(prefix, 1)[1])
+    assert words[0] == "nertag", lines[0]
+    return NERTAG + words[1:]
+
+
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_saves_and_resumes(sig, code, tmp_path, tmp_path_factory):
+    """Stopped after the first epoch's checkpoint: the best epoch so far is a model the
+    message tells how to use, and the resume command it gives finishes the same model."""
     out = tmp_path / "run"
     args = NERTAG + ["train", "-o", str(out), "-q"] + [a for i in RUN for a in ("--set", i)]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -160,19 +182,33 @@ def test_signal_stops_saves_and_resumes(sig, code, tmp_path, tmp_path_factory):
     stdout, stderr = proc.communicate(timeout=60)
     err = stderr.decode()
     assert proc.returncode == code, err
-    assert "Traceback" not in err and "error:" not in err
-    assert f"checkpoint saved in {out}.partial/checkpoint" in err
-    assert f"resume with: nertag train --resume {out}" in err
-    assert not out.exists()
+    assert "Traceback" not in err and "error:" not in err and not stdout
     stopped = json.loads((ckpt.latest(out) / "state.json").read_text())
-    assert stopped["epoch"] < 6
-
-    r = subprocess.run(NERTAG + ["train", "--resume", str(out), "-q"], capture_output=True,
-                       text=True, timeout=120)
+    assert 1 < stopped["epoch"] < 6
+    where = (f"during epoch {stopped['epoch']} of 6 (batch {stopped['batch']} of 75)"
+             if stopped["batch"] else f"after epoch {stopped['epoch'] - 1} of 6")
+    assert f"stopped {where}; checkpoint saved in {out}.partial/checkpoint" in err
+    best = stopped["best_epoch"]
+    assert (f"the best epoch so far ({best}, dev F1 {100 * stopped['best_f1']:.2f}) is saved as "
+            f"a complete model in {out}; use it with: nertag tag -m {out} FILE") in err
+    # the model the message names works, with the command it gives
+    assert json.loads((out / "meta.json").read_text())["provenance"]["interrupted"] is True
+    text = tmp_path / "text.txt"
+    text.write_text("Laura Okafor flew to Geneva.\n")
+    tag = _suggested(err, "use it with: ")
+    assert tag[-1] == "FILE"
+    r = subprocess.run(tag[:-1] + [str(text), "-f", "conll"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and r.stdout.splitlines()[0].startswith("Laura"), r.stderr
+    # and so does the command that continues the run
+    resume = _suggested(err, "resume with: ")
+    assert resume[-2:] == ["--resume", str(out)]
+    r = subprocess.run(resume + ["-q"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert f"resuming from epoch {stopped['epoch']}, batch {stopped['batch']}" in r.stderr
     assert not ckpt.partial_dir(out).exists()
     assert max_abs_diff(modelio.load_model(out).params, run_reference(tmp_path_factory)) == 0
+    assert "interrupted" not in json.loads((out / "meta.json").read_text())["provenance"]
 
 
 def _check_checkpoint_usable(out: Path) -> dict:
