@@ -90,25 +90,6 @@ def _broken_pipe() -> None:
     raise BrokenPipeError(32, "Broken pipe")
 
 
-def _pretty(console, chunks) -> None:
-    from rich.text import Text
-
-    from nertag.inference import formats
-
-    for c in chunks:  # built left to right: slicing a styled Text per entity is quadratic
-        out = Text()
-        pos = 0
-        for s in c.sentences:
-            for e in s.entities:
-                a, b = max(e.start - c.offset, pos), e.end - c.offset
-                out.append(c.text[pos:a])
-                out.append(c.text[a:b], style=f"bold black on {formats.colour(e.label)}")
-                out.append(f" {e.label}", style=f"bold {formats.colour(e.label)}")
-                pos = max(b, pos)
-        out.append(c.text[pos:])
-        console.print(out, end="", soft_wrap=True)
-
-
 def _blank(name: str, encoding: str) -> bool:
     """Does the input hold nothing but whitespace?  Fails on a missing or unreadable
     input; reads a regular file up to its first other character, nothing else (a pipe's
@@ -178,20 +159,17 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     # (0.5 s vs 0.15 s) without making the lookups any faster.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     import codecs
-    import functools
 
-    from nertag.inference import formats, parallel, runtime
+    from nertag.inference import runtime
     from nertag.modelio import load_model
     from nertag.resources import default_model
+    from nertag.text.tags import label_codes
 
     _check_engine(engine, scheduler, workers, inputs=inputs, fmt=fmt, per=per,
                   tokenized=tokenized, jobs=jobs)
-    if fmt is None:
-        fmt = "pretty" if output is None and sys.stdout.isatty() and not tokenized \
+    if fmt is None:  # --tokenized: columns in, columns out (as Stanford NER's TSV)
+        fmt = "conll" if tokenized else "pretty" if output is None and sys.stdout.isatty() \
             and engine == "local" else "jsonl"
-    if tokenized and fmt not in ("conll", "jsonl"):
-        raise UsageError("--tokenized writes CoNLL columns; it cannot be combined with "
-                         f"--format {fmt}")
     if per == "document" and fmt != "jsonl":
         raise UsageError("--per document goes with --format jsonl")
     if inputs.count("-") > 1:
@@ -202,10 +180,10 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
         raise UsageError(f"--encoding: unknown encoding {encoding!r}; use e.g. utf-8 or "
                          f"latin-1") from None
     refuse_overwriting_input("-o", output, inputs, "input file")
-    blank = [name for name in inputs if _blank(name, encoding)]
-    for name in blank:
-        _warn(f"{name}: {'empty file' if os.path.getsize(name) == 0 else 'only whitespace'}; "
-              f"nothing to tag")
+    blank = {name: f"{'empty file' if os.path.getsize(name) == 0 else 'only whitespace'}; "
+                   f"nothing to tag" for name in inputs if _blank(name, encoding)}
+    for name, why in blank.items():
+        _warn(f"{name}: {why}")
     model_path = Path(model_dir) if model_dir else default_model()
     if model_dir is None and not model_path.exists():
         raise NertagError(f"no default model found at {model_path}; give --model DIR")
@@ -219,38 +197,55 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
         sink = atomic_open(output, "w", newline="")
     else:
         sink = contextlib.nullcontext(sys.stdout)
+    types = [t for t in label_codes(model.labels).entity_types if t]
     with runtime.rare_gc(), sink as out:
-        if tokenized:
-            runtime.tag_tokenized(model, [n for n in inputs if n not in blank], encoding, out)
-            return
-        console = None
+        pretty = None
         if fmt == "pretty":
             from rich.console import Console
+
+            from nertag.cli.pretty import Pretty
 
             console = Console(file=out, highlight=False, soft_wrap=True,
                               force_terminal=None if output is None else False)
             console.on_broken_pipe = _broken_pipe  # rich would exit 1; the CLI stops quietly
-        if fmt == "html":
-            out.write(formats.html_head(", ".join(inputs), model.labels))
-        if engine == "dask":
-            _tag_dask(inputs, out, model_path=model_path, decoder=decoder, fmt=fmt,
-                      encoding=encoding, scheduler=scheduler, workers=workers)
-            if fmt == "html":
-                out.write(formats.HTML_TAIL)
-            return
-        pool = None
-        if jobs > 1:
-            out.flush()  # a forked worker must not inherit unwritten output
-            pool = runtime.start_pool(model, jobs, reload=functools.partial(
-                load_model, model_path, verify=False, read_only=True))
-        finished = False
-        try:
+            pretty = Pretty(console, types, console.width if console.is_terminal else None)
+        frame = _Frame(fmt, out, inputs, types, pretty, blank)
+        if tokenized:
             for name in inputs:
-                source = "<stdin>" if name == "-" else name
-                src = source if len(inputs) > 1 else None
+                with frame.input(name):
+                    _tag_tokenized(model, name, out, fmt=fmt, per=per, encoding=encoding,
+                                   several=len(inputs) > 1, blank=name in blank, pretty=pretty)
+        elif engine == "dask":
+            _tag_dask(inputs, out, frame, model_path=model_path, decoder=decoder, fmt=fmt,
+                      encoding=encoding, scheduler=scheduler, workers=workers)
+        else:
+            _tag_local(model, model_path, inputs, out, frame, fmt=fmt, per=per,
+                       encoding=encoding, jobs=jobs, output=output)
+        frame.close()
+
+
+def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, jobs, output):
+    """The inputs tagged in this process, or in ``jobs`` worker processes."""
+    import functools
+
+    from nertag.inference import parallel, runtime
+    from nertag.modelio import load_model
+
+    pool = None
+    if jobs > 1:
+        out.flush()  # a forked worker must not inherit unwritten output
+        pool = runtime.start_pool(model, jobs, reload=functools.partial(
+            load_model, model_path, verify=False, read_only=True))
+    finished = False
+    try:
+        for name in inputs:
+            source = "<stdin>" if name == "-" else name
+            src = source if len(inputs) > 1 else None
+            with frame.input(name):
                 if pool is not None and per == "sentence" and fmt != "pretty" \
                         and parallel.splittable(name, encoding):
-                    parallel.tag_ranges(pool, name, encoding, out, jobs=jobs, fmt=fmt, source=src,
+                    parallel.tag_ranges(pool, name, encoding, out, jobs=jobs, fmt=fmt,
+                                        source=src,
                                         tmpdir=None if output is None else str(output.parent))
                     continue
                 size = os.path.getsize(name) if name != "-" and os.path.isfile(name) else None
@@ -261,21 +256,86 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
                                        _noting_text(lines, seen), out, fmt=fmt, per=per,
                                        source=source if per == "document" else src,
                                        pool=pool, jobs=jobs, size=size,
-                                       show=lambda chunks: _pretty(console, chunks))
+                                       show=frame.pretty and frame.pretty.chunks)
                 if size is None and not seen:
                     _warn(f"{source}: no text; nothing to tag")
-            finished = True
-        finally:
-            if pool is not None:
-                runtime.stop_pool(pool, finished)
+        finished = True
+    finally:
+        if pool is not None:
+            runtime.stop_pool(pool, finished)
+
+
+def _tag_tokenized(model, name: str, out, *, fmt: str, per: str, encoding: str,
+                   several: bool, blank: bool, pretty) -> None:
+    """One CoNLL input (``--tokenized``) tagged and written in ``fmt``."""
+    from nertag.inference import formats, runtime, tokenized
+
+    source = "<stdin>" if name == "-" else name
+    path = "/dev/stdin" if name == "-" else name
+    chunks = []
+    try:
+        for sentences, tags, chunk in ([] if blank else tokenized.tag_file(model, path,
+                                                                            encoding)):
+            if fmt == "conll":
+                out.write(tokenized.conll(sentences, tags))
+            elif per == "document":
+                chunks.append(chunk)
+            elif fmt == "pretty":
+                pretty.chunks([chunk])
+            else:
+                out.write(runtime.format_chunks([chunk], fmt, source if several else None))
+            blank = False  # (the pipe had text)
+    except NertagError as e:  # the CoNLL reader's "file is empty": standard input only
+        if name != "-" or not e.message.startswith(f"{path}: file is empty"):
+            raise
+        _warn(f"{source}: no text; nothing to tag")
+    if per == "document":
+        out.write(formats.document_json(chunks, source))
+
+
+class _Frame:
+    """What goes around the inputs' output: the html page, and with several inputs in
+    html or pretty, a section or heading for each (naming it, and saying when it is
+    blank)."""
+
+    def __init__(self, fmt: str, out, inputs: list[str], types: list[str], pretty, blank):
+        from nertag.inference import formats
+
+        self.fmt, self.out, self.pretty, self.blank = fmt, out, pretty, blank
+        self.sections = len(inputs) > 1 and fmt in ("html", "pretty")
         if fmt == "html":
-            out.write(formats.HTML_TAIL)
+            out.write(formats.html_head(", ".join(inputs), types, self.sections))
+
+    @contextlib.contextmanager
+    def input(self, name: str):
+        from nertag.inference import formats
+
+        if self.sections:
+            shown = "<stdin>" if name == "-" else name
+            note = self.blank.get(name)
+            if self.fmt == "html":
+                self.out.write(formats.html_section(shown, note))
+            else:
+                self.pretty.heading(shown, note)
+        yield
+        if self.sections and self.fmt == "html":
+            self.out.write(formats.SECTION_END)
+
+    def close(self) -> None:
+        from nertag.inference import formats
+
+        if self.fmt == "html":
+            self.out.write(formats.PAGE_END if self.sections else formats.HTML_TAIL)
+        elif self.pretty is not None:
+            self.pretty.finish()
 
 
-def _tag_dask(inputs: list[str], out, *, model_path: Path, decoder: str | None, fmt: str,
-              encoding: str, scheduler: str | None, workers: int | None) -> None:
+def _tag_dask(inputs: list[str], out, frame: _Frame, *, model_path: Path,
+              decoder: str | None, fmt: str, encoding: str, scheduler: str | None,
+              workers: int | None) -> None:
     """``--engine dask``: the inputs tagged on a Dask cluster (a local one unless
-    ``scheduler`` is given), written to ``out`` in order."""
+    ``scheduler`` is given), written to ``out`` in order (file by file if each has a
+    section of its own)."""
     try:
         from nertag import dask as nertag_dask
     except ImportError:
@@ -286,9 +346,12 @@ def _tag_dask(inputs: list[str], out, *, model_path: Path, decoder: str | None, 
     else:
         cluster, client = None, nertag_dask.connect(scheduler)
     try:
-        sources = [name if len(inputs) > 1 else None for name in inputs]
-        nertag_dask.tag_files(client, inputs, out, model=model_path, decoder=decoder, fmt=fmt,
-                              encoding=encoding, sources=sources, upload=scheduler is not None)
+        for group in ([[name] for name in inputs] if frame.sections else [inputs]):
+            with frame.input(group[0]) if frame.sections else contextlib.nullcontext():
+                sources = [name if len(inputs) > 1 else None for name in group]
+                nertag_dask.tag_files(client, group, out, model=model_path, decoder=decoder,
+                                      fmt=fmt, encoding=encoding, sources=sources,
+                                      upload=scheduler is not None)
     finally:
         client.close()
         if cluster is not None:

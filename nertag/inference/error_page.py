@@ -1,14 +1,15 @@
 """``nertag evaluate --html``: a self-contained page with, for every sentence that has
 an error, its gold and its predicted entities one above the other, the wrong ones
 outlined (kind and types in the tooltip), after the error counts and the gold ×
-predicted confusion table. Same look and colours as ``nertag tag -f html``."""
+predicted confusion table. Same look and colours (:mod:`nertag.inference.palette`, for
+the gold and the predicted types together) as ``nertag tag -f html``."""
 
 from __future__ import annotations
 
 import html
 from typing import Sequence
 
-from nertag.inference.formats import HTML_TAIL, colour, html_head
+from nertag.inference.formats import HTML_TAIL, html_head
 from nertag.text.error_analysis import (MISSED, SPURIOUS, WRONG_BOTH, WRONG_BOUNDARY,
                                         WRONG_TYPE, ErrorAnalysis, Match)
 from nertag.text.tags import get_entities
@@ -52,7 +53,7 @@ def _row(side: str, words: Sequence[str], ents, wrong: dict) -> str:
             m = wrong[(type_, a, b)]
             cls, title = f' class="err {_CLASS[m.kind]}"', _why(m, words)
         text = " ".join(words[a:b])
-        out.append(f'<mark style="background:{colour(type_)}"{cls} title="{html.escape(title)}">'
+        out.append(f'<mark data-label="{html.escape(type_)}"{cls} title="{html.escape(title)}">'
                    f'{html.escape(text)}<span class="l">{html.escape(type_)}</span></mark>')
         out.append(" " if b < len(words) else "")
         pos = b
@@ -87,8 +88,7 @@ def error_page(title: str, words: Sequence[Sequence[str]], gold: Sequence[Sequen
     """The page: ``words``/``gold``/``pred`` per sentence (BIO tags), ``where`` each
     sentence's ``file:line``, ``analysis`` from
     :func:`nertag.text.error_analysis.analyse` on the same tags."""
-    labels = [f"B-{t}" for t in analysis.types()]
-    head = html_head(title, labels).replace("</style>", _CSS.format() + "</style>", 1)
+    head = html_head(title, analysis.types()).replace("</style>", _CSS.format() + "</style>", 1)
     by_sentence: dict[int, list[Match]] = {}
     for m in analysis.errors:
         by_sentence.setdefault(m.sentence, []).append(m)

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import html
 import json
+from typing import Iterable
 
+from nertag.inference import palette
 from nertag.inference.tagging import TaggedChunk
 
 FORMATS = ("pretty", "jsonl", "conll", "inline", "html")
-COLOURS = {"PER": "#fdd49e", "LOC": "#b3e2cd", "ORG": "#cbd5e8", "MISC": "#f4cae4"}
-FALLBACK = ["#fff2ae", "#e6f5c9", "#f1e2cc", "#cccccc"]
-
-
-def colour(label: str) -> str:
-    return COLOURS.get(label) or FALLBACK[sum(map(ord, label)) % len(FALLBACK)]
 
 
 def jsonl(chunk: TaggedChunk, source: str | None = None) -> str:
@@ -103,32 +99,51 @@ def inline(chunk: TaggedChunk) -> str:
 HTML_HEAD = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>nertag: {title}</title>
 <style>
-body {{ font: 16px/1.7 Georgia, serif; max-width: 48em; margin: 2em auto; padding: 0 1em; color: #222; }}
+body {{ font: 16px/1.7 Georgia, serif; max-width: 48em; margin: 2em auto; padding: 0 1em; color: #222; background: #fff; }}
 .text {{ white-space: pre-wrap; }}
 mark {{ padding: 0.1em 0.25em; border-radius: 0.3em; }}
-mark .l {{ font: bold 0.65em sans-serif; margin-left: 0.3em; vertical-align: middle; opacity: 0.7; }}
+mark .l {{ font: bold 0.65em sans-serif; margin-left: 0.3em; vertical-align: middle; }}
 .legend mark {{ margin-right: 0.6em; }}
-</style></head><body>
+h2.file {{ font: bold 1em sans-serif; margin: 2em 0 0.5em; padding-bottom: 0.2em; border-bottom: 1px solid #ddd; }}
+.note {{ font: italic 0.9em sans-serif; color: #666; }}
+{label_css}</style></head><body>
 <h1>nertag</h1>
 <p class="legend">{legend}</p>
-<div class="text">"""
+"""
+TEXT_DIV = '<div class="text">'
 HTML_TAIL = "</div>\n</body></html>\n"
+#: With a section per input file (:func:`html_section`): what ends a section, the page.
+SECTION_END = "</div></section>\n"
+PAGE_END = "</body></html>\n"
 
 
-def html_head(title: str, labels: list[str]) -> str:
-    types = sorted({lab[2:] for lab in labels if lab != "O"})
-    legend = "".join(f'<mark style="background:{colour(t)}">{html.escape(t)}</mark>'
-                     for t in types)
-    return HTML_HEAD.format(title=html.escape(title), legend=legend)
+def html_head(title: str, types: Iterable[str], sections: bool = False) -> str:
+    """The page up to the text: a legend of the entity ``types`` (``PER``, …) in their
+    colours (:mod:`~nertag.inference.palette`); then the text's ``<div>``, unless the
+    page has ``sections`` (several inputs: each in its own, :func:`html_section`)."""
+    colour_of = palette.colours(types)
+    legend = "".join(f'<mark data-label="{html.escape(t)}">{html.escape(t)}</mark>'
+                     for t in colour_of)
+    head = HTML_HEAD.format(title=html.escape(title), legend=legend,
+                            label_css=palette.css(colour_of))
+    return head if sections else head + TEXT_DIV
+
+
+def html_section(name: str, note: str | None = None) -> str:
+    """The start of one input's section: its name as a heading (and a ``note``)."""
+    extra = f'<p class="note">{html.escape(note)}</p>' if note else ""
+    return f'<section><h2 class="file">{html.escape(name)}</h2>{extra}{TEXT_DIV}'
 
 
 def html_body(chunk: TaggedChunk) -> str:
+    """The chunk's text with each entity in a ``<mark data-label=…>`` (coloured by the
+    head's CSS), its label in a ``<span class="l">`` and label and score on hover."""
     out, pos, base = [], 0, chunk.offset
     for e in _spans(chunk):
+        label = html.escape(e.label)
         out.append(html.escape(chunk.text[pos:e.start - base]))
-        out.append(f'<mark style="background:{colour(e.label)}" title="{e.label} '
-                   f'{e.score:.2f}">{html.escape(e.text)}<span class="l">'
-                   f'{html.escape(e.label)}</span></mark>')
+        out.append(f'<mark data-label="{label}" title="{label} {e.score:.2f}">'
+                   f'{html.escape(e.text)}<span class="l">{label}</span></mark>')
         pos = e.end - base
     out.append(html.escape(chunk.text[pos:]))
     return "".join(out)

@@ -19,7 +19,7 @@ from typing import IO, Callable, Iterator
 from nertag.errors import NertagError
 from nertag.inference import formats
 from nertag.inference.tagging import BATCH_CHARS, CHUNK_CHARS, batches, tag_chunks
-from nertag.text.conll import iter_words, not_text, open_checked
+from nertag.text.conll import not_text, open_checked
 
 #: The model a worker process tags with (set before forking, or loaded by a spawned one).
 _worker_model = None
@@ -226,23 +226,3 @@ def writes_utf8_as_is(out) -> bool:
     go to its buffer directly)."""
     enc = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
     return enc == "utf8" and os.linesep == "\n" and hasattr(out, "buffer")
-
-
-# ------------------------------------------------------------------ CoNLL in, CoNLL out
-def tag_tokenized(model, inputs: list[str], encoding: str, out: IO[str]) -> None:
-    """CoNLL in, CoNLL out: each input line gets the predicted tag appended."""
-    for name in inputs:
-        batch = []
-        for sent in iter_words(name if name != "-" else "/dev/stdin", encoding):
-            batch.append(sent)
-            if len(batch) >= 2000:
-                _flush_tokenized(model, batch, out)
-                batch = []
-        _flush_tokenized(model, batch, out)
-
-
-def _flush_tokenized(model, batch, out) -> None:
-    if not batch:
-        return
-    tags, _ = model.predict([s.words for s in batch])
-    out.write("".join(formats.tokenized_conll(s.columns, t) for s, t in zip(batch, tags)))

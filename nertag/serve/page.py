@@ -1,7 +1,8 @@
 """The page at ``/``: a text box whose entities are shown as you type.
 
-It is the page ``nertag tag --format html`` writes (the same style, legend, colours
-and ``<mark>`` elements with the label and confidence on hover), with a text box and
+It is the page ``nertag tag --format html`` writes (the same style, legend, colours --
+CSS rules on ``mark[data-label]`` from :mod:`nertag.inference.palette` -- and ``<mark>``
+elements with the label and confidence on hover), with a text box and
 ``static/page.js``, which tags the box's text through ``POST /tag``.  Everything the
 page loads comes from the server itself (no CDN, no web font): it works offline.
 """
@@ -9,14 +10,13 @@ page loads comes from the server itself (no CDN, no web font): it works offline.
 from __future__ import annotations
 
 import html
-import json
 from importlib import resources
 
 from nertag.inference.decode import DECODERS
-from nertag.inference.formats import colour, html_head
+from nertag.inference.formats import html_head
 
-TEXT_DIV = '<div class="text">'
-#: What the page may load: its own files only (inline styles: the marks' colours).
+#: What the page may load: its own files only (an inline style: the head's, with the
+#: marks' colours).
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "connect-src 'self'; img-src 'self' data:; form-action 'none'; "
        "frame-ancestors 'none'; base-uri 'none'")
@@ -39,16 +39,15 @@ def static_file(name: str) -> bytes:
 
 def page_html(labels: list[str], title: str, decoder: str) -> str:
     """The page for a model predicting entity types ``labels`` whose decoder is ``decoder``."""
-    head = html_head(title, [f"B-{t}" for t in labels])
-    if not head.endswith(TEXT_DIV) or "</head>" not in head:  # formats.HTML_HEAD changed
-        raise RuntimeError("nertag.inference.formats.html_head no longer ends with the "
-                           "text's <div>: update nertag.serve.page")
+    # the head without the text's <div> (as for sections); the labels' colours: its CSS
+    head = html_head(title, labels, sections=True)
+    if "</head>" not in head:  # formats.HTML_HEAD changed
+        raise RuntimeError("nertag.inference.formats.html_head has no </head>: update "
+                           "nertag.serve.page")
     head = head.replace("</head>", '<link rel="icon" href="data:,">\n'
                                    '<link rel="stylesheet" href="/static/page.css"></head>', 1)
     options = [f'<option value="">{html.escape(decoder)} (the model\'s)</option>']
     options += [f'<option value="{d}">{d}</option>' for d in DECODERS if d != decoder]
-    colours = json.dumps({t: colour(t) for t in labels}).replace("<", "\\u003c")
-    return (head[:-len(TEXT_DIV)] + FORM.format(options="".join(options))
+    return (head + FORM.format(options="".join(options))
             + '<div class="text" id="out" aria-live="polite"></div>\n'
-            + f'<script type="application/json" id="colours">{colours}</script>\n'
             + '<script src="/static/page.js"></script>\n</body></html>\n')

@@ -47,8 +47,6 @@ BAD_ARGS = {
     "threads-zero": (["--threads", "0", "tag", "{t}"], 2,
                      ["Invalid value for '--threads'", "greater than or equal to 1",
                       "(see 'nertag --help')"]),
-    "conflict-tokenized-html": (["tag", "-m", "{m}", "--tokenized", "-f", "html", "{t}"], 2,
-                                ["--tokenized", "--format html"]),
     "conflict-per-document-conll": (["tag", "-m", "{m}", "--per", "document", "-f", "conll",
                                      "{t}"], 2, ["--per document goes with --format jsonl"]),
     "conflict-resume-set": (["train", "--resume", "{d}/run", "--set", "train.epochs=3"], 2,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from nertag.inference.error_page import error_page
-from nertag.inference.formats import colour
+from nertag.inference.palette import colours
 from nertag.text.error_analysis import analyse
 
 WORDS = [["Laura", "Okafor", "met", "Acme", "<staff>"], ["All", "quiet", "."], ["Bob", "left"]]
@@ -28,13 +28,13 @@ def test_gold_and_predicted_rows_with_the_errors_outlined():
     html = page()
     gold = re.search(r'<span class="side">gold</span>(.*?)</div>', html).group(1)
     pred = re.search(r'<span class="side">predicted</span>(.*?)</div>', html).group(1)
-    assert gold == (f'<mark style="background:{colour("PER")}" class="err boundary" '
+    assert gold == (f'<mark data-label="PER" class="err boundary" '
                     f'title="wrong boundary: gold PER &#x27;Laura Okafor&#x27;, predicted PER '
                     f'&#x27;Okafor&#x27;">Laura Okafor<span class="l">PER</span></mark> met '
-                    f'<mark style="background:{colour("ORG")}" class="err type" title="wrong '
+                    f'<mark data-label="ORG" class="err type" title="wrong '
                     f'type: gold ORG &#x27;Acme&#x27;, predicted LOC &#x27;Acme&#x27;">Acme'
                     f'<span class="l">ORG</span></mark> &lt;staff&gt;')
-    assert pred.startswith('Laura <mark style="background:')
+    assert pred.startswith('Laura <mark data-label="PER" ')
     assert 'class="err boundary"' in pred and 'class="err type"' in pred
 
 
@@ -48,3 +48,13 @@ def test_summary_confusion_and_look():
             in html)
     assert "<tr><th>none</th><td>0</td><td>0</td><td>0</td><td></td></tr>" in html
     assert "mark.err" in html and "<script" not in html
+
+
+def test_colours_are_those_of_tag_html_for_gold_and_predicted_types():
+    """One palette for the page (LOC is only predicted, ORG only gold here)."""
+    html = page()
+    for t, c in colours(["LOC", "ORG", "PER"]).items():
+        assert f'mark[data-label="{t}"] {{ background: {c.background}; color: {c.text}; }}' \
+            in html
+        assert f'<mark data-label="{t}">{t}</mark>' in html  # the legend
+    assert "style=\"background" not in html.replace('style="background:#eee"', "")

@@ -97,10 +97,15 @@ def test_html_is_one_self_contained_page(model_dir, tricky, tmp_path):
     for label in ("PER", "LOC", "ORG", "MISC"):
         assert f">{label}</mark>" in page.split('class="legend"')[1].split("</p>")[0]
     assert not re.search(r"""(src|href)\s*=|<script|<link|@import|url\(""", page)
-    body = page.split('<div class="text">', 1)[1].rsplit("</div>", 1)[0]
-    plain = re.sub(r'<mark [^>]*>(.*?)<span class="l">[^<]*</span></mark>', r"\1", body)
-    assert "<" not in plain                             # every other character escaped
-    assert html.unescape(plain) == TRICKY + "Angela Merkel visited <Paris> & \"London\".\n"
+    # a section per file, its name as the heading
+    sections = re.findall(r'<section><h2 class="file">(.*?)</h2><div class="text">(.*?)'
+                          r'</div></section>', page, re.S)
+    assert [name for name, _ in sections] == [str(tricky), str(second)]
+    texts = (TRICKY, "Angela Merkel visited <Paris> & \"London\".\n")
+    for (_, body), text in zip(sections, texts):
+        plain = re.sub(r'<mark [^>]*>(.*?)<span class="l">[^<]*</span></mark>', r"\1", body)
+        assert "<" not in plain                         # every other character escaped
+        assert html.unescape(plain) == text
 
 
 def test_per_document(model_dir, tricky, tmp_path):

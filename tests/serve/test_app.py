@@ -96,15 +96,17 @@ def test_tag_texts_offsets_and_options(live, tagger):
 
 
 def test_the_page_and_its_files(live):
-    from nertag.inference.formats import colour
+    from nertag.inference.palette import colours
 
     status, headers, body = live.request("GET", "/")
     page = body.decode("utf-8")
     assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
     assert "default-src 'none'" in headers["content-security-policy"]
     assert '<textarea id="text"' in page and '<div class="text" id="out"' in page
-    for label in ("LOC", "MISC", "ORG", "PER"):  # the legend of --format html
-        assert f'<mark style="background:{colour(label)}">{label}</mark>' in page
+    for label, c in colours(["LOC", "MISC", "ORG", "PER"]).items():  # as --format html
+        assert f'<mark data-label="{label}">{label}</mark>' in page  # the legend
+        assert (f'mark[data-label="{label}"] {{ background: {c.background}; color: {c.text}; }}'
+                in page)  # the colours (the same in every output)
     assert "http://" not in page and "https://" not in page  # nothing from elsewhere
     assert '<script src="/static/page.js">' in page
     status, headers, js = live.request("GET", "/static/page.js")

@@ -34,7 +34,7 @@ return out.dataset.state === 'done' && Array.from(out.childNodes).map(
   document.getElementById('text').value;"""
 MARKS = """return Array.from(document.querySelectorAll('#out mark')).map(m => [
   m.firstChild.data, m.dataset.label, m.title, getComputedStyle(m).backgroundColor,
-  m.querySelector('.l').textContent]);"""
+  m.querySelector('.l').textContent, getComputedStyle(m).color]);"""
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def wait_shown(browser):
 def test_typing_highlights_the_entities(browser, live):
     from selenium.webdriver.common.by import By
 
-    from nertag.inference.formats import colour
+    from nertag.inference.palette import colours
 
     browser.get(live.url + "/")
     legend = [m.text for m in browser.find_elements(By.CSS_SELECTOR, ".legend mark")]
@@ -82,8 +82,10 @@ def test_typing_highlights_the_entities(browser, live):
     marks = browser.execute_script(MARKS)
     assert [(m[0], m[1]) for m in marks] == [("Angela Merkel", "PER"),
                                              ("François Hollande", "PER"), ("Paris", "LOC")]
-    for shown, label, title, background, tag in marks:
-        assert tag == label and background == rgb(colour(label))
+    palette = colours(["LOC", "MISC", "ORG", "PER"])
+    for shown, label, title, background, tag, colour in marks:
+        assert tag == label and background == rgb(palette[label].background)
+        assert colour == rgb(palette[label].text)
         assert title.startswith(f"{label} 0.") or title == f"{label} 1.00"  # confidence
     status = browser.find_element(By.ID, "status").text
     assert status.startswith("3 entities in ")

@@ -4,7 +4,6 @@
 "use strict";
 
 const DELAY_MS = 200;            // wait this long after the last key before tagging
-const COLOURS = JSON.parse(document.getElementById("colours").textContent);
 const box = document.getElementById("text");
 const decoder = document.getElementById("decoder");
 const out = document.getElementById("out");
@@ -73,9 +72,8 @@ function render(text, ents) {
     const a = at(e.start), b = at(e.end);
     parts.push(document.createTextNode(text.slice(pos, a)));
     const mark = document.createElement("mark");
-    mark.style.background = COLOURS[e.label] || "#cccccc";
     mark.title = e.label + " " + e.score.toFixed(2);
-    mark.dataset.label = e.label;
+    mark.dataset.label = e.label;   // its colours: the head's CSS (the model's labels)
     mark.appendChild(document.createTextNode(text.slice(a, b)));
     const lab = document.createElement("span");
     lab.className = "l";

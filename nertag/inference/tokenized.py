@@ -1,0 +1,67 @@
+"""``nertag tag --tokenized``: CoNLL columns in (the first column is the word), tagged in
+batches of sentences; out as CoNLL (the input's columns with the predicted tag
+appended) or in any of the text formats.
+
+For the text formats the words have no text of their own, so one is rebuilt: each
+sentence detokenized on its own line, exactly as ``nertag convert`` writes CoNLL as
+jsonl (:func:`nertag.text.corpus_writers.sentence_text`: ``lamb .`` becomes ``lamb.``,
+a space kept wherever the tokenizer would otherwise cut an entity).  Offsets count in
+that rebuilt text (sentence k starts after the k earlier lines); the tokens are the
+input's words, one for one, never tokenized again.  ``-f jsonl`` of a CoNLL file is
+then ``nertag convert --to jsonl`` of its tagged version plus the entities' scores.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Iterator
+
+import numpy as np
+
+from nertag.inference import formats
+from nertag.inference.tagging import Entity, TaggedChunk, TaggedSentence
+from nertag.text import tags as tagmod
+from nertag.text.conll import Sentence, iter_words
+from nertag.text.corpus_writers import sentence_text
+from nertag.text.tokens import TokenSpans
+
+#: Sentences per model call.
+BATCH_SENTENCES = 2000
+
+
+def tag_file(model, path: str, encoding: str = "utf-8"
+             ) -> Iterator[tuple[list[Sentence], list[list[str]], TaggedChunk]]:
+    """The sentences of a CoNLL file, batch by batch: ``(sentences, BIO tags, chunk)``,
+    the chunk holding the batch's rebuilt text (offsets continue from batch to batch)."""
+    words = iter_words(path, encoding)
+    offset = 0
+    while batch := list(islice(words, BATCH_SENTENCES)):
+        tags, conf = model.predict([s.words for s in batch])
+        chunk = tagged_chunk(batch, tags, conf, offset)
+        offset += len(chunk.text)
+        yield batch, tags, chunk
+
+
+def tagged_chunk(sentences: list[Sentence], tags: list[list[str]], conf, offset: int = 0
+                 ) -> TaggedChunk:
+    """Tagged sentences of words as a :class:`TaggedChunk` of rebuilt text, one sentence a
+    line from ``offset``; an entity's score is the mean confidence of its tokens, as for
+    raw text."""
+    lines, out, pos = [], [], offset
+    for s, t, c in zip(sentences, tags, conf):
+        text, spans = sentence_text(Sentence(s.words, t))
+        starts = [pos + a for a, _ in spans]
+        ends = [pos + b for _, b in spans]
+        ents = [Entity(starts[i], ends[j - 1], typ, text[spans[i][0]:spans[j - 1][1]],
+                       float(np.mean(c[i:j]))) for typ, i, j in tagmod.get_entities(t)]
+        out.append(TaggedSentence(starts[0] if starts else pos, ends[-1] if ends else pos,
+                                  TokenSpans(list(s.words), starts, ends), list(t), ents))
+        lines.append(text + "\n")
+        pos += len(text) + 1
+    return TaggedChunk(offset, "".join(lines), out)
+
+
+def conll(sentences: list[Sentence], tags: list[list[str]]) -> str:
+    """The input's columns with the predicted tag appended, a blank line after each
+    sentence."""
+    return "".join(formats.tokenized_conll(s.columns, t) for s, t in zip(sentences, tags))
