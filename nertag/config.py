@@ -56,6 +56,15 @@ class FeaturesConfig:
     affix_dim: int = _f(10, lo=1, hi=200, help="size of each prefix/suffix embedding")
     affix_min_count: int = _f(2, lo=1, help="affixes seen fewer times become <unk>")
     shape_dim: int = _f(0, lo=0, hi=100, help="word-shape (Xxxx, dd-dd) embedding size (0 = off)")
+    char_dim: int = _f(0, lo=0, hi=200, help="character embedding size of the character CNN "
+                                             "(0 = off)")
+    char_filters: int = _f(30, lo=1, hi=1000, help="character CNN filters: the size of each "
+                                                    "word's character vector")
+    char_width: int = _f(3, lo=1, hi=15, help="characters each filter of the character CNN sees")
+    char_max_len: int = _f(20, lo=1, hi=200, help="characters kept per word (a longer word "
+                                                   "keeps its first and last halves)")
+    char_activation: str = _f("tanh", choices=["tanh", "linear"],
+                              help="applied to the character CNN's max over positions")
 
 
 @dataclass
@@ -90,7 +99,7 @@ class TrainConfig:
     lr_schedule: str = _f("constant", choices=["constant", "linear", "plateau"],
                           help="learning-rate schedule over epochs")
     lr_decay: float = _f(0.5, lo=0.0, hi=1.0, help="factor for the plateau schedule")
-    l2: float = _f(0.0, lo=0.0, help="L2 penalty on W and U")
+    l2: float = _f(0.0, lo=0.0, help="L2 penalty on W, U (and the character filters)")
     clip_norm: float = _f(0.0, lo=0.0, help="clip the global gradient norm (0 = off)")
     patience: int = _f(3, lo=0, help="stop after this many epochs without dev F1 gain (0 = off)")
     average: float = _f(0.0, lo=0.0, hi=0.9999,

@@ -2,7 +2,8 @@
 
   weights.npz    the parameters (NumPy .npz; loaded with allow_pickle=False)
   config.yaml    the full resolved config
-  vocab.json     each feature's vocabulary and the label list
+  vocab.json     each feature's vocabulary and the label list (and the characters of
+                 the character CNN, from the training words)
   metrics.json   per-epoch training metrics
   meta.json      format name and version, nertag version, provenance
   manifest.json  SHA-256 of every file above, checked on load
@@ -63,6 +64,8 @@ def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
             np.savez(f, **model.params)
         (tmp / "config.yaml").write_text(dump_config(model.cfg), encoding="utf-8")
         vocab = {"features": model.featurizer.vocabs(), "labels": model.labels}
+        if model.featurizer.chars is not None:
+            vocab["chars"] = model.featurizer.chars.vocab.items
         (tmp / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(history or [], indent=1), encoding="utf-8")
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "nertag_version": __version__,
@@ -163,9 +166,12 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
     vocab = _read_json(d, "vocab.json")
     params = load_weights(d / "weights.npz")
     try:
-        feat = Featurizer.from_vocabs(cfg.features, vocab["features"])
+        chars = vocab.get("chars")
+        if chars is not None and not all(isinstance(ch, str) for ch in chars):
+            raise TypeError("chars")
+        feat = Featurizer.from_vocabs(cfg.features, vocab["features"], chars)
         labels = list(vocab["labels"])
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, AttributeError):
         raise NertagError(f"{d / 'vocab.json'}: does not match config.yaml's features") from None
     arch = model_arch(cfg, feat, len(labels))
     for name, shape in arch.shapes().items():

@@ -44,6 +44,16 @@ BAD_YAML = {
                            "did you mean 'adam'?"]),
     "unknown-decoder": ("model:\n  decoder: beam\n", 2,
                         [": unknown decoder 'beam'", "greedy, constrained, viterbi"]),
+    "char-activation": ("features:\n  char_activation: relu\n", 2,
+                        [": unknown char_activation 'relu' for 'features.char_activation'",
+                         "choose one of tanh, linear"]),
+    "char-width-zero": ("features:\n  char_width: 0\n", 2,
+                        [": 'features.char_width' must be >= 1, got 0"]),
+    "char-dim-negative": ("features:\n  char_dim: -4\n", 2,
+                          [": 'features.char_dim' must be >= 0, got -4"]),
+    "char-key-typo": ("features:\n  char_filter: 30\n", 2,
+                      [": unknown key 'features.char_filter'",
+                       "did you mean 'features.char_filters'?"]),
     "python-object": ("model:\n  hidden: !!python/object/apply:os.system [echo]\n", 2,
                       [":2: not valid YAML"]),
 }
@@ -147,3 +157,20 @@ def test_data_format_choices_are_the_readers():
     assert load_config(None, ["data.format=doccano"]).data.format == "doccano"
     with pytest.raises(UsageError, match="data.format"):
         load_config(None, ["data.format=xml"])
+
+
+def test_character_cnn_keys_make_the_architecture():
+    from nertag.resources import sample_train
+    from nertag.text.conll import read_conll
+    from nertag.training.loop import build_model
+
+    cfg = load_config(None, ["features.char_dim=7", "features.char_filters=11",
+                             "features.char_width=5", "features.char_max_len=9",
+                             "features.char_activation=linear"])
+    model = build_model(cfg, read_conll(sample_train()))
+    ch = model.arch.chars
+    assert (ch.A, ch.c, ch.m, ch.k, ch.L, ch.activation) == (
+        len(model.featurizer.chars.vocab), 7, 11, 5, 9 + 4, "linear")
+    assert model.params["K_char"].shape == (11, 35) and model.arch.D == 50 + 5 + 11
+    assert load_config(None).features.char_dim == 0          # off by default
+    assert build_model(load_config(None), read_conll(sample_train())).arch.chars is None

@@ -21,3 +21,35 @@ def test_a_model_loaded_read_only_refuses_changes_and_tags_the_same(tmp_path):
     assert tags_ro == tags_rw and tags_ro[0][:3] == ["B-ORG", "O", "B-MISC"]
     for a, b in zip(conf_ro, conf_rw):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_character_model_saves_its_characters_and_tags_the_same_after_reload(tmp_path):
+    import json
+
+    from nertag.config import load_config
+    from nertag.errors import NertagError
+    from nertag.modelio import load_model
+    from nertag.training.loop import train
+
+    out = tmp_path / "chars"
+    model, _ = train(load_config("default", ["model.hidden=30", "train.epochs=1",
+                                             "features.char_dim=6", "features.char_filters=8"]),
+                     output=out)
+    vocab = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
+    assert vocab["chars"] == model.featurizer.chars.vocab.items
+    assert vocab["chars"][:3] == ["<s>", "</s>", "<unk>"]
+    with np.load(out / "weights.npz") as z:
+        assert {"C_char", "K_char", "b_char"} <= set(z.files)
+    loaded = load_model(out)
+    assert loaded.arch == model.arch
+    words = [["EU", "rejects", "German", "call", "."], ["Łódź", "Zzyzx", "Müller", "said"]]
+    for fast in (False, True):
+        model.fast_inference = loaded.fast_inference = fast
+        (t1, c1), (t2, c2) = model.predict(words), loaded.predict(words)
+        assert t1 == t2
+        for a, b in zip(c1, c2):
+            np.testing.assert_array_equal(a, b)
+    del vocab["chars"]  # a vocab.json without the characters the config asks for
+    (out / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    with pytest.raises(NertagError, match="vocab.json: does not match config.yaml's features"):
+        load_model(out, verify=False)

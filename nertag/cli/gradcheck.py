@@ -108,7 +108,7 @@ def _problem_from_model(m, rng, batch: int = 16):
     """A random minibatch of real windows for a model; its parameters (float64) are the point."""
     import numpy as np
 
-    from nertag.nn.gradcheck import Problem
+    from nertag.nn.gradcheck import Problem, char_rows
 
     a = m.arch
     lengths = [batch // 3, batch // 3, batch - 2 * (batch // 3)] if a.head == "crf" else None
@@ -117,6 +117,8 @@ def _problem_from_model(m, rng, batch: int = 16):
         # real-looking sentences: ids drawn from each feature's vocabulary, with repeats
         sents.append(np.stack([rng.integers(3, max(V, 4), n) for _, V, _ in a.features], axis=1))
     ids = np.concatenate(sents)
+    if a.chars is not None:  # and each word's characters
+        ids = np.concatenate([ids, char_rows(rng, a.chars, len(ids))], axis=1)
     ids[1] = ids[0]  # a repeated word
     X = m.featurizer.windows(ids.astype(np.int32), np.array(lengths or [batch]))
     y = rng.integers(0, a.n_labels, batch)

@@ -31,7 +31,7 @@ from nertag.inference.decode import Decoder
 from nertag.inference.tables import TableScorer
 from nertag.inference.word_types import WordCache, WordTypeScorer
 from nertag.nn import window as M
-from nertag.nn.arch import Arch
+from nertag.nn.arch import Arch, CharArch
 from nertag.nn.ragged import sentence_starts
 from nertag.text import tags as tagmod
 from nertag.text.features import Featurizer
@@ -42,9 +42,12 @@ FAST_TABLE_TOKENS = 100_000
 
 def model_arch(cfg: Config, featurizer: Featurizer, n_labels: int) -> Arch:
     """The :class:`~nertag.nn.arch.Arch` of a config with these features and labels."""
+    fc, ch = cfg.features, featurizer.chars
+    chars = None if ch is None else CharArch(len(ch.vocab), fc.char_dim, fc.char_filters,
+                                             fc.char_width, ch.L, fc.char_activation)
     return Arch([(f.name, len(f.vocab), f.dim) for f in featurizer.features],
                 cfg.features.window, cfg.model.hidden, n_labels, cfg.model.activation,
-                cfg.model.head)
+                cfg.model.head, chars)
 
 
 @dataclass

@@ -26,6 +26,9 @@ ways (its *plan*):
             feature costs one lookup per token.
 ``matmul``  the plain product of the feature's embeddings with its columns of W.
 
+With the character CNN, its vectors (for the distinct words of each chunk of
+windows) are multiplied by their columns of W like a ``matmul`` feature.
+
 ``TableScorer(params, arch).scores(X)`` equals :func:`nertag.nn.window.scores` up to
 float rounding (the sums are taken in a different order).  The tables are
 derived from the parameters and are stale as soon as a parameter changes, so
@@ -41,6 +44,7 @@ import time
 
 import numpy as np
 
+from nertag.nn import charcnn
 from nertag.nn.activations import activation
 from nertag.nn.arch import Arch
 
@@ -70,6 +74,13 @@ def table_budget(default: int | None = None) -> int:
     if env:
         return int(float(env) * (1 << 20))
     return BUDGET_BYTES if default is None else default
+
+
+def x_params(arch: Arch) -> list[str]:
+    """The parameters a word's vector e is made from: its embedding tables (and the
+    character CNN's)."""
+    return [f"E_{name}" for name, _, _ in arch.features] + \
+        (list(charcnn.PARAMS) if arch.chars is not None else [])
 
 
 class ParamSnapshot:
@@ -149,7 +160,10 @@ class TableScorer:
         for name, _, d in arch.features:
             self.cols[name] = Wr[:, :, off:off + d]
             off += d
-        self.snapshot = ParamSnapshot(params, ["W"] + [f"E_{n}" for n, _, _ in arch.features])
+        self.snapshot = ParamSnapshot(params, ["W"] + x_params(arch))
+        self.W_char = None  # the character vectors' columns of W: (H, n·m)
+        if arch.chars is not None:
+            self.W_char = np.ascontiguousarray(Wr[:, :, D - arch.chars.m:].reshape(H, -1))
 
         # rows of a feature's tables that fit the budget: the vocabularies are sorted by
         # frequency, so a partial table still serves most tokens (the rest use E·Wᵀ)
@@ -287,8 +301,11 @@ class TableScorer:
         out = np.empty((N, K), dtype=self.dtype)
         if N == 0:
             return out
-        for f, (name, V, _) in enumerate(self.arch.features):  # the lookups clip, so check
-            ids = X[:, :, f]
+        F, ch = self.arch.n_features, self.arch.chars
+        checks = [(X[:, :, f], name, V) for f, (name, V, _) in enumerate(self.arch.features)]
+        if ch is not None:
+            checks.append((X[:, :, F:], "characters", ch.A))
+        for ids, name, V in checks:  # the lookups clip, so check
             if ids.min() < 0 or ids.max() >= V:
                 raise IndexError(f"feature {name}: id out of range of its vocabulary ({V})")
         joint, inverse = self._joint_rows(X)
@@ -319,6 +336,10 @@ class TableScorer:
                 zc[:] = p["b"]
             for ids, name in tab:
                 self._add_table(zc, tc, name, ids, i)
+            if ch is not None:  # + W_char [v(t−w) … v(t+w)]
+                v, _ = charcnn.forward_tokens(Xc[:, :, F:].reshape(B * self.arch.n, -1), p,
+                                              ch.activation)
+                zc += v.reshape(B, -1) @ self.W_char.T
             np.matmul(f(zc, out=zc), Ut, out=out[i:i + B])
         out += p["c"]
         return out

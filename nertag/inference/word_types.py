@@ -1,8 +1,9 @@
 """Scores of the tagging path: the first layer as one table lookup per word type and
 window position (all of a word's features at once).
 
-Every feature of nertag's words (form, caps, affixes, shape) is a function of the
-word alone, so a word type t has one input vector x_t (its D numbers) and, for
+Every feature of nertag's words (form, caps, affixes, shape, and the character CNN's
+vector) is a function of the word alone, so a word type t has one input vector x_t
+(its D numbers) and, for
 window position q, one contribution ``G_q[t] = W_q x_t`` to the hidden layer's
 z = b + Σ_q W_q x_(t+q).  The first time a type is seen its n rows of G are
 computed (one product per new type, not per token); then a token costs n row
@@ -14,7 +15,8 @@ A token's scores are the same bits whatever else is tagged with it, in this proc
 another (``nertag tag --jobs``, Dask workers, the Python API): a BLAS matrix product
 rounds a row differently depending on where the row sits in the matrix (OpenBLAS does,
 measurably), so no product here mixes rows whose place depends on the batch.  A type's
-G rows are a product of its own (a stack of one-row products), and the second layer
+G rows are a product of its own (a stack of one-row products), so is its character
+vector (its filter windows times K, one product per word), and the second layer
 multiplies a sentence at a time (sentences of one length stacked: one product each).
 """
 
@@ -24,11 +26,12 @@ import numpy as np
 
 from typing import Sequence
 
-from nertag.inference.tables import CHUNK, ParamSnapshot, table_budget
+from nertag.inference.tables import CHUNK, ParamSnapshot, table_budget, x_params
+from nertag.nn import charcnn
 from nertag.nn.activations import activation
 from nertag.nn.arch import Arch
 from nertag.nn.ragged import sentence_starts, window_ids
-from nertag.text.features import END, START, UNK, Featurizer
+from nertag.text.features import END, START, Featurizer
 
 #: Distinct words whose feature ids are remembered (the cache is emptied when full).
 WORD_CACHE_SIZE = 100_000
@@ -62,8 +65,7 @@ class WordCache:
 
     def clear(self) -> None:
         self.index: dict[str, int] = {}
-        F = len(self.featurizer.features)
-        self.rows = np.empty((1024, F), dtype=np.int32)
+        self.rows = np.empty((1024, self.featurizer.n_columns), dtype=np.int32)
         self.rows[0], self.rows[1] = START, END
         self.size = 2
         self.generation += 1
@@ -93,10 +95,8 @@ class WordCache:
         return np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
 
     def features_of(self, words: Sequence[str], out: np.ndarray) -> None:
-        """The feature ids of some words into ``out`` (len(words), F)."""
-        for j, f in enumerate(self.featurizer.features):
-            get, key = f.vocab.index.get, f.key
-            out[:, j] = [get(key(w), UNK) for w in words]
+        """The feature ids of some distinct words into ``out`` (len(words), F (+ L))."""
+        self.featurizer.type_ids(words, out)
 
     def feature_rows(self, types: np.ndarray) -> np.ndarray:
         """The feature ids of some types: (len(types), F) int32."""
@@ -125,8 +125,7 @@ class WordTypeScorer:
         self.capacity = max(2, budget // (n * H * W.dtype.itemsize))
         # x_t W_qᵀ for all q at once: x_t (D,) @ Wcat (D, n·H)
         self.Wcat = np.ascontiguousarray(W.reshape(H, n, D).transpose(2, 1, 0).reshape(D, n * H))
-        self.snapshot = ParamSnapshot(params, ["W", "b"] + [f"E_{name}" for name, _, _ in
-                                                            arch.features])
+        self.snapshot = ParamSnapshot(params, ["W", "b"] + x_params(arch))
         self.G: np.ndarray | None = None  # (n, capacity, H), filled for types < filled
         self.filled = 0
         self.generation = cache.generation
@@ -143,6 +142,9 @@ class WordTypeScorer:
         feats = self.cache.feature_rows(types)
         parts = [self.params[f"E_{name}"][feats[:, f]]
                  for f, (name, _, _) in enumerate(self.arch.features)]
+        if self.arch.chars is not None:  # the character vector: a product per word
+            parts.append(charcnn.forward(feats[:, self.arch.n_features:], self.params,
+                                         self.arch.chars.activation, per_word=True)[0])
         x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
         n, H = self.arch.n, self.arch.hidden
         rows = np.matmul(x[:, None, :], self.Wcat).reshape(len(types), n, H).transpose(1, 0, 2)

@@ -73,6 +73,8 @@ def _adam_step(m: np.ndarray, v: np.ndarray, lr: float, c1: float, c2: float,
 
 
 UPDATES = {"sgd": sgd, "adagrad": adagrad, "adam": adam}
+#: Parameters the L2 penalty applies to: the layers' weights and the character filters.
+WEIGHT_MATRICES = ("W", "U", "K_char")
 
 
 def global_norm(grads: dict) -> float:
@@ -103,9 +105,10 @@ class Optimizer:
 
     def step(self, params: dict, grads: dict, tick=lambda phase: None) -> None:
         """One update of every parameter; ``tick(phase)`` after the embeddings, then the rest."""
-        if self.l2:
-            for k in ("W", "U"):
-                grads[k] = grads[k] + self.l2 * params[k]
+        if self.l2:  # the weight matrices (not biases, not embedding tables)
+            for k in WEIGHT_MATRICES:
+                if k in grads:
+                    grads[k] = grads[k] + self.l2 * params[k]
         scale = 1.0
         if self.clip_norm:
             norm = global_norm(grads)

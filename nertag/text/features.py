@@ -8,6 +8,9 @@ before a sentence), ``</s>`` (padding after it) and ``<unk>``.
 A corpus becomes ``ids: (N, F)`` (one row per token) and then, for window w,
 ``X: (N, n, F)`` with n = 2w+1: the ids of the n words around each token,
 built with NumPy indexing — no Python loop per token.
+
+With the character CNN (``features.char_dim`` > 0) each row goes on with the word's
+L character ids (:class:`CharFeature`): ``ids: (N, F + L)``, ``X: (N, n, F + L)``.
 """
 
 from __future__ import annotations
@@ -80,6 +83,51 @@ class Vocab:
 
 
 @dataclass
+class CharFeature:
+    """A word as L character ids for the character CNN (:mod:`nertag.nn.charcnn`).
+
+    The characters are the word's Unicode code points as read (no case folding, no
+    normalisation: any language, any script); the vocabulary holds those seen in the
+    training words, most frequent first, after the specials.  A row is ``pad`` = k//2
+    ids ``<s>`` (0), the word's characters, then ``</s>`` (1) up to L = max_len + 2·pad;
+    a word longer than max_len keeps its first ⌈max_len/2⌉ and last ⌊max_len/2⌋
+    characters.  The padding words around a sentence are rows of ``<s>`` / ``</s>``
+    only (as the window builder pads every column).
+    """
+
+    vocab: Vocab
+    max_len: int
+    pad: int
+
+    @property
+    def L(self) -> int:
+        return self.max_len + 2 * self.pad
+
+    def ids(self, words: Sequence[str]) -> np.ndarray:
+        """The character ids of some words: (len(words), L) int32."""
+        get, M, h = self.vocab.index.get, self.max_len, self.pad
+        head, tail = [START] * h, [END] * (M + h)
+        flat: list[int] = []
+        for w in words:
+            if len(w) > M:
+                w = w[:M - M // 2] + w[len(w) - M // 2:]
+            flat += head
+            flat += [get(ch, UNK) for ch in w]
+            flat += tail[:M + h - len(w)]
+        return np.array(flat, dtype=np.int32).reshape(len(words), self.L)
+
+
+def char_feature(fcfg, items: Sequence[str]) -> CharFeature | None:
+    """The character feature of a config with vocabulary ``items`` (None if it is off)."""
+    if not fcfg.char_dim:
+        return None
+    v = Vocab([])
+    v.items = list(items)
+    v.index = {w: i for i, w in enumerate(v.items)}
+    return CharFeature(v, fcfg.char_max_len, fcfg.char_width // 2)
+
+
+@dataclass
 class Feature:
     """One discrete feature: a name, a key function word -> str, its vocabulary and size."""
 
@@ -109,15 +157,22 @@ def feature_keys(fcfg) -> list[tuple[str, Callable[[str], str], int]]:
 
 
 class Featurizer:
-    """Turns words into feature ids ``(N, F)`` and windows ``(N, n, F)``."""
+    """Turns words into feature ids ``(N, F)`` and windows ``(N, n, F)`` (``F + L``
+    columns with characters)."""
 
-    def __init__(self, features: list[Feature], window: int):
+    def __init__(self, features: list[Feature], window: int, chars: CharFeature | None = None):
         self.features = features
         self.window = window
+        self.chars = chars
 
     @property
     def n(self) -> int:
         return 2 * self.window + 1
+
+    @property
+    def n_columns(self) -> int:
+        """Ids per word: F, plus L with characters."""
+        return len(self.features) + (self.chars.L if self.chars else 0)
 
     @classmethod
     def build(cls, fcfg, sentences: Sequence[Sequence[str]],
@@ -140,24 +195,42 @@ class Featurizer:
                     seen = set(items)
                     items += [w for w in extra_words if w not in seen]
             feats.append(Feature(name, key, Vocab(items), dim))
-        return cls(feats, fcfg.window)
+        chars: Counter = Counter()
+        if fcfg.char_dim:
+            for w, c in words.items():
+                for ch in w:
+                    chars[ch] += c
+        return cls(feats, fcfg.window,
+                   char_feature(fcfg, Vocab(ch for ch, _ in chars.most_common()).items))
 
     @classmethod
-    def from_vocabs(cls, fcfg, vocabs: dict[str, list[str]]) -> "Featurizer":
-        """Rebuild a saved featurizer (``vocabs`` as saved, specials included)."""
+    def from_vocabs(cls, fcfg, vocabs: dict[str, list[str]],
+                    chars: list[str] | None = None) -> "Featurizer":
+        """Rebuild a saved featurizer (``vocabs`` and ``chars`` as saved, specials
+        included); KeyError if the config has a feature whose vocabulary is missing."""
         feats = []
         for name, key, dim in feature_keys(fcfg):
             v = Vocab([])
             v.items = list(vocabs[name])
             v.index = {w: i for i, w in enumerate(v.items)}
             feats.append(Feature(name, key, v, dim))
-        return cls(feats, fcfg.window)
+        if fcfg.char_dim and chars is None:
+            raise KeyError("chars")
+        return cls(feats, fcfg.window, char_feature(fcfg, chars or []))
 
     def vocabs(self) -> dict[str, list[str]]:
         return {f.name: f.vocab.items for f in self.features}
 
+    def type_ids(self, words: Sequence[str], out: np.ndarray) -> None:
+        """The ids of some distinct words into ``out``: (len(words), n_columns)."""
+        for j, f in enumerate(self.features):
+            get, key = f.vocab.index.get, f.key
+            out[:, j] = [get(key(w), UNK) for w in words]
+        if self.chars is not None:
+            out[:, len(self.features):] = self.chars.ids(words)
+
     def feature_ids(self, words: Sequence[str]) -> np.ndarray:
-        """Feature ids of a flat list of words: ``(N, F)`` int32.
+        """Feature ids of a flat list of words: ``(N, F)`` int32 (``(N, F + L)``).
 
         Each distinct word is looked up once; the result is spread to the
         tokens by NumPy indexing.
@@ -166,10 +239,8 @@ class Featurizer:
         inverse = np.fromiter((index.setdefault(w, len(index)) for w in words),
                               dtype=np.int64, count=len(words))
         types = list(index)
-        table = np.empty((len(types), len(self.features)), dtype=np.int32)
-        for j, f in enumerate(self.features):
-            get, key = f.vocab.index.get, f.key
-            table[:, j] = [get(key(w), UNK) for w in types]
+        table = np.empty((len(types), self.n_columns), dtype=np.int32)
+        self.type_ids(types, table)
         return table[inverse]
 
     def windows(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -18,6 +18,17 @@ def trained():
     return model
 
 
+#: A small model with a character CNN (tests of the tagging path with characters).
+CHAR_OVERRIDES = ["model.hidden=50", "train.epochs=2", "features.char_dim=8",
+                  "features.char_filters=12", "features.char_max_len=12"]
+
+
+@pytest.fixture(scope="session")
+def trained_chars():
+    model, _ = train(load_config("default", CHAR_OVERRIDES))
+    return model
+
+
 @pytest.fixture(scope="session")
 def dev_words():
     return [s.words for s in read_conll(sample_dev()).sentences]

@@ -59,7 +59,7 @@ def test_type_scorer_follows_parameter_changes(trained, dev_words):
 
 @pytest.mark.parametrize("decoder", ["greedy", "constrained", "viterbi"])
 @pytest.mark.parametrize("overrides", [(), ("model.head=crf",), ("model.tag_scheme=bioes",),
-                                       ("model.head=binary",)])
+                                       ("model.head=binary",), ("features.char_dim=5",)])
 def test_predict_fast_equals_plain(trained, dev_words, decoder, overrides):
     model = trained if not overrides else untrained(*overrides)
     plain = P.NerModel(model.cfg, model.featurizer, model.arch, model.params, model.labels)
@@ -72,3 +72,24 @@ def test_predict_fast_equals_plain(trained, dev_words, decoder, overrides):
     assert tags_q == tags_p
     for a, b in zip(conf_p, conf_q):
         assert np.allclose(a, b, atol=1e-5)
+
+
+def test_a_character_model_tags_raw_text_as_the_reference_path(trained_chars, dev_words,
+                                                                tricky):
+    """Tagging (word types, their rows with the character vectors, nertag tag's chunks)
+    gives the tags the plain forward gives, on the dev set and on text with unseen
+    words in other scripts."""
+    from nertag.inference.tagging import tag_chunks
+
+    m = trained_chars
+    plain = P.NerModel(m.cfg, m.featurizer, m.arch, m.params, m.labels)
+    quick = P.NerModel(m.cfg, m.featurizer, m.arch, m.params, m.labels, fast_inference=True)
+    words = dev_words + [["Unseen", "Zzyzx", "Łódź", "北京", "."]]
+    (tags_p, conf_p), (tags_q, conf_q) = plain.predict(words), quick.predict(words)
+    assert tags_q == tags_p and any(t != "O" for s in tags_p for t in s)
+    for a, b in zip(conf_p, conf_q):
+        assert np.allclose(a, b, atol=1e-5)
+    text = tricky.read_text(encoding="utf-8")
+    tagged = [s for c in tag_chunks(quick, [(0, text)]) for s in c.sentences]
+    ref, _ = plain.predict([s.tokens.texts for s in tagged])
+    assert [s.tags for s in tagged] == ref and len(tagged) > 3

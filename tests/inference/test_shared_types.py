@@ -25,9 +25,11 @@ def _shared_scores(model, sentences):
     return model._types.scores(model._words.types(words), [len(s) for s in sentences])
 
 
-@pytest.fixture
-def model(trained):
-    """The trained model, with its own caches put back afterwards."""
+@pytest.fixture(params=["words", "chars"])
+def model(request):
+    """The trained model (and one with a character CNN), with its own caches put back
+    afterwards."""
+    trained = request.getfixturevalue("trained" if request.param == "words" else "trained_chars")
     saved = trained._words, trained._types, trained.fast_inference
     trained.fast_inference = True
     yield trained

@@ -44,6 +44,7 @@ def test_table_is_the_product_of_embeddings_and_w_block(trained):
     ("features.window=0", "features.caps_dim=0"),
     ("features.window=4", "model.activation=relu", "train.dtype=float64"),
     ("model.head=crf", "model.activation=hardtanh"),
+    ("features.char_dim=6", "features.char_width=5", "features.char_activation=linear"),
 ])
 def test_other_architectures(dev_words, overrides):
     model = untrained(*overrides)

@@ -3,6 +3,7 @@ and the per-type scorer equals window.scores."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import assert_same_scores, untrained
@@ -14,7 +15,9 @@ from nertag.nn import window as M
 @pytest.mark.parametrize("overrides", [(), ("features.suffix_lengths=[2,3]",
                                             "features.prefix_lengths=[1]",
                                             "features.shape_dim=4", "model.activation=relu"),
-                                       ("features.window=0",), ("train.dtype=float64",)])
+                                       ("features.window=0",), ("train.dtype=float64",),
+                                       ("features.char_dim=6", "features.char_filters=9",
+                                        "features.char_max_len=8", "model.activation=relu")])
 def test_type_scorer_equals_plain_forward(trained, dev_words, overrides, capacity_mb):
     """Per-type rows (all features at once), with the table big enough or so small that
     most types are computed per call, and across a cache that starts again."""
@@ -55,6 +58,26 @@ def test_word_cache_equals_featurizer_encode(trained, dev_words):
         assert (cache.feature_ids(words) == feat.feature_ids(words)).all()
         assert len(cache.index) <= max(50, len(set(words)))
     assert cache.feature_ids([]).shape == (0, len(feat.features))
+
+
+def test_word_cache_with_characters_equals_featurizer_encode(trained_chars, dev_words):
+    feat = trained_chars.featurizer
+    cache = WordCache(feat, max_words=50)
+    for chunk in (dev_words[:20], dev_words[20:60], [["ÉCOLE", "x" * 40, "Łódź", "北京"]]):
+        words = [w for s in chunk for w in s]
+        assert (cache.feature_ids(words) == feat.feature_ids(words)).all()
+    assert cache.feature_ids([]).shape == (0, len(feat.features) + feat.chars.L)
+
+
+def test_a_types_rows_with_characters_are_the_same_bits_in_any_batch(trained_chars, dev_words):
+    """The character vector is a product per word: a type's rows do not depend on the
+    other types computed with it."""
+    cache = WordCache(trained_chars.featurizer)
+    ts = WordTypeScorer(trained_chars.params, trained_chars.arch, cache)
+    cache.types([w for s in dev_words for w in s])
+    every = ts._rows(np.arange(cache.size))
+    for sub in (np.array([5]), np.arange(40, 47), np.arange(3, cache.size, 7)):
+        assert ts._rows(sub).tobytes() == every[:, sub].tobytes()
 
 
 def _scores(model, sentences, *, budget=None, chunk=None, before=()):

@@ -172,11 +172,19 @@ def params_and_grads(seed=0):
     return params, grads
 
 
-def test_l2_is_added_to_W_and_U_only():
+def test_l2_is_added_to_W_U_and_the_character_filters_only():
     params, grads = params_and_grads()
+    rng = np.random.default_rng(5)
+    params.update(K_char=rng.normal(size=(2, 6)), C_char=rng.normal(size=(5, 2)),
+                  b_char=rng.normal(size=2))
+    grads.update(K_char=rng.normal(size=(2, 6)), b_char=rng.normal(size=2),
+                 C_char=SparseRows(np.array([0, 3]), rng.normal(size=(2, 2)), (5, 2)))
     before = {k: v.copy() for k, v in params.items()}
     Optimizer("sgd", lr=0.5, l2=0.1).step(params, dict(grads))
-    for k in ("W", "U"):
+    for k in ("b_char", "C_char"):
+        g = grads[k].dense() if isinstance(grads[k], SparseRows) else grads[k]
+        np.testing.assert_array_equal(params[k], before[k] - 0.5 * g)
+    for k in ("W", "U", "K_char"):
         np.testing.assert_allclose(params[k], before[k] - 0.5 * (grads[k] + 0.1 * before[k]),
                                    rtol=1e-15, atol=1e-15)
     for k in ("b", "c"):

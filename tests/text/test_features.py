@@ -176,6 +176,53 @@ def test_from_vocabs_round_trip():
     np.testing.assert_array_equal(f.feature_ids(words), g.feature_ids(words))
 
 
+# ------------------------------------------------------------------ characters
+def test_char_vocabulary_from_training_words_by_frequency():
+    f = Featurizer.build(fcfg(char_dim=4), [["aab", "b"], ["b", "Ça"]])
+    assert f.chars.vocab.items == SPECIALS + ["a", "b", "Ç"]  # 3×, 3× (seen later), 1×
+    assert f.n_columns == 2 + f.chars.L and f.chars.L == 20 + 2
+    assert Featurizer.build(fcfg(), SENTS).chars is None
+
+
+def test_char_ids_padding_unknowns_and_long_words():
+    cfg = fcfg(char_dim=4, char_width=5, char_max_len=6)
+    f = Featurizer.build(cfg, [["Łódź", "北京", "e\u0301té", "abcdefghij"]])
+    v = f.chars.vocab
+    assert f.chars.pad == 2 and f.chars.L == 10
+    ids = f.chars.ids(["Łódź", "北京x", "", "abcdefghij", "e\u0301"])
+    assert ids.shape == (5, 10) and ids.dtype == np.int32
+    assert ids[0].tolist() == [S, S] + [v.get(c) for c in "Łódź"] + [E] * 4
+    assert ids[1].tolist() == [S, S, v.get("北"), v.get("京"), UNK] + [E] * 5
+    assert ids[2].tolist() == [S, S] + [E] * 8
+    # longer than char_max_len = 6: the first 3 and the last 3 characters
+    assert ids[3].tolist() == [S, S] + [v.get(c) for c in "abchij"] + [E, E]
+    assert ids[4].tolist()[2:4] == [v.get("e"), v.get("\u0301")]  # code points, as read
+
+
+def test_char_ids_are_the_last_columns_and_windows_pad_them():
+    f = Featurizer.build(fcfg(char_dim=4, char_max_len=3), SENTS)
+    F, L = len(f.features), f.chars.L
+    ids = f.feature_ids(["Paris", "the", "Paris"])
+    assert ids.shape == (3, F + L)
+    np.testing.assert_array_equal(ids[:, F:], f.chars.ids(["Paris", "the", "Paris"]))
+    np.testing.assert_array_equal(ids[:, :F], Featurizer.build(fcfg(), SENTS).feature_ids(
+        ["Paris", "the", "Paris"]))
+    X = f.featurize([["Paris", "the"]])                   # window 1: a padding word each side
+    assert X.shape == (2, 3, F + L)
+    assert (X[0, 0, F:] == START).all() and (X[1, 2, F:] == END).all()
+    np.testing.assert_array_equal(X[0, 1], ids[0])
+
+
+def test_from_vocabs_round_trip_with_chars():
+    cfg = fcfg(char_dim=3)
+    f = Featurizer.build(cfg, SENTS)
+    g = Featurizer.from_vocabs(cfg, f.vocabs(), f.chars.vocab.items)
+    words = ["Paris", "dog", "Ünseen", "1999"]
+    np.testing.assert_array_equal(f.feature_ids(words), g.feature_ids(words))
+    with pytest.raises(KeyError):
+        Featurizer.from_vocabs(cfg, f.vocabs())
+
+
 # ------------------------------------------------------------------ windows
 IDS = np.array([[10, 110], [11, 111], [12, 112], [20, 120], [21, 121]], dtype=np.int32)
 
