@@ -101,6 +101,24 @@ def test_engine_dask_writes_what_one_process_writes(cluster, small_model, tmp_pa
     assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
 
 
+def test_engine_dask_several_inputs_an_empty_one_html_sections(cluster, small_model,
+                                                                tmp_path):
+    """A blank input among others: a warning, the others written; html: one page with a
+    section per file; the same bytes as one process."""
+    src, empty = tmp_path / "in.txt", tmp_path / "empty.txt"
+    src.write_bytes(text(seed=4).encode("utf-8"))
+    empty.write_text("\n \n")
+    address = cluster[0].scheduler_address
+    for fmt in ("html", "jsonl"):
+        one, dask_out = tmp_path / f"one.{fmt}", tmp_path / f"dask.{fmt}"
+        run("tag", "-m", small_model, src, empty, src, "-f", fmt, "-o", one)
+        run("tag", "-m", small_model, src, empty, src, "-f", fmt, "-o", dask_out,
+            "--engine", "dask", "--scheduler", address)
+        assert one.read_bytes() == dask_out.read_bytes(), fmt
+    page = (tmp_path / "one.html").read_text(encoding="utf-8")
+    assert page.count("<section>") == 3 and f'<h2 class="file">{empty}</h2>' in page
+
+
 def test_engine_dask_starts_a_local_cluster(small_model, tmp_path, monkeypatch):
     started = []
     real = nd.local_cluster

@@ -45,11 +45,12 @@ def command(
                                           help="write here (default: standard output)"),
     fmt: Optional[Format] = typer.Option(None, "--format", "-f",
                                          help="output format (default: pretty on a terminal, "
-                                              "else jsonl)"),
+                                              "else jsonl; conll with --tokenized)"),
     per: Per = typer.Option(Per.sentence, "--per", help="one jsonl object per sentence or "
                                                         "per document"),
     tokenized: bool = typer.Option(False, "--tokenized",
-                                   help="inputs are CoNLL columns (first = word)"),
+                                   help="inputs are CoNLL columns (first = word); text "
+                                        "formats show the words one sentence a line"),
     model: Optional[Path] = typer.Option(None, "--model", "-m", metavar="DIR",
                                          help="model directory (default: the shipped model)"),
     encoding: str = typer.Option("utf-8", "--encoding", metavar="NAME",
