@@ -22,7 +22,9 @@ Main rules (see ``tests/text/test_tokenize.py`` for the exhaustive list):
 
 Sentences end after ``. ! ? ...`` (plus any closing quotes/brackets glued to
 them) when the next token starts with a capital letter, a digit or an opening
-quote/bracket, and always at a paragraph break (a blank line).
+quote/bracket, and always at a paragraph break (a blank line); which single line
+breaks end one too depends on the sentence mode (``blank``, ``line``, ``auto``: see
+:mod:`nertag.text.sentences`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from operator import itemgetter
 
 import numpy as np
 
+from nertag.text.sentences import check_mode, line_breaks
 from nertag.text.tokens import Sentences, Token, TokenSpans
 
 __all__ = ["tokenize", "token_arrays", "split_flat", "sentence_tokens", "split_sentences"]
@@ -155,6 +158,7 @@ _TERMINATORS = frozenset(".!?…。！？")
 _CLOSERS = frozenset("”’»)]}")
 _AMBIGUOUS_QUOTES = frozenset(['"', "'"])
 _OPENERS = frozenset("\"'“‘«([{`")
+_CLOSE_TOKENS = frozenset(_CLOSE)
 
 
 def tokenize(text: str, offset: int = 0) -> list[Token]:
@@ -210,14 +214,16 @@ def _starts_sentence(tok: str) -> bool:
     return (c.isalpha() and not c.islower()) or c.isdigit() or c in _OPENERS
 
 
-def split_sentences(text: str, offset: int = 0) -> list[list[Token]]:
+def split_sentences(text: str, offset: int = 0, sentences: str = "blank"
+                    ) -> list[list[Token]]:
     """Tokenize ``text`` and group the tokens into sentences.
 
-    Offsets are shifted by ``offset``.  Blank lines always end a sentence; a
-    single newline never does.  Splitting ``text`` at its blank lines first
-    gives the same sentences (tagging reads its input in chunks cut at blank lines).
+    Offsets are shifted by ``offset``.  Blank lines always end a sentence; which single
+    line breaks do is set by ``sentences`` (see :mod:`nertag.text.sentences`; ``blank``:
+    none).  Splitting ``text`` at its blank lines first gives the same sentences
+    (tagging reads its input in chunks cut at blank lines).
     """
-    return sentence_tokens(split_flat(text, offset))
+    return sentence_tokens(split_flat(text, offset, sentences))
 
 
 def sentence_tokens(flat: Sentences) -> list[list[Token]]:
@@ -226,21 +232,54 @@ def sentence_tokens(flat: Sentences) -> list[list[Token]]:
     return [tokens[a:b] for a, b in zip(flat.cuts, flat.cuts[1:])]
 
 
-def split_flat(text: str, offset: int = 0) -> Sentences:
+def split_flat(text: str, offset: int = 0, sentences: str = "blank") -> Sentences:
     """:func:`split_sentences` as flat arrays (see :class:`Sentences`): no Token objects."""
     texts, starts, ends = token_arrays(text, offset)
-    return Sentences(texts, starts, ends, _sentence_cuts(text, texts, starts, ends, offset))
+    breaks = line_breaks(text, check_mode(sentences))
+    if breaks:
+        breaks = np.array(breaks, dtype=np.int64) + offset
+        texts, starts, ends = _split_final_periods(texts, starts, ends, breaks)
+    return Sentences(texts, starts, ends, _sentence_cuts(text, texts, starts, ends, offset,
+                                                         breaks))
+
+
+def _split_final_periods(texts: list[str], starts: np.ndarray, ends: np.ndarray,
+                         breaks: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The tokens with the period of an abbreviation that ends a line before one of
+    ``breaks`` (offsets of line breaks that end a sentence) split off, as the regex does
+    at the end of a paragraph: ``Inc.`` -> ``Inc .`` (closing quotes may follow)."""
+    split = []
+    for j in np.searchsorted(starts, breaks).tolist():  # the first token after the break
+        k = j - 1
+        while k > 0 and texts[k] in _CLOSE_TOKENS:
+            k -= 1
+        t = texts[k] if k >= 0 else ""
+        if len(t) > 1 and t[-1] == "." and t[-2] != "." and (not split or split[-1] != k):
+            split.append(k)
+    if not split:
+        return texts, starts, ends
+    texts = list(texts)
+    for k in reversed(split):
+        texts[k:k + 1] = [texts[k][:-1], "."]
+    at = np.array(split, dtype=np.int64)
+    dot = ends[at] - 1
+    starts = np.insert(starts, at + 1, dot)
+    ends = np.insert(ends, at + 1, ends[at])
+    ends[at + np.arange(len(at))] = dot
+    return texts, starts, ends
 
 
 def _sentence_cuts(text: str, texts: list[str], starts: np.ndarray, ends: np.ndarray,
-                   offset: int) -> list[int]:
-    """Indices of the tokens that start a sentence, with 0 first and ``len(texts)`` last."""
+                   offset: int, breaks=()) -> list[int]:
+    """Indices of the tokens that start a sentence, with 0 first and ``len(texts)`` last;
+    ``breaks``: offsets of line breaks after which a sentence starts, besides blank lines."""
     n = len(texts)
     paras: list[int] = []  # indices of tokens that start a paragraph (except the first)
     if n and ("\n" in text or "\r" in text):
-        breaks = np.array([m.end() + offset for m in _PARA_BREAK_RE.finditer(text)],
-                          dtype=np.int64)
-        paras = sorted(set(np.searchsorted(starts, breaks).tolist()) - {0, n})
+        found = [m.end() + offset for m in _PARA_BREAK_RE.finditer(text)]
+        found.extend(breaks)
+        paras = sorted(set(np.searchsorted(starts, np.array(found, dtype=np.int64)).tolist())
+                       - {0, n})
     paras.append(n)
     # candidate terminators, found in C: one character per token
     candidates = [m.start() for m in _TERMINATOR_RE.finditer("".join(map(itemgetter(0), texts)))]

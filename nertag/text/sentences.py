@@ -1,0 +1,173 @@
+"""Which line breaks end a sentence: the ``--sentences`` modes ``blank``, ``line`` and
+``auto`` (in the spirit of Stanford CoreNLP's ``ssplit.newlineIsSentenceBreak``).
+
+Whatever the mode, a sentence also ends after ``. ! ?`` before a capital (several
+sentences on one line are split by :mod:`nertag.text.tokenize`) and at a blank line.
+
+* ``blank`` -- a single line break never ends a sentence (text wrapped at a width);
+* ``line`` -- every line break ends one (headlines, tweets, lists, CSV-ish exports,
+  one sentence per line);
+* ``auto`` (the default) -- decides, in each *block* (the lines between blank lines),
+  which line breaks a text wrapper made and which the writer typed.
+
+The ``auto`` rule.  In a block of lines ``0..n`` let ``L_i`` be the length of line ``i``
+(trailing spaces not counted), ``W = max_i L_i`` and ``w_i`` the length of the first
+word of line ``i``.  For the break after line ``i`` (``i < n``)::
+
+    need_i   = L_i + 1 + w_(i+1)        # line i with the next line's first word on it
+    filled_i = need_i > 0.85 W          # the next word would not have fitted: a wrap
+    short_i  = need_i <= 0.80 W         # the line ends well before the width
+
+and the break *continues* the sentence if the next line starts with a lowercase letter
+(after opening quotes or brackets), or line ``i`` ends with a comma, with a hyphen
+after a letter, or with a function word (``the``, ``of``, ``and``, ... see
+:data:`FUNCTION_WORDS`).  Lines are *hard-wrapped prose* where
+
+1. the whole block is: at least 90% of its breaks are filled, and at least one
+   continues -- or ``W >= 40`` and the block's last line ends with ``. ! ?`` while
+   line ``i`` does not (one sentence running over the lines); or
+2. two or more consecutive breaks are filled and one of them continues (a wrapped
+   paragraph inside a block that also holds a headline, a list, or other paragraphs
+   separated by single line breaks).
+
+In hard-wrapped prose a break ends a sentence only after a short line that does not
+continue (a heading, the last line of a paragraph); everywhere else every line break
+ends a sentence, as in ``line`` mode.  (So a two-line paragraph with no blank line
+around it, inside a block of other items, is cut at its line break: one filled break is
+no evidence of wrapping in a list, where the longest item is always "filled".)
+
+The thresholds were tuned by measurement on CoNLL-2003 training text (one sentence per
+line in documents, runs of 2-6 lines, the same without final periods, with lowercased
+starts, CSV-like rows; paragraphs wrapped by Python's ``textwrap``, ``fold -s`` and
+``fmt`` at 30-100 columns, headlines followed by a wrapped paragraph, paragraphs
+separated by single line breaks) and checked on the dev text (see
+``benchmarks/sentence_modes.py``).  A sentence that ends at a line break in ``line`` or
+``auto`` mode is treated as one that ends a paragraph: an abbreviation's period at its
+end is split off (``Acme Inc.`` → ``Acme Inc .``), as CoNLL-2003 writes it.
+
+Everything here looks at one piece of text at a time; tagging cuts its input at blank
+lines (or, inside a paragraph longer than ``MAX_CHUNK_CHARS``, at the line ends where any
+reader cuts it too), so the decisions are the same in one process, with ``--jobs`` and
+on Dask.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nertag.errors import UsageError
+
+__all__ = ["MODES", "DEFAULT", "check_mode", "line_breaks", "auto_breaks"]
+
+#: The sentence modes; :data:`DEFAULT` is what ``nertag tag``, ``Tagger`` and ``serve`` use.
+MODES = ("blank", "line", "auto")
+DEFAULT = "auto"
+
+#: A line is *filled* if it plus a space plus the next word would pass this share of W.
+FILL = 0.85
+#: In wrapped prose, a line ends a sentence only if it and the next word stay within this.
+SHORT = 0.80
+#: The share of filled breaks that makes a whole block wrapped prose.
+BLOCK_FILLED = 0.9
+#: Consecutive filled breaks that make a run wrapped prose inside any block.
+RUN = 2
+#: The least width at which "one sentence over all the lines" counts as evidence.
+OPEN_WIDTH = 40
+#: Words a sentence (or a headline) hardly ever ends with.
+FUNCTION_WORDS = frozenset("""a an the of to in into for and or nor but with at by from on
+    as that which who whose whom is was are were be been has have had will would its their
+    his her our your my than""".split())
+
+_LB = re.compile(r"\r\n|\r|\n")
+_LB_SPLIT = re.compile(r"(\r\n|\r|\n)")
+#: A line break between two lines that both hold something: only then can a mode differ.
+_SINGLE = re.compile(r"\S[^\S\r\n]*(?:\r\n|\r|\n)[^\S\r\n]*\S")
+_OPENING = "\"'“‘«([{`"
+_ENDS_SENTENCE = re.compile(r"[.!?…。！？][\"'”’»)\]]*\Z")
+
+
+def check_mode(mode, where: str = "sentences") -> str:
+    """``mode`` if it is one of :data:`MODES`; else a :class:`UsageError` naming ``where``."""
+    if mode not in MODES:
+        raise UsageError(f"{where}: unknown sentence mode {mode!r}; use one of "
+                         f"{', '.join(MODES)}")
+    return mode
+
+
+def line_breaks(text: str, mode: str) -> list[int]:
+    """Offsets in ``text`` of the line breaks (their first character) after which a new
+    sentence starts in ``mode``, in order (``blank``: none; paragraph breaks may be
+    listed too: a sentence ends there in every mode)."""
+    if mode == "blank" or not _SINGLE.search(text):
+        return []
+    if mode == "line":
+        return [m.start() for m in _LB.finditer(text)]
+    if mode == "auto":
+        return auto_breaks(text)
+    check_mode(mode)
+    return []
+
+
+def auto_breaks(text: str) -> list[int]:
+    """The line breaks of ``text`` that end a sentence under the ``auto`` rule (see the
+    module's docstring), as offsets of their first character."""
+    parts = _LB_SPLIT.split(text)  # line, break, line, break, ..., line
+    out: list[int] = []
+    block: list[str] = []       # the lines of the current block
+    where: list[int] = []       # the offset of the break after each of them
+    pos = 0
+    for k in range(0, len(parts), 2):
+        line = parts[k]
+        pos += len(line)
+        if line.strip():
+            block.append(line)
+            where.append(pos)
+        else:
+            if len(block) > 1:
+                out.extend(w for w, hard in zip(where, block_breaks(block)) if hard)
+            block, where = [], []
+        if k + 1 < len(parts):
+            pos += len(parts[k + 1])
+    if len(block) > 1:
+        out.extend(w for w, hard in zip(where, block_breaks(block)) if hard)
+    return out
+
+
+def _continues(line: str, nxt: str) -> bool:
+    """Does the sentence go on across the break between ``line`` and ``nxt``?"""
+    if nxt.lstrip().lstrip(_OPENING)[:1].islower():
+        return True
+    end = line.rstrip()
+    if end[-1] == "," or (end[-1] == "-" and end[-2:-1].isalpha()):
+        return True
+    return end[end.rfind(" ") + 1:] in FUNCTION_WORDS  # (the last word, for a one-word line too)
+
+
+def block_breaks(lines: list[str]) -> list[bool]:
+    """For the ``n`` breaks of a block of ``n + 1`` non-blank lines: does each end a
+    sentence (the ``auto`` rule)?"""
+    k = len(lines) - 1
+    lengths = [len(line.rstrip()) for line in lines]
+    width = max(lengths)
+    need = [lengths[i] + 1 + len(lines[i + 1].split(None, 1)[0]) for i in range(k)]
+    filled = [x > FILL * width for x in need]
+    cont = [_continues(lines[i], lines[i + 1]) for i in range(k)]
+    wrapped = [False] * k
+    if sum(filled) >= BLOCK_FILLED * k and (any(cont) or _one_sentence(lines, width)):
+        wrapped = [True] * k
+    else:
+        i = 0
+        while i < k:  # runs of consecutive filled breaks
+            j = i
+            while j < k and filled[j]:
+                j += 1
+            if j - i >= RUN and any(cont[i:j]):
+                wrapped[i:j] = [True] * (j - i)
+            i = j + 1
+    return [not (w and (x > SHORT * width or c)) for w, x, c in zip(wrapped, need, cont)]
+
+
+def _one_sentence(lines: list[str], width: int) -> bool:
+    """Does a sentence run over the lines: the last ends one, an earlier one does not?"""
+    return width >= OPEN_WIDTH and bool(_ENDS_SENTENCE.search(lines[-1].rstrip())) and \
+        not all(_ENDS_SENTENCE.search(line.rstrip()) for line in lines[:-1])
