@@ -42,17 +42,20 @@ _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
        max-width: 1180px; margin: 1.5em auto; padding: 0 1em; }
 h1 { font-size: 1.5em; margin: 0 0 0.3em; }
-h2 { font-size: 1.15em; margin: 1.6em 0 0.5em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+h2 { font-size: 1.15em; margin: 1.6em 0 0.5em; border-bottom: 1px solid #ddd;
+     padding-bottom: 0.2em; }
 .facts { border-collapse: collapse; margin: 0.4em 0; }
 .facts th { text-align: left; font-weight: normal; color: #666; padding: 0.1em 1em 0.1em 0; }
 .facts td { padding: 0.1em 0; }
-.banner { background: #fff4d6; border-left: 4px solid #e6a700; padding: 0.5em 0.9em; margin: 0.8em 0; }
+.banner { background: #fff4d6; border-left: 4px solid #e6a700; padding: 0.5em 0.9em;
+          margin: 0.8em 0; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 1.2em; }
 figure { margin: 0; }
 figure img { width: 100%; height: auto; display: block; }
 figcaption { color: #555; font-size: 12.5px; margin-top: 0.3em; }
 table.num { border-collapse: collapse; margin: 0.3em 0 0.8em; }
-table.num th, table.num td { padding: 0.2em 0.7em; text-align: right; border-bottom: 1px solid #eee; }
+table.num th, table.num td { padding: 0.2em 0.7em; text-align: right;
+                             border-bottom: 1px solid #eee; }
 table.num th { font-weight: 600; background: #fafafa; }
 table.num th:first-child, table.num td:first-child { text-align: left; }
 table.num tr.total td { font-weight: 600; border-top: 2px solid #ccc; }
@@ -62,6 +65,7 @@ table.conf td.diag { font-weight: 700; }
 .side > div { max-width: 560px; }
 .note { color: #666; font-size: 12.5px; }
 code { background: #f4f4f4; padding: 0 0.25em; border-radius: 3px; }
+.scroll { overflow-x: auto; }
 """
 
 # what each activation's two saturation lines mean (see nertag.training.diagnostics)
@@ -129,9 +133,10 @@ def _facts(name: str, history: list, meta: dict, cfg: dict) -> str:
     if best is None:
         best = max((r for r in history if r.get("best")), key=lambda r: r["epoch"], default=None)
     dev_f1 = (best or {}).get("dev", {}) or {}
+    data = cfg.get("data", {})
     rows = [
-        ("training data", (prov.get("train") or {}).get("path") or cfg.get("data", {}).get("train")),
-        ("dev data", (prov.get("dev") or {}).get("path") or cfg.get("data", {}).get("dev") or "none"),
+        ("training data", (prov.get("train") or {}).get("path") or data.get("train")),
+        ("dev data", (prov.get("dev") or {}).get("path") or data.get("dev") or "none"),
         ("embeddings", (prov.get("embeddings") or {}).get("path") or "none (trained from scratch)"),
         ("model", f"window {f.get('window')}, {m.get('hidden')} {m.get('activation')} hidden "
                   f"units, {m.get('head')} head, {m.get('tag_scheme', '').upper()} tags, "
@@ -212,7 +217,8 @@ def _scores_table(ev: dict) -> str:
     rows.append(f'<tr class="total"><td>overall</td><td>{_pct(ev["precision"])}</td>'
                 f'<td>{_pct(ev["recall"])}</td><td>{_pct(ev["f1"])}</td><td>{ev["n_gold"]}'
                 f'</td><td>{ev["n_predicted"]}</td><td>{ev["n_correct"]}</td></tr>')
-    return (f'<table class="num">{"<tr>" + head + "</tr>"}{"".join(rows)}</table>'
+    return (f'<div class="scroll"><table class="num"><tr>{head}</tr>{"".join(rows)}</table>'
+            f'</div>'
             f'<p class="note">Entity-level scores (conlleval); token accuracy '
             f'{_pct(ev.get("token_accuracy"))}% over {ev.get("n_tokens", 0):,} tokens.</p>')
 
@@ -237,10 +243,11 @@ def _confusion_table(analysis: ErrorAnalysis) -> str:
             cls = ' class="diag"' if g == p else ""
             cells.append(f"<td{cls}{style}>{n}</td>")
         body.append(f"<tr><th>{html.escape(g or 'none')}</th>{''.join(cells)}</tr>")
-    return (f'<table class="num conf"><tr><th>gold \\ predicted</th>{head}</tr>'
-            f'{"".join(body)}</table><p class="note">Rows: gold type; columns: predicted type. '
+    return (f'<div class="scroll"><table class="num conf"><tr><th>gold \\ predicted</th>'
+            f'{head}</tr>{"".join(body)}</table></div><p class="note">Rows: gold type; '
+            f'columns: predicted type. '
             f'(gold, none): a missed entity; (none, predicted): a spurious one; a pair of '
-            f'overlapping entities counts once in its cell.</p>')
+            f'overlapping entities counts once in its cell. Shading: the share of the row.</p>')
 
 
 def _epoch_table(history: list) -> str:
@@ -258,7 +265,8 @@ def _epoch_table(history: list) -> str:
         cls = ' class="best"' if r.get("best") else ""
         rows.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
                     + "</tr>")
-    return (f'<table class="num"><tr>{head}</tr>{"".join(rows)}</table><p class="note">★: the '
+    return (f'<div class="scroll"><table class="num"><tr>{head}</tr>{"".join(rows)}</table>'
+            f'</div><p class="note">★: the '
             f"epoch was the best so far on dev (the saved model is the last ★). Saturated and "
             f"dead in %, as in the plot.</p>")
 

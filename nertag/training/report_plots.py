@@ -108,7 +108,7 @@ def f1_plot(epochs, overall, per_type: dict[str, list], best) -> str:
     ax.set_ylabel("dev F1 (%)")
     ax.set_title("Dev F1, overall and per type", loc="left", fontsize=11)
     _epochs_axis(ax, epochs, best)
-    _legend(ax, len(per_type) + 1 > 6)
+    _legend(ax, True)
     return _png(fig)
 
 

@@ -193,6 +193,9 @@ def test_signal_stops_saves_and_resumes(sig, code, tmp_path, tmp_path_factory):
             f"a complete model in {out}; use it with: nertag tag -m {out} FILE") in err
     # the model the message names works, with the command it gives
     assert json.loads((out / "meta.json").read_text())["provenance"]["interrupted"] is True
+    if (out / "report.html").exists():  # (with matplotlib)
+        assert (f"Training was interrupted after epoch {stopped['epoch'] - 1} of 6"
+                in (out / "report.html").read_text(encoding="utf-8"))
     text = tmp_path / "text.txt"
     text.write_text("Laura Okafor flew to Geneva.\n")
     tag = _suggested(err, "use it with: ")
