@@ -2,8 +2,9 @@
 
 ``train(cfg, output=...)`` reads the data, builds the model, runs minibatch
 training with early stopping on dev F1 and writes the best epoch's model
-directory. Progress goes to ``callback(event, info)``; events are ``start``,
-``batch``, ``epoch``, ``warn`` and ``end``. State for ``--resume`` is kept in
+directory (with ``report.html``, :mod:`nertag.training.report`). Progress goes to
+``callback(event, info)``; events are ``start``, ``batch``, ``epoch``, ``warn``,
+``note`` (no report: matplotlib is missing) and ``end``. State for ``--resume`` is kept in
 ``<output>.partial/`` (see :mod:`nertag.training.checkpoint`) until the model is saved.
 """
 
