@@ -101,6 +101,41 @@ def test_engine_dask_writes_what_one_process_writes(cluster, small_model, tmp_pa
     assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
 
 
+#: Line-per-item blocks and hard-wrapped paragraphs (LF and CRLF), where the modes differ.
+WRAPPED = ("Obama visits Paris\nMerkel meets Macron in Berlin\nApple hires Tim Cook\n\n"
+           "The European Commission said on Thursday it disagreed with German\r\n"
+           "advice to consumers to shun British lamb until scientists determine\r\n"
+           "whether mad cow disease can be transmitted to sheep, the Commission\r\n"
+           "said in Brussels.\r\n\r\n"
+           "Shares in Acme Inc.\nrose in London.\n\n")
+
+
+@pytest.mark.parametrize("mode", ["blank", "line", "auto"])
+def test_engine_dask_writes_what_one_process_writes_in_each_sentence_mode(
+        cluster, small_model, tmp_path, small_blocks, mode):
+    src = tmp_path / "in.txt"
+    src.write_bytes("".join(p + "\n\n" + WRAPPED for p in text(60, seed=7).split("\n\n")
+                            ).encode("utf-8"))
+    one, dask_out = tmp_path / "one", tmp_path / "dask"
+    run("tag", "-m", small_model, src, "-f", "jsonl", "-o", one, "--sentences", mode)
+    run("tag", "-m", small_model, src, "-f", "jsonl", "-o", dask_out, "--sentences", mode,
+        "--engine", "dask", "--scheduler", cluster[0].scheduler_address)
+    assert one.read_bytes() == dask_out.read_bytes()
+    texts = [json.loads(line)["text"] for line in one.read_text("utf-8").splitlines()]
+    assert ("Merkel meets Macron in Berlin" in texts) == (mode != "blank")
+    # the Python API: read_text, and tag_bag as the Tagger does
+    bag = nd.read_text(str(src), model=small_model, blocksize=2500, sentences=mode)
+    assert bag.compute() == [json.loads(line) for line in one.read_text("utf-8").splitlines()]
+    import dask.bag as db
+
+    import nertag
+
+    texts = [WRAPPED, WRAPPED.replace("\n\n", "\n"), ""]
+    docs = nd.tag_bag(db.from_sequence(texts, npartitions=2), model=small_model,
+                      sentences=mode).compute()
+    assert docs == [nertag.load(small_model)(t, sentences=mode).to_json() for t in texts]
+
+
 def test_engine_dask_several_inputs_an_empty_one_html_sections(cluster, small_model,
                                                                 tmp_path):
     """A blank input among others: a warning, the others written; html: one page with a

@@ -28,6 +28,7 @@ from nertag.inference.tagging import (BATCH_CHARS, Entity, TaggedChunk, TaggedSe
                                       iter_chunks, tag_chunks)
 from nertag.modelio import load_model
 from nertag.resources import default_model
+from nertag.text import sentences as sentence_modes
 
 if TYPE_CHECKING:
     from nertag.inference.model import NerModel
@@ -160,7 +161,10 @@ class Tagger:
     """A loaded model that tags texts: ``tagger(text)`` → :class:`Doc`,
     ``tagger.pipe(texts)`` → Docs.  ``model``: a model directory (None: the shipped
     model); ``decoder``: ``"greedy"``, ``"constrained"`` or ``"viterbi"`` (None: the
-    model's own, as ``nertag tag --decoder``)."""
+    model's own, as ``nertag tag --decoder``).  Each call takes ``sentences``: which line
+    breaks end a sentence, as ``nertag tag --sentences``: ``"auto"`` (the default: line
+    breaks of hard-wrapped prose do not, those of line-per-item text do), ``"line"``
+    (every one) or ``"blank"`` (only blank lines); see :mod:`nertag.text.sentences`."""
 
     def __init__(self, model: str | Path | None = None, decoder: str | None = None):
         where = f"nertag.load({'' if model is None else repr(str(model))}): "
@@ -180,29 +184,36 @@ class Tagger:
         """The entity types the model predicts, e.g. ``['LOC', 'MISC', 'ORG', 'PER']``."""
         return sorted({t[2:] for t in self._model.labels if t != "O"})
 
-    def __call__(self, text: str, *, decoder: str | None = None) -> Doc:
+    def __call__(self, text: str, *, decoder: str | None = None,
+                 sentences: str = sentence_modes.DEFAULT) -> Doc:
         """Tag one text (any length); offsets in the Doc are offsets into ``text``."""
         _check_decoder(decoder, "tagger(text)")
-        return self._tag([_checked(text, "tagger(text)")], decoder or self.decoder)[0]
+        sentence_modes.check_mode(sentences, "tagger(text): sentences")
+        return self._tag([_checked(text, "tagger(text)")], decoder or self.decoder,
+                         sentences)[0]
 
     def pipe(self, texts: Iterable[str], batch_size: int = 1000, *,
-             decoder: str | None = None) -> Iterator[Doc]:
+             decoder: str | None = None, sentences: str = sentence_modes.DEFAULT
+             ) -> Iterator[Doc]:
         """Tag many texts, ``batch_size`` at a time in one model call: a generator of
         Docs in the order of ``texts`` (read lazily, one batch ahead)."""
         _check_decoder(decoder, "tagger.pipe()")
+        sentence_modes.check_mode(sentences, "tagger.pipe(): sentences")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise UsageError(f"tagger.pipe(): batch_size must be an integer >= 1, got "
                              f"{batch_size!r}")
         if isinstance(texts, str):
             raise TypeError("tagger.pipe() takes an iterable of texts, not one str; use "
                             "tagger(text) for one text")
-        return self._pipe(iter(texts), batch_size, decoder or self.decoder)
+        return self._pipe(iter(texts), batch_size, decoder or self.decoder, sentences)
 
-    def _pipe(self, texts: Iterator[str], batch_size: int, decoder: str) -> Iterator[Doc]:
+    def _pipe(self, texts: Iterator[str], batch_size: int, decoder: str, sentences: str
+              ) -> Iterator[Doc]:
         for batch in iter(lambda: list(itertools.islice(texts, batch_size)), []):
-            yield from self._tag([_checked(t, "tagger.pipe()") for t in batch], decoder)
+            yield from self._tag([_checked(t, "tagger.pipe()") for t in batch], decoder,
+                                 sentences)
 
-    def _tag(self, texts: Sequence[str], decoder: str) -> list[Doc]:
+    def _tag(self, texts: Sequence[str], decoder: str, sentences: str) -> list[Doc]:
         """The texts' chunks tagged together (model calls of about ``BATCH_CHARS``
         characters, as ``nertag tag``), then split back per text."""
         chunks = [[c for c in iter_chunks(io.StringIO(t, newline=""))] for t in texts]
@@ -211,7 +222,7 @@ class Tagger:
         tagged: list[TaggedChunk] = []
         with few_collections(), _one_blas_thread():  # (no full collection: ms per call)
             for group in _groups([c for cs in chunks for c in cs]):
-                tagged.extend(tag_chunks(model, group))
+                tagged.extend(tag_chunks(model, group, sentences))
         ends = itertools.accumulate(len(cs) for cs in chunks)
         return [Doc(t, tagged[e - len(cs):e]) for t, cs, e in zip(texts, chunks, ends)]
 

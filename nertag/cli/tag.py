@@ -31,6 +31,14 @@ class Per(str, Enum):
     document = "document"
 
 
+class SentenceMode(str, Enum):
+    """Which line breaks end a sentence (:mod:`nertag.text.sentences`)."""
+
+    blank = "blank"
+    line = "line"
+    auto = "auto"
+
+
 class Engine(str, Enum):
     """Where the tagging runs: this machine's processes (``--jobs``) or a Dask cluster."""
 
@@ -68,6 +76,10 @@ def command(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N",
                                           help="with --engine dask: processes of the local "
                                                "cluster (default: one per CPU)"),
+    sentences: Optional[SentenceMode] = typer.Option(
+        None, "--sentences", help="which line breaks end a sentence: blank (only blank "
+                                  "lines), line (every one: one item per line), auto (tell "
+                                  "line-per-item text from hard-wrapped prose; the default)"),
 ):
     """Tag raw text (or CoNLL columns) with a trained model.
 
@@ -77,6 +89,8 @@ def command(
       cat news.txt | nertag tag - -f jsonl --per document -o news.jsonl
       nertag tag big.txt --jobs 2 -o big.jsonl
       nertag tag news/*.txt --engine dask --scheduler tcp://10.0.0.5:8786 -o news.jsonl
+      nertag tag headlines.txt --sentences line -f jsonl
+      nertag tag wrapped-book.txt --sentences blank
     """
     if not inputs:
         raise UsageError("give one or more input files, or - for standard input "
@@ -84,7 +98,7 @@ def command(
     run_tag(inputs=list(inputs), output=output, fmt=fmt and fmt.value, per=per.value,
             tokenized=tokenized, model_dir=model, encoding=encoding, jobs=jobs,
             decoder=decoder and decoder.value, engine=engine.value, scheduler=scheduler,
-            workers=workers)
+            workers=workers, sentences=sentences and sentences.value)
 
 
 def _broken_pipe() -> None:
@@ -152,7 +166,7 @@ def _check_engine(engine: str, scheduler, workers, *, inputs, fmt, per, tokenize
 def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str,
             tokenized: bool, model_dir: Path | None, encoding: str, jobs: int,
             decoder: str | None, engine: str = "local", scheduler: str | None = None,
-            workers: int | None = None) -> None:
+            workers: int | None = None, sentences: str | None = None) -> None:
     # BLAS threads are set (one by default) by the CLI's --threads before NumPy loads
     # (app.set_threads); parallelism comes from --jobs processes.
     # NumPy asks for transparent huge pages for big arrays; here the kernel then compacts
@@ -168,6 +182,12 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
 
     _check_engine(engine, scheduler, workers, inputs=inputs, fmt=fmt, per=per,
                   tokenized=tokenized, jobs=jobs)
+    if tokenized and sentences is not None:
+        raise UsageError("--sentences splits raw text; --tokenized input is already in "
+                         "sentences (one word a line, a blank line after each)")
+    from nertag.text.sentences import DEFAULT
+
+    sentences = sentences or DEFAULT
     if fmt is None:  # --tokenized: columns in, columns out (as Stanford NER's TSV)
         fmt = "conll" if tokenized else "pretty" if output is None and sys.stdout.isatty() \
             and engine == "local" else "jsonl"
@@ -218,14 +238,17 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
                                    several=len(inputs) > 1, blank=name in blank, pretty=pretty)
         elif engine == "dask":
             _tag_dask(inputs, out, frame, model_path=model_path, decoder=decoder, fmt=fmt,
-                      encoding=encoding, scheduler=scheduler, workers=workers)
+                      encoding=encoding, scheduler=scheduler, workers=workers,
+                      sentences=sentences)
         else:
             _tag_local(model, model_path, inputs, out, frame, fmt=fmt, per=per,
-                       encoding=encoding, jobs=jobs, output=output)
+                       encoding=encoding, jobs=jobs, output=output,
+                       sentences=sentences)
         frame.close()
 
 
-def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, jobs, output):
+def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, jobs, output,
+               sentences):
     """The inputs tagged in this process, or in ``jobs`` worker processes."""
     import functools
 
@@ -246,7 +269,7 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
                 if pool is not None and per == "sentence" and fmt != "pretty" \
                         and parallel.splittable(name, encoding):
                     parallel.tag_ranges(pool, name, encoding, out, jobs=jobs, fmt=fmt,
-                                        source=src,
+                                        source=src, sentences=sentences,
                                         tmpdir=None if output is None else str(output.parent))
                     continue
                 size = os.path.getsize(name) if name != "-" and os.path.isfile(name) else None
@@ -256,7 +279,7 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
                     runtime.tag_stream(model, lines if size is not None else
                                        _noting_text(lines, seen), out, fmt=fmt, per=per,
                                        source=source if per == "document" else src,
-                                       pool=pool, jobs=jobs, size=size,
+                                       pool=pool, jobs=jobs, size=size, sentences=sentences,
                                        show=frame.pretty and frame.pretty.chunks)
                 if size is None and not seen:
                     _warn(f"{source}: no text; nothing to tag")
@@ -333,7 +356,7 @@ class _Frame:
 
 def _tag_dask(inputs: list[str], out, frame: _Frame, *, model_path: Path,
               decoder: str | None, fmt: str, encoding: str, scheduler: str | None,
-              workers: int | None) -> None:
+              workers: int | None, sentences: str) -> None:
     """``--engine dask``: the inputs tagged on a Dask cluster (a local one unless
     ``scheduler`` is given), written to ``out`` in order (file by file if each has a
     section of its own)."""
@@ -352,7 +375,7 @@ def _tag_dask(inputs: list[str], out, frame: _Frame, *, model_path: Path,
                 sources = [name if len(inputs) > 1 else None for name in group]
                 nertag_dask.tag_files(client, group, out, model=model_path, decoder=decoder,
                                       fmt=fmt, encoding=encoding, sources=sources,
-                                      upload=scheduler is not None)
+                                      upload=scheduler is not None, sentences=sentences)
     finally:
         client.close()
         if cluster is not None:

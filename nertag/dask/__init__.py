@@ -13,6 +13,9 @@ machine, on a local cluster or on many machines (``pip install 'nertag[dask]'``)
   tag --engine dask`` does;
 * :func:`local_cluster`: the cluster ``nertag tag --engine dask`` starts on this machine.
 
+Each takes ``sentences``, which line breaks end a sentence, as ``nertag tag --sentences``
+(``auto`` by default; ``line``, ``blank``: see :mod:`nertag.text.sentences`).
+
 The model goes to each worker once: every task carries a small handle (the model's
 path and checksum), and each worker process loads the model the first time it needs it;
 with ``upload=True`` the model's files are first copied to every worker of the current
@@ -40,6 +43,7 @@ from nertag.dask._blocks import (BLOCK_BYTES, Block, blocks_of, check_encoding, 
                                  split_points, tag_block, _size)
 from nertag.dask._model import ModelRef, tagging, upload as _upload
 from nertag.errors import NertagError, UsageError
+from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES, check_mode
 
 __all__ = ["tag_bag", "tag_column", "read_text", "tag_files", "local_cluster", "connect",
            "ModelRef", "BLOCK_BYTES"]
@@ -53,26 +57,29 @@ def _ref(model, decoder, upload: bool) -> ModelRef:
 
 
 # ---------------------------------------------------------------------- bags, dataframes
-def tag_bag(bag, model=None, *, decoder: str | None = None, upload: bool = False):
+def tag_bag(bag, model=None, *, decoder: str | None = None, upload: bool = False,
+            sentences: str = DEFAULT_SENTENCES):
     """A bag of texts (str) → a bag of the jsonl objects of those texts (dicts, in the
     same partitions and order).  ``model``: a model directory, a Tagger or None (the
     shipped model); ``upload``: copy the model to the workers of the current client."""
-    return bag.map_partitions(_tag_texts, _ref(model, decoder, upload))
+    check_mode(sentences, "tag_bag(): sentences")
+    return bag.map_partitions(_tag_texts, _ref(model, decoder, upload), sentences)
 
 
-def _tag_texts(texts, ref: ModelRef) -> list[dict]:
+def _tag_texts(texts, ref: ModelRef, sentences: str = DEFAULT_SENTENCES) -> list[dict]:
     with tagging():
-        return [doc.to_json() for doc in ref.tagger().pipe(list(texts))]
+        return [doc.to_json() for doc in ref.tagger().pipe(list(texts), sentences=sentences)]
 
 
 def tag_column(df, column: str, model=None, *, decoder: str | None = None,
-               upload: bool = False, prefix: str = ""):
+               upload: bool = False, prefix: str = "", sentences: str = DEFAULT_SENTENCES):
     """The Dask dataframe ``df`` with entity columns for its text column ``column``:
     ``{prefix}entities`` (a list of dicts per row: start, end, label, text, score) and
     ``{prefix}{TYPE}`` for each entity type of the model (a list of entity texts per
     row).  Missing values (None, NaN) count as empty texts."""
     import pandas as pd
 
+    check_mode(sentences, "tag_column(): sentences")
     ref = _ref(model, decoder, upload)
     if column not in df.columns:
         raise UsageError(f"tag_column(): no column {column!r} in the dataframe (columns: "
@@ -83,10 +90,10 @@ def tag_column(df, column: str, model=None, *, decoder: str | None = None,
         raise UsageError(f"tag_column(): the dataframe already has column(s) {clash}; give "
                          f"another prefix=")
     meta = df._meta.assign(**{c: pd.Series([], dtype=object) for c in new})
-    return df.map_partitions(_tag_frame, column, ref, prefix, meta=meta)
+    return df.map_partitions(_tag_frame, column, ref, prefix, sentences, meta=meta)
 
 
-def _tag_frame(df, column: str, ref: ModelRef, prefix: str):
+def _tag_frame(df, column: str, ref: ModelRef, prefix: str, sentences: str = DEFAULT_SENTENCES):
     import pandas as pd
 
     texts = []
@@ -99,7 +106,7 @@ def _tag_frame(df, column: str, ref: ModelRef, prefix: str):
             raise TypeError(f"tag_column(): column {column!r} holds a {type(value).__name__}, "
                             f"not text")
     with tagging():
-        docs = list(ref.tagger().pipe(texts))
+        docs = list(ref.tagger().pipe(texts, sentences=sentences))
     ents = [[e.as_dict() for e in d.ents] for d in docs]
     cols = {f"{prefix}entities": ents}
     for t in ref.labels:
@@ -121,7 +128,8 @@ def _plan(paths: Sequence[str], encoding: str, blocksize: int, compute) -> list[
 
 
 def read_text(paths, model=None, *, encoding: str = "utf-8", blocksize: int | None = None,
-              decoder: str | None = None, upload: bool = False, source: bool | None = None):
+              decoder: str | None = None, upload: bool = False, source: bool | None = None,
+              sentences: str = DEFAULT_SENTENCES):
     """Text files (paths or fsspec URLs the workers can read) → a bag of the jsonl objects
     ``nertag tag`` writes: one dict per sentence, character offsets into its file, in
     order, one partition per block.  The first pass (counting each block's characters and
@@ -132,6 +140,7 @@ def read_text(paths, model=None, *, encoding: str = "utf-8", blocksize: int | No
     from dask import delayed
 
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    check_mode(sentences, "read_text(): sentences")
     ref = _ref(model, decoder, upload)
     with_source = len(paths) > 1 if source is None else source
 
@@ -139,25 +148,29 @@ def read_text(paths, model=None, *, encoding: str = "utf-8", blocksize: int | No
         return dask.compute([[delayed(f)(*args) for f, *args in job] for job in jobs])[0]
 
     plans = _plan(paths, encoding, blocksize or BLOCK_BYTES, compute)
-    parts = [delayed(_jsonl_objects)(b, str(p), encoding, str(p) if with_source else None, ref)
+    parts = [delayed(_jsonl_objects)(b, str(p), encoding, str(p) if with_source else None, ref,
+                                     sentences)
              for p, blocks in zip(paths, plans)
              for b in blocks]
     return db.from_delayed(parts)
 
 
-def _jsonl_objects(block: Block, name: str, encoding: str, source, ref) -> list[dict]:
-    return [json.loads(line) for line in
-            tag_block(block, name, encoding, "jsonl", source, ref).decode("utf-8").splitlines()]
+def _jsonl_objects(block: Block, name: str, encoding: str, source, ref,
+                   sentences: str = DEFAULT_SENTENCES) -> list[dict]:
+    out = tag_block(block, name, encoding, "jsonl", source, ref, sentences)
+    return [json.loads(line) for line in out.decode("utf-8").splitlines()]
 
 
 def tag_files(client, paths: Sequence[str], out: IO[str], *, model=None,
               decoder: str | None = None, fmt: str = "jsonl", encoding: str = "utf-8",
               sources: Sequence[str | None] | None = None, blocksize: int | None = None,
-              upload: bool = False, window: int | None = None) -> None:
+              upload: bool = False, window: int | None = None,
+              sentences: str = DEFAULT_SENTENCES) -> None:
     """Tag text files on ``client``'s cluster and write the output to ``out`` in order,
     the same bytes as ``nertag tag`` in one process (``fmt``: jsonl, conll, inline or html
     body; ``sources[i]`` goes into file i's jsonl objects).  At most ``window`` blocks
     (default: 4 per worker thread) are tagged ahead of the one being written."""
+    check_mode(sentences, "tag_files(): sentences")
     ref = _ref(model, decoder, False)
     if upload:
         _upload(client, ref)
@@ -174,7 +187,7 @@ def tag_files(client, paths: Sequence[str], out: IO[str], *, model=None,
         pending: deque = deque()
         for block in blocks:
             pending.append(client.submit(tag_block, block, str(path), encoding, fmt, source,
-                                         ref, pure=False))
+                                         ref, sentences, pure=False))
             if len(pending) >= window:
                 _write(pending.popleft(), out)
         while pending:

@@ -26,6 +26,7 @@ from nertag.dask._model import ModelRef, tagging
 from nertag.errors import NertagError
 from nertag.inference import runtime
 from nertag.inference.tagging import batches, tag_chunks
+from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES
 
 #: A blank line: a line end, spaces or tabs, a line end (LF, CRLF or a lone CR).
 _BREAK = re.compile(rb"(?:\r\n|\r(?!\n)|\n)[ \t\f\v]*(?:\r\n|\r(?!\n)|\n)")
@@ -130,8 +131,9 @@ def blocks_of(counts, path: str, name: str, encoding: str) -> list[Block]:
 
 
 def tag_block(block: Block, name: str, encoding: str, fmt: str, source: str | None,
-              ref: ModelRef) -> bytes:
-    """Pass 2 in a worker: the block tagged and written in ``fmt`` (UTF-8 bytes)."""
+              ref: ModelRef, sentences: str = DEFAULT_SENTENCES) -> bytes:
+    """Pass 2 in a worker: the block tagged and written in ``fmt`` (UTF-8 bytes);
+    ``sentences``: which line breaks end a sentence (:mod:`nertag.text.sentences`)."""
     with _reading(block.path) as f:
         f.seek(block.start)
         text = f.read(block.end - block.start).decode(encoding, "surrogateescape")
@@ -144,7 +146,8 @@ def tag_block(block: Block, name: str, encoding: str, fmt: str, source: str | No
         model.cfg.model.decoder = tagger.decoder
         lines = runtime.checked_lines(stream, name, encoding, first_line=block.line)
         for batch in batches(runtime.Lines(lines)):
-            chunks = tag_chunks(model, [(offset + block.char, t) for offset, t in batch])
+            chunks = tag_chunks(model, [(offset + block.char, t) for offset, t in batch],
+                                sentences)
             parts.append(runtime.format_chunks(chunks, fmt, source).encode("utf-8"))
     return b"".join(parts)
 

@@ -37,6 +37,7 @@ from typing import IO, Iterator
 from nertag.errors import NertagError
 from nertag.inference import runtime, tagging
 from nertag.inference.tagging import batches, iter_chunks, tag_chunks
+from nertag.text import sentences as sentence_modes
 
 #: Files smaller than this are tagged in batches sent to the workers (``tag_stream``).
 SPLIT_MIN_BYTES = 1 << 20
@@ -138,7 +139,7 @@ class _Slice(io.RawIOBase):
 
 def _tag_range(task) -> tuple[str, int]:
     """In a worker: tag one range into a temporary file; its path and size in bytes."""
-    name, encoding, r, fmt, source, tmpdir = task
+    name, encoding, r, fmt, source, tmpdir, sentences = task
     model = runtime._worker_model
     stream = io.TextIOWrapper(io.BufferedReader(_Slice(name, r.start, r.end), 1 << 16),
                               encoding=encoding, newline="", errors="surrogateescape")
@@ -150,7 +151,8 @@ def _tag_range(task) -> tuple[str, int]:
         global _first_range
         sizes, _first_range = (_ramp if _first_range else None), False
         for batch in batches(runtime.Lines(lines), sizes):
-            chunks = tag_chunks(model, [(offset + r.char, text) for offset, text in batch])
+            chunks = tag_chunks(model, [(offset + r.char, text) for offset, text in batch],
+                                sentences)
             out.write(runtime.format_chunks(chunks, fmt, source).encode("utf-8"))
         written = out.tell()
     return part, written
@@ -166,14 +168,17 @@ def _ramp(done: int) -> int:
 
 
 def tag_ranges(pool, name: str, encoding: str, out: IO[str], *, jobs: int, fmt: str = "jsonl",
-               source: str | None = None, tmpdir: str | None = None) -> None:
+               source: str | None = None, tmpdir: str | None = None,
+               sentences: str = sentence_modes.DEFAULT) -> None:
     """Tag file ``name`` in byte ranges in ``pool``'s workers (see :func:`runtime.start_pool`;
     started by fork, they already hold the model) and write the output to ``out`` in
     order, as :func:`runtime.tag_stream` writes it (``fmt``: jsonl, conll, inline or html
     body; ``source`` goes into each jsonl object).  ``tmpdir``: where the workers' files
-    go (default: the system's temporary directory)."""
+    go (default: the system's temporary directory); ``sentences``: which line breaks end
+    a sentence (:mod:`nertag.text.sentences`)."""
     if fmt not in ("jsonl", "conll", "inline", "html"):
         raise ValueError(f"tag_ranges writes jsonl, conll, inline or html, not {fmt!r}")
+    sentence_modes.check_mode(sentences)
     before = os.stat(name)
     with tempfile.TemporaryDirectory(prefix=".nertag-parts-", dir=tmpdir,
                                      ignore_cleanup_errors=True) as parts:
@@ -182,7 +187,8 @@ def tag_ranges(pool, name: str, encoding: str, out: IO[str], *, jobs: int, fmt: 
             try:
                 for r in plan(name, encoding, jobs, before.st_size):
                     pending.append(pool.apply_async(_tag_range,
-                                                    ((name, encoding, r, fmt, source, parts),)))
+                                                    ((name, encoding, r, fmt, source, parts,
+                                                      sentences),)))
                     while pending and pending[0].ready():
                         _append(pending.popleft().get(), out)
             except NertagError:

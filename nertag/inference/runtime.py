@@ -19,6 +19,7 @@ from typing import IO, Callable, Iterator
 from nertag.errors import NertagError
 from nertag.inference import formats
 from nertag.inference.tagging import BATCH_CHARS, CHUNK_CHARS, batches, tag_chunks
+from nertag.text import sentences as sentence_modes
 from nertag.text.conll import not_text, open_checked
 
 #: The model a worker process tags with (set before forking, or loaded by a spawned one).
@@ -147,8 +148,8 @@ def rare_gc():
 def _work(args):
     """In a worker: tag one batch and format it; text comes back UTF-8 encoded (the
     parent writes the bytes as they are instead of decoding and re-encoding them)."""
-    batch, fmt, source = args
-    chunks = tag_chunks(_worker_model, batch)
+    batch, fmt, source, sentences = args
+    chunks = tag_chunks(_worker_model, batch, sentences)
     return format_chunks(chunks, fmt, source).encode("utf-8") if fmt != "pretty" else chunks
 
 
@@ -168,21 +169,24 @@ def format_chunks(chunks, fmt: str, source: str | None) -> str:
 # ------------------------------------------------------------------ one input
 def tag_stream(model, lines: Iterator[str], out: IO[str], *, fmt: str = "jsonl",
                per: str = "sentence", source: str | None = None, pool=None, jobs: int = 1,
-               size: int | None = None, show: Callable | None = None) -> None:
+               size: int | None = None, show: Callable | None = None,
+               sentences: str = sentence_modes.DEFAULT) -> None:
     """Tag the text given as ``lines`` and write it to ``out`` in format ``fmt``.
 
     ``source`` goes into each jsonl object (None: left out; ``per="document"`` always
     names it); ``pool``/``jobs`` tag batches in worker processes (see :func:`start_pool`),
     ``size`` (the input's size, if known) makes the last batches smaller so the workers
-    finish together; with ``fmt="pretty"``, ``show(chunks)`` draws each batch.
+    finish together; with ``fmt="pretty"``, ``show(chunks)`` draws each batch;
+    ``sentences``: which line breaks end a sentence (:mod:`nertag.text.sentences`).
     """
+    sentence_modes.check_mode(sentences)
     if per == "document":
-        chunks = [c for b in batches(Lines(lines)) for c in tag_chunks(model, b)]
+        chunks = [c for b in batches(Lines(lines)) for c in tag_chunks(model, b, sentences)]
         out.write(formats.document_json(chunks, source or "<stdin>"))
         return
     if pool is None:
         for b in batches(Lines(lines)):
-            chunks = tag_chunks(model, b)
+            chunks = tag_chunks(model, b, sentences)
             if fmt == "pretty":
                 show(chunks)
             else:
@@ -193,7 +197,7 @@ def tag_stream(model, lines: Iterator[str], out: IO[str], *, fmt: str = "jsonl",
     # workers finish it together (a token's scores do not depend on the batch it is in:
     # the output is the same bytes)
     for b in batches(Lines(lines), _worker_batch_chars(jobs, size)):
-        pending.append(pool.apply_async(_work, ((b, fmt, source),)))
+        pending.append(pool.apply_async(_work, ((b, fmt, source, sentences),)))
         while len(pending) > 2 * jobs:  # bounded: never read far ahead of the writer
             _emit(pending.popleft().get(), fmt, out, show)
     while pending:

@@ -19,6 +19,7 @@ from nertag.errors import NertagError
 from nertag.inference.model import NerModel
 from nertag.nn.ragged import sentence_starts
 from nertag.text import tags as tagmod
+from nertag.text import sentences as sentence_modes
 from nertag.text.tokenize import TokenSpans, split_flat
 
 CHUNK_CHARS = 64 * 1024       # cut a chunk after a blank line once it is this long
@@ -98,9 +99,11 @@ def _cut(line: str, limit: int) -> int:
     return limit
 
 
-def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]]) -> list[TaggedChunk]:
-    """Tokenize, split and tag a batch of chunks in one model call."""
-    split = [split_flat(text, offset) for offset, text in chunks]
+def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
+               sentences: str = sentence_modes.DEFAULT) -> list[TaggedChunk]:
+    """Tokenize, split and tag a batch of chunks in one model call; ``sentences``: which
+    line breaks end a sentence (``blank``, ``line``, ``auto``: :mod:`nertag.text.sentences`)."""
+    split = [split_flat(text, offset, sentences) for offset, text in chunks]
     # the batch's tokens end to end: texts (N), offsets (N,), sentence lengths (S,)
     texts = [w for p in split for w in p.texts]
     if not texts:

@@ -7,6 +7,7 @@ the batch path."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 
@@ -92,6 +93,48 @@ def test_jobs_writes_what_one_process_writes(tmp_path, small_pieces, model_dir, 
     o4 = tmp_path / "o4"
     run("tag", "-m", model_dir, src, src, "-f", fmt, "-o", o4)
     assert o3.read_bytes() == o4.read_bytes()
+
+
+#: Line-per-item blocks and hard-wrapped paragraphs (LF and CRLF), where the modes differ.
+WRAPPED = ("Obama visits Paris\nMerkel meets Macron in Berlin\nApple hires Tim Cook\n\n"
+           "The European Commission said on Thursday it disagreed with German\r\n"
+           "advice to consumers to shun British lamb until scientists determine\r\n"
+           "whether mad cow disease can be transmitted to sheep, the Commission\r\n"
+           "said in Brussels.\r\n\r\n"
+           "Headline about Angela Merkel in Köln\n"
+           "Peter Blackburn met Angela Merkel in Zürich and São Paulo on Monday and\n"
+           "flew on to the United Nations in New York with Acme Inc.\n"
+           "Shares in Acme Inc.\nrose in London.\n\n")
+
+
+def mode_text(seed: int = 0) -> str:
+    """:func:`text` with :data:`WRAPPED` between its paragraphs, again and again."""
+    rng = random.Random(seed)
+    pieces = text(n_paragraphs=120, seed=seed).split("\n\n")
+    return "".join(p + ("\n\n" + WRAPPED if rng.random() < 0.3 else "\n\n") for p in pieces)
+
+
+@pytest.mark.parametrize("mode", ["blank", "line", "auto"])
+def test_jobs_writes_what_one_process_writes_in_each_sentence_mode(tmp_path, small_pieces,
+                                                                  model_dir, mode):
+    src = tmp_path / "in.txt"
+    src.write_bytes(mode_text().encode("utf-8"))
+    outs = []
+    for jobs in ("1", "2"):
+        outs.append(tmp_path / f"o{jobs}")
+        run("tag", "-m", model_dir, src, "-f", "jsonl", "-o", outs[-1], "--jobs", jobs,
+            "--sentences", mode)
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    lines = outs[0].read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["text"] for line in lines]
+    # the modes differ where they should: the headlines are sentences of their own in
+    # line and auto mode, the wrapped paragraph is one sentence in blank and auto mode
+    assert ("Merkel meets Macron in Berlin" in texts) == (mode != "blank")
+    assert any(t.startswith("The European Commission said") and t.endswith("Brussels.")
+               for t in texts) == (mode != "line")
+    if mode == "auto":  # the default
+        run("tag", "-m", model_dir, src, "-f", "jsonl", "-o", tmp_path / "d", "--jobs", "2")
+        assert (tmp_path / "d").read_bytes() == outs[0].read_bytes()
 
 
 def test_jobs_in_another_encoding_and_to_standard_output(tmp_path, small_pieces, model_dir):

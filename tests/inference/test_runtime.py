@@ -61,10 +61,12 @@ def test_inline_without_marks_is_the_input(model_dir, tricky, tmp_path):
     assert re.sub(r"</?(PER|LOC|ORG|MISC)>", "", marked) == TRICKY
 
 
-def test_conll_tokens_are_the_tokenizers(model_dir, tricky):
-    out = run("tag", "-m", model_dir, tricky, "-f", "conll")
+@pytest.mark.parametrize("mode", [None, "blank", "line", "auto"])
+def test_conll_tokens_are_the_tokenizers(model_dir, tricky, mode):
+    out = run("tag", "-m", model_dir, tricky, "-f", "conll",
+              *(["--sentences", mode] if mode else []))
     blocks = [b for b in out.split("\n\n") if b.strip()]
-    sents = split_sentences(TRICKY)
+    sents = split_sentences(TRICKY, 0, mode or "auto")  # auto: the default
     assert len(blocks) == len(sents)
     for block, sent in zip(blocks, sents):
         rows = [line.split("\t") for line in block.strip("\n").split("\n")]

@@ -7,24 +7,43 @@ import pytest
 
 from conftest import TRICKY
 from nertag.config import load_config
+from nertag.errors import NertagError
 from nertag.inference import tagging
+from nertag.text.sentences import MODES
 from nertag.text.tags import get_entities
 from nertag.text.tokenize import split_sentences, tokenize
 from nertag.training.loop import train
 
 
-def test_tag_chunks_covers_every_token(model_dir):
+@pytest.mark.parametrize("mode", MODES)
+def test_tag_chunks_covers_every_token(model_dir, mode):
     import io
 
     from nertag.modelio import load_model
 
     model = load_model(model_dir)
     sents = [s for b in tagging.batches(io.StringIO(TRICKY, newline=""))
-             for c in tagging.tag_chunks(model, b) for s in c.sentences]
-    assert [t.text for s in sents for t in s.tokens] == [t.text for t in tokenize(TRICKY)]
+             for c in tagging.tag_chunks(model, b, mode) for s in c.sentences]
+    assert [s.tokens for s in sents] == split_sentences(TRICKY, 0, mode)
+    assert "".join(t.text for s in sents for t in s.tokens) == \
+        "".join(t.text for t in tokenize(TRICKY))
     for s in sents:
         for e in s.entities:
             assert TRICKY[e.start:e.end] == e.text
+
+
+def test_tag_chunks_splits_at_line_breaks_by_default(model_dir):
+    from nertag.modelio import load_model
+
+    model = load_model(model_dir)
+    text = "Obama visits Paris\nMerkel meets Macron\nApple hires Tim Cook\n"
+    for mode, n in (("auto", 3), ("line", 3), ("blank", 1)):
+        (chunk,) = tagging.tag_chunks(model, [(0, text)], mode)
+        assert len(chunk.sentences) == n
+        assert all("\n" not in e.text for s in chunk.sentences for e in s.entities) or n == 1
+    assert len(tagging.tag_chunks(model, [(0, text)])[0].sentences) == 3  # the default
+    with pytest.raises(NertagError, match="unknown sentence mode 'para'"):
+        tagging.tag_chunks(model, [(0, text)], "para")
 
 
 @pytest.mark.parametrize("scheme,decoder", [("bioes", "constrained"), ("bioes", "greedy"),
@@ -41,9 +60,14 @@ def test_tag_chunks_like_the_sentence_by_sentence_path(tmp_path_factory, tricky,
     model.fast_inference = True
     text = tricky.read_bytes().decode("utf-8") * 3
     chunks = [(0, text)]
-    fast = tagging.tag_chunks(model, chunks)
-    # the reference: sentence by sentence, BIO tags from predict, chunks from get_entities
-    sents = [s for s in split_sentences(text, 0) if s]
+    for mode in MODES:
+        fast = tagging.tag_chunks(model, chunks, mode)
+        _like_sentence_by_sentence(model, text, fast, split_sentences(text, 0, mode))
+
+
+def _like_sentence_by_sentence(model, text, fast, sents):
+    """``fast`` (tag_chunks' result) as tagging ``sents`` one by one gives: BIO tags from
+    predict, entities from get_entities."""
     tags, conf = model.predict([[t.text for t in s] for s in sents])
     assert len(fast[0].sentences) == len(sents)
     for a, s, tg, cf in zip(fast[0].sentences, sents, tags, conf):
