@@ -1,9 +1,10 @@
 """The ``POST /tag`` request and response, in plain Python (no web framework).
 
 Request: a JSON object with ``text`` (one string) or ``texts`` (a list of strings),
-and optionally ``sentences`` (see :data:`SENTENCE_MODES`), ``decoder`` (``greedy``,
-``constrained``, ``viterbi``, or null for the model's own) and ``tokens`` (false:
-leave the tokens out of the response).
+and optionally ``sentences`` (which line breaks end a sentence: ``auto``, the default,
+``line`` or ``blank``, as ``nertag tag --sentences``; see :data:`SENTENCE_MODES`),
+``decoder`` (``greedy``, ``constrained``, ``viterbi``, or null for the model's own) and
+``tokens`` (false: leave the tokens out of the response).
 
 Response: ``{"docs": [{"sentences": [S, ...]}, ...]}``, one doc per input text in
 order, where each ``S`` is the object ``nertag tag -f jsonl`` writes for one sentence
@@ -20,10 +21,12 @@ import json
 from dataclasses import dataclass
 from typing import Sequence
 
-#: ``sentences`` values: ``blank`` is the splitter ``nertag tag`` uses (after . ! ?
-#: before a capital, and at every blank line); ``line`` (every line a sentence) and
-#: ``auto`` are accepted only by a Tagger whose ``pipe`` takes ``sentences=``.
-SENTENCE_MODES = ("blank", "line", "auto")
+from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES, MODES
+
+#: ``sentences`` values (:mod:`nertag.text.sentences`): a sentence ends after . ! ? before
+#: a capital and at every blank line, and at line breaks: ``blank`` none, ``line`` every
+#: one, ``auto`` (the default) those of line-per-item text, not those of hard-wrapped prose.
+SENTENCE_MODES = MODES
 FIELDS = ("text", "texts", "sentences", "decoder", "tokens")
 EXAMPLE = '{"text": "Laura Okafor flew to Geneva."}'
 
@@ -41,7 +44,7 @@ class ApiError(Exception):
 class TagRequest:
     texts: list[str]
     decoder: str | None = None
-    sentences: str = "blank"
+    sentences: str = DEFAULT_SENTENCES
     tokens: bool = False
 
     @property
@@ -73,8 +76,10 @@ def check_content_type(header: str | None) -> None:
 
 
 def parse_tag_request(body: bytes, *, max_texts: int, decoders: Sequence[str],
-                      sentence_modes: Sequence[str] = ("blank",)) -> TagRequest:
-    """The checked request in ``body``; ``sentence_modes``: the modes this Tagger takes."""
+                      sentence_modes: Sequence[str] = SENTENCE_MODES) -> TagRequest:
+    """The checked request in ``body``; ``sentence_modes``: the modes this Tagger takes
+    (without ``sentences``, a request gets the default if the Tagger takes it, else the
+    Tagger's first mode)."""
     try:
         obj = json.loads(body)
     except RecursionError:
@@ -112,7 +117,8 @@ def parse_tag_request(body: bytes, *, max_texts: int, decoders: Sequence[str],
     if decoder is not None and decoder not in decoders:
         raise ApiError(422, f"field 'decoder' must be one of {', '.join(decoders)} (or null "
                             f"for the model's own), got {_shown(decoder)}")
-    sentences = obj.get("sentences", "blank")
+    sentences = obj.get("sentences", DEFAULT_SENTENCES if DEFAULT_SENTENCES in sentence_modes
+                        else sentence_modes[0])
     if sentences not in SENTENCE_MODES:
         raise ApiError(422, f"field 'sentences' must be one of {', '.join(SENTENCE_MODES)}, "
                             f"got {_shown(sentences)}")

@@ -53,7 +53,7 @@ def test_model(live, tagger):
     assert 0.9 < obj["dev_scores"]["f1"] < 1 and "PER" in obj["dev_scores"]["per_type"]
     assert "train" in obj["provenance"] and "dev_scores" not in obj["provenance"]
     assert obj["server"]["max_bytes"] == 1_000_000 and obj["server"]["max_texts"] == 1000
-    assert obj["server"]["sentences"][0] == "blank"
+    assert obj["server"]["sentences"] == ["blank", "line", "auto"]
 
 
 def test_tag_is_the_jsonl_of_nertag_tag(live, tmp_path):
@@ -93,6 +93,28 @@ def test_tag_texts_offsets_and_options(live, tagger):
     _, own = live.tag({"text": text, "decoder": None, "tokens": True})
     assert own["docs"][0]["sentences"] == expected(tagger, text, True)
     assert own != greedy
+
+
+def test_sentences_line_breaks_end_sentences_by_default(live, tagger):
+    """The issue's example: three headlines are three sentences (auto, the default, and
+    line), one in blank mode; a hard-wrapped paragraph stays one sentence in auto mode."""
+    headlines = "Obama visits Paris\nMerkel meets Macron\nApple hires Tim Cook\n"
+    wrapped = ("Delegates from more than 40 countries gathered in Geneva on Thursday for\n"
+               "talks on river pollution, the United Nations said in a statement issued\n"
+               "at the Palais des Nations.\n")
+    for mode, n_head, n_wrapped in ((None, 3, 1), ("auto", 3, 1), ("line", 3, 3),
+                                    ("blank", 1, 1)):
+        req = {"texts": [headlines, wrapped]} | ({"sentences": mode} if mode else {})
+        status, answer = live.tag(req)
+        assert status == 200
+        docs = answer["docs"]
+        assert [len(d["sentences"]) for d in docs] == [n_head, n_wrapped], mode
+        for d, text in zip(docs, (headlines, wrapped)):
+            assert d["sentences"] == [
+                {"text": s.text, "start": s.start, "entities": [e.as_dict() for e in s.ents]}
+                for s in tagger(text, sentences=mode or "auto").sentences]
+            if n_head == 3:
+                assert all("\n" not in e["text"] for s in d["sentences"] for e in s["entities"])
 
 
 def test_the_page_and_its_files(live):

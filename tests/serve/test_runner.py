@@ -97,7 +97,8 @@ def test_a_batch_is_bounded_in_characters(tagger):
 
 
 def test_sentences_is_passed_only_to_a_tagger_that_takes_it(tagger):
-    assert sentence_modes(tagger)[0] == "blank"
+    assert sentence_modes(tagger) == ("blank", "line", "auto")  # nertag's Tagger
+    assert sentence_modes(Recording(tagger)) == ("blank",)
 
     class WithModes(Recording):
         def pipe(self, texts, batch_size=1000, *, decoder=None, sentences="blank"):

@@ -15,7 +15,7 @@ from nertag.serve.schema import (FIELDS, ApiError, TagRequest, check_content_typ
 DECODERS = ("greedy", "constrained", "viterbi")
 
 
-def parse(obj, max_texts=10, modes=("blank",)):
+def parse(obj, max_texts=10, modes=("blank", "line", "auto")):
     body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
     return parse_tag_request(body, max_texts=max_texts, decoders=DECODERS,
                              sentence_modes=modes)
@@ -29,14 +29,24 @@ def test_a_good_request():
     assert parse({"text": "x", "decoder": None}).decoder is None
 
 
+def test_sentences_is_auto_by_default_and_takes_the_three_modes():
+    assert parse({"text": "x"}).sentences == "auto" == TagRequest(["x"]).sentences
+    for mode in ("blank", "line", "auto"):
+        assert parse({"text": "x", "sentences": mode}).sentences == mode
+    for bad in ("para", "", None, 1, ["line"]):
+        with pytest.raises(ApiError) as e:
+            parse({"text": "x", "sentences": bad})
+        assert e.value.status == 422
+        assert e.value.message.startswith("field 'sentences' must be one of blank, line, auto")
+
+
 def test_sentence_modes_the_tagger_does_not_have_are_refused_by_name():
     with pytest.raises(ApiError) as e:
-        parse({"text": "x", "sentences": "line"})
+        parse({"text": "x", "sentences": "line"}, modes=("blank",))
     assert e.value.status == 422
     assert e.value.message == ("field 'sentences': 'line' is not available in this version "
                                "of nertag; use 'blank'")
-    assert parse({"text": "x", "sentences": "line"},
-                 modes=("blank", "line", "auto")).sentences == "line"
+    assert parse({"text": "x"}, modes=("blank",)).sentences == "blank"  # its one mode
 
 
 def test_too_many_texts_is_413_with_the_limit():
