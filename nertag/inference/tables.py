@@ -338,7 +338,7 @@ class TableScorer:
                 self._add_table(zc, tc, name, ids, i)
             if ch is not None:  # + W_char [v(t−w) … v(t+w)]
                 v, _ = charcnn.forward_tokens(Xc[:, :, F:].reshape(B * self.arch.n, -1), p,
-                                              ch.activation)
+                                              ch.activation, grad=False)
                 zc += v.reshape(B, -1) @ self.W_char.T
             np.matmul(f(zc, out=zc), Ut, out=out[i:i + B])
         out += p["c"]

@@ -144,7 +144,8 @@ class WordTypeScorer:
                  for f, (name, _, _) in enumerate(self.arch.features)]
         if self.arch.chars is not None:  # the character vector: a product per word
             parts.append(charcnn.forward(feats[:, self.arch.n_features:], self.params,
-                                         self.arch.chars.activation, per_word=True)[0])
+                                         self.arch.chars.activation, per_word=True,
+                                         grad=False)[0])
         x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
         n, H = self.arch.n, self.arch.hidden
         rows = np.matmul(x[:, None, :], self.Wcat).reshape(len(types), n, H).transpose(1, 0, 2)

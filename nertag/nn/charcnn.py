@@ -15,7 +15,7 @@ Forward, for word w with character ids chars[w] (L,):
   e[w, t] = C[chars[w, t]]                                  (L, c)    character vectors
   u[w, j] = [e[w, j]; e[w, j+1]; …; e[w, j+k−1]]            (P, k·c)  window j (im2col)
   z[w, j] = K u[w, j] + b                                   (P, m)
-  v[w, i] = f(max_j z[w, j, i]) = max_j f(z[w, j, i])       (m,)
+  v[w, i] = f(max_j z[w, j, i]) = max_j f(z[w, j, i])       (m,)  (b is added after the max)
 
 f is tanh or the identity; both increase, so f may be applied after the max (once per
 filter instead of once per position) and the same position wins.
@@ -48,45 +48,63 @@ PARAMS = ("C_char", "K_char", "b_char")
 ACTIVATIONS = ("tanh", "linear")
 
 
+def slots(L: int, k: int) -> np.ndarray:
+    """The character slots of each filter window: (P, k), row j = j, j+1, …, j+k−1."""
+    return np.arange(L - k + 1)[:, None] + np.arange(k)
+
+
 def unfold(e: np.ndarray, k: int) -> np.ndarray:
     """The k-character windows of every word, side by side (im2col).
 
     e: (W, L, c)  ->  u: (W, P, k·c) with u[w, j] = [e[w, j]; …; e[w, j+k−1]]"""
-    P = e.shape[1] - k + 1
-    return np.concatenate([e[:, s:s + P] for s in range(k)], axis=2)
+    return e[:, slots(e.shape[1], k)].reshape(len(e), -1, k * e.shape[2])
 
 
 def forward(chars: np.ndarray, params: dict, activation: str = "tanh", *,
-            per_word: bool = False):
+            per_word: bool = False, grad: bool = True):
     """Character vectors v: (W, m) of words given as character ids chars: (W, L).
 
     ``per_word`` multiplies each word's windows by K on their own (a stack of products):
     a word's vector is then the same bits whatever other words come along (the tagging
-    tables need that); otherwise one product for all windows (faster, for training).
+    tables need that); otherwise one product for all windows, position by position
+    (faster, for training).  ``grad=False`` skips what only the backward needs (the
+    winning positions).
+
+    The bias is added after the max: max_j (K u_j + b) = max_j (K u_j) + b (a constant
+    added to every position changes neither the max nor the winner).
     """
     C, K, b = params["C_char"], params["K_char"], params["b_char"]
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown character activation {activation!r}")
-    Wn = len(chars)
+    Wn, L = chars.shape
     m, kc = K.shape
     k = kc // C.shape[1]
-    u = unfold(C[chars], k)                                    # (W, P, k·c)
-    if per_word:
-        z = np.matmul(u, K.T)                                  # (W, P, m)
+    P = L - k + 1
+    window = slots(L, k)                                       # u = unfold(C[chars], k)
+    if per_word:                                               # in one take of C's rows
+        u = np.take(C, chars[:, window], axis=0).reshape(Wn, P, kc)      # (W, P, k·c)
+        z = np.matmul(u, K.T).transpose(1, 0, 2)                         # (P, W, m)
     else:
-        z = (u.reshape(-1, kc) @ K.T).reshape(Wn, -1, m)
-    z += b                                                     # z = K u + b
-    arg = z.argmax(axis=1)                                     # j*: (W, m), first on ties
-    v = np.take_along_axis(z, arg[:, None, :], axis=1)[:, 0]   # max_j z: (W, m)
+        u = np.take(C, chars[:, window].transpose(1, 0, 2), axis=0)      # (P, W, k, c)
+        z = (u.reshape(P * Wn, kc) @ K.T).reshape(P, Wn, m)              # (P, W, m)
+    v = z.max(axis=0)                                          # max_j K u_j: (W, m)
+    arg = None
+    if grad:  # j*, the first j at the max: (P − j)·[z_j = max] is largest there
+        first = (P - np.arange(P, dtype=np.int32)).reshape(P, 1, 1)
+        arg = P - np.multiply(z == v, first, dtype=np.int32).max(axis=0)
+    v += b
     if activation == "tanh":
         np.tanh(v, out=v)
     return v, (chars, arg, v, activation, C, K)
 
 
 def backward(dv: np.ndarray, cache) -> dict:
-    """∂J/∂C_char (:class:`SparseRows` of the characters used), ∂J/∂K_char, ∂J/∂b_char
-    from dv = ∂J/∂v: (W, m); the equations are in the module's docstring."""
+    """∂J/∂C_char (:class:`SparseRows` of the characters at the winning windows),
+    ∂J/∂K_char, ∂J/∂b_char from dv = ∂J/∂v: (W, m); the equations are in the module's
+    docstring."""
     chars, arg, v, activation, C, K = cache
+    if arg is None:
+        raise ValueError("forward(..., grad=False) kept nothing for the backward")
     A, c = C.shape
     m, kc = K.shape
     k = kc // c
@@ -97,7 +115,7 @@ def backward(dv: np.ndarray, cache) -> dict:
     acc = np.result_type(g.dtype, np.float64)                  # sums in float64 (or wider)
     dK = np.empty_like(K)
     dC = np.zeros((A, c), dtype=acc)
-    used = []
+    used = np.zeros(A, dtype=bool)
     gf = g.ravel()
     for s in range(k):
         alpha = chars[rows, arg + s]                           # (W, m) tap s of each winner
@@ -111,8 +129,8 @@ def backward(dv: np.ndarray, cache) -> dict:
         Ks = K[:, s * c:(s + 1) * c]                           # (m, c)
         dK[:, s * c:(s + 1) * c] = N @ C                       # ∂J/∂K_s = N_s C
         dC += N.T @ Ks                                         # ∂J/∂C += N_sᵀ K_s
-        used.append(alpha.ravel())
-    ids = np.unique(np.concatenate(used)) if used else np.zeros(0, np.int64)
+        used |= np.bincount(alpha.ravel(), minlength=A).astype(bool)
+    ids = np.flatnonzero(used)
     return {"C_char": SparseRows(ids.astype(np.int64), dC[ids].astype(C.dtype), (A, c)),
             "K_char": dK, "b_char": db}
 
@@ -131,11 +149,12 @@ def unique_rows(chars: np.ndarray):
     return first, inverse.reshape(-1)
 
 
-def forward_tokens(chars: np.ndarray, params: dict, activation: str = "tanh"):
+def forward_tokens(chars: np.ndarray, params: dict, activation: str = "tanh", *,
+                   grad: bool = True):
     """Character vectors of many tokens, chars: (N, L) -> (N, m), each distinct word
     (row) computed once: a word at several places of a minibatch's windows is one row."""
     first, inverse = unique_rows(chars)
-    v, cache = forward(chars[first], params, activation)
+    v, cache = forward(chars[first], params, activation, grad=grad)
     return v[inverse], (inverse, len(first), cache)
 
 
