@@ -12,6 +12,7 @@ import pickle
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,43 @@ def test_decoder_on_load_or_call_as_the_cli(tagger, cli):
         ents(tagger(text, decoder="greedy"))
     assert [e.text for e in tagger(text).ents] == ["Marchetti", "Palais des Nations"]
     assert tagger.decoder == "viterbi"  # the shipped model's own, unchanged by the calls
+
+
+HEADLINES = "Obama visits Paris\nMerkel meets Macron\nApple hires Tim Cook\n"
+
+
+def test_sentences_option_as_the_cli(tagger, cli):
+    """``sentences=`` as ``nertag tag --sentences``: the issue's headlines are three
+    sentences by default (auto) and in line mode, no entity over a line break; blank
+    mode is one sentence; the same sentences and entities as the command."""
+    for mode, n in ((None, 3), ("auto", 3), ("line", 3), ("blank", 1)):
+        kw = {"sentences": mode} if mode else {}
+        doc = tagger(HEADLINES, **kw)
+        assert [s.text for s in doc.sentences] == (
+            ["Obama visits Paris", "Merkel meets Macron", "Apple hires Tim Cook"] if n == 3
+            else [HEADLINES.rstrip("\n")])
+        if n == 3:
+            assert all("\n" not in e.text for e in doc.ents)
+        lines = cli_lines(cli, "-", "-f", "jsonl", *(["--sentences", mode] if mode else []),
+                          input=HEADLINES)
+        assert [line["text"] for line in lines] == [s.text for s in doc.sentences]
+        assert [(e["text"], e["label"], e["start"], e["end"]) for line in lines
+                for e in line["entities"]] == [e[:4] for e in ents(doc)]
+        (piped,) = tagger.pipe([HEADLINES], **kw)
+        assert piped == doc
+    # a paragraph wrapped at 72 columns: one sentence per sentence in auto and blank mode
+    para = EXAMPLE.read_text(encoding="utf-8").split("\n\n")[0]
+    wrapped = "\n".join(textwrap.wrap(para, 72))
+    for mode in ("auto", "blank"):
+        got = tagger(wrapped, sentences=mode).ents
+        assert [(e.text.replace("\n", " "), e.label) for e in got] == \
+            [(e.text, e.label) for e in tagger(para).ents]
+    assert len(tagger(wrapped, sentences="line").sentences) > len(tagger(para).sentences)
+    with pytest.raises(NertagError, match=r"tagger\(text\): sentences: unknown sentence mode "
+                                          r"'lines'; use one of blank, line, auto"):
+        tagger(HEADLINES, sentences="lines")
+    with pytest.raises(NertagError, match=r"tagger.pipe\(\): sentences: unknown sentence"):
+        tagger.pipe([HEADLINES], sentences="para")
 
 
 def test_tagger_pickles_small_and_reloads(tagger, fresh, monkeypatch):
