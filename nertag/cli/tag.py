@@ -189,8 +189,8 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
 
     sentences = sentences or DEFAULT
     if fmt is None:  # --tokenized: columns in, columns out (as Stanford NER's TSV)
-        fmt = "conll" if tokenized else "pretty" if output is None and sys.stdout.isatty() \
-            and engine == "local" else "jsonl"
+        fmt = "jsonl" if per == "document" else "conll" if tokenized else "pretty" \
+            if output is None and sys.stdout.isatty() and engine == "local" else "jsonl"
     if per == "document" and fmt != "jsonl":
         raise UsageError("--per document goes with --format jsonl")
     if inputs.count("-") > 1:

@@ -87,6 +87,9 @@ def test_every_text_format_and_per_document(cli, small_model, conll, tmp_path):
     docs = cli("tag", "-m", small_model, "--tokenized", conll, "-f", "jsonl", "--per",
                "document")
     assert docs.exit_code == 0, docs.stderr
+    # --per document means jsonl (no -f needed, even where --tokenized defaults to conll)
+    assert cli("tag", "-m", small_model, "--tokenized", conll, "--per", "document").stdout \
+        == docs.stdout
     doc = json.loads(docs.stdout)
     assert doc["source"] == str(conll) and doc["text"].count("\n") == len(doc["sentences"])
     for e in doc["entities"]:
