@@ -298,10 +298,10 @@ def _tag_tokenized(model, name: str, out, *, fmt: str, per: str, encoding: str,
     path = "/dev/stdin" if name == "-" else name
     chunks = []
     try:
-        for sentences, tags, chunk in ([] if blank else tokenized.tag_file(model, path,
-                                                                            encoding)):
+        for sents, tags, chunk in ([] if blank else tokenized.tag_file(model, path,
+                                                                        encoding)):
             if fmt == "conll":
-                out.write(tokenized.conll(sentences, tags))
+                out.write(tokenized.conll(sents, tags))
             elif per == "document":
                 chunks.append(chunk)
             elif fmt == "pretty":
