@@ -175,6 +175,8 @@ def test_an_empty_input_with_workers(files, tmp_path, cli, small_model):
     (["convert", "{d}/nope.conll", "{d}/out.jsonl"], "error: {d}/nope.conll: data file not found"),
     (["train", "-c", "{d}/nope.yaml"], "error: {d}/nope.yaml: config file not found"),
     (["gradcheck", "-m", "{d}/nomodel"], "error: {d}/nomodel: model directory not found"),
+    (["report", "{d}/nomodel"], "error: {d}/nomodel: model directory not found"),
+    (["benchmark", "--frobnicate"], "error: No such option: --frobnicate"),
     (["tag", "-m", "{d}/nomodel", "--frobnicate", "x"], "error: No such option: --frobnicate"),
 ])
 def test_debug_after_the_command_shows_traceback_and_error(args, error, tmp_path, cli):
