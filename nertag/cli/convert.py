@@ -59,6 +59,7 @@ def command(
 
     from rich.markup import escape
 
+    from nertag.cli.application import refuse_overwriting_input
     from nertag.cli.tables import console
     from nertag.errors import UsageError
     from nertag.text.corpus_writers import write_corpus
@@ -74,6 +75,7 @@ def command(
         summary = (f"{src} ({source_format(corpus)}, {len(corpus.sentences)} sentences) -> "
                    f"standard output ({to.value})")
     else:
+        refuse_overwriting_input("OUT", dst, [src])
         done = convert(src, dst, from_.value, to.value, encoding)
         notes = done.notes
         summary = (f"{src} ({done.source_format}, {done.sentences} sentences, {done.entities} "

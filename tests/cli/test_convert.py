@@ -82,6 +82,18 @@ def test_errors(tmp_path, cli, expect_error):
                  "dev.conll:1: not valid JSON")
 
 
+def test_out_naming_in_is_refused(tmp_path, cli, expect_error):
+    data = tmp_path / "train.conll"
+    data.write_text("Paris\tB-LOC\nis\tO\n\n", encoding="utf-8")
+    before = data.read_bytes()
+    expect_error(cli("convert", data, data, "--to", "conll-bioes"), 2,
+                 f"OUT {data}: is the input; it would be replaced by the output; "
+                 f"give another output file")
+    (tmp_path / "link.conll").symlink_to(data)
+    expect_error(cli("convert", data, tmp_path / "link.conll"), 2, "under another name")
+    assert data.read_bytes() == before
+
+
 def test_nertag_tag_output_is_training_data(tmp_path, cli, small_model):
     """tag → jsonl → convert: the tagger's own entities, as CoNLL columns."""
     text = tmp_path / "news.txt"
