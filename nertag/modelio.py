@@ -135,6 +135,12 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
                           f"or give --model DIR")
     if not d.is_dir():
         raise NertagError(f"{d}: not a directory; --model takes a model directory")
+    if (d / "checkpoint").is_dir() and not (d / "weights.npz").exists():
+        # ``OUT.partial`` (training.checkpoint.partial_dir): what Ctrl-C leaves to resume
+        out = d.with_name(d.name[:-len(".partial")]) if d.name.endswith(".partial") else d
+        raise NertagError(f"{d}: the checkpoint of an interrupted training run, not a model; "
+                          f"the best epoch so far is the model in {out}, and 'nertag train "
+                          f"--resume {out}' continues the run")
     for name in FILES + ("manifest.json",):
         if not (d / name).is_file():
             raise NertagError(f"{d}: {name} is missing; this is not a complete nertag model "

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nertag import modelio
+from nertag.errors import NertagError
+
 
 def test_a_model_loaded_read_only_refuses_changes_and_tags_the_same(tmp_path):
     from nertag.modelio import load_model
@@ -53,3 +56,16 @@ def test_a_character_model_saves_its_characters_and_tags_the_same_after_reload(t
     (out / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
     with pytest.raises(NertagError, match="vocab.json: does not match config.yaml's features"):
         load_model(out, verify=False)
+
+
+def test_the_checkpoint_of_an_interrupted_run_is_named_as_such(tmp_path):
+    """``-m X.partial`` (what Ctrl-C leaves beside X) says where the model is and how
+    to resume, instead of naming a missing weights.npz."""
+    partial = tmp_path / "run.partial"
+    (partial / "checkpoint").mkdir(parents=True)
+    with pytest.raises(NertagError) as e:
+        modelio.load_model(partial)
+    assert str(e.value) == (
+        f"{partial}: the checkpoint of an interrupted training run, not a model; the best "
+        f"epoch so far is the model in {tmp_path / 'run'}, and 'nertag train --resume "
+        f"{tmp_path / 'run'}' continues the run")
