@@ -31,8 +31,10 @@ after a letter, or with a function word (``the``, ``of``, ``and``, ... see
    separated by single line breaks).
 
 In hard-wrapped prose a break ends a sentence only after a short line that does not
-continue (a heading, the last line of a paragraph); everywhere else every line break
-ends a sentence, as in ``line`` mode.  (So a two-line paragraph with no blank line
+continue (a heading, the last line of a paragraph), or after a line in capitals (two or
+more words and no lowercase letter: a headline) that does not continue, unless the
+whole block is in capitals; everywhere else every line break ends a sentence, as in
+``line`` mode.  (So a two-line paragraph with no blank line
 around it, inside a block of other items, is cut at its line break: one filled break is
 no evidence of wrapping in a list, where the longest item is always "filled".)
 
@@ -166,7 +168,7 @@ def _continues(line: str, nxt: str) -> bool:
     end = line.rstrip()
     if end[-1] == "," or (end[-1] == "-" and end[-2:-1].isalpha()):
         return True
-    return end[end.rfind(" ") + 1:] in FUNCTION_WORDS  # (the last word, for a one-word line too)
+    return end[end.rfind(" ") + 1:].lower() in FUNCTION_WORDS  # (the last word, of any line)
 
 
 def block_breaks(lines: list[str]) -> list[bool]:
@@ -198,7 +200,18 @@ def block_breaks(lines: list[str]) -> list[bool]:
             if j - i >= RUN and any(map(continues, range(i, j))):
                 wrapped[i:j] = [True] * (j - i)
             i = j + 1
-    return [not (w and (need[i] > short or continues(i))) for i, w in enumerate(wrapped)]
+    out = [not (w and (need[i] > short or continues(i))) for i, w in enumerate(wrapped)]
+    if not all(out) and not all(map(_capitals, lines)):
+        for i in range(k):  # a headline before wrapped text
+            if not out[i] and _capitals(lines[i]) and not continues(i):
+                out[i] = True
+    return out
+
+
+def _capitals(line: str) -> bool:
+    """Is ``line`` in capitals: two or more words with letters, no lowercase letter?"""
+    return not any(map(str.islower, line)) and \
+        sum(any(map(str.isalpha, w)) for w in line.split()) >= 2
 
 
 def _one_sentence(lines: list[str], width: int) -> bool:

@@ -163,6 +163,19 @@ def test_auto_cuts_a_headline_and_the_ends_of_paragraphs_inside_a_wrapped_block(
     assert len(sents(text, "auto")) == 3
 
 
+def test_auto_cuts_after_a_headline_in_capitals_as_long_as_the_lines_after_it():
+    prose = ("Everton's Duncan Ferguson, who scored twice against Manchester United on\n"
+             "Wednesday, was picked on Thursday for the Scottish squad after a 20-month\n"
+             "absence, the Scottish Football Association said.")
+    head = "SOCCER - FERGUSON BACK IN SCOTTISH SQUAD AFTER 20 MONTHS"
+    assert hard(head + "\n" + prose) == [True, False, False]
+    assert hard("Soccer - Ferguson back in Scottish squad after 20 months\n" + prose) == \
+        [False, False, False]  # (sentence case: no sign of a headline)
+    # a block all in capitals (a telex) is wrapped prose like any other
+    assert hard(prose.upper()) == [False, False]
+    assert hard(head + "\n" + prose.upper()) == [False, False, False]
+
+
 def test_auto_decides_each_block_between_blank_lines_on_its_own():
     headlines = "Obama visits Paris\nMerkel meets Macron"
     prose = "\n".join(textwrap.wrap(EXAMPLE.read_text(encoding="utf-8").split("\n\n")[1], 60))
