@@ -1,0 +1,272 @@
+"""Name lists (gazetteers): their file, and longest-match of their entries over token n-grams.
+
+**File.** gzip-compressed UTF-8 text, one entry a line, ``CATEGORY<TAB>token token …``
+(see :mod:`nertag.text.gazetteer_file`). ``tools/build_gazetteers.py`` compiles it once
+from public packages, so tagging needs none.
+
+**Matching.** An n-gram of tokens ``w_1 … w_n`` matches an entry ``e_1 … e_n`` when for
+every k
+
+    casefold(w_k) == casefold(e_k)   and   (cap(e_k) ⇒ cap(w_k)),
+
+where ``cap(x)`` says that x starts with a capital letter (one that ``str.lower``
+changes). So the entry ``Paris`` matches ``Paris`` and ``PARIS`` (a headline), never
+``paris``; the ``de`` of ``Rio de Janeiro`` also matches ``De``; the surname ``Mcdonald``
+matches ``McDonald``. Digits and punctuation must be the same. Matches never cross a
+sentence boundary.
+
+Each category is matched on its own (a token may be in a ``LOC-city`` match and in a
+``PER-last`` match), leftmost-longest: scanning left to right, at each token the longest
+entry that starts there is taken and the scan goes on after it.
+
+**Codes.** Per token and category one of ``O B I E S`` (ids 0–4, :data:`CODES`): ``S`` a
+one-token match, ``B … I … E`` a longer one. ``codes(words, lengths)`` gives ``(N, C)``
+int8, C = ``len(categories)``; a featurizer embeds column c like the caps feature.
+:func:`drop_matches` blanks whole matches at random during training.
+
+The n-grams are found with NumPy: every token gets the id of its casefolded form in the
+lists' vocabulary (0 when no entry has it), and an n-gram the polynomial hash
+``h = Σ_k id_{i+k} · P^k (mod 2^64)``. Only positions whose (n−1)-gram is the prefix of
+some entry are extended to n; a hash found in a category's sorted table is checked
+against the entry's ids and capital requirements, so a collision never makes a match.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+from nertag.text.gazetteer_file import (FORMAT_LINE, Lists, capitalised, lists_text,
+                                        parse_text, read_lists, read_text, write_lists)
+
+__all__ = ["CODES", "O", "B", "I", "E", "S", "Gazetteer", "read_lists", "write_lists",
+           "drop_matches", "match_spans", "capitalised", "FORMAT_LINE"]
+
+CODES = ("O", "B", "I", "E", "S")
+O, B, I, E, S = range(5)
+# odd 64-bit multipliers for the n-gram hash; the next one is tried if two entries of a
+# table collide (never seen: the check is there so that matching stays exact)
+_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
+
+
+class _Table:
+    """One category's entries of one length n, sorted by hash: ``hashes (m,)``,
+    ``ids (m, n)`` and the capitals each needs as a bit mask ``need (m,)``."""
+
+    def __init__(self, hashes: np.ndarray, ids: np.ndarray, need: np.ndarray):
+        self.hashes, self.ids, self.need = hashes, ids, need
+
+
+def _found(sorted_hashes: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index into sorted_hashes, whether h is there) for every h."""
+    if not len(sorted_hashes):
+        return np.zeros(len(h), np.int64), np.zeros(len(h), bool)
+    j = np.searchsorted(sorted_hashes, h)
+    j[j == len(sorted_hashes)] = 0
+    return j, sorted_hashes[j] == h
+
+
+class Gazetteer:
+    """Name lists ready to match: ``Gazetteer(lists)`` or ``Gazetteer.load(path)``.
+
+    ``categories`` is the sorted list of category names: column c of :meth:`codes`.
+    Several entries with the same casefolded tokens are one entry that needs a capital
+    only where all of them have one.
+    """
+
+    def __init__(self, lists: Lists):
+        self._build(*parse_text(lists_text(lists), "<lists>"))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Gazetteer":
+        g = cls.__new__(cls)
+        g._build(*parse_text(read_text(path), path))
+        return g
+
+    def __len__(self) -> int:
+        return len(self.categories)
+
+    def _build(self, categories, entry_cat, lens, folded, caps) -> None:
+        self.categories = categories
+        vocab = dict.fromkeys(folded)
+        self.vocab = dict(zip(vocab, range(1, len(vocab) + 1)))
+        ids = np.fromiter(map(self.vocab.__getitem__, folded), np.int64, len(folded))
+        self.max_len = int(lens.max(initial=0))
+        starts = np.cumsum(lens) - lens
+        for mult in _MULTIPLIERS:
+            self.powers = np.array([mult], np.uint64) ** np.arange(max(self.max_len, 1),
+                                                                   dtype=np.uint64)
+            self.tables = [self._tables(ids, caps, starts[entry_cat == c], lens[entry_cat == c])
+                           for c in range(len(categories))]
+            if all(t is not None for t in self.tables):
+                break
+        else:  # pragma: no cover - five 64-bit hash functions all colliding
+            raise ValueError("name lists: n-gram hash collisions with every multiplier")
+        # prefixes[k]: hashes of the first k tokens of every entry with ≥ k tokens
+        self.prefixes = [np.zeros(0, np.uint64)]
+        h = np.zeros(len(lens), np.uint64)
+        for k in range(1, self.max_len + 1):
+            sel = lens >= k
+            h[sel] += ids[starts[sel] + k - 1].astype(np.uint64) * self.powers[k - 1]
+            self.prefixes.append(np.unique(h[sel]))
+
+    def _tables(self, ids, caps, starts, lens) -> dict[int, _Table] | None:
+        """A category's tables by entry length; None on a hash collision (another P)."""
+        out = {}
+        for n in np.unique(lens).tolist():
+            pos = starts[lens == n][:, None] + np.arange(n)
+            rows = ids[pos]
+            need = (caps[pos].astype(np.uint64) << np.arange(n, dtype=np.uint64)).sum(
+                axis=1, dtype=np.uint64)
+            h = (rows.astype(np.uint64) * self.powers[:n]).sum(axis=1, dtype=np.uint64)
+            order = np.argsort(h, kind="stable")
+            h, rows, need = h[order], rows[order], need[order]
+            first = np.concatenate([[True], h[1:] != h[:-1]])
+            if not first.all():  # the same tokens twice: one entry, capitals where all have
+                group = np.cumsum(first) - 1
+                if np.any(rows != rows[first][group]):
+                    return None
+                need = np.bitwise_and.reduceat(need, np.flatnonzero(first))
+                h, rows = h[first], rows[first]
+            out[n] = _Table(h, rows, need)
+        return out
+
+    def codes(self, words: Sequence[str], lengths: Sequence[int] | np.ndarray | None = None
+              ) -> np.ndarray:
+        """BIOES codes of the matches: ``(N, C)`` int8 for N words and C categories.
+
+        ``words`` is a flat list of sentences' tokens and ``lengths (S,)`` their lengths
+        (``None``: one sentence); matches stay inside a sentence.
+        """
+        n_tok = len(words)
+        out = np.zeros((n_tok, len(self.categories)), np.int8)
+        if n_tok == 0 or self.max_len == 0:
+            return out
+        sid = _sentence_ids(n_tok, lengths)
+        ids, caps = self._token_ids(words)
+        starts = self._longest(ids, caps, sid)
+        for c, best in enumerate(starts):
+            _encode(out[:, c], *_leftmost_longest(best))
+        return out
+
+    def _token_ids(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per token: the id of its casefolded form (0: in no entry), and cap() as 0/1."""
+        index: dict[str, int] = {}
+        inverse = np.fromiter((index.setdefault(w, len(index)) for w in words), np.int64,
+                              len(words))
+        get = self.vocab.get
+        type_ids = np.fromiter((get(w.casefold(), 0) for w in index), np.int64, len(index))
+        type_caps = np.fromiter(map(capitalised, index), bool, len(index))
+        return type_ids[inverse], type_caps[inverse].astype(np.uint64)
+
+    def _longest(self, ids: np.ndarray, caps: np.ndarray, sid: np.ndarray) -> list[np.ndarray]:
+        """Per category, the length of the longest match starting at each token (0: none)."""
+        n_tok = len(ids)
+        best = [np.zeros(n_tok, np.int16) for _ in self.categories]
+        pos = np.flatnonzero(ids)  # candidate starts: their n-gram is an entry's prefix
+        h = ids[pos].astype(np.uint64)
+        have = caps[pos]
+        for n in range(1, self.max_len + 1):
+            if n > 1:
+                last = pos + (n - 1)
+                keep = last < n_tok
+                pos, h, have, last = pos[keep], h[keep], have[keep], last[keep]
+                keep = (sid[last] == sid[pos]) & (ids[last] != 0)
+                pos, h, have, last = pos[keep], h[keep], have[keep], last[keep]
+                h = h + ids[last].astype(np.uint64) * self.powers[n - 1]
+                have = have | (caps[last] << np.uint64(n - 1))
+            _, keep = _found(self.prefixes[n], h)
+            pos, h, have = pos[keep], h[keep], have[keep]
+            if not len(pos):
+                break
+            grams = None
+            for c, tables in enumerate(self.tables):
+                table = tables.get(n)
+                if table is None:
+                    continue
+                j, hit = _found(table.hashes, h)
+                if grams is None:
+                    grams = ids[pos[:, None] + np.arange(n)]
+                hit &= np.all(table.ids[j] == grams, axis=1)
+                hit &= (table.need[j] & ~have) == 0
+                best[c][pos[hit]] = n  # n grows: the longest entry at a start wins
+        return best
+
+
+def _sentence_ids(n_tok: int, lengths) -> np.ndarray:
+    if lengths is None:
+        return np.zeros(n_tok, np.int64)
+    lengths = np.asarray(lengths, np.int64)
+    if lengths.sum() != n_tok or np.any(lengths < 0):
+        raise ValueError(f"sentence lengths add up to {int(lengths.sum())}, not to the "
+                         f"{n_tok} words given")
+    return np.repeat(np.arange(len(lengths)), lengths)
+
+
+def _leftmost_longest(best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-overlapping matches (starts, lengths) from the longest match at each start."""
+    starts = np.flatnonzero(best)
+    lens = best[starts].astype(np.int64)
+    covered = starts[:-1] + lens[:-1] > starts[1:]  # does a match reach into the next one?
+    if not covered.any():
+        return starts, lens
+    keep, end = [], -1
+    for s, n in zip(starts.tolist(), lens.tolist()):
+        keep.append(s >= end)
+        if s >= end:
+            end = s + n
+    keep = np.array(keep, bool)
+    return starts[keep], lens[keep]
+
+
+def _encode(col: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> None:
+    """Write S (length 1) or B I… E codes of the matches into ``col`` (one category)."""
+    one = lens == 1
+    col[starts[one]] = S
+    s, n = starts[~one], lens[~one]
+    col[s] = B
+    col[s + n - 1] = E
+    inner = n - 2
+    if inner.sum():
+        first = np.repeat(s + 1, inner)
+        offset = np.arange(inner.sum()) - np.repeat(np.cumsum(inner) - inner, inner)
+        col[first + offset] = I
+
+
+def match_spans(col: np.ndarray) -> np.ndarray:
+    """The matches of one category's codes ``(N,)`` as ``(M, 2)`` [start, end) token spans."""
+    col = np.asarray(col)
+    starts = np.flatnonzero((col == B) | (col == S))
+    ends = np.flatnonzero((col == E) | (col == S)) + 1
+    if len(starts) != len(ends):
+        raise ValueError("malformed BIOES codes: a match starts without ending, or ends "
+                         "without starting")
+    return np.stack([starts, ends], axis=1)
+
+
+def drop_matches(codes: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
+    """A copy of ``codes (N, C)`` in which each whole match is set to O with probability p.
+
+    Match dropout for training: the model sees each list match only 1 − p of the time,
+    so it cannot lean on the lists alone. One uniform draw per match, category by
+    category in column order, then left to right: the same rng state gives the same result.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"match dropout p={p}: must be between 0 and 1")
+    out = np.array(codes, np.int8, copy=True)
+    if p == 0.0:
+        return out
+    for c in range(out.shape[1]):
+        col = out[:, c]
+        start = (col == B) | (col == S)
+        n_matches = int(start.sum())
+        if not n_matches:
+            continue
+        match = np.cumsum(start) - 1  # which match a token is in (inside matches)
+        drop = rng.random(n_matches) < p
+        inside = col != O
+        col[inside & drop[np.maximum(match, 0)]] = O
+    return out
