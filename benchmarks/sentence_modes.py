@@ -25,7 +25,8 @@ sets of the ``auto`` rule, and the speed of the default path.
 * ``--speed FILE`` -- ``--pairs`` interleaved runs of ``nertag tag FILE -f jsonl`` with
   the default (auto) and with ``--sentences blank`` (the path of the version before the
   modes), and with ``--baseline DIR`` also that version's own code (a source tree, e.g.
-  ``git archive 5d93da4 | tar -x -C DIR``): medians and ranges of the wall time.
+  ``git archive d93a85f | tar -x -C DIR``): medians and ranges of the wall time and of
+  the CPU time (user + system; less sensitive to other work on the machine).
 
     python benchmarks/sentence_modes.py
     python benchmarks/sentence_modes.py --tuning
@@ -298,25 +299,32 @@ def tuning(conll: Path, seed: int = 0) -> None:
 
 # ---------------------------------------------------------------------- speed
 def speed(text: Path, pairs: int, baseline: Path | None, work: Path) -> None:
+    import resource
+
     kinds = {"auto (default)": (ROOT, []), "--sentences blank": (ROOT, ["--sentences", "blank"])}
     if baseline is not None:
         kinds["before the modes"] = (baseline, [])
     times: dict[str, list[float]] = {k: [] for k in kinds}
+    cpu: dict[str, list[float]] = {k: [] for k in kinds}  # user + system, all processes
     print(f"speed: nertag tag {text} -f jsonl ({text.stat().st_size / 1e6:.1f} MB), {pairs} "
           f"interleaved rounds; load average {Path('/proc/loadavg').read_text().split()[:3]}")
     order = list(kinds)
     for i in range(pairs):
         for k in (order if i % 2 == 0 else order[::-1]):
             cwd, args = kinds[k]
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             subprocess.run(NERTAG + ["tag", str(text.resolve()), "-f", "jsonl", "-o",
                                      str(work / "speed.jsonl"), *args], cwd=cwd, check=True)
             times[k].append(time.perf_counter() - t0)
-    base = statistics.median(times["--sentences blank"])
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[k].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+    base, base_cpu = (statistics.median(x["--sentences blank"]) for x in (times, cpu))
     for k, ts in times.items():
-        m = statistics.median(ts)
-        print(f"  {k:18s} median {m:6.2f} s (range {min(ts):.2f}-{max(ts):.2f}), "
-              f"{m / base:.3f}x --sentences blank")
+        m, c = statistics.median(ts), statistics.median(cpu[k])
+        print(f"  {k:18s} wall median {m:6.2f} s ({min(ts):.2f}-{max(ts):.2f}) "
+              f"{m / base:.3f}x;  CPU median {c:6.2f} s ({min(cpu[k]):.2f}-{max(cpu[k]):.2f}) "
+              f"{c / base_cpu:.3f}x --sentences blank")
     print(f"  load average after: {Path('/proc/loadavg').read_text().split()[:3]}")
 
 
