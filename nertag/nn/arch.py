@@ -40,12 +40,21 @@ class Arch:
     activation: str = "tanh"
     head: str = "softmax"
     chars: CharArch | None = None  # a character vector joins each word's features
+    token_features: int = 0  # the last C of ``features`` depend on the token, not the word
 
     @property
     def n_features(self) -> int:
         """F: the discrete features, the first F columns of a window's ids X: (B, n, F + L)
         (the last L, with ``chars``, are the word's character ids)."""
         return len(self.features)
+
+    @property
+    def n_word_features(self) -> int:
+        """F − C: the features that are functions of the word alone.  The last C =
+        ``token_features`` (name-list match codes) depend on the neighbouring words too,
+        so X's columns are [word features | token features | characters].  The maths is
+        the same for both kinds (embedding lookups); only the tagging tables differ."""
+        return len(self.features) - self.token_features
 
     @property
     def n(self) -> int:

@@ -11,6 +11,17 @@ built with NumPy indexing — no Python loop per token.
 
 With the character CNN (``features.char_dim`` > 0) each row goes on with the word's
 L character ids (:class:`CharFeature`): ``ids: (N, F + L)``, ``X: (N, n, F + L)``.
+
+**Word features and token features.** Everything above is a function of the word
+alone: a word *type* has one row of ids (``word_ids``, ``type_ids``: F + L columns,
+:attr:`Featurizer.word_columns`), which the tagging path computes once per type.
+Name-list matches (``features.gazetteer``, :class:`GazetteerFeature`) are not: whether
+``York`` is inside a ``LOC-city`` match depends on the words around it.  They are C
+*token* features, one per list category, put between the word features and the
+characters: a token's row is ``[F word ids | C match ids | L character ids]``
+(:attr:`Featurizer.n_columns`; :meth:`Featurizer.feature_ids` needs the sentence
+lengths, since matches never cross a sentence).  The network treats them like any
+other embedded feature (``E_gaz_<category>``, :attr:`nertag.nn.arch.Arch.token_features`).
 """
 
 from __future__ import annotations
@@ -23,10 +34,13 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from nertag.nn.ragged import window_ids
+from nertag.text.gazetteer import CODES, Gazetteer
 
 START, END, UNK = 0, 1, 2
 SPECIALS = ["<s>", "</s>", "<unk>"]
 CAPS = ["lower", "upper", "title", "mixed", "none"]  # the caps patterns, in id order
+#: The vocabulary of each name-list category: id = len(SPECIALS) + BIOES code.
+GAZ_VOCAB = SPECIALS + list(CODES)
 
 _DIGITS = re.compile(r"\d")
 _SHAPE_RUN = re.compile(r"(.)\1{3,}")
@@ -128,6 +142,40 @@ def char_feature(fcfg, items: Sequence[str]) -> CharFeature | None:
 
 
 @dataclass
+class GazetteerFeature:
+    """Name-list matches as C token features, one per category (``features.gazetteer``).
+
+    Column c of a token holds ``len(SPECIALS) + code`` with code its O/B/I/E/S code in
+    category c (:meth:`nertag.text.gazetteer.Gazetteer.codes`; vocabulary
+    :data:`GAZ_VOCAB`, 8 ids); the padding around a sentence gets ``<s>`` / ``</s>``
+    like every column.  The embedding of category c is ``E_gaz_<category>`` (V = 8, d =
+    ``dim``).  These ids depend on the neighbouring words (a match spans several), so
+    they are computed per sentence, never per word type.
+    """
+
+    lists: Gazetteer
+    dim: int
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.lists.categories)
+
+    @property
+    def names(self) -> list[str]:
+        """The features' names: ``gaz_<category>`` (parameters ``E_gaz_<category>``)."""
+        return [f"gaz_{c}" for c in self.lists.categories]
+
+    def codes(self, words: Sequence[str], lengths=None) -> np.ndarray:
+        """Raw BIOES codes of a flat list of sentences' words: (N, C) int8."""
+        return self.lists.codes(words, lengths)
+
+    @staticmethod
+    def ids(codes: np.ndarray) -> np.ndarray:
+        """Feature ids of codes (N, C): ``len(SPECIALS) + code`` as int32."""
+        return codes.astype(np.int32) + len(SPECIALS)
+
+
+@dataclass
 class Feature:
     """One discrete feature: a name, a key function word -> str, its vocabulary and size."""
 
@@ -157,27 +205,54 @@ def feature_keys(fcfg) -> list[tuple[str, Callable[[str], str], int]]:
 
 
 class Featurizer:
-    """Turns words into feature ids ``(N, F)`` and windows ``(N, n, F)`` (``F + L``
-    columns with characters)."""
+    """Turns words into feature ids ``(N, F)`` and windows ``(N, n, F)`` (``F + C + L``
+    columns with name lists and characters: see the module's docstring)."""
 
-    def __init__(self, features: list[Feature], window: int, chars: CharFeature | None = None):
+    def __init__(self, features: list[Feature], window: int, chars: CharFeature | None = None,
+                 gazetteer: GazetteerFeature | None = None):
         self.features = features
         self.window = window
         self.chars = chars
+        self.gazetteer = gazetteer
 
     @property
     def n(self) -> int:
         return 2 * self.window + 1
 
     @property
-    def n_columns(self) -> int:
-        """Ids per word: F, plus L with characters."""
+    def n_word_features(self) -> int:
+        """F: the features of a word alone (the first F columns)."""
+        return len(self.features)
+
+    @property
+    def n_token_features(self) -> int:
+        """C: the name-list categories (0 without name lists)."""
+        return len(self.gazetteer.categories) if self.gazetteer else 0
+
+    @property
+    def word_columns(self) -> int:
+        """Ids per word type: F, plus L with characters (what :meth:`type_ids` fills)."""
         return len(self.features) + (self.chars.L if self.chars else 0)
+
+    @property
+    def n_columns(self) -> int:
+        """Ids per token: F, plus C with name lists, plus L with characters."""
+        return self.word_columns + self.n_token_features
+
+    def arch_features(self) -> list[tuple[str, int, int]]:
+        """(name, V, d) of every embedded feature in the order of a token's columns: the
+        word features, then the name-list categories."""
+        out = [(f.name, len(f.vocab), f.dim) for f in self.features]
+        if self.gazetteer is not None:
+            out += [(name, len(GAZ_VOCAB), self.gazetteer.dim) for name in self.gazetteer.names]
+        return out
 
     @classmethod
     def build(cls, fcfg, sentences: Sequence[Sequence[str]],
-              extra_words: Sequence[str] = ()) -> "Featurizer":
-        """Vocabularies from training sentences (and pretrained words, if any)."""
+              extra_words: Sequence[str] = (), gazetteer: Gazetteer | None = None
+              ) -> "Featurizer":
+        """Vocabularies from training sentences (and pretrained words, if any); the name
+        lists ``gazetteer`` (already read: ``features.gazetteer``) if given."""
         words = Counter(w for s in sentences for w in s)
         feats = []
         for name, key, dim in feature_keys(fcfg):
@@ -200,14 +275,17 @@ class Featurizer:
             for w, c in words.items():
                 for ch in w:
                     chars[ch] += c
+        gaz = GazetteerFeature(gazetteer, fcfg.gazetteer_dim) if gazetteer is not None else None
         return cls(feats, fcfg.window,
-                   char_feature(fcfg, Vocab(ch for ch, _ in chars.most_common()).items))
+                   char_feature(fcfg, Vocab(ch for ch, _ in chars.most_common()).items), gaz)
 
     @classmethod
     def from_vocabs(cls, fcfg, vocabs: dict[str, list[str]],
-                    chars: list[str] | None = None) -> "Featurizer":
+                    chars: list[str] | None = None, gazetteer: Gazetteer | None = None
+                    ) -> "Featurizer":
         """Rebuild a saved featurizer (``vocabs`` and ``chars`` as saved, specials
-        included); KeyError if the config has a feature whose vocabulary is missing."""
+        included; the name lists read from the model); KeyError if the config has a
+        feature whose vocabulary (or name-list file) is missing."""
         feats = []
         for name, key, dim in feature_keys(fcfg):
             v = Vocab([])
@@ -216,21 +294,26 @@ class Featurizer:
             feats.append(Feature(name, key, v, dim))
         if fcfg.char_dim and chars is None:
             raise KeyError("chars")
-        return cls(feats, fcfg.window, char_feature(fcfg, chars or []))
+        if fcfg.gazetteer and gazetteer is None:
+            raise KeyError("gazetteer")
+        gaz = GazetteerFeature(gazetteer, fcfg.gazetteer_dim) if fcfg.gazetteer else None
+        return cls(feats, fcfg.window, char_feature(fcfg, chars or []), gaz)
 
     def vocabs(self) -> dict[str, list[str]]:
+        """The word features' vocabularies (the name lists' are :data:`GAZ_VOCAB`)."""
         return {f.name: f.vocab.items for f in self.features}
 
     def type_ids(self, words: Sequence[str], out: np.ndarray) -> None:
-        """The ids of some distinct words into ``out``: (len(words), n_columns)."""
+        """The ids of some distinct words into ``out``: (len(words), word_columns) — the
+        word features and characters, no name lists (they are not per word)."""
         for j, f in enumerate(self.features):
             get, key = f.vocab.index.get, f.key
             out[:, j] = [get(key(w), UNK) for w in words]
         if self.chars is not None:
             out[:, len(self.features):] = self.chars.ids(words)
 
-    def feature_ids(self, words: Sequence[str]) -> np.ndarray:
-        """Feature ids of a flat list of words: ``(N, F)`` int32 (``(N, F + L)``).
+    def word_ids(self, words: Sequence[str]) -> np.ndarray:
+        """The word-type columns of a flat list of words: ``(N, F)`` int32 (``(N, F + L)``).
 
         Each distinct word is looked up once; the result is spread to the
         tokens by NumPy indexing.
@@ -239,9 +322,43 @@ class Featurizer:
         inverse = np.fromiter((index.setdefault(w, len(index)) for w in words),
                               dtype=np.int64, count=len(words))
         types = list(index)
-        table = np.empty((len(types), self.n_columns), dtype=np.int32)
+        table = np.empty((len(types), self.word_columns), dtype=np.int32)
         self.type_ids(types, table)
         return table[inverse]
+
+    def token_codes(self, words: Sequence[str], lengths=None) -> np.ndarray:
+        """The raw name-list codes of sentences given flat: (N, C) int8 ((N, 0) without
+        lists); ``lengths`` (S,) None means one sentence."""
+        if self.gazetteer is None:
+            return np.zeros((len(words), 0), np.int8)
+        return self.gazetteer.codes(words, lengths)
+
+    def token_ids(self, word_rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Token rows ``(N, n_columns)`` from word-type rows ``(N, word_columns)`` and the
+        tokens' name-list codes ``(N, C)``: [word features | codes as ids | characters]."""
+        if self.gazetteer is None:
+            return word_rows
+        F = len(self.features)
+        out = np.empty((len(word_rows), self.n_columns), dtype=np.int32)
+        out[:, :F] = word_rows[:, :F]
+        out[:, F:F + codes.shape[1]] = GazetteerFeature.ids(codes)
+        out[:, F + codes.shape[1]:] = word_rows[:, F:]
+        return out
+
+    def feature_ids(self, words: Sequence[str], lengths=None) -> np.ndarray:
+        """Token ids of sentences given as one flat list of words: ``(N, n_columns)`` int32;
+        ``lengths`` (S,) matters only with name lists (None: one sentence)."""
+        rows = self.word_ids(words)
+        if self.gazetteer is None:
+            return rows
+        return self.token_ids(rows, self.token_codes(words, lengths))
+
+    def put_codes(self, X: np.ndarray, codes: np.ndarray, lengths) -> None:
+        """Write name-list codes (N, C) into the token columns of windows X (N, n, ·) built
+        from the same sentences (``lengths``), in place (training: new match dropout)."""
+        F, C = len(self.features), codes.shape[1]
+        if C:
+            X[:, :, F:F + C] = self.windows(GazetteerFeature.ids(codes), lengths)
 
     def windows(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Windows ``X: (N, n, F)`` from token ids ``(N, F)`` and sentence lengths ``(S,)``.
@@ -256,4 +373,4 @@ class Featurizer:
         """Windows for a list of sentences (lists of words): ``(N, n, F)``."""
         lengths = np.fromiter((len(s) for s in sentences), np.int64, len(sentences))
         flat = [w for s in sentences for w in s]
-        return self.windows(self.feature_ids(flat), lengths)
+        return self.windows(self.feature_ids(flat, lengths), lengths)

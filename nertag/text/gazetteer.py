@@ -34,12 +34,14 @@ against the entry's ids and capital requirements, so a collision never makes a m
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from nertag.text.gazetteer_file import (FORMAT_LINE, Lists, capitalised, lists_text,
-                                        parse_text, read_lists, read_text, write_lists)
+from nertag.text.gazetteer_file import (FORMAT_LINE, Lists, capitalised, decode_bytes,
+                                        lists_bytes, parse_text, read_bytes, read_lists,
+                                        write_lists)
 
 __all__ = ["CODES", "O", "B", "I", "E", "S", "Gazetteer", "read_lists", "write_lists",
            "drop_matches", "match_spans", "capitalised", "FORMAT_LINE"]
@@ -77,13 +79,27 @@ class Gazetteer:
     only where all of them have one.
     """
 
+    file_bytes: bytes | None = None  # the file's bytes, when read from one
+    source: Path | None = None  # the file it was read from
+
     def __init__(self, lists: Lists):
-        self._build(*parse_text(lists_text(lists), "<lists>"))
+        data = lists_bytes(lists)  # (as a file would hold them: a model can carry them)
+        self._build(*parse_text(decode_bytes(data, "<lists>"), "<lists>"))
+        self.file_bytes = data
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Gazetteer":
+        g = cls.from_bytes(read_bytes(path), path)
+        g.source = Path(path)
+        return g
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source="<bytes>") -> "Gazetteer":
+        """The lists of a file's bytes (gzip, as stored); ``data`` is kept as ``file_bytes``,
+        so the file a model was trained with can be written out exactly."""
         g = cls.__new__(cls)
-        g._build(*parse_text(read_text(path), path))
+        g._build(*parse_text(decode_bytes(data, source), source))
+        g.file_bytes = data
         return g
 
     def __len__(self) -> int:

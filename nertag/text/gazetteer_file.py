@@ -17,6 +17,7 @@ import gzip
 import io
 import os
 import zlib
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -24,8 +25,9 @@ import numpy as np
 from nertag.atomic import atomic_open
 from nertag.errors import NertagError
 
-__all__ = ["FORMAT_LINE", "Lists", "capitalised", "lists_text", "read_text", "read_lists",
-           "write_lists", "parse_text", "parse_lines_flat"]
+__all__ = ["FORMAT_LINE", "Lists", "capitalised", "lists_text", "lists_bytes", "read_bytes", "decode_bytes",
+           "read_text", "read_lists", "write_lists", "parse_text", "parse_lines_flat",
+           "provenance_path"]
 
 FORMAT_LINE = "# nertag name lists, format 1: CATEGORY<TAB>tokens joined by one space"
 _REBUILD = "rebuild it with `python -m tools.build_gazetteers FILE`"
@@ -63,34 +65,66 @@ def lists_text(lists: Lists) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_lists(path: str | os.PathLike, lists: Lists) -> int:
-    """Write ``lists`` (category -> entries, each a sequence of tokens); returns the bytes written.
-
-    Sorted by category then entry, exact duplicates removed; gzip with no name and no
-    time stamp, so the same lists always give the same bytes.
-    """
+def lists_bytes(lists: Lists) -> bytes:
+    """The file's bytes for ``lists``: gzip with no name and no time stamp, so the same
+    lists always give the same bytes."""
     buf = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
         gz.write(lists_text(lists).encode("utf-8"))
-    data = buf.getvalue()
+    return buf.getvalue()
+
+
+def write_lists(path: str | os.PathLike, lists: Lists) -> int:
+    """Write ``lists`` (category -> entries, each a sequence of tokens); returns the bytes written.
+
+    Sorted by category then entry, exact duplicates removed; the same lists always give
+    the same bytes (:func:`lists_bytes`).
+    """
+    data = lists_bytes(lists)
     with atomic_open(path, "wb") as f:
         f.write(data)
     return len(data)
 
 
-def read_text(path: str | os.PathLike) -> str:
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The file's bytes as stored (gzip); errors name the file."""
     try:
         with open(path, "rb") as f:
-            return gzip.decompress(f.read()).decode("utf-8")
+            return f.read()
     except FileNotFoundError:
         raise NertagError(f"{path}: no such name-list file; {_REBUILD}", exit_code=2) from None
     except IsADirectoryError:
         raise NertagError(f"{path}: is a directory, not a name-list file", exit_code=2) from None
+    except OSError as e:
+        raise NertagError(f"{path}: cannot read the name lists ({e.strerror or e})",
+                          exit_code=2) from None
+
+
+def decode_bytes(data: bytes, source) -> str:
+    """The text of a name-list file's bytes; ``source`` names it in errors."""
+    try:
+        return gzip.decompress(data).decode("utf-8")
     except (OSError, EOFError, zlib.error):
-        raise NertagError(f"{path}: not a gzip file; {_REBUILD}", exit_code=2) from None
+        raise NertagError(f"{source}: not a gzip file; {_REBUILD}", exit_code=2) from None
     except UnicodeDecodeError as e:
-        raise NertagError(f"{path}: not UTF-8 text after decompression ({e.reason}); "
+        raise NertagError(f"{source}: not UTF-8 text after decompression ({e.reason}); "
                           f"{_REBUILD}", exit_code=2) from None
+
+
+def read_text(path: str | os.PathLike) -> str:
+    return decode_bytes(read_bytes(path), path)
+
+
+def provenance_path(path: str | os.PathLike) -> Path:
+    """Where the provenance of the name-list file ``path`` lies: ``NAME.provenance.json``
+    beside ``NAME.tsv.gz`` (as ``tools/build_gazetteers.py`` writes it)."""
+    path = Path(path)
+    name = path.name
+    for suffix in (".tsv.gz", ".gz", ".tsv"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return path.with_name(name + ".provenance.json")
 
 
 def _parse_lines(text: str, source) -> dict[str, list[tuple[str, ...]]]:
