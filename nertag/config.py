@@ -65,6 +65,11 @@ class FeaturesConfig:
                                                    "keeps its first and last halves)")
     char_activation: str = _f("tanh", choices=["tanh", "linear"],
                               help="applied to the character CNN's max over positions")
+    gazetteer: str | None = _f(None, help="name lists: a file of tools.build_gazetteers, or "
+                                          "'bundled' for the shipped one (null = off); copied "
+                                          "into the model directory")
+    gazetteer_dim: int = _f(4, lo=1, hi=100, help="embedding size of each name-list "
+                                                 "category's match codes (O B I E S)")
 
 
 @dataclass
@@ -107,6 +112,9 @@ class TrainConfig:
                              "and saving (0 = off; e.g. 0.9, updated every 50 batches)")
     word_dropout: float = _f(0.0, lo=0.0, hi=0.95,
                              help="replace a training word by <unk> with this probability")
+    gazetteer_dropout: float = _f(0.0, lo=0.0, hi=0.95,
+                                  help="hide each whole name-list match with this probability, "
+                                       "drawn again every epoch")
     seed: int = _f(1, lo=0, help="random seed")
     dtype: str = _f("float32", choices=["float32", "float64"], help="floating-point type")
 
@@ -209,7 +217,40 @@ def from_dict(raw: Any, src: str = "config") -> Config:
                 raise _unknown_key(str(key), list(fields), src, f"{sec_name}.")
             value = _check_value(f"{sec_name}.{key}", value, hints[key], fields[key].metadata, src)
             setattr(section, key, value)
+    gaz = cfg.features.gazetteer
+    if gaz is not None and not gaz.strip():
+        raise UsageError(f"{src}: 'features.gazetteer' must be a name-list file or 'bundled' "
+                         f"(null = off), got {gaz!r}")
     return cfg
+
+
+BUNDLED_GAZETTEER = "bundled"
+
+
+def gazetteer_path(cfg: "Config", src: str = "config") -> Path | None:
+    """The name-list file ``features.gazetteer`` names (None: off); ``bundled`` is the
+    file shipped with nertag (:func:`nertag.resources.gazetteers`).  A missing file is a
+    one-line error naming the key."""
+    value = cfg.features.gazetteer
+    if value is None:
+        return None
+    if value == BUNDLED_GAZETTEER:
+        from nertag.resources import gazetteers
+
+        path = gazetteers()
+        if not path.is_file():
+            raise NertagError(f"{src}: 'features.gazetteer: bundled': the shipped name lists "
+                              f"({path}) are missing from this install; reinstall nertag or "
+                              f"give a file made by 'python -m tools.build_gazetteers FILE'",
+                              exit_code=2)
+        return path
+    path = Path(value).expanduser()
+    if not path.is_file():
+        what = "is a directory, not" if path.is_dir() else "no such file; expected"
+        raise UsageError(f"{src}: 'features.gazetteer': {value}: {what} a name-list file (made "
+                         f"by 'python -m tools.build_gazetteers FILE'), or 'bundled' for the "
+                         f"shipped one")
+    return path
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:

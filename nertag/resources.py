@@ -1,4 +1,5 @@
-"""Where nertag finds what it ships: the sample corpus (``data/``) and models (``models/``).
+"""Where nertag finds what it ships: the sample corpus (``data/``), models (``models/``)
+and the compiled name lists (``nertag/resources_data/``, inside the package everywhere).
 
 In a source checkout or an editable install these are the repository's top-level
 ``data/`` and ``models/``; a regular install carries them inside the package as
@@ -37,3 +38,17 @@ def sample_dev() -> Path:
 
 def default_model() -> Path:
     return models_dir() / "default"
+
+
+def resources_dir() -> Path:
+    return _HERE / "resources_data"
+
+
+def gazetteers() -> Path:
+    """The shipped name lists (``features.gazetteer: bundled``); their provenance is
+    :func:`gazetteers_provenance`."""
+    return resources_dir() / "gazetteers.tsv.gz"
+
+
+def gazetteers_provenance() -> Path:
+    return resources_dir() / "gazetteers.provenance.json"
