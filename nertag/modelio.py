@@ -6,6 +6,8 @@
                  the character CNN, from the training words)
   metrics.json   per-epoch training metrics
   meta.json      format name and version, nertag version, provenance
+  gazetteers.tsv.gz            with name lists (features.gazetteer): the lists the model
+  gazetteers.provenance.json   was trained with, and where they came from (if known)
   manifest.json  SHA-256 of every file above, checked on load
 
 The directory is built under a temporary name and renamed into place, so it is
@@ -26,11 +28,23 @@ from nertag.atomic import new_temp_dir, replace_dir
 from nertag.config import dump_config, from_dict
 from nertag.errors import NertagError
 from nertag.text.features import Featurizer
+from nertag.text.gazetteer import Gazetteer
+from nertag.text.gazetteer_file import provenance_path
 from nertag.inference.model import NerModel, model_arch
 
 FORMAT = "nertag-model"
 FORMAT_VERSION = 1
 FILES = ("weights.npz", "config.yaml", "vocab.json", "metrics.json", "meta.json")
+#: The name lists a model was trained with (features.gazetteer), copied into it so that
+#: tagging needs nothing outside the directory, and their provenance (when known).
+GAZETTEER_FILE, GAZETTEER_PROVENANCE = "gazetteers.tsv.gz", "gazetteers.provenance.json"
+OPTIONAL_FILES = (GAZETTEER_FILE, GAZETTEER_PROVENANCE)
+
+
+def model_files(d: str | Path) -> tuple[str, ...]:
+    """The files of model directory ``d`` that its manifest covers (not manifest.json)."""
+    d = Path(d)
+    return FILES + tuple(name for name in OPTIONAL_FILES if (d / name).is_file())
 
 
 def sha256(path: Path) -> str:
@@ -66,12 +80,16 @@ def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
         vocab = {"features": model.featurizer.vocabs(), "labels": model.labels}
         if model.featurizer.chars is not None:
             vocab["chars"] = model.featurizer.chars.vocab.items
+        if model.featurizer.gazetteer is not None:
+            vocab["gazetteer"] = model.featurizer.gazetteer.categories
         (tmp / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(history or [], indent=1), encoding="utf-8")
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "nertag_version": __version__,
                 "labels": model.labels, "provenance": provenance or {}}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        manifest = {name: sha256(tmp / name) for name in FILES}
+        if model.featurizer.gazetteer is not None:
+            _write_gazetteer(tmp, model.featurizer.gazetteer.lists)
+        manifest = {name: sha256(tmp / name) for name in model_files(tmp)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         replace_dir(tmp, out)
     except BaseException:
@@ -80,6 +98,36 @@ def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _write_gazetteer(d: Path, lists: Gazetteer) -> None:
+    """The lists' file as read (its bytes), and its provenance if the file it came from
+    has one that describes these bytes (``NAME.provenance.json`` with their SHA-256)."""
+    data = lists.file_bytes
+    (d / GAZETTEER_FILE).write_bytes(data)
+    if lists.source is None:
+        return
+    prov = provenance_path(lists.source)
+    try:
+        text = prov.read_text(encoding="utf-8")
+        same = json.loads(text).get("sha256") == hashlib.sha256(data).hexdigest()
+    except (OSError, ValueError, AttributeError):
+        return
+    if same:
+        (d / GAZETTEER_PROVENANCE).write_text(text, encoding="utf-8")
+
+
+def _load_gazetteer(d: Path, vocab: dict) -> Gazetteer:
+    path = d / GAZETTEER_FILE
+    if not path.is_file():
+        raise NertagError(f"{d}: {GAZETTEER_FILE} is missing, and config.yaml uses name lists "
+                          f"(features.gazetteer); re-copy the whole model directory")
+    lists = Gazetteer.load(path)
+    if vocab.get("gazetteer") != lists.categories:
+        raise NertagError(f"{path}: its categories {lists.categories} are not the model's "
+                          f"{vocab.get('gazetteer')} (vocab.json); the files do not belong "
+                          f"together; retrain or re-copy the model")
+    return lists
 
 
 def _read_json(d: Path, name: str):
@@ -158,7 +206,10 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
         if not isinstance(manifest, dict):
             raise NertagError(f"{d / 'manifest.json'}: corrupted (not a mapping of file names "
                               f"to SHA-256 sums); retrain or re-copy the model directory")
-        for name in FILES:
+        for name in FILES + tuple(n for n in OPTIONAL_FILES if n in manifest):
+            if not (d / name).is_file():
+                raise NertagError(f"{d}: {name} is missing (manifest.json lists it); re-copy "
+                                  f"the whole model directory")
             if manifest.get(name) != sha256(d / name):
                 raise NertagError(f"{d / name}: checksum does not match manifest.json; the file "
                                   f"was changed or corrupted; retrain or re-copy the model")
@@ -169,13 +220,17 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
     except NertagError as e:  # a damaged model, not a usage error
         raise NertagError(f"{e.message} (the model's config; retrain or re-copy the model)") \
             from None
+    if verify and cfg.features.gazetteer and GAZETTEER_FILE not in manifest:
+        raise NertagError(f"{d / 'manifest.json'}: does not list {GAZETTEER_FILE}, which "
+                          f"config.yaml uses; retrain or re-copy the model directory")
     vocab = _read_json(d, "vocab.json")
     params = load_weights(d / "weights.npz")
     try:
         chars = vocab.get("chars")
         if chars is not None and not all(isinstance(ch, str) for ch in chars):
             raise TypeError("chars")
-        feat = Featurizer.from_vocabs(cfg.features, vocab["features"], chars)
+        lists = _load_gazetteer(d, vocab) if cfg.features.gazetteer else None
+        feat = Featurizer.from_vocabs(cfg.features, vocab["features"], chars, lists)
         labels = list(vocab["labels"])
     except (KeyError, TypeError, AttributeError):
         raise NertagError(f"{d / 'vocab.json'}: does not match config.yaml's features") from None

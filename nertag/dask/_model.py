@@ -24,7 +24,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from nertag.api.tagger import Tagger, _model_path
 from nertag.errors import NertagError
 from nertag.inference.runtime import few_collections
-from nertag.modelio import FILES
+from nertag.modelio import model_files
 
 #: digest -> directory of the copy uploaded into this (worker) process's machine
 _uploaded: dict[str, Path] = {}
@@ -127,7 +127,7 @@ class UploadModel(WorkerPlugin):
 def upload(client, ref: ModelRef) -> None:
     """Send the model's files to every worker of ``client`` (and to later ones), once."""
     d = Path(ref.path)
-    files = {name: (d / name).read_bytes() for name in FILES + ("manifest.json",)}
+    files = {name: (d / name).read_bytes() for name in model_files(d) + ("manifest.json",)}
     client.register_plugin(UploadModel(ref.digest, files), name=f"nertag-model-{ref.digest}")
 
 

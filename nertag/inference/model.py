@@ -45,9 +45,8 @@ def model_arch(cfg: Config, featurizer: Featurizer, n_labels: int) -> Arch:
     fc, ch = cfg.features, featurizer.chars
     chars = None if ch is None else CharArch(len(ch.vocab), fc.char_dim, fc.char_filters,
                                              fc.char_width, ch.L, fc.char_activation)
-    return Arch([(f.name, len(f.vocab), f.dim) for f in featurizer.features],
-                cfg.features.window, cfg.model.hidden, n_labels, cfg.model.activation,
-                cfg.model.head, chars)
+    return Arch(featurizer.arch_features(), cfg.features.window, cfg.model.hidden, n_labels,
+                cfg.model.activation, cfg.model.head, chars, featurizer.n_token_features)
 
 
 @dataclass
@@ -81,11 +80,13 @@ class NerModel:
 
     def windows_flat(self, words: Sequence[str], lengths: np.ndarray) -> np.ndarray:
         """Windows for sentences given as one flat word list and their lengths."""
-        if self.fast_inference:
-            ids = self.word_cache().feature_ids(words)
+        feat = self.featurizer
+        if self.fast_inference:  # word-type rows from the cache, name-list codes per token
+            ids = feat.token_ids(self.word_cache().feature_ids(words),
+                                 feat.token_codes(words, lengths))
         else:
-            ids = self.featurizer.feature_ids(words)
-        return self.featurizer.windows(ids, lengths)
+            ids = feat.feature_ids(words, lengths)
+        return feat.windows(ids, lengths)
 
     def type_scorer(self) -> WordTypeScorer:
         """The cached :class:`~nertag.inference.word_types.WordTypeScorer` for the current
@@ -100,7 +101,9 @@ class NerModel:
         """Scores (N, K) of sentences given as one flat word list and their lengths."""
         if self.fast_inference:
             types = self.word_cache().types(words)
-            return self.type_scorer().scores(types, lengths)
+            codes = self.featurizer.token_codes(words, lengths) \
+                if self.featurizer.gazetteer is not None else None
+            return self.type_scorer().scores(types, lengths, codes)
         return self.scores(self.windows_flat(words, lengths))
 
     # ------------------------------------------------------------------ scores

@@ -94,7 +94,7 @@ class SharedWordCache(WordCache):
         """The private types start again; the shared ones stay."""
         C = self.store.capacity
         self.index = {w: k for w, k in self.index.items() if k < C}
-        self.rows = np.empty((1024, self.featurizer.n_columns), dtype=np.int32)
+        self.rows = np.empty((1024, self.featurizer.word_columns), dtype=np.int32)
         self.size = C  # the next private number
         self.generation += 1
 
@@ -187,7 +187,7 @@ def share(model, budget_bytes: int | None = None) -> None:
     itemsize = model.params["W"].dtype.itemsize
     budget = budget_bytes if budget_bytes is not None else \
         int(table_budget(TYPE_BUDGET_BYTES) * SHARED_BUDGET_FACTOR)
-    store = TypeStore(n, H, model.featurizer.n_columns, model.params["W"].dtype,
+    store = TypeStore(n, H, model.featurizer.word_columns, model.params["W"].dtype,
                       max(2, budget // (n * H * itemsize)))
     store.feats[0], store.feats[1] = START, END
     cache = SharedWordCache(model.featurizer, store)

@@ -1,15 +1,18 @@
 """Scores of the tagging path: the first layer as one table lookup per word type and
 window position (all of a word's features at once).
 
-Every feature of nertag's words (form, caps, affixes, shape, and the character CNN's
-vector) is a function of the word alone, so a word type t has one input vector x_t
-(its D numbers) and, for
+Every word feature (form, caps, affixes, shape, and the character CNN's vector) is a
+function of the word alone, so a word type t has one input vector x_t (its D numbers,
+less the token features') and, for
 window position q, one contribution ``G_q[t] = W_q x_t`` to the hidden layer's
 z = b + Σ_q W_q x_(t+q).  The first time a type is seen its n rows of G are
 computed (one product per new type, not per token); then a token costs n row
 lookups however many features the model has.  The bias is folded into position
 0's rows, ``G_0[t] = b + W_0 x_t``, so z starts as a lookup instead of a copy of b
-(the same float operations in the same order: the same bits).
+(the same float operations in the same order: the same bits).  The name-list match
+codes are token features (they depend on the neighbouring words): their share of z is
+added per token from one row per distinct window of codes
+(:mod:`nertag.inference.token_tables`).
 
 A token's scores are the same bits whatever else is tagged with it, in this process or
 another (``nertag tag --jobs``, Dask workers, the Python API): a BLAS matrix product
@@ -27,6 +30,7 @@ import numpy as np
 from typing import Sequence
 
 from nertag.inference.tables import CHUNK, ParamSnapshot, table_budget, x_params
+from nertag.inference.token_tables import TokenFeatureRows, token_feature_columns
 from nertag.nn import charcnn
 from nertag.nn.activations import activation
 from nertag.nn.arch import Arch
@@ -65,7 +69,7 @@ class WordCache:
 
     def clear(self) -> None:
         self.index: dict[str, int] = {}
-        self.rows = np.empty((1024, self.featurizer.n_columns), dtype=np.int32)
+        self.rows = np.empty((1024, self.featurizer.word_columns), dtype=np.int32)
         self.rows[0], self.rows[1] = START, END
         self.size = 2
         self.generation += 1
@@ -95,7 +99,7 @@ class WordCache:
         return np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
 
     def features_of(self, words: Sequence[str], out: np.ndarray) -> None:
-        """The feature ids of some distinct words into ``out`` (len(words), F (+ L))."""
+        """The word-feature ids of some distinct words into ``out`` (len(words), F (+ L))."""
         self.featurizer.type_ids(words, out)
 
     def feature_rows(self, types: np.ndarray) -> np.ndarray:
@@ -103,7 +107,8 @@ class WordCache:
         return self.rows[types]
 
     def feature_ids(self, words: Sequence[str]) -> np.ndarray:
-        """Feature ids ``(N, F)`` int32, as :meth:`Featurizer.feature_ids`."""
+        """Word-feature ids ``(N, F)`` int32, as :meth:`Featurizer.word_ids` (no name-list
+        columns: they are per token, :meth:`Featurizer.token_ids` adds them)."""
         ks = self.types(words)  # (first: it may replace self.rows)
         return self.feature_rows(ks)
 
@@ -123,8 +128,13 @@ class WordTypeScorer:
         self.dtype = W.dtype
         budget = table_budget(TYPE_BUDGET_BYTES) if budget_bytes is None else budget_bytes
         self.capacity = max(2, budget // (n * H * W.dtype.itemsize))
-        # x_t W_qᵀ for all q at once: x_t (D,) @ Wcat (D, n·H)
-        self.Wcat = np.ascontiguousarray(W.reshape(H, n, D).transpose(2, 1, 0).reshape(D, n * H))
+        # x_t W_qᵀ for all q at once: x_t (D_t,) @ Wcat (D_t, n·H), D_t the word-type
+        # numbers of D (the token features' columns are left out: TokenFeatureRows)
+        a, b = token_feature_columns(arch)
+        keep = np.r_[0:a, b:D]
+        self.Wcat = np.ascontiguousarray(
+            W.reshape(H, n, D)[:, :, keep].transpose(2, 1, 0).reshape(len(keep), n * H))
+        self.tokens = TokenFeatureRows(params, arch) if arch.token_features else None
         self.snapshot = ParamSnapshot(params, ["W", "b"] + x_params(arch))
         self.G: np.ndarray | None = None  # (n, capacity, H), filled for types < filled
         self.filled = 0
@@ -140,10 +150,11 @@ class WordTypeScorer:
         """G rows of some types: (n, R, H), the bias added to position 0's; each type's
         rows are a product of their own (the same bits whatever other types come along)."""
         feats = self.cache.feature_rows(types)
+        F = self.arch.n_word_features
         parts = [self.params[f"E_{name}"][feats[:, f]]
-                 for f, (name, _, _) in enumerate(self.arch.features)]
+                 for f, (name, _, _) in enumerate(self.arch.features[:F])]
         if self.arch.chars is not None:  # the character vector: a product per word
-            parts.append(charcnn.forward(feats[:, self.arch.n_features:], self.params,
+            parts.append(charcnn.forward(feats[:, F:], self.params,
                                          self.arch.chars.activation, per_word=True,
                                          grad=False)[0])
         x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
@@ -171,9 +182,11 @@ class WordTypeScorer:
         return window_ids(types.astype(np.intp, copy=False), lengths, self.arch.window, 0, 1,
                           position_major=True)
 
-    def scores(self, types: np.ndarray, lengths, chunk: int = CHUNK) -> np.ndarray:
+    def scores(self, types: np.ndarray, lengths, codes: np.ndarray | None = None,
+               chunk: int = CHUNK) -> np.ndarray:
         """Scores (N, K) of tokens given as type numbers (N,), sentences laid end to end
-        with the given lengths (S,).
+        with the given lengths (S,); ``codes`` (N, C): the tokens' name-list codes, for
+        a model with token features.
 
         The tokens are scored in the order of their sentences' lengths (``pieces``), so
         sentences of one length lie side by side and go through the second layer as one
@@ -186,6 +199,13 @@ class WordTypeScorer:
         self._fill()
         order, groups = pieces(lengths, chunk)
         ids = self._window_types(types, lengths)[:, order]
+        gaz = None
+        if self.tokens is not None:  # one row per distinct window of name-list codes
+            if codes is None or codes.shape != (N, self.arch.token_features):
+                raise ValueError(f"the model has {self.arch.token_features} token features: "
+                                 f"give their codes (N, C) for the {N} tokens")
+            gaz_rows, gaz_index = self.tokens.rows(codes, lengths)
+            gaz = gaz_rows, gaz_index[order]
         any_over = bool((ids >= self.capacity).any())
         f, _ = activation(arch.activation)
         Ut = np.ascontiguousarray(p["U"].T)
@@ -202,6 +222,9 @@ class WordTypeScorer:
                 B = c * L
                 zc, tc = z[:B], tmp[:B]
                 self._sum_rows(zc, tc, seg[:, a - s0:a - s0 + B], extra)
+                if gaz is not None:  # + Σ_q Σ_c T_{q,c}[id_c(t+q)], one row per token
+                    np.take(gaz[0], gaz[1][a:a + B], axis=0, out=tc, mode="clip")
+                    zc += tc
                 np.matmul(f(zc, out=zc).reshape(c, L, H), Ut, out=done[a:a + B].reshape(c, L, K))
         done += p["c"]
         out = np.empty_like(done)

@@ -22,11 +22,12 @@ from nertag.training.checkpoint import TrainState
 from nertag.nn import window as M
 from nertag import modelio
 from nertag.text import tags as tagmod
-from nertag.config import Config
+from nertag.config import Config, gazetteer_path
 from nertag.text.conll import Corpus
 from nertag.text.datasets import read_corpus
 from nertag.errors import NertagError
 from nertag.text.features import Featurizer
+from nertag.text.gazetteer import Gazetteer, drop_matches
 from nertag.nn.optim import Optimizer
 from nertag.nn.ragged import sentence_starts, token_rows
 from nertag.inference.model import NerModel, model_arch
@@ -47,6 +48,7 @@ class TrainData:
     y: np.ndarray        # (N,) gold label ids in the model's scheme
     lengths: np.ndarray  # (S,) sentence lengths
     corpus: Corpus
+    codes: np.ndarray | None = None  # (N, C) name-list codes as matched (before dropout)
 
 
 def resolve_data(cfg: Config, train_path=None, dev_path=None) -> tuple[str, str | None]:
@@ -67,19 +69,38 @@ def prepare(model: NerModel, corpus: Corpus) -> TrainData:
         seq = s.tags if model.scheme == "bio" else tagmod.convert(s.tags, "bio", model.scheme)
         y.extend(index.get(t, 0) for t in seq)
     lengths = np.array([len(s.words) for s in corpus.sentences], dtype=np.int64)
-    X = model.windows([s.words for s in corpus.sentences])
-    return TrainData(X, np.array(y, dtype=np.int64), lengths, corpus)
+    feat = model.featurizer
+    flat = [w for s in corpus.sentences for w in s.words]
+    codes = feat.token_codes(flat, lengths) if feat.gazetteer is not None else None
+    X = feat.windows(feat.feature_ids(flat, lengths) if codes is None else
+                     feat.token_ids(feat.word_ids(flat), codes), lengths)
+    return TrainData(X, np.array(y, dtype=np.int64), lengths, corpus, codes)
+
+
+def drop_gazetteer_matches(model: NerModel, data: TrainData, p: float, seed: int,
+                           epoch: int) -> None:
+    """Match dropout for an epoch: hide each whole name-list match of the training data
+    with probability p (:func:`nertag.text.gazetteer.drop_matches`), drawn again every
+    epoch from a generator of its own seeded with (seed, epoch, 1) — the same run gives
+    the same draws, a resumed one too, and the other random draws are unchanged."""
+    if data.codes is None or p <= 0:
+        return
+    rng = np.random.default_rng([seed, epoch, 1])
+    model.featurizer.put_codes(data.X, drop_matches(data.codes, p, rng), data.lengths)
 
 
 def build_model(cfg: Config, corpus: Corpus) -> NerModel:
     """Vocabularies, labels and freshly initialised parameters (with pretrained vectors)."""
     from nertag.text.vectors import load_vectors
 
+    lists_path = gazetteer_path(cfg)  # (a missing file is an error before the slow reads)
     vectors = None
     if cfg.embeddings.path:
         vectors = load_vectors(cfg.embeddings.path, max_words=cfg.embeddings.max_words)
     words = [s.words for s in corpus.sentences]
-    feat = Featurizer.build(cfg.features, words, extra_words=vectors.words if vectors else ())
+    lists = Gazetteer.load(lists_path) if lists_path is not None else None
+    feat = Featurizer.build(cfg.features, words, extra_words=vectors.words if vectors else (),
+                            gazetteer=lists)
     labels = tagmod.labels_for(corpus.entity_types(), cfg.model.tag_scheme)
     arch = model_arch(cfg, feat, len(labels))
     dtype = np.dtype(cfg.train.dtype)
@@ -185,6 +206,7 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
     commit = _git_commit()  # the code that trains, taken now (the tree may change later)
     train_file, dev_file = resolve_data(cfg, train_path, dev_path)
     cfg.data.train, cfg.data.dev = train_file, dev_file
+    gazetteer_path(cfg)  # a bad features.gazetteer fails now, not after reading the data
     out = Path(output) if output else None
     if out is not None and not resume:
         if ckpt.exists(out) and not force:  # (an interrupted run may have saved a model in out)
@@ -242,6 +264,7 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         epoch = state.epoch
         rng = np.random.default_rng([tc.seed, epoch])
         batches = _batches(data, cfg.model.head, B, rng)
+        drop_gazetteer_matches(model, data, tc.gazetteer_dropout, tc.seed, epoch)
         if state.rng_state is not None:
             rng.bit_generator.state = state.rng_state
         opt.lr = state.lr

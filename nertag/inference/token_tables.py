@@ -1,0 +1,105 @@
+"""The first layer's share of the token features (name-list matches) on the tagging path.
+
+The per-word-type rows of :mod:`nertag.inference.word_types` cannot hold a token
+feature: the match code of ``York`` depends on its neighbours.  But the first layer is
+linear, so the C name-list categories' part of z is a sum of its own.  With
+``W_{q,c}`` (H, d) the columns of W that multiply category c's vector at window
+position q,
+
+    z = b + Σ_q W_q x_(t+q) = [b + Σ_q G_q[type(t+q)]] + Σ_q Σ_c T_{q,c}[id_c(t+q)],
+
+    T_{q,c} = E_c W_{q,c}ᵀ : (8, H)      (8 ids: <s>, </s>, <unk>, O, B, I, E, S)
+
+computed once per model.  Rather than n·C lookups per token, the tokens' codes are
+combined: every token gets one key for its C codes (``k = Σ_c code_c 5^c``), the
+distinct keys of a call are numbered, and each token's *window* of n numbers is
+numbered again; a distinct window's row ``R = Σ_q Σ_c T_{q,c}[·]`` is summed once
+(q outer, c inner: always the same float operations, so a token's row is the same
+bits in any batch and any process), and a token costs one row lookup and one
+addition of H numbers.  In news text a batch of ~100k tokens has a few thousand
+distinct windows (most are all O).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nertag.inference.tables import ParamSnapshot
+from nertag.nn.arch import Arch
+from nertag.nn.ragged import window_ids
+
+#: ids of a category's vocabulary: <s>, </s> (padding), <unk>, then the BIOES codes
+_START, _END, _FIRST_CODE, _N_CODES = 0, 1, 3, 5
+
+
+def token_feature_columns(arch: Arch) -> tuple[int, int]:
+    """``(a, b)``: the token features' numbers in each window position's D, ``a:b``."""
+    word = sum(d for _, _, d in arch.features[:arch.n_word_features])
+    return word, word + sum(d for _, _, d in arch.features[arch.n_word_features:])
+
+
+class TokenFeatureRows:
+    """The tables ``T (n, C, V, H)`` of a model's token features, and the rows of the
+    distinct windows of codes of a call (see the module's docstring)."""
+
+    def __init__(self, params: dict, arch: Arch):
+        self.arch = arch
+        n, H, D = arch.n, arch.hidden, arch.D
+        W = params["W"]
+        self.dtype = W.dtype
+        feats = arch.features[arch.n_word_features:]
+        self.names = [f"E_{name}" for name, _, _ in feats]
+        Wr = W.reshape(H, n, D)
+        V = max((v for _, v, _ in feats), default=0)
+        self.T = np.zeros((n, len(feats), V, H), dtype=self.dtype)
+        off = token_feature_columns(arch)[0]
+        for c, (name, v, d) in enumerate(feats):
+            E = params[f"E_{name}"]
+            for q in range(n):  # T_{q,c} = E_c W_{q,c}ᵀ, one product per table
+                self.T[q, c, :v] = E @ Wr[:, q, off:off + d].T
+            off += d
+        self.snapshot = ParamSnapshot(params, ["W"] + self.names)
+
+    def valid_for(self, params: dict) -> bool:
+        return self.snapshot.matches(params)
+
+    def rows(self, codes: np.ndarray, lengths) -> tuple[np.ndarray, np.ndarray]:
+        """``(R, index)``: the first layer's share of each token's window of codes is
+        ``R[index[t]]``.  codes: (N, C) BIOES codes (0–4) of sentences laid end to end
+        with ``lengths`` (S,); R: (U, H) for the U distinct windows, index: (N,) intp."""
+        n, C = self.arch.n, codes.shape[1]
+        N = len(codes)
+        if N == 0:
+            return np.zeros((0, self.arch.hidden), self.dtype), np.zeros(0, np.intp)
+        # 1. one number per token for its C codes: 0, 1 the padding, 2 + k the distinct keys
+        if C <= 26:  # 5^C < 2^62
+            key = codes.astype(np.int64) @ (_N_CODES ** np.arange(C, dtype=np.int64))
+            uniq, inv = np.unique(key, return_inverse=True)
+            tok_codes = (uniq[:, None] // (_N_CODES ** np.arange(C, dtype=np.int64))) % _N_CODES
+        else:
+            tok_codes, inv = np.unique(codes, axis=0, return_inverse=True)
+        ids = np.empty((len(tok_codes) + 2, C), dtype=np.intp)  # category ids per number
+        ids[0], ids[1] = _START, _END
+        ids[2:] = tok_codes + _FIRST_CODE
+        # 2. one number per window of n token numbers
+        win = window_ids(inv.reshape(-1).astype(np.intp) + 2, lengths, self.arch.window,
+                         0, 1, position_major=True)                                # (n, N)
+        base = len(ids)
+        if base ** n < 2 ** 62:
+            wkey = np.zeros(N, np.int64)
+            for q in range(n - 1, -1, -1):
+                wkey = wkey * base + win[q]
+            _, first, index = np.unique(wkey, return_index=True, return_inverse=True)
+        else:
+            _, first, index = np.unique(win.T, axis=0, return_index=True, return_inverse=True)
+        # 3. each distinct window's row: Σ_q Σ_c T_{q,c}[id], in that order
+        R = np.zeros((len(first), self.arch.hidden), dtype=self.dtype)
+        for q in range(n):
+            at = ids[win[q, first]]                                                 # (U, C)
+            for c in range(C):
+                R += self.T[q, c][at[:, c]]
+        return R, index.reshape(-1).astype(np.intp)
+
+    @property
+    def nbytes(self) -> int:
+        return self.T.nbytes
