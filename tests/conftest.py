@@ -27,6 +27,22 @@ def small_model(tmp_path_factory) -> Path:
     return out
 
 
+#: The small model with the shipped name lists (token features) and match dropout.
+GAZETTEER = SMALL + ["features.gazetteer=bundled", "train.gazetteer_dropout=0.3"]
+
+
+@pytest.fixture(scope="session")
+def gazetteer_model(tmp_path_factory) -> Path:
+    """A complete model directory with name lists (trained once per session); copy it to
+    change it."""
+    from nertag.config import load_config
+    from nertag.training.loop import train
+
+    out = tmp_path_factory.mktemp("gazetteer-model") / "model"
+    train(load_config(None, GAZETTEER), output=out)
+    return out
+
+
 @pytest.fixture
 def model_copy(small_model, tmp_path) -> Path:
     """A private copy of :func:`small_model` a test may break."""
