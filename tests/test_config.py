@@ -174,3 +174,36 @@ def test_character_cnn_keys_make_the_architecture():
     assert model.params["K_char"].shape == (11, 35) and model.arch.D == 50 + 5 + 11
     assert load_config(None).features.char_dim == 0          # off by default
     assert build_model(load_config(None), read_conll(sample_train())).arch.chars is None
+
+
+def test_name_list_keys_bad_values_name_the_key(tmp_path, cli, expect_error):
+    """features.gazetteer: an empty string, a missing file, a directory, a file that is not
+    name lists; gazetteer_dim and gazetteer_dropout out of range: one line naming the key
+    (or the file), exit 2, nothing written."""
+    with pytest.raises(UsageError, match="'features.gazetteer' must be a name-list file or "
+                                         "'bundled'"):
+        from_dict({"features": {"gazetteer": " "}})
+    out = tmp_path / "out"
+    missing = tmp_path / "nope.tsv.gz"
+    expect_error(cli("train", "-o", out, "-q", "--set", f"features.gazetteer={missing}"), 2,
+                 f"'features.gazetteer': {missing}: no such file; expected a name-list file",
+                 "or 'bundled'")
+    expect_error(cli("train", "-o", out, "-q", "--set", f"features.gazetteer={tmp_path}"), 2,
+                 f"'features.gazetteer': {tmp_path}: is a directory, not a name-list file")
+    junk = tmp_path / "junk.tsv.gz"
+    junk.write_text("LOC\tParis\n")
+    expect_error(cli("train", "-o", out, "-q", "--set", f"features.gazetteer={junk}"), 2,
+                 f"{junk}: not a gzip file", "tools.build_gazetteers")
+    expect_error(cli("train", "-o", out, "-q", "--set", "features.gazetteer_dim=0"), 2,
+                 "'features.gazetteer_dim' must be >= 1, got 0")
+    expect_error(cli("train", "-o", out, "-q", "--set", "train.gazetteer_dropout=1.5"), 2,
+                 "'train.gazetteer_dropout' must be <= 0.95, got 1.5")
+    expect_error(cli("train", "-o", out, "-q", "--set", "features.gazeteer=bundled"), 2,
+                 "unknown key 'features.gazeteer'", "did you mean 'features.gazetteer'?")
+    assert not out.exists()
+    cfg = load_config(None, ["features.gazetteer=bundled"])
+    from nertag.config import gazetteer_path
+    from nertag.resources import gazetteers
+
+    assert gazetteer_path(cfg) == gazetteers() and gazetteers().is_file()
+    assert gazetteer_path(load_config(None)) is None  # off by default
