@@ -49,7 +49,7 @@ def print_errors(console: Console, analysis: ErrorAnalysis, words: Sequence[Sequ
         return
     rows = [(where(m), m, _entity(m.gold, words[m.sentence]),
              _entity(m.pred, words[m.sentence])) for m in analysis.errors]
-    w_where = min(max(len(r[0]) for r in rows), 40)
+    w_where = min(max(len(r[0]) for r in rows), 72)  # a longer path breaks the columns
     w_gold = min(max(len(r[2]) for r in rows), 36)
     w_pred = min(max(len(r[3]) for r in rows), 36)
     kind_w = max(len(k) for k in STYLE)
