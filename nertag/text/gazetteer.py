@@ -47,6 +47,8 @@ __all__ = ["CODES", "O", "B", "I", "E", "S", "Gazetteer", "read_lists", "write_l
            "drop_matches", "match_spans", "capitalised", "FORMAT_LINE"]
 
 CODES = ("O", "B", "I", "E", "S")
+#: Distinct words whose lookup (id, capital) is kept between calls of ``codes``.
+WORD_KEYS = 200_000
 O, B, I, E, S = range(5)
 # odd 64-bit multipliers for the n-gram hash; the next one is tried if two entries of a
 # table collide (never seen: the check is there so that matching stays exact)
@@ -106,6 +108,7 @@ class Gazetteer:
         return len(self.categories)
 
     def _build(self, categories, entry_cat, lens, folded, caps) -> None:
+        self._keys: dict[str, int] = {}  # word -> 2·id + cap (see _token_ids)
         self.categories = categories
         vocab = dict.fromkeys(folded)
         self.vocab = dict(zip(vocab, range(1, len(vocab) + 1)))
@@ -169,14 +172,22 @@ class Gazetteer:
         return out
 
     def _token_ids(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Per token: the id of its casefolded form (0: in no entry), and cap() as 0/1."""
-        index: dict[str, int] = {}
-        inverse = np.fromiter((index.setdefault(w, len(index)) for w in words), np.int64,
-                              len(words))
-        get = self.vocab.get
-        type_ids = np.fromiter((get(w.casefold(), 0) for w in index), np.int64, len(index))
-        type_caps = np.fromiter(map(capitalised, index), bool, len(index))
-        return type_ids[inverse], type_caps[inverse].astype(np.uint64)
+        """Per token: the id of its casefolded form (0: in no entry), and cap() as 0/1.
+
+        Both depend on the word alone: each distinct word's are kept (``2·id + cap``, up to
+        ``WORD_KEYS`` words, then the store starts again), so a word seen before costs
+        one dictionary lookup."""
+        keys = self._keys
+        try:
+            k = np.fromiter(map(keys.__getitem__, words), np.int64, len(words))
+        except KeyError:
+            new = [w for w in dict.fromkeys(words) if w not in keys]
+            if len(keys) + len(new) > WORD_KEYS:
+                keys.clear()
+            get = self.vocab.get
+            keys.update((w, 2 * get(w.casefold(), 0) + capitalised(w)) for w in new)
+            k = np.fromiter(map(keys.__getitem__, words), np.int64, len(words))
+        return k >> 1, (k & 1).astype(np.uint64)
 
     def _longest(self, ids: np.ndarray, caps: np.ndarray, sid: np.ndarray) -> list[np.ndarray]:
         """Per category, the length of the longest match starting at each token (0: none)."""
