@@ -38,7 +38,8 @@ def command(
       conll-iob1   CoNLL columns, IOB1 tags, as the CoNLL-2003 files (.iob1 .iob)
       io           word<TAB>LABEL, Stanford NER's TSV: PERSON, O (.tsv)
       jsonl        nertag tag's JSON lines: text, tokens, entities (.jsonl)
-      doccano      {"text", "label": [[start, end, "LABEL"]]}
+      doccano      {"text", "label": [[start, end, "LABEL"]]}, written with
+                   "tokens" (kept by doccano as metadata: read back exactly)
       prodigy      {"text", "tokens", "spans": [{"start", "end", "label"}]}
 
     \b

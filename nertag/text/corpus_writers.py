@@ -8,7 +8,8 @@ format; ``nertag convert`` and :func:`nertag.text.datasets.convert` use them).
 * ``jsonl`` -- nertag's own ``nertag tag -f jsonl`` records (text, start, tokens with
   their BIO tag, entities), one per sentence, offsets counted over the sentences
   written one per line;
-* ``doccano`` -- ``{"text", "label": [[start, end, "LABEL"]]}``, one per sentence;
+* ``doccano`` -- ``{"text", "label": [[start, end, "LABEL"]], "tokens"}``, one per sentence
+  (the tokens are metadata to doccano, kept through its import and export);
 * ``prodigy`` -- ``{"text", "tokens", "spans"}``, one per sentence.
 
 The JSONL writers need text: a sentence read from text keeps its own; a sentence of
@@ -124,7 +125,9 @@ def write_nertag_jsonl(corpus: Corpus, f: IO[str]) -> list[str]:
 def write_doccano(corpus: Corpus, f: IO[str]) -> list[str]:
     for s in corpus.sentences:
         text, offsets = sentence_text(s)
-        f.write(_dump({"text": text, "label": [[a, b, t] for t, a, b, _, _ in _spans(s, offsets)]}))
+        tokens = [{"text": w, "start": a, "end": b} for w, (a, b) in zip(s.words, offsets)]
+        f.write(_dump({"text": text, "label": [[a, b, t] for t, a, b, _, _ in _spans(s, offsets)],
+                       "tokens": tokens}))  # metadata to doccano; read back: the same words
     return []
 
 

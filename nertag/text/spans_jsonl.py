@@ -12,7 +12,9 @@ format, all returning a :class:`~nertag.text.conll.Corpus` of BIO-tagged sentenc
 * ``prodigy`` -- ``{"text", "spans": [{"start", "end", "label"}], "tokens": [...]}``;
   records answered ``reject`` or ``ignore`` are skipped (and counted in the notes).
 
-A record's own tokens are used when it has them (nertag jsonl, Prodigy), and the record
+A record's own tokens are used when it has them (nertag jsonl, Prodigy, and doccano
+records written by ``nertag convert``, which keeps them as a ``"tokens"`` key: doccano
+keeps unknown keys as metadata and exports them again), and the record
 is then one sentence (or, ``--per document``, the ``sentences`` it lists); a record
 without tokens is tokenized and split into sentences by
 :func:`nertag.text.tokenize.split_flat`.
@@ -123,7 +125,7 @@ def _read(path, encoding: str, fmt: str) -> Corpus:
                               f'{SHAPES[fmt]}')
         base = _int(rec.get("start", 0), where, '"start"') if fmt == "jsonl" else 0
         spans = _spans(rec, fmt, where, text, base)
-        toks = _tokens(rec.get("tokens"), where, text, base) if fmt != "doccano" else None
+        toks = _tokens(rec.get("tokens"), where, text, base)
         if toks is None:
             flat = split_flat(text)
             toks, cuts = (flat.texts, flat.starts.tolist(), flat.ends.tolist()), flat.cuts

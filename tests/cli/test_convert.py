@@ -58,8 +58,9 @@ def test_io_merge_is_a_warning(tmp_path, cli):
 def test_doccano_from_the_command(tmp_path, cli):
     r = cli("convert", sample_dev(), "-", "--to", "doccano")
     first = json.loads(r.stdout.splitlines()[0])
-    assert first == {"text": "VELTRO ENERGY TO CUT 632,000 JOBS IN MEXICO.",
-                     "label": [[0, 13, "ORG"], [37, 43, "LOC"]]}
+    assert first["text"] == "VELTRO ENERGY TO CUT 632,000 JOBS IN MEXICO."
+    assert first["label"] == [[0, 13, "ORG"], [37, 43, "LOC"]]
+    assert first["tokens"][4] == {"text": "632,000", "start": 21, "end": 28}
     assert "standard output (doccano)" in r.stderr
 
 

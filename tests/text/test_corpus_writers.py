@@ -59,9 +59,13 @@ def test_jsonl_formats():
     assert lines[0]["tokens"][3] == {"text": "Acme", "start": 14, "end": 18, "tag": "B-ORG"}
     assert lines[1] == {"text": "Bye", "start": 26, "tokens": [
         {"text": "Bye", "start": 26, "end": 29, "tag": "O"}], "entities": []}
-    assert written(c, "doccano")[0].splitlines() == [
-        '{"text": "Laura Okafor (Acme) said.", "label": [[0, 12, "PER"], [14, 18, "ORG"]]}',
-        '{"text": "Bye", "label": []}']
+    doccano = [json.loads(x) for x in written(c, "doccano")[0].splitlines()]
+    assert [{k: d[k] for k in ("text", "label")} for d in doccano] == [
+        {"text": "Laura Okafor (Acme) said.", "label": [[0, 12, "PER"], [14, 18, "ORG"]]},
+        {"text": "Bye", "label": []}]
+    # the words, as metadata doccano keeps: read back, they are the words, not a retokenization
+    assert doccano[1]["tokens"] == [{"text": "Bye", "start": 0, "end": 3}]
+    assert [t["text"] for t in doccano[0]["tokens"]] == S1[0]
     p = json.loads(written(c, "prodigy")[0].splitlines()[0])
     assert p["spans"] == [{"start": 0, "end": 12, "label": "PER", "token_start": 0, "token_end": 1},
                           {"start": 14, "end": 18, "label": "ORG", "token_start": 3,
@@ -96,7 +100,9 @@ def test_words_with_whitespace_cannot_be_conll():
     with pytest.raises(NertagError, match=r"x.jsonl:3: the word 'New York' is empty or holds "
                                           r"whitespace"):
         written(c, "conll")
-    assert json.loads(written(c, "doccano")[0]) == {"text": "New York", "label": [[0, 8, "LOC"]]}
+    assert json.loads(written(c, "doccano")[0]) == {
+        "text": "New York", "label": [[0, 8, "LOC"]],
+        "tokens": [{"text": "New York", "start": 0, "end": 8}]}
 
 
 def test_unknown_format():

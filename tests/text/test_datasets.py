@@ -122,8 +122,8 @@ def test_doccano_export_of_nertag_tag_output(tmp_path):
     src = tmp_path / "tagged.jsonl"
     src.write_text(json.dumps(rec) + "\n", encoding="utf-8")
     convert(src, tmp_path / "d.jsonl", to="doccano")
-    assert json.loads((tmp_path / "d.jsonl").read_text()) == {
-        "text": "Bob met Ann in Oslo.", "label": [[0, 3, "PER"], [15, 19, "LOC"]]}
+    d = json.loads((tmp_path / "d.jsonl").read_text())
+    assert d["text"] == "Bob met Ann in Oslo." and d["label"] == [[0, 3, "PER"], [15, 19, "LOC"]]
     convert(tmp_path / "d.jsonl", tmp_path / "c.conll")
     assert (tmp_path / "c.conll").read_text() == \
         "Bob\tB-PER\nmet\tO\nAnn\tO\nin\tO\nOslo\tB-LOC\n.\tO\n\n"
@@ -152,3 +152,22 @@ def test_conll2003_round_trips(tmp_path):
     assert sum(len(s.tags) for s in back.sentences) - ref.n_tokens < 100
     n_ents = sum(t.startswith("B-") for s in back.sentences for t in s.tags)
     assert n_ents == sum(t.startswith("B-") for s in ref.sentences for t in s.tags)
+
+
+def test_doccano_written_by_convert_reads_back_to_the_same_words(tmp_path):
+    """doccano carries no tokens of its own: nertag writes them as metadata, so a word
+    its tokenizer would cut (``T.O'Gorman``) and a sentence it would split come back
+    as they were; without them the text is tokenized again."""
+    src = tmp_path / "a.conll"
+    src.write_text("Adams\tB-PER\n,\tO\nT.O'Gorman\tB-PER\nsaid\tO\nno.\tO\nIt\tO\nrained\tO\n\n",
+                   encoding="utf-8")
+    convert(src, tmp_path / "d.jsonl", to="doccano")
+    back = read_corpus(tmp_path / "d.jsonl")
+    assert [(s.words, s.tags) for s in back.sentences] == [
+        (["Adams", ",", "T.O'Gorman", "said", "no.", "It", "rained"],
+         ["B-PER", "O", "B-PER", "O", "O", "O", "O"])]
+    rec = json.loads((tmp_path / "d.jsonl").read_text())
+    del rec["tokens"]
+    (tmp_path / "plain.jsonl").write_text(json.dumps(rec) + "\n", encoding="utf-8")
+    plain = read_corpus(tmp_path / "plain.jsonl")
+    assert [w for s in plain.sentences for w in s.words][:4] == ["Adams", ",", "T.", "O'Gorman"]
