@@ -17,7 +17,8 @@ records written by ``nertag convert``, which keeps them as a ``"tokens"`` key: d
 keeps unknown keys as metadata and exports them again), and the record
 is then one sentence (or, ``--per document``, the ``sentences`` it lists); a record
 without tokens is tokenized and split into sentences by
-:func:`nertag.text.tokenize.split_flat`.
+:func:`nertag.text.tokenize.split_flat` with the ``auto`` line-break rule, as ``nertag tag`` cuts
+raw text by default.
 A span must not cut a token: each of its ends falls between tokens (whitespace around
 a span is fine); otherwise the reader stops with ``file:LINE: span [s, e) 'text' does
 not fall on token boundaries (...)`` -- spans are never moved.  Overlapping spans are an
@@ -127,7 +128,7 @@ def _read(path, encoding: str, fmt: str) -> Corpus:
         spans = _spans(rec, fmt, where, text, base)
         toks = _tokens(rec.get("tokens"), where, text, base)
         if toks is None:
-            flat = split_flat(text)
+            flat = split_flat(text, sentences="auto")  # as nertag tag cuts raw text
             toks, cuts = (flat.texts, flat.starts.tolist(), flat.ends.tolist()), flat.cuts
         else:
             cuts = _jsonl_cuts(rec.get("sentences") if fmt == "jsonl" else None, where, toks,

@@ -203,3 +203,17 @@ def test_byte_order_mark_and_encoding(tmp_path):
     with pytest.raises(NertagError, match="not valid utf-8 text"):
         read_doccano(p)
     assert tagged(read_doccano(p, "latin-1")) == [[("Zürich", "B-LOC")]]
+
+
+def test_a_record_without_tokens_is_cut_at_line_breaks_as_nertag_tag_cuts(tmp_path):
+    """One headline a line (the ``auto`` rule): three sentences, as ``nertag tag`` sees them."""
+    import json
+
+    from nertag.text.spans_jsonl import read_doccano
+
+    text = "Obama visits Paris\nMerkel meets Macron\nApple hires Tim Cook"
+    p = tmp_path / "d.jsonl"
+    p.write_text(json.dumps({"text": text, "label": [[0, 5, "PER"], [13, 18, "LOC"]]}) + "\n",
+                 encoding="utf-8")
+    assert [s.words for s in read_doccano(p).sentences] == [
+        ["Obama", "visits", "Paris"], ["Merkel", "meets", "Macron"], ["Apple", "hires", "Tim", "Cook"]]
