@@ -75,3 +75,26 @@ def test_same_config_and_seed_give_the_same_model(gazetteer_model):
     other, _ = train(load_config(None, GAZETTEER[:-1] + ["train.gazetteer_dropout=0.6"]),
                      report=False)
     assert not np.array_equal(other.params["W"], model.params["W"])
+
+
+def test_an_interrupted_run_resumes_to_the_same_model(gazetteer_model, tmp_path):
+    """Ctrl-C mid-epoch and --resume: the match dropout of the epoch is drawn again, the
+    same, so the run ends with the uninterrupted run's weights (and its lists)."""
+    from nertag.modelio import GAZETTEER_FILE
+    from nertag.training import checkpoint as ckpt
+
+    out, calls = tmp_path / "model", {"n": 0}
+
+    def should_stop():
+        calls["n"] += 1
+        return calls["n"] == 30  # in the first (and only) epoch
+
+    with pytest.raises(ckpt.Interrupted) as e:
+        train(load_config(None, GAZETTEER), output=out, should_stop=should_stop, report=False)
+    assert (e.value.epoch, e.value.batch) == (1, 30)
+    train(ckpt.load_config(out), output=out, resume=True, report=False)
+    ref = np.load(gazetteer_model / "weights.npz")
+    got = np.load(out / "weights.npz")
+    for k in ref.files:
+        assert ref[k].tobytes() == got[k].tobytes(), k
+    assert (out / GAZETTEER_FILE).read_bytes() == (gazetteer_model / GAZETTEER_FILE).read_bytes()
