@@ -131,6 +131,17 @@ class Gazetteer:
             sel = lens >= k
             h[sel] += ids[starts[sel] + k - 1].astype(np.uint64) * self.powers[k - 1]
             self.prefixes.append(np.unique(h[sel]))
+        # lookups by token id instead of searches: at[k][id] says that id is the k-th
+        # token (from 0) of some entry; single[c][id] is the capital one-token entry id of
+        # category c needs (0 or 1), -1 if there is none
+        V = len(self.vocab) + 1
+        self.at = np.zeros((max(self.max_len, 1), V), bool)
+        for k in range(self.max_len):
+            self.at[k, ids[starts[lens > k] + k]] = True
+        self.single = np.full((len(categories), V), -1, np.int8)
+        for c, tables in enumerate(self.tables):
+            if 1 in tables:
+                self.single[c, tables[1].ids[:, 0]] = tables[1].need.astype(np.int8)
 
     def _tables(self, ids, caps, starts, lens) -> dict[int, _Table] | None:
         """A category's tables by entry length; None on a hash collision (another P)."""
@@ -193,18 +204,22 @@ class Gazetteer:
         """Per category, the length of the longest match starting at each token (0: none)."""
         n_tok = len(ids)
         best = [np.zeros(n_tok, np.int16) for _ in self.categories]
-        pos = np.flatnonzero(ids)  # candidate starts: their n-gram is an entry's prefix
+        # n = 1: the one-token entries, looked up by id
+        pos = np.flatnonzero(self.at[0][ids])  # candidate starts: an entry's first token
         h = ids[pos].astype(np.uint64)
         have = caps[pos]
-        for n in range(1, self.max_len + 1):
-            if n > 1:
-                last = pos + (n - 1)
-                keep = last < n_tok
-                pos, h, have, last = pos[keep], h[keep], have[keep], last[keep]
-                keep = (sid[last] == sid[pos]) & (ids[last] != 0)
-                pos, h, have, last = pos[keep], h[keep], have[keep], last[keep]
-                h = h + ids[last].astype(np.uint64) * self.powers[n - 1]
-                have = have | (caps[last] << np.uint64(n - 1))
+        for c in range(len(self.categories)):
+            need = self.single[c][ids[pos]]
+            hit = (need >= 0) & ((need.astype(np.uint64) & ~have) == 0)
+            best[c][pos[hit]] = 1
+        for n in range(2, self.max_len + 1):
+            last = pos + (n - 1)
+            keep = last < n_tok
+            pos, h, have, last = pos[keep], h[keep], have[keep], last[keep]
+            keep = (sid[last] == sid[pos]) & self.at[n - 1][ids[last]]
+            pos, h, have, last = pos[keep], h[keep], have[keep], last[keep]
+            h = h + ids[last].astype(np.uint64) * self.powers[n - 1]
+            have = have | (caps[last] << np.uint64(n - 1))
             _, keep = _found(self.prefixes[n], h)
             pos, h, have = pos[keep], h[keep], have[keep]
             if not len(pos):
