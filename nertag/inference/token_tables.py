@@ -13,10 +13,10 @@ position q,
 computed once per model.  Rather than n·C lookups per token, the tokens' codes are
 combined: every token gets one key for its C codes (``k = Σ_c code_c 5^c``), the
 distinct keys of a call are numbered, and each token's *window* of n numbers is
-numbered again; a distinct window's row ``R = Σ_q Σ_c T_{q,c}[·]`` is summed once
-(q outer, c inner: always the same float operations, so a token's row is the same
-bits in any batch and any process), and a token costs one row lookup and one
-addition of H numbers.  In news text a batch of ~100k tokens has a few thousand
+numbered again; a distinct window's row ``R = Σ_q P_q[·]``, with ``P_q = Σ_c
+T_{q,c}[·]`` per distinct token key, is summed once (always the same float operations
+in the same order, so a token's row is the same bits in any batch and any process),
+and a token costs one row lookup and one addition of H numbers.  In news text a batch of ~100k tokens has a few thousand
 distinct windows (most are all O).
 """
 
@@ -72,16 +72,27 @@ class TokenFeatureRows:
         if N == 0:
             return np.zeros((0, self.arch.hidden), self.dtype), np.zeros(0, np.intp)
         # 1. one number per token for its C codes: 0, 1 the padding, 2 + k the distinct keys
-        if C <= 26:  # 5^C < 2^62
-            key = codes.astype(np.int64) @ (_N_CODES ** np.arange(C, dtype=np.int64))
-            uniq, inv = np.unique(key, return_inverse=True)
-            tok_codes = (uniq[:, None] // (_N_CODES ** np.arange(C, dtype=np.int64))) % _N_CODES
+        powers = _N_CODES ** np.arange(C, dtype=np.int64)
+        if C <= 8:  # 5^C ≤ 390,625 keys: numbered through a table, no sort
+            key = np.zeros(N, np.int32)
+            for c in range(C - 1, -1, -1):
+                key = key * _N_CODES + codes[:, c]
+            present = np.zeros(_N_CODES ** C, bool)
+            present[key] = True
+            keys = np.flatnonzero(present)
+            inv = (np.cumsum(present) - 1)[key]
+        elif C <= 26:  # 5^C < 2^62
+            keys, inv = np.unique(codes.astype(np.int64) @ powers, return_inverse=True)
+        else:
+            keys, inv = None, None
+        if keys is not None:
+            tok_codes = (keys[:, None] // powers) % _N_CODES
         else:
             tok_codes, inv = np.unique(codes, axis=0, return_inverse=True)
         ids = np.empty((len(tok_codes) + 2, C), dtype=np.intp)  # category ids per number
         ids[0], ids[1] = _START, _END
         ids[2:] = tok_codes + _FIRST_CODE
-        # 2. one number per window of n token numbers
+        # 2. one number per window of n token numbers (the distinct windows, sorted)
         win = window_ids(inv.reshape(-1).astype(np.intp) + 2, lengths, self.arch.window,
                          0, 1, position_major=True)                                # (n, N)
         base = len(ids)
@@ -89,15 +100,20 @@ class TokenFeatureRows:
             wkey = np.zeros(N, np.int64)
             for q in range(n - 1, -1, -1):
                 wkey = wkey * base + win[q]
-            _, first, index = np.unique(wkey, return_index=True, return_inverse=True)
+            uniq, index = np.unique(wkey, return_inverse=True)
+            digits = (uniq[:, None] // base ** np.arange(n, dtype=np.int64)) % base   # (U, n)
         else:
-            _, first, index = np.unique(win.T, axis=0, return_index=True, return_inverse=True)
-        # 3. each distinct window's row: Σ_q Σ_c T_{q,c}[id], in that order
-        R = np.zeros((len(first), self.arch.hidden), dtype=self.dtype)
+            digits, index = np.unique(win.T, axis=0, return_inverse=True)
+        # 3. each distinct window's row: Σ_q P_q[token number at q], where P_q[u] =
+        #    Σ_c T_{q,c}[id_c(u)] is summed once per token number (c in order; both sums
+        #    depend on the codes alone, never on the batch: the same bits anywhere)
+        H = self.arch.hidden
+        R = np.zeros((len(digits), H), dtype=self.dtype)
         for q in range(n):
-            at = ids[win[q, first]]                                                 # (U, C)
+            P = np.zeros((len(ids), H), dtype=self.dtype)
             for c in range(C):
-                R += self.T[q, c][at[:, c]]
+                P += self.T[q, c][ids[:, c]]
+            R += P[digits[:, q]]
         return R, index.reshape(-1).astype(np.intp)
 
     @property
