@@ -10,7 +10,8 @@ never does, since its parameters change under it):
 * sentences given as words are scored with a
   :class:`~nertag.inference.word_types.WordTypeScorer`: the first layer's contribution
   of each word type at each window position is computed the first time the type is
-  seen, so a token costs n row lookups whatever the features; windows given as X go
+  seen, so a token costs n row lookups whatever the features (plus one for the
+  name-list codes around it: :mod:`~nertag.inference.token_tables`); windows given as X go
   through a :class:`~nertag.inference.tables.TableScorer` (per-feature tables once
   enough tokens have been scored to pay for them).  Both check that the parameters
   are unchanged before each use (:class:`~nertag.inference.tables.ParamSnapshot`);

@@ -27,7 +27,9 @@ ways (its *plan*):
 ``matmul``  the plain product of the feature's embeddings with its columns of W.
 
 With the character CNN, its vectors (for the distinct words of each chunk of
-windows) are multiplied by their columns of W like a ``matmul`` feature.
+windows) are multiplied by their columns of W like a ``matmul`` feature.  The name-list
+categories (token features, ``E_gaz_<category>``) are columns of X like any other, with
+8 ids each: ``joint`` while the joint codes fit, ``matmul`` after.
 
 ``TableScorer(params, arch).scores(X)`` equals :func:`nertag.nn.window.scores` up to
 float rounding (the sums are taken in a different order).  The tables are
