@@ -167,3 +167,27 @@ def test_broken_graph_is_caught_too():
     checks = gc.check_model(p.params, p.X, p.y, p.arch, graph=broken)
     assert failing(checks) == {"c"}
     assert all(c.hand_vs_numeric <= TOL for c in checks)
+
+
+def test_a_kink_crossed_at_h_is_taken_again_with_a_smaller_h():
+    """Two windows of a word 3e-5 apart (filter [1, 1, −5] over characters with vectors
+    0, 3e-5 and 1): moving C[3] by h = 1e-4 makes the other window win, so that central
+    difference straddles the max's kink; h/10 does not, and the entry passes."""
+    from nertag.nn.arch import CharArch
+
+    arch = Arch([("word", 4, 1)], window=0, hidden=2, n_labels=2,
+                chars=CharArch(A=5, c=1, m=1, k=3, L=7))
+    rng = np.random.default_rng(0)
+    params = model.init_params(arch, rng, np.float64, init_scale=0.5)
+    params["C_char"] = np.array([[0.0], [0.0], [0.0], [3e-5], [1.0]])
+    params["K_char"] = np.array([[1.0, 1.0, -5.0]])
+    X = np.array([[[3, 0, 3, 4, 1, 1, 1, 1]]])          # z = [−5, 1.00003, 1, 0, 0]
+    y = np.array([1])
+    _, grads = model.loss_and_grads(params, X, y, arch)
+
+    def f():
+        return model.loss_and_grads(params, X, y, arch)[0]
+    crossed = gc.numeric_grad(f, params["C_char"], 1e-4, [3])
+    assert gc.rel_error(grads["C_char"].dense()[3], crossed).max() > 0.1
+    checks = {c.name: c for c in gc.check_model(params, X, y, arch)}
+    assert checks["C_char"].hand_vs_numeric < 1e-7 and failing(checks.values()) == set()
