@@ -266,7 +266,7 @@ def test_ctrl_c_while_tagging_with_workers(small_model, tmp_path):
 
     big = tmp_path / "big.txt"
     big.write_text("EU rejects German call to boycott British lamb . Peter Blackburn\n"
-                   * 100_000)
+                   * 400_000)  # 26 MB: several seconds of work left when Ctrl-C comes
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen(NERTAG + ["tag", "-m", str(small_model), "-j", "2", str(big),
                                       "-o", str(out)], stdout=subprocess.PIPE,
@@ -280,6 +280,6 @@ def test_ctrl_c_while_tagging_with_workers(small_model, tmp_path):
     assert proc.poll() is None
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, (proc.returncode, err)
     assert err.decode() == "error: interrupted\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt"]
