@@ -270,7 +270,10 @@ def test_ctrl_c_while_tagging_with_workers(small_model, tmp_path):
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen(NERTAG + ["tag", "-m", str(small_model), "-j", "2", str(big),
                                       "-o", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            # as from a terminal: a shell's background job (CI run with
+                            # '&') inherits SIGINT ignored, and then Ctrl-C does nothing
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = time.monotonic()
     while not any(p.name.startswith(".out.jsonl.") for p in tmp_path.iterdir()):
         assert proc.poll() is None, proc.stderr.read().decode()
