@@ -10,21 +10,18 @@ Ubuntu: ``apt-get install chromium chromium-driver`` and ``pip install -e '.[bro
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
 pytest.importorskip("starlette", reason="the serve extra is not installed: "
                                         "pip install -e '.[serve]'")
 pytest.importorskip("uvicorn", reason="the serve extra is not installed")
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: "
-                                "pip install -e '.[browser]'")
+pytest.importorskip("selenium.webdriver", reason="selenium is not installed: "
+                                                "pip install -e '.[browser]'")
 
-BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
-                                               "google-chrome"))), None)
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (BROWSER and DRIVER), reason="no Chromium and chromedriver"
-                                " (apt-get install chromium chromium-driver)")
+from browser import chromium, needs_browser  # noqa: E402
+
+pytestmark = needs_browser
 
 #: The page's text, rebuilt from the output (marks minus their label) — equal to the
 #: box once the answer to the last keystroke is shown.
@@ -39,21 +36,7 @@ MARKS = """return Array.from(document.querySelectorAll('#out mark')).map(m => [
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let selenium look for a driver
-    opts = Options()
-    opts.binary_location = BROWSER
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1000,700",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(options=opts, service=Service(executable_path=DRIVER))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    yield from chromium(tmp_path_factory, 1000, 700)
 
 
 def rgb(hex_colour: str) -> str:

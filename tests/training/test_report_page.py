@@ -10,20 +10,17 @@ chromium chromium-driver``, ``pip install -e '.[report,browser]'``).
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
 pytest.importorskip("matplotlib", reason="the report extra is not installed: "
                                          "pip install -e '.[report]'")
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: "
-                                "pip install -e '.[browser]'")
+pytest.importorskip("selenium.webdriver", reason="selenium is not installed: "
+                                                "pip install -e '.[browser]'")
 
-BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
-                                               "google-chrome"))), None)
-DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (BROWSER and DRIVER), reason="no Chromium and chromedriver"
-                                " (apt-get install chromium chromium-driver)")
+from browser import chromium, needs_browser  # noqa: E402
+
+pytestmark = needs_browser
 
 IMAGES = """return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth,
   i.naturalHeight, i.getBoundingClientRect().width]);"""
@@ -42,21 +39,7 @@ def page(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let selenium look for a driver
-    opts = Options()
-    opts.binary_location = BROWSER
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1200,900",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(options=opts, service=Service(executable_path=DRIVER))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    yield from chromium(tmp_path_factory, 1200, 900)
 
 
 def test_plots_render_and_nothing_overflows(page, browser):
