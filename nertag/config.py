@@ -70,6 +70,11 @@ class FeaturesConfig:
                                           "into the model directory")
     gazetteer_dim: int = _f(4, lo=1, hi=100, help="embedding size of each name-list "
                                                  "category's match codes (O B I E S)")
+    doc_context: bool = _f(False, help="a second model that also sees the first's tags on each "
+                                       "word's other occurrences in its document (trained "
+                                       "on jackknifed tags: about twice the training time)")
+    doc_context_dim: int = _f(4, lo=1, hi=100, help="embedding size of each entity type's "
+                                                   "document-context code")
 
 
 @dataclass
@@ -115,6 +120,9 @@ class TrainConfig:
     gazetteer_dropout: float = _f(0.0, lo=0.0, hi=0.95,
                                   help="hide each whole name-list match with this probability, "
                                        "drawn again every epoch")
+    doc_folds: int = _f(2, lo=2, hi=20, help="with features.doc_context: the training "
+                                             "documents' first-stage tags come from this many "
+                                             "models, each trained without one part")
     seed: int = _f(1, lo=0, help="random seed")
     dtype: str = _f("float32", choices=["float32", "float64"], help="floating-point type")
 

@@ -8,6 +8,8 @@
   meta.json      format name and version, nertag version, provenance
   gazetteers.tsv.gz            with name lists (features.gazetteer): the lists the model
   gazetteers.provenance.json   was trained with, and where they came from (if known)
+  stage1/        with document context (features.doc_context): the first model, a
+                 complete model directory of its own
   manifest.json  SHA-256 of every file above, checked on load
 
 The directory is built under a temporary name and renamed into place, so it is
@@ -39,12 +41,17 @@ FILES = ("weights.npz", "config.yaml", "vocab.json", "metrics.json", "meta.json"
 #: tagging needs nothing outside the directory, and their provenance (when known).
 GAZETTEER_FILE, GAZETTEER_PROVENANCE = "gazetteers.tsv.gz", "gazetteers.provenance.json"
 OPTIONAL_FILES = (GAZETTEER_FILE, GAZETTEER_PROVENANCE)
+#: With document context: the first model's directory inside the model's.
+STAGE1_DIR = "stage1"
 
 
 def model_files(d: str | Path) -> tuple[str, ...]:
     """The files of model directory ``d`` that its manifest covers (not manifest.json)."""
     d = Path(d)
-    return FILES + tuple(name for name in OPTIONAL_FILES if (d / name).is_file())
+    stage1 = d / STAGE1_DIR
+    inner = tuple(f"{STAGE1_DIR}/{name}" for name in model_files(stage1) + ("manifest.json",)) \
+        if (stage1 / "manifest.json").is_file() else ()
+    return FILES + tuple(name for name in OPTIONAL_FILES if (d / name).is_file()) + inner
 
 
 def sha256(path: Path) -> str:
@@ -68,8 +75,13 @@ def check_output_dir(out: Path, force: bool) -> None:
 
 
 def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
-               provenance: dict | None = None, force: bool = False) -> Path:
+               provenance: dict | None = None, force: bool = False,
+               stage1_dir: str | Path | None = None) -> Path:
+    """Write ``model`` as a complete model directory ``out`` (atomically); with document
+    context, ``stage1_dir`` is the first model's directory, copied in as ``stage1/``."""
     out = Path(out)
+    if model.featurizer.doc_context is not None and stage1_dir is None:
+        raise ValueError("a model with document context is saved with its stage1_dir")
     if not force:
         check_output_dir(out, force)
     tmp = new_temp_dir(out)
@@ -78,6 +90,11 @@ def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
             np.savez(f, **model.params)
         (tmp / "config.yaml").write_text(dump_config(model.cfg), encoding="utf-8")
         vocab = {"features": model.featurizer.vocabs(), "labels": model.labels}
+        if model.featurizer.doc_context is not None:
+            import shutil
+
+            vocab["doc_context"] = model.featurizer.doc_context.types
+            shutil.copytree(stage1_dir, tmp / STAGE1_DIR)
         if model.featurizer.chars is not None:
             vocab["chars"] = model.featurizer.chars.vocab.items
         if model.featurizer.gazetteer is not None:
@@ -206,7 +223,8 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
         if not isinstance(manifest, dict):
             raise NertagError(f"{d / 'manifest.json'}: corrupted (not a mapping of file names "
                               f"to SHA-256 sums); retrain or re-copy the model directory")
-        for name in FILES + tuple(n for n in OPTIONAL_FILES if n in manifest):
+        for name in FILES + tuple(n for n in manifest if n in OPTIONAL_FILES
+                                  or n.startswith(STAGE1_DIR + "/")):
             if not (d / name).is_file():
                 raise NertagError(f"{d}: {name} is missing (manifest.json lists it); re-copy "
                                   f"the whole model directory")
@@ -230,7 +248,10 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
         if chars is not None and not all(isinstance(ch, str) for ch in chars):
             raise TypeError("chars")
         lists = _load_gazetteer(d, vocab) if cfg.features.gazetteer else None
-        feat = Featurizer.from_vocabs(cfg.features, vocab["features"], chars, lists)
+        doc_types = vocab.get("doc_context")
+        if doc_types is not None and not all(isinstance(t, str) for t in doc_types):
+            raise TypeError("doc_context")
+        feat = Featurizer.from_vocabs(cfg.features, vocab["features"], chars, lists, doc_types)
         labels = list(vocab["labels"])
     except (KeyError, TypeError, AttributeError):
         raise NertagError(f"{d / 'vocab.json'}: does not match config.yaml's features") from None
@@ -246,4 +267,12 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
     if read_only:
         for a in params.values():
             a.flags.writeable = False
-    return NerModel(cfg, feat, arch, params, labels)
+    stage1 = None
+    if cfg.features.doc_context:
+        if not (d / STAGE1_DIR / "weights.npz").is_file() or \
+                (verify and f"{STAGE1_DIR}/weights.npz" not in manifest):
+            raise NertagError(f"{d}: {STAGE1_DIR}/ (the first model) is missing, and config.yaml "
+                              f"uses document context (features.doc_context); re-copy the "
+                              f"whole model directory")
+        stage1 = load_model(d / STAGE1_DIR, verify=False, read_only=read_only)  # (checked above)
+    return NerModel(cfg, feat, arch, params, labels, stage1)

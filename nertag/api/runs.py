@@ -136,7 +136,8 @@ def predict_file(model: str | Path | Tagger, data: str | Path, *, decoder: str |
     unknown = Counter(t for s in corpus.sentences for t, _, _ in get_entities(s.tags)
                       if t not in known)
     with _one_blas_thread():  # as the command (one thread unless the environment says)
-        pred, _ = m.predict([s.words for s in corpus.sentences], decoder)
+        pred, _ = m.predict([s.words for s in corpus.sentences], decoder,
+                            docs=corpus.doc_sizes())
     return Prediction(corpus, pred, sorted(known), unknown)
 
 

@@ -220,9 +220,13 @@ class Tagger:
         model = self._model
         model.cfg.model.decoder = decoder
         tagged: list[TaggedChunk] = []
+        text_of = [i for i, cs in enumerate(chunks) for _ in cs]  # each text is a document
         with few_collections(), _one_blas_thread():  # (no full collection: ms per call)
+            done = 0
             for group in _groups([c for cs in chunks for c in cs]):
-                tagged.extend(tag_chunks(model, group, sentences))
+                tagged.extend(tag_chunks(model, group, sentences,
+                                         text_of[done:done + len(group)]))
+                done += len(group)
         ends = itertools.accumulate(len(cs) for cs in chunks)
         return [Doc(t, tagged[e - len(cs):e]) for t, cs, e in zip(texts, chunks, ends)]
 

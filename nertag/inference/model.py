@@ -35,6 +35,7 @@ from nertag.nn import window as M
 from nertag.nn.arch import Arch, CharArch
 from nertag.nn.ragged import sentence_starts
 from nertag.text import tags as tagmod
+from nertag.text.doc_context import doc_of_tokens, document_codes, spans_to_types
 from nertag.text.features import Featurizer
 
 #: Tokens scored (with unchanged parameters) after which the lookup tables are built.
@@ -50,6 +51,21 @@ def model_arch(cfg: Config, featurizer: Featurizer, n_labels: int) -> Arch:
                 cfg.model.activation, cfg.model.head, chars, featurizer.n_token_features)
 
 
+def first_stage_codes(first: "NerModel", words: Sequence[str], lengths, docs,
+                      types: Sequence[str]) -> np.ndarray:
+    """Document-context codes (N, T) from ``first``'s tags on sentences given flat: for
+    each token and each of ``types``, what ``first`` tagged the other occurrences of its
+    word in its document (:func:`nertag.text.doc_context.document_codes`)."""
+    lengths = np.asarray(lengths, np.int64)
+    ids, _ = first.predict_ids(words, lengths)
+    lab = tagmod.label_codes(first.labels)
+    begin, end, typ, _ = tagmod.entity_spans(ids, sentence_starts(lengths[lengths > 0]), lab)
+    index = {t: i for i, t in enumerate(types)}  # first model's types -> these
+    remap = np.array([index.get(t, -1) for t in lab.entity_types] + [-1], np.int64)
+    token_type = spans_to_types(len(words), begin, end, remap[typ])
+    return document_codes(words, token_type, doc_of_tokens(lengths, docs), len(types))
+
+
 @dataclass
 class NerModel:
     cfg: Config
@@ -57,6 +73,7 @@ class NerModel:
     arch: Arch
     params: dict[str, np.ndarray]
     labels: list[str]  # in the model's own scheme (cfg.model.tag_scheme)
+    stage1: "NerModel | None" = None  # features.doc_context: the first model
     fast_inference: bool = False  # word types, table lookups, cheap Viterbi (inference only)
     _fast: object = field(default=None, init=False, repr=False, compare=False)
     _scored: int = field(default=0, init=False, repr=False, compare=False)
@@ -79,15 +96,27 @@ class NerModel:
             self._words = WordCache(self.featurizer)
         return self._words
 
-    def windows_flat(self, words: Sequence[str], lengths: np.ndarray) -> np.ndarray:
-        """Windows for sentences given as one flat word list and their lengths."""
+    def windows_flat(self, words: Sequence[str], lengths: np.ndarray, docs=None) -> np.ndarray:
+        """Windows for sentences given as one flat word list and their lengths (``docs``:
+        sentences per document, None: one document)."""
         feat = self.featurizer
-        if self.fast_inference:  # word-type rows from the cache, name-list codes per token
+        doc = self.doc_codes(words, lengths, docs)
+        if self.fast_inference:  # word-type rows from the cache, token codes per token
             ids = feat.token_ids(self.word_cache().feature_ids(words),
-                                 feat.token_codes(words, lengths))
+                                 feat.token_codes(words, lengths, doc))
         else:
-            ids = feat.feature_ids(words, lengths)
+            ids = feat.feature_ids(words, lengths, doc)
         return feat.windows(ids, lengths)
+
+    def doc_codes(self, words: Sequence[str], lengths, docs=None) -> np.ndarray | None:
+        """With ``features.doc_context``: :func:`first_stage_codes` of the first model
+        (``stage1``); ``docs`` (D,) the number of sentences of each document (None: all
+        one document).  None without."""
+        dc = self.featurizer.doc_context
+        if dc is None:
+            return None
+        self.stage1.fast_inference = self.fast_inference
+        return first_stage_codes(self.stage1, words, lengths, docs, dc.types)
 
     def type_scorer(self) -> WordTypeScorer:
         """The cached :class:`~nertag.inference.word_types.WordTypeScorer` for the current
@@ -98,14 +127,16 @@ class NerModel:
             ts = self._types = WordTypeScorer(self.params, self.arch, cache)
         return ts
 
-    def scores_flat(self, words: Sequence[str], lengths) -> np.ndarray:
-        """Scores (N, K) of sentences given as one flat word list and their lengths."""
+    def scores_flat(self, words: Sequence[str], lengths, docs=None) -> np.ndarray:
+        """Scores (N, K) of sentences given as one flat word list and their lengths
+        (``docs``: sentences per document, for document context; None: one document)."""
         if self.fast_inference:
             types = self.word_cache().types(words)
-            codes = self.featurizer.token_codes(words, lengths) \
-                if self.featurizer.gazetteer is not None else None
+            codes = self.featurizer.token_codes(words, lengths,
+                                                self.doc_codes(words, lengths, docs)) \
+                if self.featurizer.n_token_features else None
             return self.type_scorer().scores(types, lengths, codes)
-        return self.scores(self.windows_flat(words, lengths))
+        return self.scores(self.windows_flat(words, lengths, docs))
 
     # ------------------------------------------------------------------ scores
     def fast_scorer(self, upcoming: int = 0, tables: bool | None = None):
@@ -145,18 +176,20 @@ class NerModel:
 
     # ------------------------------------------------------------------ predict
     def predict_ids(self, words: Sequence[str], lengths, decoder: str | None = None,
-                    X: np.ndarray | None = None):
-        """Flat tag ids (model scheme) and confidences for sentences given flat."""
+                    X: np.ndarray | None = None, docs=None):
+        """Flat tag ids (model scheme) and confidences for sentences given flat (``docs``:
+        sentences per document; None: one document)."""
         lengths = np.asarray(lengths, dtype=np.int64)
-        S = self.scores_flat(words, lengths) if X is None else self.scores(X)
+        S = self.scores_flat(words, lengths, docs) if X is None else self.scores(X)
         return self.decode(S, lengths, decoder)
 
     def predict(self, sentences: Sequence[Sequence[str]], decoder: str | None = None,
-                X: np.ndarray | None = None):
-        """BIO tags and per-token confidences for a list of sentences (lists of words)."""
+                X: np.ndarray | None = None, docs=None):
+        """BIO tags and per-token confidences for a list of sentences (lists of words;
+        ``docs``: sentences per document, None: one document)."""
         lengths = np.fromiter((len(s) for s in sentences), np.int64, len(sentences))
         if X is None:
-            S = self.scores_flat([w for s in sentences for w in s], lengths)
+            S = self.scores_flat([w for s in sentences for w in s], lengths, docs)
         else:
             S = self.scores(X)
         ids, conf = self.decode(S, lengths, decoder)

@@ -100,9 +100,12 @@ def _cut(line: str, limit: int) -> int:
 
 
 def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
-               sentences: str = sentence_modes.DEFAULT) -> list[TaggedChunk]:
+               sentences: str = sentence_modes.DEFAULT, docs: Sequence[int] | None = None
+               ) -> list[TaggedChunk]:
     """Tokenize, split and tag a batch of chunks in one model call; ``sentences``: which
-    line breaks end a sentence (``blank``, ``line``, ``auto``: :mod:`nertag.text.sentences`)."""
+    line breaks end a sentence (``blank``, ``line``, ``auto``: :mod:`nertag.text.sentences`);
+    ``docs``: the document number of each chunk, ascending (None: the batch is one
+    document; it matters only to a model with document context)."""
     split = [split_flat(text, offset, sentences) for offset, text in chunks]
     # the batch's tokens end to end: texts (N), offsets (N,), sentence lengths (S,)
     texts = [w for p in split for w in p.texts]
@@ -116,7 +119,10 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
     ends = np.concatenate([p.ends for p in split])
     lengths = np.concatenate([np.diff(p.cuts) for p in split]).astype(np.int64)
     chunk_of = np.repeat(np.arange(len(split)), [len(p.cuts) - 1 for p in split])  # (S,)
-    ids, conf = model.predict_ids(texts, lengths)
+    doc_sizes = None
+    if docs is not None:  # sentences per document, from each sentence's chunk's document
+        doc_sizes = np.diff(np.flatnonzero(np.diff(np.r_[-1, np.asarray(docs)[chunk_of], -2])))
+    ids, conf = model.predict_ids(texts, lengths, docs=doc_sizes)
     sent_start = sentence_starts(lengths)                                         # (S,)
     # BIO tags: a BIO model's own (as predict gives them), BIOES converted
     begin, end, typ, bio = tagmod.entity_spans(ids, sent_start, lab)

@@ -13,7 +13,7 @@ then ``nertag convert --to jsonl`` of its tagged version plus the entities' scor
 
 from __future__ import annotations
 
-from itertools import islice
+from itertools import chain, groupby
 from typing import Iterator
 
 import numpy as np
@@ -32,14 +32,24 @@ BATCH_SENTENCES = 2000
 def tag_file(model, path: str, encoding: str = "utf-8"
              ) -> Iterator[tuple[list[Sentence], list[list[str]], TaggedChunk]]:
     """The sentences of a CoNLL file, batch by batch: ``(sentences, BIO tags, chunk)``,
-    the chunk holding the batch's rebuilt text (offsets continue from batch to batch)."""
-    words = iter_words(path, encoding)
+    the chunk holding the batch's rebuilt text (offsets continue from batch to batch).
+    A batch holds whole documents (``-DOCSTART-``): about ``BATCH_SENTENCES`` sentences,
+    more if one document is longer."""
     offset = 0
-    while batch := list(islice(words, BATCH_SENTENCES)):
-        tags, conf = model.predict([s.words for s in batch])
-        chunk = tagged_chunk(batch, tags, conf, offset)
-        offset += len(chunk.text)
-        yield batch, tags, chunk
+    batch: list[Sentence] = []
+    sizes: list[int] = []
+    docs = groupby(iter_words(path, encoding), key=lambda s: s.doc)
+    for _, doc in chain(docs, [(None, None)]):
+        if doc is not None:
+            sentences = list(doc)
+            batch += sentences
+            sizes.append(len(sentences))
+        if batch and (doc is None or len(batch) >= BATCH_SENTENCES):
+            tags, conf = model.predict([s.words for s in batch], docs=sizes)
+            chunk = tagged_chunk(batch, tags, conf, offset)
+            offset += len(chunk.text)
+            yield batch, tags, chunk
+            batch, sizes = [], []
 
 
 def tagged_chunk(sentences: list[Sentence], tags: list[list[str]], conf, offset: int = 0

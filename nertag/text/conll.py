@@ -35,6 +35,7 @@ class Sentence:
     columns: list[list[str]] | None = None  # the original columns (kept for --tokenized)
     text: str | None = None  # the sentence's text, when read from text with offsets (JSONL)
     offsets: list[tuple[int, int]] | None = None  # each word's [start, end) in ``text``
+    doc: int = 0  # the document it belongs to: -DOCSTART- lines (CoNLL), records (JSONL)
 
 
 @dataclass
@@ -48,6 +49,17 @@ class Corpus:
     @property
     def n_tokens(self) -> int:
         return sum(len(s.words) for s in self.sentences)
+
+    def doc_sizes(self) -> list[int]:
+        """Sentences per document, in order (see :attr:`Sentence.doc`)."""
+        sizes: list[int] = []
+        last = None
+        for s in self.sentences:
+            if s.doc != last:
+                sizes.append(0)
+                last = s.doc
+            sizes[-1] += 1
+        return sizes
 
     def entity_types(self) -> list[str]:
         return sorted({t[2:] for s in self.sentences for t in s.tags if t != "O"})
@@ -96,8 +108,10 @@ def _decode(raw: bytes, path, lineno: int, encoding: str) -> str:
 
 
 def iter_rows(path: str | os.PathLike, encoding: str = "utf-8"
-              ) -> Iterator[tuple[int, list[list[str]]]]:
-    """Yield ``(first_line, rows)`` for each sentence; rows are split columns.
+              ) -> Iterator[tuple[int, list[list[str]], int]]:
+    """Yield ``(first_line, rows, doc)`` for each sentence; rows are split columns, doc
+    the number of ``-DOCSTART-`` lines before it that follow a sentence (so the
+    sentences of one document share a number, the first being 0).
 
     Reads line by line (bounded memory); skips ``-DOCSTART-`` lines; raises a
     :class:`NertagError` naming the file and line for undecodable or binary data.
@@ -106,7 +120,8 @@ def iter_rows(path: str | os.PathLike, encoding: str = "utf-8"
     empty = True
     with open_checked(path) as f:
         rows: list[list[str]] = []
-        start = 0
+        start = doc = 0
+        seen = False  # a sentence since the last -DOCSTART-
         for lineno, raw in enumerate(iter(lambda: f.readline(MAX_LINE_BYTES + 1), b""), 1):
             if len(raw) > MAX_LINE_BYTES:
                 raise NertagError(f"{path}:{lineno}: line longer than {MAX_LINE_BYTES >> 20} MB; "
@@ -117,19 +132,21 @@ def iter_rows(path: str | os.PathLike, encoding: str = "utf-8"
             cols = text.split()
             if not cols:
                 if rows:
-                    yield start, rows
-                    rows = []
+                    yield start, rows, doc
+                    rows, seen = [], True
                 continue
             if cols[0] == "-DOCSTART-":
                 if rows:
-                    yield start, rows
-                    rows = []
+                    yield start, rows, doc
+                    rows, seen = [], True
+                if seen:
+                    doc, seen = doc + 1, False
                 continue
             if not rows:
                 start = lineno
             rows.append(cols)
         if rows:
-            yield start, rows
+            yield start, rows, doc
     if empty:
         raise NertagError(f"{path}: file is empty; expected CoNLL columns 'word ... tag'")
 
@@ -148,7 +165,7 @@ def read_conll(path: str | os.PathLike, encoding: str = "utf-8", scheme: str = "
     sentences: list[Sentence] = []
     check = "bioes" if scheme in ("auto", "io") else scheme
     first: dict[str, tuple[int, str]] = {}  # auto: the first prefixed tag and IO label seen
-    for start, rows in iter_rows(path, encoding):
+    for start, rows, doc in iter_rows(path, encoding):
         words, tags = [], []
         for i, cols in enumerate(rows):
             if len(cols) < 2:
@@ -172,7 +189,7 @@ def read_conll(path: str | os.PathLike, encoding: str = "utf-8", scheme: str = "
                 _check_one_kind(path, first)
             words.append(cols[0])
             tags.append(tag)
-        sentences.append(Sentence(words, tags, start, rows if keep_columns else None))
+        sentences.append(Sentence(words, tags, start, rows if keep_columns else None, doc=doc))
     if scheme == "auto":
         scheme = "io" if "io" in first else tagmod.detect_scheme(s.tags for s in sentences)
     if scheme == "io":
@@ -195,5 +212,5 @@ def _check_one_kind(path, first: dict[str, tuple[int, str]]) -> None:
 
 def iter_words(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[Sentence]:
     """Sentences of a CoNLL file read for tagging: the first column is the word."""
-    for start, rows in iter_rows(path, encoding):
-        yield Sentence([r[0] for r in rows], [], start, rows)
+    for start, rows, doc in iter_rows(path, encoding):
+        yield Sentence([r[0] for r in rows], [], start, rows, doc=doc)

@@ -34,13 +34,12 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from nertag.nn.ragged import window_ids
-from nertag.text.gazetteer import CODES, Gazetteer
+from nertag.text.gazetteer import Gazetteer
+from nertag.text.token_features import (GAZ_VOCAB, SPECIALS, DocContextFeature, GazetteerFeature,
+                                       code_ids)
 
 START, END, UNK = 0, 1, 2
-SPECIALS = ["<s>", "</s>", "<unk>"]
 CAPS = ["lower", "upper", "title", "mixed", "none"]  # the caps patterns, in id order
-#: The vocabulary of each name-list category: id = len(SPECIALS) + BIOES code.
-GAZ_VOCAB = SPECIALS + list(CODES)
 
 _DIGITS = re.compile(r"\d")
 _SHAPE_RUN = re.compile(r"(.)\1{3,}")
@@ -142,40 +141,6 @@ def char_feature(fcfg, items: Sequence[str]) -> CharFeature | None:
 
 
 @dataclass
-class GazetteerFeature:
-    """Name-list matches as C token features, one per category (``features.gazetteer``).
-
-    Column c of a token holds ``len(SPECIALS) + code`` with code its O/B/I/E/S code in
-    category c (:meth:`nertag.text.gazetteer.Gazetteer.codes`; vocabulary
-    :data:`GAZ_VOCAB`, 8 ids); the padding around a sentence gets ``<s>`` / ``</s>``
-    like every column.  The embedding of category c is ``E_gaz_<category>`` (V = 8, d =
-    ``dim``).  These ids depend on the neighbouring words (a match spans several), so
-    they are computed per sentence, never per word type.
-    """
-
-    lists: Gazetteer
-    dim: int
-
-    @property
-    def categories(self) -> list[str]:
-        return list(self.lists.categories)
-
-    @property
-    def names(self) -> list[str]:
-        """The features' names: ``gaz_<category>`` (parameters ``E_gaz_<category>``)."""
-        return [f"gaz_{c}" for c in self.lists.categories]
-
-    def codes(self, words: Sequence[str], lengths=None) -> np.ndarray:
-        """Raw BIOES codes of a flat list of sentences' words: (N, C) int8."""
-        return self.lists.codes(words, lengths)
-
-    @staticmethod
-    def ids(codes: np.ndarray) -> np.ndarray:
-        """Feature ids of codes (N, C): ``len(SPECIALS) + code`` as int32."""
-        return codes.astype(np.int32) + len(SPECIALS)
-
-
-@dataclass
 class Feature:
     """One discrete feature: a name, a key function word -> str, its vocabulary and size."""
 
@@ -209,11 +174,13 @@ class Featurizer:
     columns with name lists and characters: see the module's docstring)."""
 
     def __init__(self, features: list[Feature], window: int, chars: CharFeature | None = None,
-                 gazetteer: GazetteerFeature | None = None):
+                 gazetteer: GazetteerFeature | None = None,
+                 doc_context: DocContextFeature | None = None):
         self.features = features
         self.window = window
         self.chars = chars
         self.gazetteer = gazetteer
+        self.doc_context = doc_context
 
     @property
     def n(self) -> int:
@@ -226,7 +193,12 @@ class Featurizer:
 
     @property
     def n_token_features(self) -> int:
-        """C: the name-list categories (0 without name lists)."""
+        """C: the name-list categories, then the document-context types (0 without)."""
+        return self.n_gazetteer + (len(self.doc_context.types) if self.doc_context else 0)
+
+    @property
+    def n_gazetteer(self) -> int:
+        """The name-list categories (the first token columns)."""
         return len(self.gazetteer.categories) if self.gazetteer else 0
 
     @property
@@ -241,18 +213,21 @@ class Featurizer:
 
     def arch_features(self) -> list[tuple[str, int, int]]:
         """(name, V, d) of every embedded feature in the order of a token's columns: the
-        word features, then the name-list categories."""
+        word features, then the name-list categories and document-context types."""
         out = [(f.name, len(f.vocab), f.dim) for f in self.features]
-        if self.gazetteer is not None:
-            out += [(name, len(GAZ_VOCAB), self.gazetteer.dim) for name in self.gazetteer.names]
+        for tf in (self.gazetteer, self.doc_context):
+            if tf is not None:
+                out += [(name, len(GAZ_VOCAB), tf.dim) for name in tf.names]
         return out
 
     @classmethod
     def build(cls, fcfg, sentences: Sequence[Sequence[str]],
-              extra_words: Sequence[str] = (), gazetteer: Gazetteer | None = None
-              ) -> "Featurizer":
+              extra_words: Sequence[str] = (), gazetteer: Gazetteer | None = None,
+              doc_types: Sequence[str] = ()) -> "Featurizer":
         """Vocabularies from training sentences (and pretrained words, if any); the name
-        lists ``gazetteer`` (already read: ``features.gazetteer``) if given."""
+        lists ``gazetteer`` (already read: ``features.gazetteer``) if given; with
+        ``features.doc_context``, one document-context category per entity type in
+        ``doc_types``."""
         words = Counter(w for s in sentences for w in s)
         feats = []
         for name, key, dim in feature_keys(fcfg):
@@ -276,13 +251,15 @@ class Featurizer:
                 for ch in w:
                     chars[ch] += c
         gaz = GazetteerFeature(gazetteer, fcfg.gazetteer_dim) if gazetteer is not None else None
+        doc = DocContextFeature(list(doc_types), fcfg.doc_context_dim) \
+            if fcfg.doc_context else None
         return cls(feats, fcfg.window,
-                   char_feature(fcfg, Vocab(ch for ch, _ in chars.most_common()).items), gaz)
+                   char_feature(fcfg, Vocab(ch for ch, _ in chars.most_common()).items), gaz, doc)
 
     @classmethod
     def from_vocabs(cls, fcfg, vocabs: dict[str, list[str]],
-                    chars: list[str] | None = None, gazetteer: Gazetteer | None = None
-                    ) -> "Featurizer":
+                    chars: list[str] | None = None, gazetteer: Gazetteer | None = None,
+                    doc_types: list[str] | None = None) -> "Featurizer":
         """Rebuild a saved featurizer (``vocabs`` and ``chars`` as saved, specials
         included; the name lists read from the model); KeyError if the config has a
         feature whose vocabulary (or name-list file) is missing."""
@@ -296,8 +273,12 @@ class Featurizer:
             raise KeyError("chars")
         if fcfg.gazetteer and gazetteer is None:
             raise KeyError("gazetteer")
+        if fcfg.doc_context and doc_types is None:
+            raise KeyError("doc_context")
         gaz = GazetteerFeature(gazetteer, fcfg.gazetteer_dim) if fcfg.gazetteer else None
-        return cls(feats, fcfg.window, char_feature(fcfg, chars or []), gaz)
+        doc = DocContextFeature(list(doc_types), fcfg.doc_context_dim) \
+            if fcfg.doc_context else None
+        return cls(feats, fcfg.window, char_feature(fcfg, chars or []), gaz, doc)
 
     def vocabs(self) -> dict[str, list[str]]:
         """The word features' vocabularies (the name lists' are :data:`GAZ_VOCAB`)."""
@@ -326,39 +307,50 @@ class Featurizer:
         self.type_ids(types, table)
         return table[inverse]
 
-    def token_codes(self, words: Sequence[str], lengths=None) -> np.ndarray:
-        """The raw name-list codes of sentences given flat: (N, C) int8 ((N, 0) without
-        lists); ``lengths`` (S,) None means one sentence."""
-        if self.gazetteer is None:
-            return np.zeros((len(words), 0), np.int8)
-        return self.gazetteer.codes(words, lengths)
+    def token_codes(self, words: Sequence[str], lengths=None,
+                    doc_codes: np.ndarray | None = None) -> np.ndarray:
+        """The raw token codes of sentences given flat: (N, C) int8, the name-list codes
+        ((N, 0) without lists; ``lengths`` (S,) None means one sentence) then, with
+        document context, ``doc_codes`` (N, T) as given (the featurizer cannot compute
+        them: they come from a first model)."""
+        gaz = self.gazetteer.codes(words, lengths) if self.gazetteer is not None \
+            else np.zeros((len(words), 0), np.int8)
+        if self.doc_context is None:
+            return gaz
+        if doc_codes is None or doc_codes.shape != (len(words), len(self.doc_context.types)):
+            raise ValueError(f"this featurizer needs document-context codes (N, "
+                             f"{len(self.doc_context.types)}) for its {len(words)} tokens")
+        return np.concatenate([gaz, doc_codes.astype(np.int8)], axis=1) if gaz.shape[1] \
+            else doc_codes.astype(np.int8)
 
     def token_ids(self, word_rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Token rows ``(N, n_columns)`` from word-type rows ``(N, word_columns)`` and the
-        tokens' name-list codes ``(N, C)``: [word features | codes as ids | characters]."""
-        if self.gazetteer is None:
+        tokens' codes ``(N, C)``: [word features | codes as ids | characters]."""
+        if not self.n_token_features:
             return word_rows
         F = len(self.features)
         out = np.empty((len(word_rows), self.n_columns), dtype=np.int32)
         out[:, :F] = word_rows[:, :F]
-        out[:, F:F + codes.shape[1]] = GazetteerFeature.ids(codes)
+        out[:, F:F + codes.shape[1]] = code_ids(codes)
         out[:, F + codes.shape[1]:] = word_rows[:, F:]
         return out
 
-    def feature_ids(self, words: Sequence[str], lengths=None) -> np.ndarray:
+    def feature_ids(self, words: Sequence[str], lengths=None,
+                    doc_codes: np.ndarray | None = None) -> np.ndarray:
         """Token ids of sentences given as one flat list of words: ``(N, n_columns)`` int32;
-        ``lengths`` (S,) matters only with name lists (None: one sentence)."""
+        ``lengths`` (S,) matters only with name lists (None: one sentence); ``doc_codes``
+        (N, T) with document context."""
         rows = self.word_ids(words)
-        if self.gazetteer is None:
+        if not self.n_token_features:
             return rows
-        return self.token_ids(rows, self.token_codes(words, lengths))
+        return self.token_ids(rows, self.token_codes(words, lengths, doc_codes))
 
     def put_codes(self, X: np.ndarray, codes: np.ndarray, lengths) -> None:
-        """Write name-list codes (N, C) into the token columns of windows X (N, n, ·) built
-        from the same sentences (``lengths``), in place (training: new match dropout)."""
+        """Write token codes (N, C) into the first C token columns of windows X (N, n, ·)
+        built from the same sentences (``lengths``), in place (training: new match dropout)."""
         F, C = len(self.features), codes.shape[1]
         if C:
-            X[:, :, F:F + C] = self.windows(GazetteerFeature.ids(codes), lengths)
+            X[:, :, F:F + C] = self.windows(code_ids(codes), lengths)
 
     def windows(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Windows ``X: (N, n, F)`` from token ids ``(N, F)`` and sentence lengths ``(S,)``.
@@ -369,8 +361,9 @@ class Featurizer:
         """
         return window_ids(ids.astype(np.int32, copy=False), lengths, self.window, START, END)
 
-    def featurize(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+    def featurize(self, sentences: Sequence[Sequence[str]],
+                  doc_codes: np.ndarray | None = None) -> np.ndarray:
         """Windows for a list of sentences (lists of words): ``(N, n, F)``."""
         lengths = np.fromiter((len(s) for s in sentences), np.int64, len(sentences))
         flat = [w for s in sentences for w in s]
-        return self.windows(self.feature_ids(flat, lengths), lengths)
+        return self.windows(self.feature_ids(flat, lengths, doc_codes), lengths)

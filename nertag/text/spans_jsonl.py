@@ -266,5 +266,6 @@ def _align(where: str, text: str, spans, toks, cuts: list[int], base: int, line:
             continue
         lo = starts[a]
         out.append(Sentence(list(texts[a:b]), tags[a:b], line, None, text[lo:ends[b - 1]],
-                            [(x - lo, y - lo) for x, y in zip(starts[a:b], ends[a:b])]))
+                            [(x - lo, y - lo) for x, y in zip(starts[a:b], ends[a:b])],
+                            doc=line))  # each record is a document
     return out, merged

@@ -48,7 +48,8 @@ class TrainData:
     y: np.ndarray        # (N,) gold label ids in the model's scheme
     lengths: np.ndarray  # (S,) sentence lengths
     corpus: Corpus
-    codes: np.ndarray | None = None  # (N, C) name-list codes as matched (before dropout)
+    codes: np.ndarray | None = None  # (N, C) token codes (name lists as matched, before
+    #                                   dropout; then document context)
 
 
 def resolve_data(cfg: Config, train_path=None, dev_path=None) -> tuple[str, str | None]:
@@ -61,8 +62,9 @@ def resolve_data(cfg: Config, train_path=None, dev_path=None) -> tuple[str, str 
     return str(train), (str(dev) if dev else None)
 
 
-def prepare(model: NerModel, corpus: Corpus) -> TrainData:
-    """Windows, gold label ids (in the model's scheme) and sentence lengths of a corpus."""
+def prepare(model: NerModel, corpus: Corpus, doc_codes: np.ndarray | None = None) -> TrainData:
+    """Windows, gold label ids (in the model's scheme) and sentence lengths of a corpus
+    (``doc_codes`` (N, T): its document-context codes, with ``features.doc_context``)."""
     index = {t: i for i, t in enumerate(model.labels)}
     y = []
     for s in corpus.sentences:
@@ -71,7 +73,7 @@ def prepare(model: NerModel, corpus: Corpus) -> TrainData:
     lengths = np.array([len(s.words) for s in corpus.sentences], dtype=np.int64)
     feat = model.featurizer
     flat = [w for s in corpus.sentences for w in s.words]
-    codes = feat.token_codes(flat, lengths) if feat.gazetteer is not None else None
+    codes = feat.token_codes(flat, lengths, doc_codes) if feat.n_token_features else None
     X = feat.windows(feat.feature_ids(flat, lengths) if codes is None else
                      feat.token_ids(feat.word_ids(flat), codes), lengths)
     return TrainData(X, np.array(y, dtype=np.int64), lengths, corpus, codes)
@@ -83,10 +85,11 @@ def drop_gazetteer_matches(model: NerModel, data: TrainData, p: float, seed: int
     with probability p (:func:`nertag.text.gazetteer.drop_matches`), drawn again every
     epoch from a generator of its own seeded with (seed, epoch, 1) — the same run gives
     the same draws, a resumed one too, and the other random draws are unchanged."""
-    if data.codes is None or p <= 0:
+    G = model.featurizer.n_gazetteer  # (the name-list columns come first)
+    if data.codes is None or p <= 0 or not G:
         return
     rng = np.random.default_rng([seed, epoch, 1])
-    model.featurizer.put_codes(data.X, drop_matches(data.codes, p, rng), data.lengths)
+    model.featurizer.put_codes(data.X, drop_matches(data.codes[:, :G], p, rng), data.lengths)
 
 
 def build_model(cfg: Config, corpus: Corpus) -> NerModel:
@@ -100,7 +103,7 @@ def build_model(cfg: Config, corpus: Corpus) -> NerModel:
     words = [s.words for s in corpus.sentences]
     lists = Gazetteer.load(lists_path) if lists_path is not None else None
     feat = Featurizer.build(cfg.features, words, extra_words=vectors.words if vectors else (),
-                            gazetteer=lists)
+                            gazetteer=lists, doc_types=corpus.entity_types())
     labels = tagmod.labels_for(corpus.entity_types(), cfg.model.tag_scheme)
     arch = model_arch(cfg, feat, len(labels))
     dtype = np.dtype(cfg.train.dtype)
@@ -193,7 +196,7 @@ def provenance(cfg: Config, state: TrainState, commit: str | None = None) -> dic
 def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev_path=None,
           callback: Callback | None = None, backend: str = "hand", force: bool = False,
           resume: bool = False, should_stop: Callable[[], bool] = lambda: False,
-          report: bool = True):
+          report: bool = True, corpora: tuple | None = None, stage1=None):
     """Train a model; save the best epoch to ``output`` and return ``(model, history)``.
 
     ``output`` also gets ``report.html`` (see :mod:`nertag.training.report`) if
@@ -201,7 +204,18 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
     run saves a checkpoint and raises :class:`~nertag.training.checkpoint.Interrupted`,
     after saving the best epoch so far as a complete model in ``output`` (if an
     epoch has finished); ``resume=True`` continues it.
+
+    With ``features.doc_context`` this runs :func:`nertag.training.two_stage.train_two_stage`,
+    which calls back here with ``corpora`` (the corpora, already read) and ``stage1``
+    (:class:`~nertag.training.two_stage.Stage1`: the first model and the codes).
     """
+    if cfg.features.doc_context and stage1 is None:
+        from nertag.training.two_stage import train_two_stage
+
+        train_file, dev_file = resolve_data(cfg, train_path, dev_path)
+        return train_two_stage(train, cfg, output=output, train_path=train_file,
+                               dev_path=dev_file, callback=callback, backend=backend,
+                               force=force, resume=resume, should_stop=should_stop, report=report)
     emit = callback or (lambda event, info: None)
     commit = _git_commit()  # the code that trains, taken now (the tree may change later)
     train_file, dev_file = resolve_data(cfg, train_path, dev_path)
@@ -217,20 +231,21 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         ckpt.remove(out)
     tc = cfg.train
     data_cfg = cfg.data
-    train_c = read_corpus(train_file, data_cfg.format, data_cfg.encoding, data_cfg.tag_scheme)
+    train_c, dev_c = corpora or (read_corpus(train_file, data_cfg.format, data_cfg.encoding,
+                                             data_cfg.tag_scheme), None)
     if not train_c.sentences:
         raise NertagError(f"{train_file}: no sentences found; expected CoNLL columns 'word ... "
                           f"tag' or JSON lines with text and entities")
     if not train_c.entity_types():
         emit("warn", {"message": f"{train_file}: the training file has no entities; "
                                  f"the model will only ever predict O"})
-    dev_c = read_corpus(dev_file, data_cfg.format, data_cfg.encoding,
-                        data_cfg.tag_scheme) if dev_file else None
+    if corpora is None and dev_file:
+        dev_c = read_corpus(dev_file, data_cfg.format, data_cfg.encoding, data_cfg.tag_scheme)
     for note in train_c.notes + (dev_c.notes if dev_c else []):
         emit("warn", {"message": note})
     model = build_model(cfg, train_c)
-    data = prepare(model, train_c)
-    dev = prepare(model, dev_c) if dev_c and dev_c.sentences else None
+    data = prepare(model, train_c, stage1 and stage1.train_codes)
+    dev = prepare(model, dev_c, stage1 and stage1.dev_codes) if dev_c and dev_c.sentences else None
     frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
     opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen)
     state = TrainState(lr=tc.lr, backend=backend)
@@ -254,7 +269,7 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         saved = None
         if out is not None and state.best_epoch > 0:  # the best epoch so far, as a model
             save(out, model, best, state, cfg, commit, emit, force=True, interrupted=True,
-                 report=report)
+                 report=report, stage1_dir=stage1 and stage1.path)
             saved = out
         return ckpt.Interrupted(epoch, batch, out, saved=saved, best_epoch=state.best_epoch,
                                 best_f1=state.best_f1 if dev is not None else None,
@@ -349,10 +364,12 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         if should_stop() and state.epoch <= tc.epochs:
             raise interrupted(epoch + 1, 0)
     model.params = best
+    if stage1 is not None:
+        model.stage1 = stage1.model
     page = None
     if out is not None:
         page = save(out, model, best, state, cfg, commit, emit, force=force or resume,
-                    report=report)
+                    report=report, stage1_dir=stage1 and stage1.path)
         ckpt.remove(out)
     emit("end", {"best_epoch": state.best_epoch, "best_f1": state.best_f1, "output": str(out),
                  "report": str(page) if page else None})
@@ -360,7 +377,8 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
 
 
 def save(out: Path, model: NerModel, best: dict, state: TrainState, cfg: Config, commit,
-         emit: Callback, *, force: bool, interrupted: bool = False, report: bool = True):
+         emit: Callback, *, force: bool, interrupted: bool = False, report: bool = True,
+         stage1_dir=None):
     """Save ``best`` as the model directory ``out`` (with its report, if ``report``);
     return the report's path (None if none was written)."""
     current, model.params = model.params, best
@@ -368,7 +386,8 @@ def save(out: Path, model: NerModel, best: dict, state: TrainState, cfg: Config,
         prov = provenance(cfg, state, commit)
         if interrupted:
             prov["interrupted"] = True
-        modelio.save_model(out, model, state.history, force=force, provenance=prov)
+        modelio.save_model(out, model, state.history, force=force, provenance=prov,
+                           stage1_dir=stage1_dir)
     finally:
         model.params = current
     return write_report(out, emit) if report else None

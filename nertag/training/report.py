@@ -118,7 +118,7 @@ def score_file(model_dir: Path, data: str | Path, fmt: str = "auto"):
     if not corpus.sentences:
         raise NertagError(f"{data}: no sentences found; nothing to score")
     gold = [s.tags for s in corpus.sentences]
-    pred, _ = model.predict([s.words for s in corpus.sentences])
+    pred, _ = model.predict([s.words for s in corpus.sentences], docs=corpus.doc_sizes())
     return evaluate(gold, pred), analyse(gold, pred)
 
 
