@@ -43,6 +43,22 @@ def gazetteer_model(tmp_path_factory) -> Path:
     return out
 
 
+#: The small model with document context: a second stage over jackknifed first-stage tags.
+DOC_CONTEXT = ["train.epochs=2", "model.hidden=20", "features.doc_context=true"]
+
+
+@pytest.fixture(scope="session")
+def doc_model(tmp_path_factory) -> Path:
+    """A complete model directory with document context (``stage1/`` inside; trained once
+    per session); copy it to change it."""
+    from nertag.config import load_config
+    from nertag.training.loop import train
+
+    out = tmp_path_factory.mktemp("doc-model") / "model"
+    train(load_config(None, DOC_CONTEXT), output=out, report=False)
+    return out
+
+
 @pytest.fixture
 def model_copy(small_model, tmp_path) -> Path:
     """A private copy of :func:`small_model` a test may break."""

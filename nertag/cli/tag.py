@@ -210,6 +210,10 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
         raise NertagError(f"no default model found at {model_path}; give --model DIR")
     model = load_model(model_path, read_only=True)
     model.fast_inference = True
+    if engine == "dask" and model.featurizer.doc_context is not None:
+        raise UsageError(f"{model_path}: this model uses document context "
+                         f"(features.doc_context), and --engine dask cuts a file into blocks "
+                         f"that would cut its documents; use --jobs N")
     if decoder:
         model.cfg.model.decoder = decoder
     if output is not None:
@@ -267,7 +271,8 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
             src = source if len(inputs) > 1 else None
             with frame.input(name):
                 if pool is not None and per == "sentence" and fmt != "pretty" \
-                        and parallel.splittable(name, encoding):
+                        and model.featurizer.doc_context is None \
+                        and parallel.splittable(name, encoding):  # (ranges cut documents)
                     parallel.tag_ranges(pool, name, encoding, out, jobs=jobs, fmt=fmt,
                                         source=src, sentences=sentences,
                                         tmpdir=None if output is None else str(output.parent))

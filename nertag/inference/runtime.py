@@ -196,7 +196,9 @@ def tag_stream(model, lines: Iterator[str], out: IO[str], *, fmt: str = "jsonl",
     # half-size batches, smaller still near the end of an input of known size, so the
     # workers finish it together (a token's scores do not depend on the batch it is in:
     # the output is the same bytes)
-    for b in batches(Lines(lines), _worker_batch_chars(jobs, size)):
+    # (with document context a batch is a document: the same batches as one process)
+    same = model.featurizer.doc_context is not None
+    for b in batches(Lines(lines), None if same else _worker_batch_chars(jobs, size)):
         pending.append(pool.apply_async(_work, ((b, fmt, source, sentences),)))
         while len(pending) > 2 * jobs:  # bounded: never read far ahead of the writer
             _emit(pending.popleft().get(), fmt, out, show)

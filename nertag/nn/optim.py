@@ -140,3 +140,18 @@ class Optimizer:
         for key, v in arrays.items():
             name, _, k = key.rpartition(".")
             self.state.setdefault(name, {})[k] = int(v) if k == "t" else v.copy()
+
+
+def average_params(params: dict, opt_state: dict, decay: float) -> None:
+    """Exponential moving average of every parameter, θ̄ ← θ̄ + (1 − β)(θ − θ̄).
+
+    Kept in the optimiser state (so checkpoints carry it) and used for dev
+    scoring and the saved model: averaging damps the last steps' SGD noise.
+    """
+    for k, p in params.items():
+        st = opt_state.setdefault(k, {})
+        if "avg" not in st:
+            st["avg"] = p.copy()
+        else:
+            a = st["avg"]
+            a += (1 - decay) * (p - a)

@@ -28,7 +28,7 @@ from nertag.text.datasets import read_corpus
 from nertag.errors import NertagError
 from nertag.text.features import Featurizer
 from nertag.text.gazetteer import Gazetteer, drop_matches
-from nertag.nn.optim import Optimizer
+from nertag.nn.optim import Optimizer, average_params
 from nertag.nn.ragged import sentence_starts, token_rows
 from nertag.inference.model import NerModel, model_arch
 from nertag.resources import sample_dev, sample_train
@@ -141,21 +141,6 @@ def _batches(data: TrainData, head: str, batch_size: int, rng: np.random.Generat
 
 
 AVERAGE_EVERY = 50  # batches between updates of the running parameter average
-
-
-def average_params(params: dict, opt_state: dict, decay: float) -> None:
-    """Exponential moving average of every parameter, θ̄ ← θ̄ + (1 − β)(θ − θ̄).
-
-    Kept in the optimiser state (so checkpoints carry it) and used for dev
-    scoring and the saved model: averaging damps the last steps' SGD noise.
-    """
-    for k, p in params.items():
-        st = opt_state.setdefault(k, {})
-        if "avg" not in st:
-            st["avg"] = p.copy()
-        else:
-            a = st["avg"]
-            a += (1 - decay) * (p - a)
 
 
 def _git_commit() -> str | None:

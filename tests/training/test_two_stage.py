@@ -1,0 +1,108 @@
+"""Two-stage training for document context: jackknifed first-stage tags, the first model
+inside the model directory, the same model from the same seed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import DOC_CONTEXT
+from nertag.config import load_config
+from nertag.errors import NertagError
+from nertag.inference.model import first_stage_codes
+from nertag.modelio import load_model, load_weights
+from nertag.resources import sample_train
+from nertag.text.conll import read_conll
+from nertag.training import loop
+from nertag.training.two_stage import fold_sentences, stages_dir
+
+
+def test_folds_deal_documents_round_robin():
+    corpus = read_conll(sample_train())
+    sizes = corpus.doc_sizes()
+    folds = fold_sentences(corpus, 3)
+    doc_of = np.repeat(np.arange(len(sizes)), sizes)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(corpus.sentences)))
+    for f, rows in enumerate(folds):
+        assert set((doc_of[rows] % 3).tolist()) == {f}
+
+
+def test_each_fold_model_never_sees_the_documents_it_tags(tmp_path, monkeypatch):
+    seen = tmp_path / "seen.jsonl"
+    real = loop.train
+
+    def spy(cfg, **kw):  # (runs in the forked workers too: it writes to a file)
+        if kw.get("corpora") is not None and kw.get("stage1") is None:
+            with open(seen, "a") as f:
+                f.write(json.dumps([str(kw["output"]).rsplit("/", 1)[-1],
+                                    [s.line for s in kw["corpora"][0].sentences]]) + "\n")
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(loop, "train", spy)
+    cfg = load_config(None, DOC_CONTEXT + ["train.epochs=1", "train.doc_folds=3"])
+    model, _ = spy(cfg, output=tmp_path / "m", report=False)
+    runs = dict(json.loads(line) for line in seen.read_text().splitlines())
+    corpus = read_conll(sample_train())
+    lines = [s.line for s in corpus.sentences]
+    assert sorted(runs) == ["fold0", "fold1", "fold2", "stage1"]
+    assert sorted(runs["stage1"]) == sorted(lines)
+    for f, rows in enumerate(fold_sentences(corpus, 3)):
+        held = {lines[i] for i in rows}
+        assert held and not held & set(runs[f"fold{f}"])          # never its own documents
+        assert held | set(runs[f"fold{f}"]) == set(lines)           # and every other one
+    assert model.stage1 is not None and not stages_dir(tmp_path / "m").exists()
+
+
+def test_the_model_directory_carries_the_first_model(doc_model):
+    manifest = json.loads((doc_model / "manifest.json").read_text())
+    assert {"stage1/weights.npz", "stage1/manifest.json", "stage1/vocab.json"} <= set(manifest)
+    vocab = json.loads((doc_model / "vocab.json").read_text())
+    assert vocab["doc_context"] == ["LOC", "MISC", "ORG", "PER"]
+    model = load_model(doc_model)
+    assert model.stage1 is not None and model.stage1.featurizer.doc_context is None
+    assert model.arch.token_features == 4
+    assert load_model(doc_model / "stage1").labels == model.labels  # a model of its own
+
+
+def test_a_changed_or_missing_first_model_is_refused(doc_model, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(doc_model, bad)
+    w = bad / "stage1" / "weights.npz"
+    w.write_bytes(w.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(NertagError, match="stage1/weights.npz: checksum does not match"):
+        load_model(bad)
+    shutil.rmtree(bad / "stage1")
+    with pytest.raises(NertagError, match=r"stage1/\S+ is missing \(manifest.json lists it\)"):
+        load_model(bad)
+    with pytest.raises(NertagError, match=r"stage1/ \(the first model\) is missing"):
+        load_model(bad, verify=False)
+
+
+def test_same_config_and_seed_same_model(doc_model, tmp_path):
+    loop.train(load_config(None, DOC_CONTEXT), output=tmp_path / "again", report=False)
+    for part in ("weights.npz", "stage1/weights.npz"):
+        a, b = load_weights(doc_model / part), load_weights(tmp_path / "again" / part)
+        assert a.keys() == b.keys()
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=f"{part}: {k}")
+
+
+class _First:
+    """A first model that tags every 'Paris' LOC and every 'Kim' PER."""
+
+    labels = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+
+    def predict_ids(self, words, lengths):
+        ids = np.array([1 if w == "Paris" else 3 if w == "Kim" else 0 for w in words])
+        return ids, np.ones(len(words))
+
+
+def test_first_stage_codes_per_document():
+    words = ["PARIS", "Paris", "Kim", "KIM", "Paris", "PARIS"]
+    # two documents: the first 2 sentences [PARIS Paris][Kim KIM], then [Paris PARIS]
+    codes = first_stage_codes(_First(), words, [2, 2, 2], [2, 1], ["LOC", "MISC", "PER"])
+    assert codes.tolist() == [[3, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 3],
+                              [0, 0, 0], [3, 0, 0]]
