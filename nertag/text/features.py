@@ -22,6 +22,9 @@ characters: a token's row is ``[F word ids | C match ids | L character ids]``
 (:attr:`Featurizer.n_columns`; :meth:`Featurizer.feature_ids` needs the sentence
 lengths, since matches never cross a sentence).  The network treats them like any
 other embedded feature (``E_gaz_<category>``, :attr:`nertag.nn.arch.Arch.token_features`).
+With document context (``features.doc_context``) T more token columns follow them, one
+per entity type, whose codes come from a first model (:mod:`nertag.text.doc_context`,
+:mod:`nertag.text.token_features`).
 """
 
 from __future__ import annotations

@@ -76,7 +76,8 @@ def test_grad_norm_tables_fit_100_columns(cli, tmp_path, monkeypatch):
             "-o", out, "--show-grad-norms", "--set", "train.epochs=2", "--set",
             "model.hidden=10", "--set", "model.head=crf", "--set", "model.decoder=viterbi",
             "--set", "train.batch_size=64", "--set", "train.lr=0.1",
-            "--set", "features.char_dim=0")   # (the recipe's character CNN: 3 more)
+            "--set", "features.char_dim=0",   # (the recipe's character CNN: 3 more)
+            "--set", "features.doc_context=false")  # (its document context: 4 more)
     assert r.exit_code == 0, r.stderr
     lines = r.stderr.splitlines()
     tables = [line for line in lines if line[:1] and line[0] in "┏┃┡│└"

@@ -4,6 +4,7 @@ inside the model directory, the same model from the same seed."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -106,3 +107,33 @@ def test_first_stage_codes_per_document():
     codes = first_stage_codes(_First(), words, [2, 2, 2], [2, 1], ["LOC", "MISC", "PER"])
     assert codes.tolist() == [[3, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 3],
                               [0, 0, 0], [3, 0, 0]]
+
+
+def test_ctrl_c_in_the_first_stage_saves_nothing(tmp_path):
+    out = tmp_path / "m"
+    with pytest.raises(NertagError, match="interrupted while training the first-stage models"
+                       ) as e:
+        loop.train(load_config(None, DOC_CONTEXT), output=out, report=False,
+                   should_stop=lambda: True)
+    assert e.value.exit_code == 130 and not out.exists()
+
+
+def test_an_interrupted_second_stage_resumes_to_the_same_model(doc_model, tmp_path):
+    from nertag.training import checkpoint as ckpt
+
+    out, calls, parent = tmp_path / "m", {"n": 0}, os.getpid()
+
+    def should_stop():  # in the second stage (the first stage's workers are other processes)
+        calls["n"] += os.getpid() == parent
+        return calls["n"] == 20
+
+    with pytest.raises(ckpt.Interrupted):
+        loop.train(load_config(None, DOC_CONTEXT), output=out, should_stop=should_stop,
+                   report=False)
+    assert (stages_dir(out) / "stage1" / "manifest.json").is_file()
+    loop.train(ckpt.load_config(out), output=out, resume=True, report=False)
+    for part in ("weights.npz", "stage1/weights.npz"):
+        a, b = load_weights(doc_model / part), load_weights(out / part)
+        for k in a:
+            assert a[k].tobytes() == b[k].tobytes(), f"{part}: {k}"
+    assert not stages_dir(out).exists()
