@@ -52,10 +52,13 @@ class Stage1:
 
 
 def fold_sentences(corpus: Corpus, k: int) -> list[np.ndarray]:
-    """The sentence indices of each of k folds: document d goes to fold d mod k."""
+    """The sentence indices of each of k folds: document d goes to fold d mod k; with
+    fewer than k documents (a corpus without ``-DOCSTART-`` lines is one), sentence s
+    goes to fold s mod k, and each fold's sentences are a document of their own."""
     sizes = corpus.doc_sizes()
-    doc_of = np.repeat(np.arange(len(sizes)), sizes)
-    return [np.flatnonzero(doc_of % k == f) for f in range(k)]
+    unit = np.repeat(np.arange(len(sizes)), sizes) if len(sizes) >= k \
+        else np.arange(len(corpus.sentences))
+    return [np.flatnonzero(unit % k == f) for f in range(k)]
 
 
 def subset(corpus: Corpus, rows: np.ndarray) -> Corpus:
@@ -115,9 +118,12 @@ def train_two_stage(train_one: Callable, cfg: Config, *, output, train_path, dev
     folds = fold_sentences(train_c, k)
     if sum(len(f) > 0 for f in folds) < k:
         raise NertagError(f"{train_path}: features.doc_context needs at least "
-                          f"train.doc_folds={k} documents (-DOCSTART- lines in CoNLL, records "
-                          f"in JSONL) to jackknife the first stage; found {len(train_c.doc_sizes())}",
-                          exit_code=2)
+                          f"train.doc_folds={k} sentences to jackknife the first stage; found "
+                          f"{len(train_c.sentences)}", exit_code=2)
+    if len(train_c.doc_sizes()) < k:
+        emit("warn", {"message": f"{train_path}: {len(train_c.doc_sizes())} document(s) (no "
+                                 f"-DOCSTART- lines?): the jackknife folds deal sentences "
+                                 f"instead, and a document's context is the whole file"})
     jobs = [("stage1", train_c)] + [
         (f"fold{f}", subset(train_c, np.concatenate([folds[g] for g in range(k) if g != f])))
         for f in range(k)]

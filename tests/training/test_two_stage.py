@@ -137,3 +137,23 @@ def test_an_interrupted_second_stage_resumes_to_the_same_model(doc_model, tmp_pa
         for k in a:
             assert a[k].tobytes() == b[k].tobytes(), f"{part}: {k}"
     assert not stages_dir(out).exists()
+
+
+def test_a_corpus_without_documents_is_jackknifed_by_sentences(tmp_path):
+    from nertag.resources import sample_dev
+
+    src = tmp_path / "nodocs.conll"
+    src.write_text("".join(line for line in sample_train().read_text(encoding="utf-8")
+                           .splitlines(keepends=True) if not line.startswith("-DOCSTART-")),
+                   encoding="utf-8")
+    corpus = read_conll(src)
+    assert corpus.doc_sizes() == [len(corpus.sentences)]
+    folds = fold_sentences(corpus, 2)
+    assert folds[0].tolist() == list(range(0, len(corpus.sentences), 2))
+    warnings = []
+    model, _ = loop.train(load_config(None, DOC_CONTEXT + ["train.epochs=1"]),
+                          train_path=src, dev_path=sample_dev(), report=False,
+                          callback=lambda e, i: warnings.append(i["message"]) if e == "warn"
+                          else None)
+    assert model.stage1 is not None
+    assert any("the jackknife folds deal sentences instead" in w for w in warnings), warnings
