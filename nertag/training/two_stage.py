@@ -129,11 +129,10 @@ def train_two_stage(train_one: Callable, cfg: Config, *, output, train_path, dev
         for f in range(k)]
     todo = [(name, c) for name, c in jobs if not (resume and _complete(stages / name))]
     workers = max(1, min(2, len(todo), os.cpu_count() or 1))
-    emit("note", {"message": f"document context: training {len(todo)} first-stage models "
-                             f"({'all the data' if todo and todo[0][0] == 'stage1' else ''}"
-                             f"{', ' if todo and todo[0][0] == 'stage1' and len(todo) > 1 else ''}"
-                             f"{sum(n != 'stage1' for n, _ in todo)} of {k} jackknife folds) in "
-                             f"{workers} process{'es' if workers > 1 else ''}, then the second"})
+    emit("note", {"message": f"document context: training the first-stage models "
+                             f"({', '.join(n for n, _ in todo) or 'all done'}: stage1 on all "
+                             f"the data, fold<i> on all but fold i) in {workers} "
+                             f"process{'es' if workers > 1 else ''}, then the second model"})
     t0 = time.perf_counter()
     if todo:
         _JOBS[:] = [(train_one, first_cfg, stages / name, (c, dev_c), backend,
