@@ -13,7 +13,7 @@ then ``nertag convert --to jsonl`` of its tagged version plus the entities' scor
 
 from __future__ import annotations
 
-from itertools import chain, groupby
+from itertools import groupby
 from typing import Iterator
 
 import numpy as np
@@ -36,20 +36,29 @@ def tag_file(model, path: str, encoding: str = "utf-8"
     A batch holds whole documents (``-DOCSTART-``): about ``BATCH_SENTENCES`` sentences,
     more if one document is longer."""
     offset = 0
+    for batch, sizes in _document_batches(iter_words(path, encoding)):
+        tags, conf = model.predict([s.words for s in batch], docs=sizes)
+        chunk = tagged_chunk(batch, tags, conf, offset)
+        offset += len(chunk.text)
+        yield batch, tags, chunk
+
+
+def _document_batches(sentences: Iterator[Sentence]
+                      ) -> Iterator[tuple[list[Sentence], list[int]]]:
+    """Whole documents (``Sentence.doc``) gathered into batches of at least
+    ``BATCH_SENTENCES`` sentences (the last may be smaller): ``(sentences, sentences per
+    document)``."""
     batch: list[Sentence] = []
     sizes: list[int] = []
-    docs = groupby(iter_words(path, encoding), key=lambda s: s.doc)
-    for _, doc in chain(docs, [(None, None)]):
-        if doc is not None:
-            sentences = list(doc)
-            batch += sentences
-            sizes.append(len(sentences))
-        if batch and (doc is None or len(batch) >= BATCH_SENTENCES):
-            tags, conf = model.predict([s.words for s in batch], docs=sizes)
-            chunk = tagged_chunk(batch, tags, conf, offset)
-            offset += len(chunk.text)
-            yield batch, tags, chunk
+    for _, doc in groupby(sentences, key=lambda s: s.doc):
+        n = len(batch)
+        batch.extend(doc)
+        sizes.append(len(batch) - n)
+        if len(batch) >= BATCH_SENTENCES:
+            yield batch, sizes
             batch, sizes = [], []
+    if batch:
+        yield batch, sizes
 
 
 def tagged_chunk(sentences: list[Sentence], tags: list[list[str]], conf, offset: int = 0

@@ -34,6 +34,8 @@ from typing import Sequence
 
 import numpy as np
 
+from nertag.nn.ragged import token_rows
+
 #: The code values, in order (code = index).
 LEVELS = ("none", "some", "half", "all")
 
@@ -81,11 +83,8 @@ def spans_to_types(n_tokens: int, begin: np.ndarray, end: np.ndarray, typ: np.nd
     """Per-token entity type (N,) int64 from entity spans ``begin:end`` of type ``typ``
     (as :func:`nertag.text.tags.entity_spans` gives them); -1 outside entities."""
     out = np.full(n_tokens, -1, np.int64)
-    if len(begin):
-        lengths = np.asarray(end) - np.asarray(begin)
-        idx = np.repeat(np.asarray(begin) - np.cumsum(np.r_[0, lengths[:-1]]), lengths) \
-            + np.arange(int(lengths.sum()))
-        out[idx] = np.repeat(np.asarray(typ, np.int64), lengths)
+    lengths = np.asarray(end) - np.asarray(begin)
+    out[token_rows(np.asarray(begin), lengths)] = np.repeat(np.asarray(typ, np.int64), lengths)
     return out
 
 

@@ -143,6 +143,15 @@ def char_feature(fcfg, items: Sequence[str]) -> CharFeature | None:
     return CharFeature(v, fcfg.char_max_len, fcfg.char_width // 2)
 
 
+def _token_features(fcfg, gazetteer: Gazetteer | None, doc_types
+                    ) -> tuple[GazetteerFeature | None, DocContextFeature | None]:
+    """The token features a config switches on: name lists (already read) and document
+    context (one category per entity type in ``doc_types``)."""
+    gaz = GazetteerFeature(gazetteer, fcfg.gazetteer_dim) if gazetteer is not None else None
+    doc = DocContextFeature(list(doc_types), fcfg.doc_context_dim) if fcfg.doc_context else None
+    return gaz, doc
+
+
 @dataclass
 class Feature:
     """One discrete feature: a name, a key function word -> str, its vocabulary and size."""
@@ -253,11 +262,9 @@ class Featurizer:
             for w, c in words.items():
                 for ch in w:
                     chars[ch] += c
-        gaz = GazetteerFeature(gazetteer, fcfg.gazetteer_dim) if gazetteer is not None else None
-        doc = DocContextFeature(list(doc_types), fcfg.doc_context_dim) \
-            if fcfg.doc_context else None
         return cls(feats, fcfg.window,
-                   char_feature(fcfg, Vocab(ch for ch, _ in chars.most_common()).items), gaz, doc)
+                   char_feature(fcfg, Vocab(ch for ch, _ in chars.most_common()).items),
+                   *_token_features(fcfg, gazetteer, doc_types))
 
     @classmethod
     def from_vocabs(cls, fcfg, vocabs: dict[str, list[str]],
@@ -278,10 +285,8 @@ class Featurizer:
             raise KeyError("gazetteer")
         if fcfg.doc_context and doc_types is None:
             raise KeyError("doc_context")
-        gaz = GazetteerFeature(gazetteer, fcfg.gazetteer_dim) if fcfg.gazetteer else None
-        doc = DocContextFeature(list(doc_types), fcfg.doc_context_dim) \
-            if fcfg.doc_context else None
-        return cls(feats, fcfg.window, char_feature(fcfg, chars or []), gaz, doc)
+        return cls(feats, fcfg.window, char_feature(fcfg, chars or []),
+                   *_token_features(fcfg, gazetteer if fcfg.gazetteer else None, doc_types))
 
     def vocabs(self) -> dict[str, list[str]]:
         """The word features' vocabularies (the name lists' are :data:`GAZ_VOCAB`)."""
@@ -323,8 +328,7 @@ class Featurizer:
         if doc_codes is None or doc_codes.shape != (len(words), len(self.doc_context.types)):
             raise ValueError(f"this featurizer needs document-context codes (N, "
                              f"{len(self.doc_context.types)}) for its {len(words)} tokens")
-        return np.concatenate([gaz, doc_codes.astype(np.int8)], axis=1) if gaz.shape[1] \
-            else doc_codes.astype(np.int8)
+        return np.concatenate([gaz, doc_codes.astype(np.int8, copy=False)], axis=1)
 
     def token_ids(self, word_rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Token rows ``(N, n_columns)`` from word-type rows ``(N, word_columns)`` and the

@@ -36,6 +36,7 @@ from nertag.config import Config, apply_overrides
 from nertag.errors import NertagError
 from nertag.inference.model import NerModel, first_stage_codes
 from nertag.modelio import check_output_dir, load_model
+from nertag.nn.ragged import sentence_starts, token_rows
 from nertag.text.conll import Corpus
 from nertag.text.datasets import read_corpus
 from nertag.training import checkpoint as ckpt
@@ -78,11 +79,8 @@ _JOBS: list[tuple] = []
 
 
 def _run_job(i: int) -> str:
-    return _run(*_JOBS[i])
-
-
-def _run(train_one, cfg, out, corpora, backend, resume, should_stop):
-    """One first-stage model (in a worker process): 'done' or 'interrupted'."""
+    """First-stage run i of :data:`_JOBS` (in a worker process): 'done' or 'interrupted'."""
+    train_one, cfg, out, corpora, backend, resume, should_stop = _JOBS[i]
     try:
         train_one(cfg, output=out, corpora=corpora, backend=backend, force=True, report=False,
                   resume=resume, should_stop=should_stop)
@@ -153,12 +151,11 @@ def train_two_stage(train_one: Callable, cfg: Config, *, output, train_path, dev
     first = models["stage1"]
     types = train_c.entity_types()
     train_codes = np.zeros((train_c.n_tokens, len(types)), np.int8)
-    token_start = np.cumsum([0] + [len(s.words) for s in train_c.sentences])
-    for f in range(k):
-        held = subset(train_c, folds[f])
-        codes = codes_of(models[f"fold{f}"], held, types)
-        rows = np.concatenate([np.arange(token_start[i], token_start[i + 1]) for i in folds[f]])
-        train_codes[rows] = codes
+    lengths = np.array([len(s.words) for s in train_c.sentences], np.int64)
+    starts = sentence_starts(lengths)
+    for f in range(k):  # each fold's tokens get the codes of the model that never saw them
+        codes = codes_of(models[f"fold{f}"], subset(train_c, folds[f]), types)
+        train_codes[token_rows(starts[folds[f]], lengths[folds[f]])] = codes
     dev_codes = codes_of(first, dev_c, types) if dev_c is not None and dev_c.sentences else None
     score = [r for r in first_history(stages / "stage1") if r.get("best")]
     emit("note", {"message": f"first stage done in {time.perf_counter() - t0:.0f} s"
