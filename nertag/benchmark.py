@@ -244,7 +244,7 @@ def tagging_throughput(model, text_path: str | Path, *, repeats: int = 5,
     """End-to-end tokens/s (and MB/s) of raw text → jsonl through ``nertag tag``'s own
     streaming code (read, split, tag, format, write to a file; with ``jobs`` > 1, its
     worker pool), model already loaded."""
-    from nertag.inference import runtime
+    from nertag.tagging import runtime
 
     model.fast_inference = True
     n_chars = 0
@@ -324,7 +324,7 @@ def run_benchmark(*, config: str | None = "default", train: str | None = None,
     result["train"]["share_of_gemm"] = tr["tokens_per_s"]["median"] * fpt / rate
     result["train"]["share_of_gemm_at_batch_size"] = (
         tr["tokens_per_s"]["median"] * fpt / (g_batch["gflops"]["median"] * 1e9))
-    from nertag.inference.runtime import rare_gc
+    from nertag.tagging.runtime import rare_gc
 
     # as `nertag tag`: parallelism from processes, not BLAS threads; the GC tuned
     with blas_threads(1), rare_gc():

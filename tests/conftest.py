@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from nertag.config import load_config
+from nertag.resources import sample_dev
+from nertag.text.conll import read_conll
+from nertag.training.loop import train
+
 #: A model that trains in well under a second on the sample corpus.
 SMALL = ["train.epochs=1", "model.hidden=20"]
 
@@ -175,3 +180,43 @@ def assert_same_scores(ref, out):
     assert out.shape == ref.shape and out.dtype == ref.dtype
     assert np.abs(out - ref).max() <= SCORE_TOL * max(1.0, np.abs(ref).max())
     assert (out.argmax(1) == ref.argmax(1)).all()
+
+
+# -- a trained model, in memory and saved, the sample's dev sentences and a tricky input:
+# the fixtures of the inference, tagging and render tests
+
+
+@pytest.fixture(scope="session")
+def trained():
+    model, _ = train(load_config("default", ["model.hidden=50", "train.epochs=2"]))
+    return model
+
+
+#: A small model with a character CNN (tests of the tagging path with characters).
+CHAR_OVERRIDES = ["model.hidden=50", "train.epochs=2", "features.char_dim=8",
+                  "features.char_filters=12", "features.char_max_len=12"]
+
+
+@pytest.fixture(scope="session")
+def trained_chars():
+    model, _ = train(load_config("default", CHAR_OVERRIDES))
+    return model
+
+
+@pytest.fixture(scope="session")
+def dev_words():
+    return [s.words for s in read_conll(sample_dev()).sentences]
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tag") / "model"
+    train(load_config("default", ["model.hidden=50", "train.epochs=2"]), output=out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tricky(tmp_path_factory):
+    p = tmp_path_factory.mktemp("in") / "tricky.txt"
+    p.write_bytes(TRICKY.encode("utf-8"))
+    return p

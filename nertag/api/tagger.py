@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Sequence
 
 from nertag.errors import NertagError, UsageError
 from nertag.inference.decode import DECODERS
-from nertag.inference.formats import document_json
-from nertag.inference.runtime import few_collections
-from nertag.inference.tagging import (BATCH_CHARS, Entity, TaggedChunk, TaggedSentence,
-                                      iter_chunks, tag_chunks)
 from nertag.modelio import load_model
+from nertag.render.formats import document_json
 from nertag.resources import default_model
+from nertag.tagging.chunks import BATCH_CHARS, iter_chunks, tag_chunks
+from nertag.tagging.runtime import few_collections
 from nertag.text import sentences as sentence_modes
+from nertag.text.tagged import Entity, TaggedChunk, TaggedSentence
 
 if TYPE_CHECKING:
     from nertag.inference.model import NerModel
@@ -79,7 +79,7 @@ class Span:
 
 class Doc:
     """A tagged text: ``text``, ``sentences`` (:class:`Span`), ``tokens`` (:class:`Token`)
-    and ``ents`` (:class:`~nertag.inference.tagging.Entity`: ``text``, ``label``,
+    and ``ents`` (:class:`~nertag.tagging.chunks.Entity`: ``text``, ``label``,
     ``start``, ``end``, ``score``), all with character offsets into ``text``."""
 
     __slots__ = ("text", "_chunks")

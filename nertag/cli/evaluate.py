@@ -96,7 +96,7 @@ def command(
         return f"{data}:{corpus.sentences[m.sentence].line + (m.start if per_token else 0)}"
     if html_file is not None:
         from nertag.atomic import atomic_open
-        from nertag.inference.error_page import error_page
+        from nertag.render.error_page import error_page
 
         with atomic_open(html_file, "w", encoding="utf-8") as f:
             f.write(error_page(f"errors of {model_dir} on {data}", words, gold, pred, where,

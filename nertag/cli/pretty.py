@@ -6,7 +6,7 @@ label is never cut and never starts a line without the word it belongs to; only 
 longer than the whole line is cut (after as many characters as fit), and a label that
 no longer fits after such a word goes whole to the next line.  Into a file or a pipe
 (not a terminal) nothing is wrapped: the text's own lines are kept.  Colours are those
-of the other outputs (:mod:`nertag.inference.palette`): a mid-tone background with
+of the other outputs (:mod:`nertag.render.palette`): a mid-tone background with
 black or white text (contrast ≥ 4.5), legible on dark and light terminals alike.
 
 Several inputs each get a heading ``==> name <==``, as ``head`` and ``tail`` write.
@@ -21,7 +21,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from nertag.inference import palette
+from nertag.render import palette
 
 _BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines ends a line at
 _ATOMS = re.compile(rf"(\r\n|[{_BREAKS}])|([^\S{_BREAKS}]+)|(\S+)")
@@ -57,7 +57,7 @@ class Pretty:
         self.started = True
 
     def chunks(self, chunks) -> None:
-        """Draw the text of tagged chunks (:class:`~nertag.inference.tagging.TaggedChunk`)."""
+        """Draw the text of tagged chunks (:class:`~nertag.tagging.chunks.TaggedChunk`)."""
         out = Text()
         for c in chunks:
             self._draw(out, self._atoms(c))

@@ -1,5 +1,5 @@
 """``nertag tag``: check the options, load the model, tag each input through the
-library's runtime (:mod:`nertag.inference.runtime`) and draw ``pretty`` output."""
+library's runtime (:mod:`nertag.tagging.runtime`) and draw ``pretty`` output."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from nertag.errors import NertagError, UsageError
 
 
 class Format(str, Enum):
-    """Output formats (:data:`nertag.inference.formats.FORMATS`)."""
+    """Output formats (:data:`nertag.render.formats.FORMATS`)."""
 
     pretty = "pretty"
     jsonl = "jsonl"
@@ -109,7 +109,7 @@ def _blank(name: str, encoding: str) -> bool:
     """Does the input hold nothing but whitespace?  Fails on a missing or unreadable
     input; reads a regular file up to its first other character, nothing else (a pipe's
     text is read once, when it is tagged)."""
-    from nertag.inference import runtime
+    from nertag.tagging import runtime
 
     if name == "-":
         return False
@@ -175,7 +175,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     import codecs
 
-    from nertag.inference import runtime
+    from nertag.tagging import runtime
     from nertag.modelio import load_model
     from nertag.resources import default_model
     from nertag.text.tags import label_codes
@@ -256,7 +256,7 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
     """The inputs tagged in this process, or in ``jobs`` worker processes."""
     import functools
 
-    from nertag.inference import parallel, runtime
+    from nertag.tagging import parallel, runtime
     from nertag.modelio import load_model
 
     pool = None
@@ -297,7 +297,8 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
 def _tag_tokenized(model, name: str, out, *, fmt: str, per: str, encoding: str,
                    several: bool, blank: bool, pretty) -> None:
     """One CoNLL input (``--tokenized``) tagged and written in ``fmt``."""
-    from nertag.inference import formats, runtime, tokenized
+    from nertag.render import formats
+    from nertag.tagging import runtime, tokenized
 
     source = "<stdin>" if name == "-" else name
     path = "/dev/stdin" if name == "-" else name
@@ -328,7 +329,7 @@ class _Frame:
     blank)."""
 
     def __init__(self, fmt: str, out, inputs: list[str], types: list[str], pretty, blank):
-        from nertag.inference import formats
+        from nertag.render import formats
 
         self.fmt, self.out, self.pretty, self.blank = fmt, out, pretty, blank
         self.sections = len(inputs) > 1 and fmt in ("html", "pretty")
@@ -337,7 +338,7 @@ class _Frame:
 
     @contextlib.contextmanager
     def input(self, name: str):
-        from nertag.inference import formats
+        from nertag.render import formats
 
         if self.sections:
             shown = "<stdin>" if name == "-" else name
@@ -351,7 +352,7 @@ class _Frame:
             self.out.write(formats.SECTION_END)
 
     def close(self) -> None:
-        from nertag.inference import formats
+        from nertag.render import formats
 
         if self.fmt == "html":
             self.out.write(formats.PAGE_END if self.sections else formats.HTML_TAIL)

@@ -195,7 +195,7 @@ def tag_files(client, paths: Sequence[str], out: IO[str], *, model=None,
 
 
 def _write(future, out: IO[str]) -> None:
-    from nertag.inference.runtime import writes_utf8_as_is
+    from nertag.tagging.runtime import writes_utf8_as_is
 
     data = future.result()
     future.release()

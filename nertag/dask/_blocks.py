@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from nertag.dask._model import ModelRef, tagging
 from nertag.errors import NertagError
-from nertag.inference import runtime
-from nertag.inference.tagging import batches, tag_chunks
+from nertag.tagging import runtime
+from nertag.tagging.chunks import batches, tag_chunks
 from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES
 
 #: A blank line: a line end, spaces or tabs, a line end (LF, CRLF or a lone CR).
@@ -162,7 +162,7 @@ def split_points(size: int, blocksize: int) -> list[tuple[int, int]]:
 
 def check_encoding(encoding: str) -> None:
     """Blocks are cut in bytes: the encoding must keep line ends and spaces one byte."""
-    from nertag.inference.parallel import range_safe
+    from nertag.tagging.parallel import range_safe
 
     if not range_safe(encoding):
         raise NertagError(f"--encoding {encoding}: Dask reads files in UTF-8 or a one-byte "

@@ -23,7 +23,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from nertag.api.tagger import Tagger, _model_path
 from nertag.errors import NertagError
-from nertag.inference.runtime import few_collections
+from nertag.tagging.runtime import few_collections
 from nertag.modelio import model_files
 
 #: digest -> directory of the copy uploaded into this (worker) process's machine

@@ -1,7 +1,7 @@
 """The page at ``/``: a text box whose entities are shown as you type.
 
 It is the page ``nertag tag --format html`` writes (the same style, legend, colours --
-CSS rules on ``mark[data-label]`` from :mod:`nertag.inference.palette` -- and ``<mark>``
+CSS rules on ``mark[data-label]`` from :mod:`nertag.render.palette` -- and ``<mark>``
 elements with the label and confidence on hover), with a text box and
 ``static/page.js``, which tags the box's text through ``POST /tag``.  Everything the
 page loads comes from the server itself (no CDN, no web font): it works offline.
@@ -13,7 +13,7 @@ import html
 from importlib import resources
 
 from nertag.inference.decode import DECODERS
-from nertag.inference.formats import html_head
+from nertag.render.formats import html_head
 
 #: What the page may load: its own files only (an inline style: the head's, with the
 #: marks' colours).
@@ -42,7 +42,7 @@ def page_html(labels: list[str], title: str, decoder: str) -> str:
     # the head without the text's <div> (as for sections); the labels' colours: its CSS
     head = html_head(title, labels, sections=True)
     if "</head>" not in head:  # formats.HTML_HEAD changed
-        raise RuntimeError("nertag.inference.formats.html_head has no </head>: update "
+        raise RuntimeError("nertag.render.formats.html_head has no </head>: update "
                            "nertag.serve.page")
     head = head.replace("</head>", '<link rel="icon" href="data:,">\n'
                                    '<link rel="stylesheet" href="/static/page.css"></head>', 1)

@@ -177,7 +177,7 @@ def test_choices_match_the_library():
     from nertag.cli import evaluate, tag
     from nertag.cli.application import Decoder
     from nertag.inference.decode import DECODERS
-    from nertag.inference.formats import FORMATS
+    from nertag.render.formats import FORMATS
     from nertag.text.conll import FILE_SCHEMES
 
     assert tuple(d.value for d in Decoder) == DECODERS

@@ -13,8 +13,8 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from nertag.cli.pretty import Pretty
-from nertag.inference import palette
-from nertag.inference.tagging import Entity, TaggedChunk, TaggedSentence
+from nertag.render import palette
+from nertag.tagging.chunks import Entity, TaggedChunk, TaggedSentence
 from nertag.resources import data_dir
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -79,7 +79,7 @@ def test_a_character_model_tags_raw_text_as_the_reference_path(trained_chars, de
     """Tagging (word types, their rows with the character vectors, nertag tag's chunks)
     gives the tags the plain forward gives, on the dev set and on text with unseen
     words in other scripts."""
-    from nertag.inference.tagging import tag_chunks
+    from nertag.tagging.chunks import tag_chunks
 
     m = trained_chars
     plain = P.NerModel(m.cfg, m.featurizer, m.arch, m.params, m.labels)

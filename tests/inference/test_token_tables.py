@@ -106,7 +106,7 @@ def test_jobs_writes_what_one_process_writes(gazetteer_model, tmp_path, monkeypa
     from typer.testing import CliRunner
 
     from nertag.cli import app
-    from nertag.inference import parallel, tagging
+    from nertag.tagging import chunks as tagging, parallel
 
     def run(*args):
         r = CliRunner().invoke(app, [str(a) for a in args])

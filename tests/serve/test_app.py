@@ -118,7 +118,7 @@ def test_sentences_line_breaks_end_sentences_by_default(live, tagger):
 
 
 def test_the_page_and_its_files(live):
-    from nertag.inference.palette import colours
+    from nertag.render.palette import colours
 
     status, headers, body = live.request("GET", "/")
     page = body.decode("utf-8")

@@ -53,7 +53,7 @@ def wait_shown(browser):
 def test_typing_highlights_the_entities(browser, live):
     from selenium.webdriver.common.by import By
 
-    from nertag.inference.palette import colours
+    from nertag.render.palette import colours
 
     browser.get(live.url + "/")
     legend = [m.text for m in browser.find_elements(By.CSS_SELECTOR, ".legend mark")]

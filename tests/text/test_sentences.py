@@ -222,7 +222,7 @@ _text = st.lists(st.sampled_from(_PIECES), max_size=60).map("".join)
 
 
 def _chunked(text: str, mode: str) -> list:
-    from nertag.inference import tagging
+    from nertag.tagging import chunks as tagging
 
     with mock.patch.object(tagging, "CHUNK_CHARS", 1):
         chunks = list(tagging.iter_chunks(io.StringIO(text, newline="")))

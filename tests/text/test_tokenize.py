@@ -192,7 +192,7 @@ def chunked_sentences(text: str, chunk_chars: int = 1) -> list:
     (every blank line, with ``chunk_chars`` = 1), each split on its own."""
     from unittest import mock
 
-    from nertag.inference import tagging
+    from nertag.tagging import chunks as tagging
 
     with mock.patch.object(tagging, "CHUNK_CHARS", chunk_chars):
         chunks = list(tagging.iter_chunks(io.StringIO(text, newline="")))

@@ -1,11 +1,11 @@
-"""nertag.inference.error_page: the --html page of nertag evaluate --errors."""
+"""nertag.render.error_page: the --html page of nertag evaluate --errors."""
 
 from __future__ import annotations
 
 import re
 
-from nertag.inference.error_page import error_page
-from nertag.inference.palette import colours
+from nertag.render.error_page import error_page
+from nertag.render.palette import colours
 from nertag.text.error_analysis import analyse
 
 WORDS = [["Laura", "Okafor", "met", "Acme", "<staff>"], ["All", "quiet", "."], ["Bob", "left"]]

@@ -1,4 +1,4 @@
-"""Tagging files end to end (nertag.inference.runtime, run as ``nertag tag``): offsets
+"""Tagging files end to end (nertag.tagging.runtime, run as ``nertag tag``): offsets
 point into the original input (CRLF, tabs, non-ASCII), inline marks removed give the input
 back, CoNLL tokens are the tokenizer's, --jobs 2 writes exactly what --jobs 1 writes, html
 is one self-contained page, --per document, atomic -o, --tokenized input."""
@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from conftest import TRICKY
 from nertag.cli import app
-from nertag.inference import tagging
+from nertag.tagging import chunks as tagging
 from nertag.text.tokenize import split_sentences, tokenize
 
 

@@ -1,12 +1,12 @@
-"""Tests for nertag.inference.formats (the output formats of nertag tag; the formats of a
+"""Tests for nertag.render.formats (the output formats of nertag tag; the formats of a
 whole tagging run are checked end to end in test_runtime.py)."""
 
 from __future__ import annotations
 
 import json
 
-from nertag.inference import formats
-from nertag.inference import tagging
+from nertag.render import formats
+from nertag.tagging import chunks as tagging
 from nertag.text.tokenize import tokenize
 
 

@@ -10,7 +10,6 @@ their results in input order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import IO, Callable, Iterator, Sequence
 
 import numpy as np
@@ -20,44 +19,12 @@ from nertag.inference.model import NerModel
 from nertag.nn.ragged import sentence_starts
 from nertag.text import tags as tagmod
 from nertag.text import sentences as sentence_modes
+from nertag.text.tagged import Entity, TaggedChunk, TaggedSentence
 from nertag.text.tokenize import TokenSpans, split_flat
 
 CHUNK_CHARS = 64 * 1024       # cut a chunk after a blank line once it is this long
 MAX_CHUNK_CHARS = 1 << 20     # hard limit: cut at a line / whitespace boundary
 BATCH_CHARS = 512 * 1024      # text per model batch
-
-
-@dataclass
-class Entity:
-    start: int
-    end: int
-    label: str
-    text: str
-    score: float
-
-    def as_dict(self) -> dict:
-        return {"start": self.start, "end": self.end, "label": self.label, "text": self.text,
-                "score": round(self.score, 4)}
-
-
-@dataclass
-class TaggedSentence:
-    start: int            # offset of the first token in the input
-    end: int
-    tokens: TokenSpans    # (any sequence of Token given is stored as TokenSpans)
-    tags: list[str]
-    entities: list[Entity]
-
-    def __post_init__(self):
-        if type(self.tokens) is not TokenSpans:
-            self.tokens = TokenSpans.of(self.tokens)
-
-
-@dataclass
-class TaggedChunk:
-    offset: int           # offset of the chunk's first character in the input
-    text: str
-    sentences: list[TaggedSentence]
 
 
 def iter_chunks(stream: IO[str]) -> Iterator[tuple[int, str]]:

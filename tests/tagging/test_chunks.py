@@ -1,4 +1,4 @@
-"""Tests for nertag.inference.tagging: text cut into chunks and batches, tagged in one
+"""Tests for nertag.tagging.chunks: text cut into chunks and batches, tagged in one
 vectorised pass, gives every token and the sentence-by-sentence path's entities."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from conftest import TRICKY
 from nertag.config import load_config
 from nertag.errors import NertagError
-from nertag.inference import tagging
+from nertag.tagging import chunks as tagging
 from nertag.text.sentences import MODES
 from nertag.text.tags import get_entities
 from nertag.text.tokenize import split_sentences, tokenize

@@ -17,8 +17,8 @@ from collections import deque
 from typing import IO, Callable, Iterator
 
 from nertag.errors import NertagError
-from nertag.inference import formats
-from nertag.inference.tagging import BATCH_CHARS, CHUNK_CHARS, batches, tag_chunks
+from nertag.render import formats
+from nertag.tagging.chunks import BATCH_CHARS, CHUNK_CHARS, batches, tag_chunks
 from nertag.text import sentences as sentence_modes
 from nertag.text.conll import not_text, open_checked
 
@@ -61,7 +61,7 @@ def checked_lines(stream: IO[str], name: str, encoding: str, first_line: int = 1
 
 
 class Lines(io.TextIOBase):
-    """A line iterator as the text stream :func:`~nertag.inference.tagging.batches` reads."""
+    """A line iterator as the text stream :func:`~nertag.tagging.chunks.batches` reads."""
 
     def __init__(self, lines: Iterator[str]):
         self._lines = lines

@@ -9,7 +9,7 @@ import numpy as np
 
 from conftest import NERTAG, check_error
 from nertag.api import load
-from nertag.inference.tokenized import tag_file
+from nertag.tagging.tokenized import tag_file
 from nertag.modelio import load_model
 from nertag.resources import sample_dev
 from nertag.text.conll import read_conll

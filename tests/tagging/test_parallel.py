@@ -1,4 +1,4 @@
-"""nertag tag --jobs N on a regular file (nertag.inference.parallel): byte ranges that
+"""nertag tag --jobs N on a regular file (nertag.tagging.parallel): byte ranges that
 start where one process starts a chunk, tagged by the workers into their own files and
 joined in order -- the same bytes as one process, every format, CRLF and non-ASCII text,
 other encodings; errors name the file's own line; small files and standard input keep
@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from conftest import TRICKY, check_error
 from nertag.cli import app
-from nertag.inference import parallel, runtime, tagging
+from nertag.tagging import chunks as tagging, parallel, runtime
 
 #: Paragraph ends of every kind: LF, CRLF, CR, a line of spaces, several blank lines.
 BREAKS = ["\n\n", "\r\n\r\n", "\r\r", "\n \t\n", "\n\n\n", "\r\n  \r\n\r\n"]

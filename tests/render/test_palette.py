@@ -1,4 +1,4 @@
-"""nertag.inference.palette: legible (WCAG contrast), visible on dark and light
+"""nertag.render.palette: legible (WCAG contrast), visible on dark and light
 backgrounds, distinct (CIELAB distance), stable and collision-free colours per label."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from nertag.inference import palette
-from nertag.inference.palette import PALETTE, colours, contrast, luminance, text_on
+from nertag.render import palette
+from nertag.render.palette import PALETTE, colours, contrast, luminance, text_on
 
 ONTONOTES = ["PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART",
              "LAW", "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL",
@@ -115,7 +115,7 @@ def test_more_labels_than_colours_share_but_never_fail():
 def test_other_labels_are_stable_across_processes_and_hash_seeds():
     labels = ["product", "creative-work", "group", "corporation", "EMAIL", "ÉVÉNEMENT"]
     here = {t: c.background for t, c in colours(labels).items()}
-    code = ("import json, sys; from nertag.inference.palette import colours; "
+    code = ("import json, sys; from nertag.render.palette import colours; "
             "print(json.dumps({t: c.background for t, c in colours(json.loads(sys.argv[1]))"
             ".items()}))")
     for seed in ("1", "2"):

@@ -18,8 +18,8 @@ from typing import Iterator
 
 import numpy as np
 
-from nertag.inference import formats
-from nertag.inference.tagging import Entity, TaggedChunk, TaggedSentence
+from nertag.render import formats
+from nertag.text.tagged import Entity, TaggedChunk, TaggedSentence
 from nertag.text import tags as tagmod
 from nertag.text.conll import Sentence, iter_words
 from nertag.text.corpus_writers import sentence_text

@@ -3,7 +3,7 @@ the file on its own and writes its output to a temporary file; the parent joins 
 files in order.  No text and no tagged batch goes through the parent.
 
 Where a range may start: where one process, reading the whole file, starts a chunk
-(:func:`~nertag.inference.tagging.iter_chunks`) at the start of a line -- after a
+(:func:`~nertag.tagging.chunks.iter_chunks`) at the start of a line -- after a
 blank line (a paragraph break), or, in a paragraph longer than ``MAX_CHUNK_CHARS``, at
 the line end where one process cuts it too.  A worker reading from there cuts exactly
 the chunks one process cuts, so it sees the same sentences, and a token's scores do not
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from typing import IO, Iterator
 
 from nertag.errors import NertagError
-from nertag.inference import runtime, tagging
-from nertag.inference.tagging import batches, iter_chunks, tag_chunks
+from nertag.tagging import runtime
+from nertag.tagging.chunks import BATCH_CHARS, CHUNK_CHARS, batches, iter_chunks, tag_chunks
 from nertag.text import sentences as sentence_modes
 
 #: Files smaller than this are tagged in batches sent to the workers (``tag_stream``).
@@ -164,7 +164,7 @@ _first_range = True
 
 def _ramp(done: int) -> int:
     """Batch sizes of a range: one chunk, then doubling up to ``BATCH_CHARS``."""
-    return min(max(done, tagging.CHUNK_CHARS), tagging.BATCH_CHARS)
+    return min(max(done, CHUNK_CHARS), BATCH_CHARS)
 
 
 def tag_ranges(pool, name: str, encoding: str, out: IO[str], *, jobs: int, fmt: str = "jsonl",

@@ -1,6 +1,6 @@
 """Output formats of ``nertag tag``: jsonl, conll, inline, html (and pretty, in the CLI).
 
-Each writer turns one :class:`~nertag.inference.tagging.TaggedChunk` into a string, so
+Each writer turns one :class:`~nertag.tagging.chunks.TaggedChunk` into a string, so
 batches can be formatted in worker processes and written in order.
 """
 
@@ -10,8 +10,8 @@ import html
 import json
 from typing import Iterable
 
-from nertag.inference import palette
-from nertag.inference.tagging import TaggedChunk
+from nertag.render import palette
+from nertag.text.tagged import TaggedChunk
 
 FORMATS = ("pretty", "jsonl", "conll", "inline", "html")
 
@@ -119,7 +119,7 @@ PAGE_END = "</body></html>\n"
 
 def html_head(title: str, types: Iterable[str], sections: bool = False) -> str:
     """The page up to the text: a legend of the entity ``types`` (``PER``, …) in their
-    colours (:mod:`~nertag.inference.palette`); then the text's ``<div>``, unless the
+    colours (:mod:`~nertag.render.palette`); then the text's ``<div>``, unless the
     page has ``sections`` (several inputs: each in its own, :func:`html_section`)."""
     colour_of = palette.colours(types)
     legend = "".join(f'<mark data-label="{html.escape(t)}">{html.escape(t)}</mark>'

@@ -1,7 +1,7 @@
 """``nertag evaluate --html``: a self-contained page with, for every sentence that has
 an error, its gold and its predicted entities one above the other, the wrong ones
 outlined (kind and types in the tooltip), after the error counts and the gold ×
-predicted confusion table. Same look and colours (:mod:`nertag.inference.palette`, for
+predicted confusion table. Same look and colours (:mod:`nertag.render.palette`, for
 the gold and the predicted types together) as ``nertag tag -f html``."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Sequence
 
-from nertag.inference.formats import HTML_TAIL, html_head
+from nertag.render.formats import HTML_TAIL, html_head
 from nertag.text.error_analysis import (MISSED, SPURIOUS, WRONG_BOTH, WRONG_BOUNDARY,
                                         WRONG_TYPE, ErrorAnalysis, Match)
 from nertag.text.tags import get_entities
