@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -35,6 +36,13 @@ def nertag(*args: str, out: Path | None = None, cwd: Path | None = None) -> None
                  f"{r.stderr.decode(errors='replace')[-500:]}")
     if out is not None:
         out.write_bytes(r.stdout)
+
+
+def without_timing(path: Path) -> None:
+    """Drop the run's wall time (the one field two identical runs do not share)."""
+    doc = json.loads(path.read_text())
+    doc.pop("seconds", None)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
 
 
 def weights_digest(model: Path, out: Path) -> None:
@@ -59,6 +67,7 @@ def main() -> None:
     nertag("evaluate", str(ROOT / "models" / "default"), str(dev), "--json",
            out=out / "evaluate.json")
     nertag("gradcheck", "--json", out=out / "gradcheck.json")
+    without_timing(out / "gradcheck.json")
     big = out.parent / (out.name + ".big5.txt")
     if (ROOT.parent / "shared").is_dir():
         subprocess.run([sys.executable, str(ROOT / "data" / "make_news_text.py"), "5", str(big)],
