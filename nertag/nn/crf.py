@@ -135,10 +135,11 @@ def viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray, end: np.nd
         n, T, K = P.shape
         delta = start + P[:, 0]
         back = np.zeros((n, T, K), dtype=np.int64)
+        to_from = np.ascontiguousarray(A.T)[None]                # (1, K, K_prev)
         for t in range(1, T):
-            cand = delta[:, :, None] + A[None]                 # (n, K_prev, K)
-            best = cand.argmax(axis=1)
-            new = np.take_along_axis(cand, best[:, None, :], 1)[:, 0] + P[:, t]
+            cand = delta[:, None, :] + to_from                  # (n, K, K_prev)
+            best = cand.argmax(axis=2)                          # first best on ties
+            new = cand.max(axis=2) + P[:, t]
             live = mask[:, t, None]
             delta = np.where(live, new, delta)
             back[:, t] = np.where(live, best, np.arange(K)[None])

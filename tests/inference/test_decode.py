@@ -1,5 +1,5 @@
-"""Tests for nertag.inference.decode: the cheap constrained Viterbi and fast_viterbi equal
-crf.viterbi (ties, forbidden transitions, empty sentences, chunks)."""
+"""Tests for nertag.inference.decode: fast_viterbi, and constrained decoding through it,
+equal the reference crf.viterbi (ties, forbidden transitions, empty sentences, chunks)."""
 
 from __future__ import annotations
 
@@ -12,25 +12,53 @@ from nertag.nn import layers as L
 from nertag.text import tags as tagmod
 
 
+def penalties(labels, scheme, dtype):
+    allowed, first, last = tagmod.transition_mask(labels, scheme)
+    return tuple(np.where(m, 0, -np.inf).astype(dtype) for m in (allowed, first, last))
+
+
 @pytest.mark.parametrize("scheme,types", [("bio", ["LOC", "PER", "ORG"]), ("bioes", ["X", "Y"]),
                                           ("iob1", ["A"])])
-def test_constrained_viterbi_equals_crf_viterbi(scheme, types):
+def test_constrained_decoding_equals_crf_viterbi_with_masked_transitions(scheme, types):
+    """Decoder.constrained (Viterbi only where the greedy path is invalid) gives the
+    reference Viterbi's paths under 0/−∞ transitions."""
     rng = np.random.default_rng(7)
     labels = tagmod.labels_for(types, scheme)
-    allowed, first, last = tagmod.transition_mask(labels, scheme)
-    neg = np.float32(-np.inf)
-
-    def pen(m):
-        return np.where(m, 0, neg).astype(np.float32)
-
+    dec = D.Decoder(labels, scheme, "softmax", np.dtype(np.float32))
+    pen = penalties(labels, scheme, np.float32)
     for trial in range(15):
         lengths = rng.integers(0, 25, rng.integers(1, 40))
         lengths[rng.random(len(lengths)) < 0.1] = 0
         logp = L.log_softmax((3 * rng.standard_normal((lengths.sum(), len(labels))))
                              .astype(np.float32))
-        ref = crf.viterbi(logp, lengths, pen(allowed), pen(first), pen(last))
-        out = D.constrained_viterbi(logp, lengths, allowed, first, last, chunk=1 + trial % 5)
-        assert (out == ref).all()
+        ref = crf.viterbi(logp, lengths, *pen)
+        assert (D.fast_viterbi(logp, lengths, *pen, chunk=1 + trial % 5) == ref).all()
+        assert (dec.constrained(logp, lengths) == ref).all()
+
+
+@pytest.mark.parametrize("K,scheme", [(9, "bio"), (17, "bioes"), (6, None)])
+def test_fast_viterbi_equals_crf_viterbi_float64_ties(K, scheme):
+    """float64 scores on a coarse grid (many ties), every length 1..N, batches below and
+    above FEW_SENTENCES: the same paths, the same first-best ties."""
+    rng = np.random.default_rng(K)
+    if scheme:
+        labels = tagmod.labels_for(["A", "B", "C", "D"][:(K - 1) // (2 if scheme == "bio" else 4)],
+                                   scheme)
+        A0, start0, end0 = penalties(labels, scheme, np.float64)
+    else:
+        A0, start0, end0 = np.zeros((K, K)), np.zeros(K), np.zeros(K)
+    for n in (1, 2, D.FEW_SENTENCES, D.FEW_SENTENCES + 1, 60):
+        lengths = np.arange(1, n + 1) if n < 30 else rng.integers(1, 30, n)
+        for grid in (1.0, 0.5):
+            S = np.round(rng.standard_normal((lengths.sum(), K)) / grid) * grid
+            A = A0 + np.round(rng.standard_normal((K, K)) / grid) * grid
+            start, end = start0 + np.round(rng.standard_normal((2, K)))
+            ref = crf.viterbi(S, lengths, A, start, end)
+            assert (D.fast_viterbi(S, lengths, A, start, end) == ref).all()
+            assert (D.fast_viterbi(S, lengths, A, start, end, chunk=7) == ref).all()
+            zero = np.zeros_like(S)  # all tied: tag 0 wherever it is allowed
+            assert (D.fast_viterbi(zero, lengths, A0, start0, end0) ==
+                    crf.viterbi(zero, lengths, A0, start0, end0)).all()
 
 
 @pytest.mark.parametrize("K", [5, 17])
@@ -51,10 +79,10 @@ def test_fast_viterbi_equals_crf_viterbi(K):
         assert (D.fast_viterbi(S, lengths, A, start, end, chunk=1 + trial % 6) == ref).all()
 
 
-@pytest.mark.parametrize("n", [1, 2, 4, 5])
+@pytest.mark.parametrize("n", [1, 2, D.FEW_SENTENCES, D.FEW_SENTENCES + 1])
 def test_fast_viterbi_few_sentences_equals_crf_viterbi(n):
-    """A request of a few sentences takes the one-sentence path (≤ 4) or the plan (5):
-    the same paths and the same first-best ties as crf.viterbi either way."""
+    """A request of a few sentences takes crf.viterbi itself (≤ FEW_SENTENCES) or the
+    predecessor groups (more): the same paths and first-best ties either way."""
     rng = np.random.default_rng(n)
     for trial in range(30):
         lengths = rng.integers(0 if trial % 3 else 1, 20, n)

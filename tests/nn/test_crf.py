@@ -199,3 +199,44 @@ def test_viterbi_bio_mask_gives_valid_bio():
         seq = [labels[i] for i in ids[o:o + T]]
         assert tagmod.convert(seq, "bio", "bio") == seq, seq   # already well-formed BIO
         o += T
+
+
+def one_sentence_viterbi(S, A, start, end):
+    """The textbook recursion for one sentence: δ_t[j] = max_i (δ_{t−1}[i] + A[i, j]) + S[t, j],
+    back-pointers and the final tag the first best (lowest index) on ties."""
+    T, K = S.shape
+    back = np.zeros((T, K), dtype=np.intp)
+    delta = start + S[0]
+    for t in range(1, T):
+        for j in range(K):
+            cand = [delta[i] + A[i, j] for i in range(K)]
+            back[t, j] = int(np.argmax(cand))
+        delta = np.array([delta[back[t, j]] + A[back[t, j], j] for j in range(K)]) + S[t]
+    path, tag = [], int(np.argmax(delta + end))
+    for t in range(T - 1, -1, -1):
+        path.append(tag)
+        tag = back[t, tag]
+    return path[::-1]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_viterbi_ties_are_first_best_like_the_textbook_recursion(seed):
+    """float64 scores on a coarse grid (many ties), every length 1..N in one batch (and in
+    chunks): each sentence's path is the one-sentence recursion's, ties included."""
+    rng = np.random.default_rng(200 + seed)
+    K = int(rng.integers(2, 7))
+    lengths = rng.permutation(np.arange(1, 13))
+    S = np.round(rng.standard_normal((lengths.sum(), K)))
+    A = np.round(rng.standard_normal((K, K)))
+    A[rng.random((K, K)) < 0.2] = -np.inf
+    start, end = np.round(rng.standard_normal((2, K)))
+    expected, o = [], 0
+    for T in lengths:
+        expected += one_sentence_viterbi(S[o:o + T], A, start, end)
+        o += T
+    for chunk in (2048, 5):
+        np.testing.assert_array_equal(crf.viterbi(S, lengths, A, start, end, chunk=chunk),
+                                      expected)
+    z = np.zeros(K)
+    np.testing.assert_array_equal(crf.viterbi(np.zeros_like(S), lengths, np.zeros((K, K)), z, z),
+                                  np.zeros(len(S)))
