@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from nertag.errors import NertagError, UsageError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
-def _f(default, *, lo=None, hi=None, choices=None, help=""):
-    """A schema field with its allowed range or choices (checked by :func:`validate`)."""
-    meta = {"lo": lo, "hi": hi, "choices": choices, "help": help}
+def _f(default, *, lo=None, gt=None, hi=None, choices=None, help=""):
+    """A schema field with its allowed range (``lo`` <= value, ``gt`` < value, value <=
+    ``hi``) or choices (checked by :func:`from_dict`)."""
+    meta = {"lo": lo, "gt": gt, "hi": hi, "choices": choices, "help": help}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -105,10 +108,10 @@ class TrainConfig:
     epochs: int = _f(10, lo=1, hi=10000, help="maximum number of epochs")
     batch_size: int = _f(32, lo=1, hi=1000000, help="tokens per minibatch (sentences for crf)")
     optimizer: str = _f("sgd", choices=["sgd", "adagrad", "adam"], help="update rule")
-    lr: float = _f(0.1, lo=0.0, hi=100.0, help="learning rate alpha (> 0)")
+    lr: float = _f(0.1, gt=0, hi=100.0, help="learning rate alpha (> 0)")
     lr_schedule: str = _f("constant", choices=["constant", "linear", "plateau"],
                           help="learning-rate schedule over epochs")
-    lr_decay: float = _f(0.5, lo=0.0, hi=1.0, help="factor for the plateau schedule")
+    lr_decay: float = _f(0.5, gt=0, hi=1.0, help="factor for the plateau schedule (> 0)")
     l2: float = _f(0.0, lo=0.0, help="L2 penalty on W, U (and the character filters)")
     clip_norm: float = _f(0.0, lo=0.0, help="clip the global gradient norm (0 = off)")
     patience: int = _f(3, lo=0, help="stop after this many epochs without dev F1 gain (0 = off)")
@@ -173,7 +176,7 @@ def _check_value(key: str, value: Any, tp, meta: dict, src: str) -> Any:
     elif tp is str:
         if not isinstance(value, str):
             raise UsageError(bad.format("a string"))
-    lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
+    lo, gt, hi, choices = meta.get("lo"), meta.get("gt"), meta.get("hi"), meta.get("choices")
     if choices is not None and value not in choices:
         near = difflib.get_close_matches(str(value), choices, n=1)
         hint = f" (did you mean '{near[0]}'?)" if near else ""
@@ -181,6 +184,8 @@ def _check_value(key: str, value: Any, tp, meta: dict, src: str) -> Any:
                          f"choose one of {', '.join(choices)}{hint}")
     if lo is not None and value < lo:
         raise UsageError(f"{src}: '{key}' must be >= {lo}, got {value!r}")
+    if gt is not None and not value > gt:
+        raise UsageError(f"{src}: '{key}' must be > {gt}, got {value!r}")
     if hi is not None and value > hi:
         raise UsageError(f"{src}: '{key}' must be <= {hi}, got {value!r}")
     return value
@@ -261,16 +266,20 @@ def gazetteer_path(cfg: "Config", src: str = "config") -> Path | None:
     return path
 
 
+#: The source an override's errors name (the command line adds ``--set KEY=VALUE``).
+OVERRIDES = "override"
+
+
 def parse_override(item: str) -> tuple[list[str], Any]:
     """``'model.hidden=300'`` -> (['model', 'hidden'], 300); the value is YAML."""
-    import yaml
-
-    if "=" not in item:
-        raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set model.hidden=300")
+    if not isinstance(item, str) or "=" not in item:
+        raise UsageError(f"{OVERRIDES} {item!r}: expected 'SECTION.KEY=VALUE', e.g. "
+                         f"'model.hidden=300'", inputs=("overrides",))
     key, _, text = item.partition("=")
     parts = key.strip().split(".")
     if len(parts) != 2 or not all(parts):
-        raise UsageError(f"--set {item!r}: the key must be SECTION.KEY, e.g. model.hidden")
+        raise UsageError(f"{OVERRIDES} {item!r}: the key must be SECTION.KEY, e.g. "
+                         f"model.hidden", inputs=("overrides",))
     try:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError:
@@ -302,8 +311,6 @@ def bundled_configs() -> list[str]:
 
 
 def read_yaml(path: Path) -> Any:
-    import yaml
-
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -333,17 +340,43 @@ def apply_overrides(cfg: Config, overrides: list[str] = ()) -> Config:
     if not overrides:
         return cfg
     raw = cfg.to_dict()
-    for item in overrides:
-        (sec, key), value = parse_override(item)
-        if sec not in raw:
-            raise _unknown_key(sec, list(raw), "--set", "")
-        if key not in raw[sec]:
-            raise _unknown_key(key, list(raw[sec]), "--set", f"{sec}.")
-        raw[sec][key] = value
-    return from_dict(raw, src="--set")
+    try:
+        for item in overrides:
+            (sec, key), value = parse_override(item)
+            if sec not in raw:
+                raise _unknown_key(sec, list(raw), OVERRIDES, "")
+            if key not in raw[sec]:
+                raise _unknown_key(key, list(raw[sec]), OVERRIDES, f"{sec}.")
+            raw[sec][key] = value
+        return from_dict(raw, src=OVERRIDES)
+    except UsageError as e:  # the command line names its option
+        raise UsageError(e.message, inputs=("overrides",)) from None
 
 
 def dump_config(cfg: Config) -> str:
-    import yaml
-
+    """The config as a model directory's config.yaml holds it."""
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+def config_yaml(cfg: Config) -> str:
+    """The config as YAML that lists every key: each with its value and, as a comment,
+    what it does and what it may be (``nertag train --show-config``); it reads back as
+    ``cfg``."""
+    lines = []
+    for sec in dataclasses.fields(cfg):
+        section = getattr(cfg, sec.name)
+        lines.append(f"{sec.name}:")
+        for f in dataclasses.fields(section):
+            flow = yaml.safe_dump([getattr(section, f.name)], default_flow_style=True,
+                                  width=10**6).strip()[1:-1]  # the value alone, on one line
+            lines.append(f"  {f'{f.name}: {flow}':<32} # {_describe(f.metadata)}")
+    return "\n".join(lines) + "\n"
+
+
+def _describe(meta) -> str:
+    """A field's help and its allowed values: ``learning rate alpha (> 0) [<= 100.0]``."""
+    limits = [f"{op} {meta[k]}" for k, op in (("lo", ">="), ("gt", ">"), ("hi", "<="))
+              if meta.get(k) is not None and f"({op} {meta[k]})" not in meta.get("help", "")]
+    if meta.get("choices"):
+        limits = [" | ".join(meta["choices"])]
+    return meta.get("help", "") + (f" [{', '.join(limits)}]" if limits else "")

@@ -3,6 +3,10 @@
 The CLI catches :class:`NertagError`, prints ``error: <message>`` on one line to
 standard error and exits with ``exit_code`` (2 = usage error, 1 = anything
 else); ``--debug`` shows the traceback instead.
+
+Messages are in the library's words (a path, a config key, a field); an error names
+the inputs that are wrong (or would fix it) by their parameter names in ``inputs``,
+and the command line adds the options that give them (``--model DIR``).
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ from __future__ import annotations
 class NertagError(Exception):
     """A user-facing error: one line saying what is wrong and what to do."""
 
-    def __init__(self, message: str, exit_code: int = 1):
+    def __init__(self, message: str, exit_code: int = 1, *, inputs: tuple[str, ...] = ()):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+        #: The parameters (``model``, ``output``, ``force``, ...) whose value is wrong or
+        #: would fix it, for the command line to name its options.
+        self.inputs = tuple(inputs)
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.message
@@ -23,5 +30,5 @@ class NertagError(Exception):
 class UsageError(NertagError):
     """Bad command-line usage or configuration (exit code 2)."""
 
-    def __init__(self, message: str):
-        super().__init__(message, exit_code=2)
+    def __init__(self, message: str, *, inputs: tuple[str, ...] = ()):
+        super().__init__(message, exit_code=2, inputs=inputs)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -27,8 +28,9 @@ import numpy as np
 
 from nertag.version import __version__
 from nertag.atomic import new_temp_dir, replace_dir
-from nertag.config import dump_config, from_dict
+from nertag.config import dump_config, from_dict, read_yaml
 from nertag.errors import NertagError
+from nertag.resources import default_model
 from nertag.text.features import Featurizer
 from nertag.text.gazetteer import Gazetteer
 from nertag.text.gazetteer_file import provenance_path
@@ -65,12 +67,15 @@ def sha256(path: Path) -> str:
 def check_output_dir(out: Path, force: bool) -> None:
     """Refuse to train into an existing non-empty directory unless ``force``."""
     out = Path(out)
+    if str(out) == "":
+        raise NertagError("the output directory is an empty path; give a directory name",
+                          exit_code=2, inputs=("output",))
     if out.exists() and not out.is_dir():
-        raise NertagError(f"{out}: exists and is not a directory; choose another --output",
-                          exit_code=2)
+        raise NertagError(f"{out}: exists and is not a directory; choose another output "
+                          f"directory", exit_code=2, inputs=("output",))
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise NertagError(f"{out}: directory exists and is not empty; choose another --output "
-                          f"or add --force to replace it", exit_code=2)
+        raise NertagError(f"{out}: directory exists and is not empty; choose another output "
+                          f"directory, or replace it", exit_code=2, inputs=("output", "force"))
     new_temp_dir(out).rmdir()  # the parent must exist and be writable
 
 
@@ -91,8 +96,6 @@ def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
         (tmp / "config.yaml").write_text(dump_config(model.cfg), encoding="utf-8")
         vocab = {"features": model.featurizer.vocabs(), "labels": model.labels}
         if model.featurizer.doc_context is not None:
-            import shutil
-
             vocab["doc_context"] = model.featurizer.doc_context.types
             shutil.copytree(stage1_dir, tmp / STAGE1_DIR)
         if model.featurizer.chars is not None:
@@ -110,8 +113,6 @@ def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         replace_dir(tmp, out)
     except BaseException:
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
@@ -187,6 +188,26 @@ def load_weights(path: Path) -> dict[str, np.ndarray]:
                           f"retrain or re-copy the model") from None
 
 
+#: The name of the shipped model (``nertag evaluate default FILE``, ``nertag.load("default")``).
+DEFAULT_MODEL = "default"
+
+
+def model_path(model: str | Path | None) -> Path:
+    """The model directory ``model`` names: a path, or None or :data:`DEFAULT_MODEL` for
+    the shipped model (a directory of that name here wins, as a config file does over a
+    bundled config's name; ``./default`` is always the path).  Not checked further:
+    :func:`load_model` says what is wrong with it."""
+    if model is None:
+        return default_model()
+    if str(model).strip() == "":
+        raise NertagError("the model directory is an empty path; give the path of a model "
+                          "directory", inputs=("model",))
+    path = Path(model)
+    if str(model) == DEFAULT_MODEL and not path.exists():
+        return default_model()
+    return path
+
+
 def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -> NerModel:
     """The model in directory ``path``, checked against its manifest (``verify``).
 
@@ -194,18 +215,22 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
     (tagged with, scored) cannot be changed by mistake, and the fast scorers then
     need no copy of the parameters to notice changes.
     """
+    if str(path).strip() == "":  # Path("") is the current directory
+        raise NertagError("the model directory is an empty path; give the path of a model "
+                          "directory", inputs=("model",))
     d = Path(path)
     if not d.exists():
-        raise NertagError(f"{d}: model directory not found; train one with 'nertag train' "
-                          f"or give --model DIR")
+        raise NertagError(f"{d}: model directory not found; give the path of a trained model "
+                          f"directory", inputs=("model",))
     if not d.is_dir():
-        raise NertagError(f"{d}: not a directory; --model takes a model directory")
+        raise NertagError(f"{d}: not a directory; a model is a directory (of weights.npz, "
+                          f"config.yaml, ...)", inputs=("model",))
     if (d / "checkpoint").is_dir() and not (d / "weights.npz").exists():
         # ``OUT.partial`` (training.checkpoint.partial_dir): what Ctrl-C leaves to resume
         out = d.with_name(d.name[:-len(".partial")]) if d.name.endswith(".partial") else d
         raise NertagError(f"{d}: the checkpoint of an interrupted training run, not a model; "
-                          f"the best epoch so far is the model in {out}, and 'nertag train "
-                          f"--resume {out}' continues the run")
+                          f"the best epoch so far is the model in {out}, and resuming the "
+                          f"run in {out} continues it", inputs=("model",))
     for name in FILES + ("manifest.json",):
         if not (d / name).is_file():
             raise NertagError(f"{d}: {name} is missing; this is not a complete nertag model "
@@ -231,8 +256,6 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
             if manifest.get(name) != sha256(d / name):
                 raise NertagError(f"{d / name}: checksum does not match manifest.json; the file "
                                   f"was changed or corrupted; retrain or re-copy the model")
-    from nertag.config import read_yaml
-
     try:
         cfg = from_dict(read_yaml(d / "config.yaml"), src=str(d / "config.yaml"))
     except NertagError as e:  # a damaged model, not a usage error
@@ -262,6 +285,9 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
         if tuple(params[name].shape) != shape:
             raise NertagError(f"{d / 'weights.npz'}: {name} has shape {params[name].shape} but "
                               f"config.yaml implies {shape}; the files do not belong together")
+        if not np.isfinite(params[name]).all():  # NaN or inf: it would tag nothing, silently
+            raise NertagError(f"{d / 'weights.npz'}: parameter {name} has non-finite values "
+                              f"(NaN or infinity); retrain the model")
     dtype = np.dtype(cfg.train.dtype)
     params = {k: np.array(params[k], dtype=dtype, order="C") for k in arch.shapes()}  # owned
     if read_only:

@@ -32,7 +32,9 @@ BAD_YAML = {
     "wrong-type-float": ("train:\n  lr: [0.1]\n", 2, [": 'train.lr' must be a number"]),
     "wrong-type-list": ("features:\n  suffix_lengths: 3\n", 2,
                         [": 'features.suffix_lengths' must be a list of int"]),
-    "out-of-range-low": ("train:\n  lr: -1\n", 2, [": 'train.lr' must be >= 0.0, got -1.0"]),
+    "out-of-range-low": ("train:\n  lr: -1\n", 2, [": 'train.lr' must be > 0, got -1.0"]),
+    "lr-zero": ("train:\n  lr: 0\n", 2, [": 'train.lr' must be > 0, got 0.0"]),
+    "lr-decay-zero": ("train:\n  lr_decay: 0.0\n", 2, [": 'train.lr_decay' must be > 0, got 0.0"]),
     "out-of-range-high": ("model:\n  dropout_hidden: 1.5\n", 2,
                           [": 'model.dropout_hidden' must be <= 0.95"]),
     "nan": ("train:\n  lr: .nan\n", 2, [": 'train.lr' must be a number"]),
@@ -74,14 +76,16 @@ def test_bad_config_file(tmp_path, cli, expect_error, name):
 
 # name -> (--set items, fragments)
 BAD_SET = {
-    "set-unknown-key": (["model.hiden=10"], ["--set: unknown key 'model.hiden'",
-                                             "did you mean 'model.hidden'?"]),
-    "set-unknown-section": (["modle.hidden=10"], ["--set: unknown key 'modle'",
+    "set-unknown-key": (["model.hiden=10"], ["override: unknown key 'model.hiden'",
+                                             "did you mean 'model.hidden'? (--set KEY=VALUE)"]),
+    "set-unknown-section": (["modle.hidden=10"], ["override: unknown key 'modle'",
                                                   "did you mean 'model'?"]),
-    "set-no-equals": (["model.hidden"], ["--set 'model.hidden': expected KEY=VALUE"]),
+    "set-no-equals": (["model.hidden"], ["override 'model.hidden': expected "
+                                         "'SECTION.KEY=VALUE'", "(--set KEY=VALUE)"]),
     "set-no-section": (["hidden=10"], ["the key must be SECTION.KEY"]),
-    "set-wrong-type": (["model.hidden=abc"], ["--set: 'model.hidden' must be an integer"]),
-    "set-out-of-range": (["train.epochs=0"], ["--set: 'train.epochs' must be >= 1"]),
+    "set-wrong-type": (["model.hidden=abc"], ["override: 'model.hidden' must be an integer"]),
+    "set-out-of-range": (["train.epochs=0"], ["override: 'train.epochs' must be >= 1"]),
+    "set-lr-zero": (["train.lr=0"], ["override: 'train.lr' must be > 0, got 0.0"]),
     "set-unknown-activation": (["model.activation=swish"], ["unknown activation 'swish'"]),
     "set-unknown-optimiser": (["train.optimizer=rmsprop"], ["unknown optimizer 'rmsprop'"]),
     "set-unknown-decoder": (["model.decoder=beam"], ["unknown decoder 'beam'"]),
@@ -207,3 +211,27 @@ def test_name_list_keys_bad_values_name_the_key(tmp_path, cli, expect_error):
 
     assert gazetteer_path(cfg) == gazetteers() and gazetteers().is_file()
     assert gazetteer_path(load_config(None)) is None  # off by default
+
+
+def test_override_errors_name_the_key_not_a_command_line_option():
+    for item in ("model.nonsense=3", "model.hidden", "train.lr=0"):
+        with pytest.raises(UsageError) as e:
+            load_config(None, [item])
+        assert "--" not in e.value.message and e.value.inputs == ("overrides",)
+
+
+def test_config_yaml_lists_every_key_and_reads_back():
+    import dataclasses
+
+    import yaml
+
+    from nertag.config import config_yaml
+
+    cfg = load_config("default", ["model.hidden=7", "train.lr=0.1"])
+    text = config_yaml(cfg)
+    assert yaml.safe_load(text) == cfg.to_dict()
+    assert "  hidden: 7                        # hidden layer size H [>= 1, <= 100000]\n" in text
+    assert "  lr: 0.1                          # learning rate alpha (> 0) [<= 100.0]\n" in text
+    assert "[greedy | constrained | viterbi]" in text
+    n_keys = sum(len(dataclasses.fields(getattr(cfg, f.name))) for f in dataclasses.fields(cfg))
+    assert text.count(" # ") == n_keys

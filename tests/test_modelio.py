@@ -67,5 +67,74 @@ def test_the_checkpoint_of_an_interrupted_run_is_named_as_such(tmp_path):
         modelio.load_model(partial)
     assert str(e.value) == (
         f"{partial}: the checkpoint of an interrupted training run, not a model; the best "
-        f"epoch so far is the model in {tmp_path / 'run'}, and 'nertag train --resume "
-        f"{tmp_path / 'run'}' continues the run")
+        f"epoch so far is the model in {tmp_path / 'run'}, and resuming the run in "
+        f"{tmp_path / 'run'} continues it")
+
+
+def _rewrite_weights(d, change) -> None:
+    """Change weights.npz as someone editing a model by hand would, checksums made to match."""
+    import json
+
+    with np.load(d / "weights.npz") as z:
+        w = {k: z[k] for k in z.files}
+    change(w)
+    np.savez(d / "weights.npz", **w)
+    manifest = json.loads((d / "manifest.json").read_text())
+    manifest["weights.npz"] = modelio.sha256(d / "weights.npz")
+    (d / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_parameters_are_refused_naming_the_array(model_copy, bad):
+    def poison(w):
+        w["U"] = np.full_like(w["U"], bad)
+
+    _rewrite_weights(model_copy, poison)
+    with pytest.raises(NertagError) as e:
+        modelio.load_model(model_copy)
+    assert e.value.message == (f"{model_copy / 'weights.npz'}: parameter U has non-finite "
+                               f"values (NaN or infinity); retrain the model")
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_model_path_is_refused_not_the_current_directory(empty, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for call in (modelio.model_path, modelio.load_model):
+        with pytest.raises(NertagError) as e:
+            call(empty)
+        assert e.value.message == ("the model directory is an empty path; give the path of "
+                                   "a model directory") and e.value.inputs == ("model",)
+
+
+def test_default_names_the_shipped_model_unless_a_directory_has_that_name(tmp_path,
+                                                                          monkeypatch):
+    from nertag.resources import default_model
+
+    monkeypatch.chdir(tmp_path)
+    assert modelio.model_path(None) == modelio.model_path("default") == default_model()
+    (tmp_path / "default").mkdir()
+    assert modelio.model_path("default") == modelio.model_path("./default") == \
+        modelio.model_path(tmp_path / "default").relative_to(tmp_path)
+
+
+@pytest.mark.parametrize("make,inputs", [
+    (lambda d: d / "nope", ("model",)),
+    (lambda d: (d / "f").write_text("x") and d / "f", ("model",)),
+])
+def test_load_errors_name_no_command_line_option(tmp_path, make, inputs):
+    with pytest.raises(NertagError) as e:
+        modelio.load_model(make(tmp_path))
+    assert "--" not in e.value.message and e.value.inputs == inputs
+
+
+def test_output_errors_name_what_fixes_them(tmp_path):
+    (tmp_path / "keep").write_text("x")
+    with pytest.raises(NertagError) as e:
+        modelio.check_output_dir(tmp_path, force=False)
+    assert e.value.message == (f"{tmp_path}: directory exists and is not empty; choose "
+                               f"another output directory, or replace it")
+    assert e.value.inputs == ("output", "force")
+    with pytest.raises(NertagError) as e:
+        modelio.check_output_dir(tmp_path / "keep", force=True)
+    assert "--" not in e.value.message and e.value.inputs == ("output",)

@@ -13,6 +13,7 @@ own, or use processes -- a Tagger pickles as its model's path and reloads there.
 from __future__ import annotations
 
 import contextlib
+from collections import abc
 import hashlib
 import io
 import itertools
@@ -22,10 +23,9 @@ from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Sequence
 
 from nertag.errors import NertagError, UsageError
 from nertag.inference.decode import DECODERS
-from nertag.modelio import load_model
+from nertag.modelio import load_model, model_path
 from nertag.render.formats import document_json
-from nertag.resources import default_model
-from nertag.tagging.chunks import BATCH_CHARS, iter_chunks, tag_chunks
+from nertag.tagging.chunks import group_chunks, iter_chunks, tag_chunks
 from nertag.tagging.runtime import few_collections
 from nertag.text import sentences as sentence_modes
 from nertag.text.tagged import Entity, TaggedChunk, TaggedSentence
@@ -44,6 +44,11 @@ class Token(NamedTuple):
     start: int
     end: int
     tag: str
+
+
+def _count(n: int, one: str, many: str) -> str:
+    """``1 entity``, ``2 entities``, ``0 entities``."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -73,27 +78,48 @@ class Span:
         return len(self._sent.tokens)
 
     def __repr__(self) -> str:
-        return (f"<Span {self.start}:{self.end} {_short(self.text)} ({len(self)} tokens, "
-                f"{len(self._sent.entities)} entities)>")
+        return (f"<Span {self.start}:{self.end} {_short(self.text)} "
+                f"({_count(len(self), 'token', 'tokens')}, "
+                f"{_count(len(self._sent.entities), 'entity', 'entities')})>")
 
 
-class Doc:
-    """A tagged text: ``text``, ``sentences`` (:class:`Span`), ``tokens`` (:class:`Token`)
-    and ``ents`` (:class:`~nertag.tagging.chunks.Entity`: ``text``, ``label``,
-    ``start``, ``end``, ``score``), all with character offsets into ``text``."""
+class Doc(abc.Sequence):
+    """A tagged text: ``text``, ``sentences`` (or ``sents``: :class:`Span`), ``tokens``
+    (:class:`Token`) and ``ents`` (:class:`~nertag.text.tagged.Entity`: ``text``,
+    ``label``, ``start``, ``end``, ``score``), all with character offsets into ``text``.
 
-    __slots__ = ("text", "_chunks")
+    A Doc is the sequence of its tokens, as a spaCy Doc: ``len(doc)``, ``doc[0]``,
+    ``doc[-1]``, ``doc[1:3]`` (a list of Tokens), ``for token in doc``."""
+
+    __slots__ = ("text", "_chunks", "_token_list")
 
     def __init__(self, text: str, chunks: list[TaggedChunk]):
         self.text = text
         self._chunks = chunks  # the text's chunks, offsets relative to this text
+        self._token_list: list[Token] | None = None  # made when first asked for
 
     def _sents(self) -> list[TaggedSentence]:
         return [s for c in self._chunks for s in c.sentences]
 
     sentences = property(lambda self: [Span(self, s) for s in self._sents()])
-    tokens = property(lambda self: _tokens(self._sents()), doc="the tokens with their tags")
+    sents = property(lambda self: self.sentences, doc="the sentences (spaCy's name)")
     ents = property(lambda self: [e for s in self._sents() for e in s.entities])
+
+    @property
+    def tokens(self) -> list[Token]:
+        """The tokens with their tags."""
+        if self._token_list is None:
+            self._token_list = _tokens(self._sents())
+        return list(self._token_list)
+
+    def __getitem__(self, index):
+        """A token (``doc[0]``, ``doc[-1]``) or a list of tokens (``doc[1:3]``)."""
+        if self._token_list is None:
+            self._token_list = _tokens(self._sents())
+        return self._token_list[index]
+
+    def __iter__(self) -> Iterator[Token]:
+        return iter(self.tokens)
 
     def to_json(self, source: str | None = None) -> dict:
         """The object ``nertag tag --per document -f jsonl`` writes for this text: ``source``
@@ -117,8 +143,9 @@ class Doc:
 
     def __repr__(self) -> str:
         n = len(self._sents())
-        return (f"<Doc {_short(self.text)} ({n} sentence{'s' * (n != 1)}, {len(self)} tokens, "
-                f"{len(self.ents)} entities)>")
+        return (f"<Doc {_short(self.text)} ({_count(n, 'sentence', 'sentences')}, "
+                f"{_count(len(self), 'token', 'tokens')}, "
+                f"{_count(len(self.ents), 'entity', 'entities')})>")
 
 
 # ---------------------------------------------------------------------- the tagger
@@ -126,24 +153,6 @@ def _check_decoder(decoder: str | None, where: str) -> None:
     if decoder is not None and decoder not in DECODERS:
         raise UsageError(f"{where}: unknown decoder {decoder!r}; use one of "
                          f"{', '.join(DECODERS)} (or None for the model's own)")
-
-
-def _model_path(model, where: str = "") -> Path:
-    """The model directory ``model`` names (None: the shipped model), checked here
-    because ``load_model``'s messages name the CLI's options; ``where`` prefixes them."""
-    if model is None:
-        path = default_model()
-        if not path.is_dir():
-            raise NertagError(f"{where}no default model found at {path}; give the path of a "
-                              f"model directory, e.g. nertag.load('my-model')")
-        return path
-    path = Path(model)
-    if not path.exists():
-        raise NertagError(f"{where}{path}: model directory not found; train one with "
-                          f"nertag.train() or 'nertag train'")
-    if not path.is_dir():
-        raise NertagError(f"{where}{path}: not a directory; give the path of a model directory")
-    return path
 
 
 def _manifest_digest(path: Path) -> str:
@@ -159,19 +168,18 @@ _unpickled: dict[tuple[str, str], "NerModel"] = {}
 
 class Tagger:
     """A loaded model that tags texts: ``tagger(text)`` → :class:`Doc`,
-    ``tagger.pipe(texts)`` → Docs.  ``model``: a model directory (None: the shipped
-    model); ``decoder``: ``"greedy"``, ``"constrained"`` or ``"viterbi"`` (None: the
+    ``tagger.pipe(texts)`` → Docs.  ``model``: a model directory (None or ``"default"``:
+    the shipped model); ``decoder``: ``"greedy"``, ``"constrained"`` or ``"viterbi"`` (None: the
     model's own, as ``nertag tag --decoder``).  Each call takes ``sentences``: which line
     breaks end a sentence, as ``nertag tag --sentences``: ``"auto"`` (the default: line
     breaks of hard-wrapped prose do not, those of line-per-item text do), ``"line"``
     (every one) or ``"blank"`` (only blank lines); see :mod:`nertag.text.sentences`."""
 
     def __init__(self, model: str | Path | None = None, decoder: str | None = None):
-        where = f"nertag.load({'' if model is None else repr(str(model))}): "
-        _check_decoder(decoder, where.rstrip(": "))
-        path = _model_path(model, where).resolve()
+        _check_decoder(decoder, f"nertag.load({'' if model is None else repr(str(model))})")
+        path = model_path(model)
         digest = _manifest_digest(path)  # before loading: a later change is noticed
-        self._setup(path, digest, load_model(path, read_only=True), decoder)
+        self._setup(path.resolve(), digest, load_model(path, read_only=True), decoder)
 
     def _setup(self, path: Path, digest: str, model: "NerModel", decoder: str | None):
         model.fast_inference = True
@@ -218,14 +226,13 @@ class Tagger:
         characters, as ``nertag tag``), then split back per text."""
         chunks = [[c for c in iter_chunks(io.StringIO(t, newline=""))] for t in texts]
         model = self._model
-        model.cfg.model.decoder = decoder
         tagged: list[TaggedChunk] = []
         text_of = [i for i, cs in enumerate(chunks) for _ in cs]  # each text is a document
         with few_collections(), _one_blas_thread():  # (no full collection: ms per call)
             done = 0
-            for group in _groups([c for cs in chunks for c in cs]):
+            for group in group_chunks(c for cs in chunks for c in cs):
                 tagged.extend(tag_chunks(model, group, sentences,
-                                         text_of[done:done + len(group)]))
+                                         text_of[done:done + len(group)], decoder=decoder))
                 done += len(group)
         ends = itertools.accumulate(len(cs) for cs in chunks)
         return [Doc(t, tagged[e - len(cs):e]) for t, cs, e in zip(texts, chunks, ends)]
@@ -261,19 +268,6 @@ def _checked(text, where: str) -> str:
     return text
 
 
-def _groups(chunks: list[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
-    """Consecutive chunks in groups of about ``BATCH_CHARS`` characters."""
-    group, size = [], 0
-    for c in chunks:
-        group.append(c)
-        size += len(c[1])
-        if size >= BATCH_CHARS:
-            yield group
-            group, size = [], 0
-    if group:
-        yield group
-
-
 def _unpickle(path: str, decoder: str, digest: str) -> Tagger:
     """A pickled Tagger, reloaded from its model directory (which must be unchanged)."""
     if _manifest_digest(Path(path)) != digest:
@@ -289,5 +283,6 @@ def _unpickle(path: str, decoder: str, digest: str) -> Tagger:
 
 
 def load(model: str | Path | None = None, *, decoder: str | None = None) -> Tagger:
-    """The model in directory ``model`` (None: the shipped one) as a :class:`Tagger`."""
+    """The model in directory ``model`` (None or ``"default"``: the shipped one) as a
+    :class:`Tagger`."""
     return Tagger(model, decoder)

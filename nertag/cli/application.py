@@ -93,7 +93,27 @@ class _Group(typer.core.TyperGroup):
 
 class Command(typer.core.TyperCommand):
     """A command whose arguments are listed in ``--help`` by their metavar alone
-    (typer would add a ``<type>`` after it, e.g. ``MODEL <path>``)."""
+    (typer would add a ``<type>`` after it, e.g. ``MODEL <path>``), and whose library
+    errors end with the options that give the inputs they name (``--model DIR``)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except NertagError as e:
+            flags = [self.flag_of(name) for name in e.inputs]
+            if any(flags):
+                e.message = f"{e.message} ({', '.join(f for f in flags if f)})"
+            raise
+
+    def flag_of(self, name: str) -> str:
+        """How this command's parameter ``name`` is given: ``--model DIR``, ``--force``,
+        ``MODEL``; "" if it has none."""
+        for p in self.params:
+            if p.name == name:
+                if p.param_type_name == "argument":
+                    return p.metavar or p.name.upper()
+                return " ".join(filter(None, (p.opts[0], None if p.is_flag else p.metavar)))
+        return ""
 
     def format_options(self, ctx, formatter):
         args, opts = [], []

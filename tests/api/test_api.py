@@ -275,8 +275,7 @@ def test_missing_model_directory(tmp_path):
     with pytest.raises(NertagError) as e:
         nertag.load(missing)
     assert no_cli_flags(str(e.value)) == (
-        f"nertag.load({str(missing)!r}): {missing}: model directory not found; train one "
-        f"with nertag.train() or 'nertag train'")
+        f"{missing}: model directory not found; give the path of a trained model directory")
     with pytest.raises(NertagError, match="not a directory") as e:
         nertag.load(EXAMPLE)
     no_cli_flags(str(e.value))
@@ -310,7 +309,8 @@ def test_training_into_a_non_empty_directory(tmp_path):
     (tmp_path / "keep.txt").write_text("x")
     with pytest.raises(NertagError) as e:
         nertag.train(overrides={"train.epochs": 1}, output=tmp_path)
-    assert "pass force=True to replace it" in no_cli_flags(str(e.value))
+    assert no_cli_flags(str(e.value)) == (f"{tmp_path}: directory exists and is not empty; "
+                                          f"choose another output directory, or replace it")
     assert (tmp_path / "keep.txt").exists()
 
 
@@ -384,3 +384,34 @@ def test_readme_examples_run(tmp_path, monkeypatch):
     failed, attempted = runner.summarize(verbose=False)
     assert attempted > 15 and failed == 0
     assert (tmp_path / "tiny-model" / "manifest.json").is_file()
+
+
+def test_a_doc_is_the_sequence_of_its_tokens(tagger):
+    doc = tagger("Laura Okafor flew to Geneva. She met Acme Corp.")
+    tokens = doc.tokens
+    assert list(doc) == tokens and len(doc) == len(tokens) == 11
+    assert doc[0] == tokens[0] == ("Laura", 0, 5, "B-PER") and doc[-1] == tokens[-1]
+    assert doc[1:3] == tokens[1:3] and [t.text for t in doc[1:3]] == ["Okafor", "flew"]
+    assert doc[0] in doc and list(reversed(doc)) == tokens[::-1]
+    with pytest.raises(IndexError):
+        doc[11]
+    doc.tokens.append(None)  # a copy: the Doc does not change
+    assert len(list(doc)) == 11
+
+
+def test_doc_sents_are_its_sentence_spans_and_reprs_count_right(tagger):
+    doc = tagger("Laura Okafor flew to Geneva. She met Acme Corp.")
+    assert [s.text for s in doc.sents] == ["Laura Okafor flew to Geneva.", "She met Acme Corp."]
+    assert [(s.start, s.end) for s in doc.sents] == [(s.start, s.end) for s in doc.sentences]
+    assert repr(doc.sents[1]) == "<Span 29:47 'She met Acme Corp.' (5 tokens, 1 entity)>"
+    assert repr(tagger("Paris")) == "<Doc 'Paris' (1 sentence, 1 token, 1 entity)>"
+    assert repr(tagger("")) == "<Doc '' (0 sentences, 0 tokens, 0 entities)>"
+
+
+def test_load_takes_default_and_refuses_an_empty_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert nertag.load("default").path == nertag.load().path
+    with pytest.raises(NertagError, match="the model directory is an empty path"):
+        nertag.load("")
+    with pytest.raises(NertagError, match="the model directory is an empty path"):
+        nertag.evaluate("", sample_dev())
