@@ -1,62 +1,200 @@
 """Writing files and directories so that a reader never sees them half-written.
 
-A file goes to a temporary name in the same directory, is flushed and fsynced,
-then renamed over its target (``os.replace`` is atomic on POSIX). A directory is
-built under a temporary name and renamed into place as a whole.
+Every file nertag writes goes through :func:`atomic_open`, which looks at what the
+path names first:
+
+* a regular file, or nothing yet: the text goes to a temporary name in the same
+  directory, is flushed and fsynced, then renamed over the target (``os.replace``
+  is atomic on POSIX); an old file keeps its mode (and owner, where permitted), and
+  a symbolic link stays a link: the file it points to is the one replaced;
+* a character device (``/dev/null``, a terminal), a named pipe, or one of this
+  process's descriptors (``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``, or a
+  link to one): the text is streamed straight into it; renaming a file over a device
+  or a pipe would destroy it (and leave its reader waiting forever);
+* a directory, a block device or a socket: refused.
+
+A directory (a model, a checkpoint) is built under a temporary name and renamed into
+place as a whole.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
 from nertag.errors import NertagError
 
+#: A descriptor of this process, once the directories above it are resolved
+#: (``/proc/self`` and ``/dev/fd`` are links to ``/proc/PID`` and ``/proc/PID/fd``).
+_OWN_DESCRIPTOR = re.compile(r"/proc/(\d+)(?:/task/\d+)?/fd/(\d+)")
+_STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_MAX_LINKS = 40  # as the kernel's own limit on following symbolic links
 
-def check_writable_parent(path: Path) -> None:
+#: What each kind of file that cannot be written is, and why, for the error.
+_REFUSED = {stat.S_IFDIR: "is a directory",
+            stat.S_IFBLK: "is a block device, which nertag does not overwrite",
+            stat.S_IFSOCK: "is a socket, which cannot be opened as a file"}
+
+
+def check_writable_parent(path: Path, shown: Path | None = None) -> None:
+    """The directory that will hold ``path`` exists and can be written (errors name
+    ``shown``, by default ``path``)."""
+    shown = path if shown is None else shown
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
-        raise NertagError(f"{path}: the directory {parent} does not exist; create it first",
+        raise NertagError(f"{shown}: the directory {parent} does not exist; create it first",
                           exit_code=2)
     if not parent.is_dir():
-        raise NertagError(f"{path}: {parent} is not a directory", exit_code=2)
+        raise NertagError(f"{shown}: {parent} is not a directory", exit_code=2)
     if not os.access(parent, os.W_OK):
-        raise NertagError(f"{path}: cannot write to {parent} (permission denied); choose "
+        raise NertagError(f"{shown}: cannot write to {parent} (permission denied); choose "
                           f"another location", exit_code=2)
 
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
                 newline: str | None = None) -> Iterator[IO]:
-    """Open ``path`` for writing; it appears (complete) only if the block succeeds."""
+    """Open ``path`` for writing (``mode`` ``w`` or ``wb``). A file appears, complete,
+    only if the block succeeds, and is left as it was otherwise; a device, a pipe or a
+    descriptor gets the text as it is written (see the module's description)."""
     path = Path(path)
-    if path.is_dir():
-        raise NertagError(f"{path}: is a directory; give a file name to write to", exit_code=2)
-    check_writable_parent(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                   dir=path.parent or ".")
-    except OSError as e:
-        raise _cannot_write(path, e) from None
-    try:
-        if "b" in mode:
-            f = os.fdopen(fd, mode)
-        else:
-            f = os.fdopen(fd, mode, encoding=encoding, newline=newline)
-        with f:
+    kind, where, old = _target(path)
+    if kind == "file":
+        with _replacing(path, where, old, mode, encoding, newline) as f:
             yield f
+    else:
+        with _open_stream(path, where, mode, encoding, newline) as f:
+            yield f
+
+
+def _target(path: Path) -> tuple[str, Path | int, os.stat_result | None]:
+    """What writing to ``path`` means: ``("file", the regular file's resolved path, its
+    stat or None if new)``, ``("stream", a device's or pipe's path, None)`` or
+    ``("descriptor", this process's descriptor number, None)``. Symbolic links are
+    followed one at a time, so that a link to ``/proc/self/fd/1`` is seen as one."""
+    p = os.path.abspath(path)
+    for _ in range(_MAX_LINKS):
+        p = os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p))
+        fd = _descriptor(p)
+        if fd is not None:
+            return "descriptor", fd, None
+        try:
+            st = os.lstat(p)
+        except (FileNotFoundError, NotADirectoryError):
+            return "file", Path(p), None  # new: its directory is checked when written
+        except OSError as e:
+            raise NertagError(f"{path}: cannot look at it ({e.strerror or e}); give a file "
+                              f"name to write to", exit_code=2) from None
+        if stat.S_ISLNK(st.st_mode):
+            p = os.path.join(os.path.dirname(p), os.readlink(p))
+        elif stat.S_ISREG(st.st_mode):
+            return "file", Path(p), st
+        elif stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+            return "stream", Path(p), None
+        else:
+            why = _REFUSED.get(stat.S_IFMT(st.st_mode), "is not a regular file")
+            shown = path if os.path.abspath(path) == p else f"{path} ({p})"  # via links
+            raise NertagError(f"{shown}: {why}; give a file name to write to", exit_code=2)
+    raise NertagError(f"{path}: too many levels of symbolic links; give a file name to write "
+                      f"to", exit_code=2)
+
+
+def _descriptor(p: str) -> int | None:
+    """The descriptor number if ``p`` (directories resolved) is one of this process's."""
+    if p in _STANDARD:
+        return _STANDARD[p]
+    m = _OWN_DESCRIPTOR.fullmatch(p)
+    return int(m[2]) if m and int(m[1]) == os.getpid() else None
+
+
+@contextlib.contextmanager
+def _replacing(shown: Path, path: Path, old: os.stat_result | None, mode: str,
+               encoding: str | None, newline: str | None) -> Iterator[IO]:
+    """A temporary file beside the regular file ``path`` (``old``: its stat, None if it
+    is new), renamed over it when the block succeeds and removed when it fails."""
+    check_writable_parent(path, shown)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise _cannot_write(shown, e, path.parent) from None
+    finishing = False
+    try:
+        with _fdopen(fd, mode, encoding, newline) as f:
+            yield f
+            finishing = True  # from here on, an OSError is this module's writing
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
+        _keep_owner_and_mode(tmp, old)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if finishing and isinstance(e, OSError) and e.errno != errno.EPIPE:
+            raise NertagError(f"{shown}: cannot write it ({e.strerror or e}); it is left as "
+                              f"it was; choose another location", exit_code=1) from None
         raise
+    fsync_dir(path.parent)
+
+
+def _keep_owner_and_mode(tmp: str, old: os.stat_result | None) -> None:
+    """Give the new file ``tmp`` the old file's owner (where permitted) and mode, or for
+    a new file the mode ``open()`` would give it (0666 less the umask)."""
+    if old is None:
+        os.chmod(tmp, 0o666 & ~_umask())
+        return
+    now = os.stat(tmp)
+    if (now.st_uid, now.st_gid) != (old.st_uid, old.st_gid):
+        try:
+            os.chown(tmp, old.st_uid, old.st_gid)
+        except PermissionError:  # not root: the group, if this user belongs to it
+            with contextlib.suppress(OSError):
+                os.chown(tmp, -1, old.st_gid)
+    os.chmod(tmp, stat.S_IMODE(old.st_mode))  # after chown, which may clear set-id bits
+
+
+@contextlib.contextmanager
+def _open_stream(shown: Path, where: Path | int, mode: str, encoding: str | None,
+                 newline: str | None) -> Iterator[IO]:
+    """The device or pipe ``where`` (a path), or a copy of this process's descriptor
+    ``where`` (a number), opened to write straight into: nothing is created, truncated
+    or renamed."""
+    try:
+        if isinstance(where, int):
+            fd = os.dup(where)
+        else:
+            fd = os.open(where, os.O_WRONLY | os.O_NOCTTY)  # a pipe: waits for its reader
+    except OSError as e:
+        what = f"descriptor {where}" if isinstance(where, int) else "it"
+        raise NertagError(f"{shown}: cannot open {what} for writing ({e.strerror or e}); "
+                          f"give a file name to write to", exit_code=2) from None
+    with _fdopen(fd, mode, encoding, newline) as f:
+        yield f
+
+
+def _fdopen(fd: int, mode: str, encoding: str | None, newline: str | None) -> IO:
+    if "b" in mode:
+        return os.fdopen(fd, mode)
+    return os.fdopen(fd, mode, encoding=encoding, newline=newline)
+
+
+def _umask() -> int:
+    """This process's umask (read from /proc where it can be, since setting it to read
+    it back is not thread-safe)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def fsync_dir(path: Path) -> None:
@@ -70,19 +208,28 @@ def fsync_dir(path: Path) -> None:
 
 def new_temp_dir(target: Path) -> Path:
     """A fresh empty directory next to ``target`` to build it in."""
+    _check_dir_target(target)
     check_writable_parent(target)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     except OSError as e:
         raise _cannot_write(target, e) from None
-    umask = os.umask(0o022)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private (0700); a model is not
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700); a model is not
     return tmp
 
 
-def _cannot_write(path: Path, e: OSError) -> NertagError:
-    parent = path.parent if str(path.parent) else Path(".")
+def _check_dir_target(target: Path) -> None:
+    """``target`` is a directory, a link, or nothing yet: anything else (a file, a device
+    such as /dev/null) would be renamed away to put the directory in its place."""
+    with contextlib.suppress(OSError):
+        if not stat.S_ISDIR(os.stat(target).st_mode) and not os.path.islink(target):
+            raise NertagError(f"{target}: exists and is not a directory; choose another "
+                              f"output directory", exit_code=2)
+
+
+def _cannot_write(path: Path, e: OSError, parent: Path | None = None) -> NertagError:
+    if parent is None:
+        parent = path.parent if str(path.parent) else Path(".")
     return NertagError(f"{path}: cannot write to {parent} ({e.strerror or e}); choose another "
                        f"location", exit_code=2)
 
@@ -94,6 +241,7 @@ def replace_dir(tmp: Path, target: Path, old: Path | None = None) -> None:
     and removed only after ``tmp`` is in place, so at every moment one of the two is
     complete (a training checkpoint relies on this).
     """
+    _check_dir_target(target)
     for p in tmp.iterdir():
         if p.is_file():
             with open(p, "rb") as f:
