@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Mapping, NamedTuple
 
-from nertag.api.tagger import Tagger, _check_decoder, _one_blas_thread
+from nertag.api.tagger import Tagger, _check_decoder
+from nertag.blas import one_thread
 from nertag.config import Config, from_dict, load_config, parse_override
 from nertag.errors import NertagError, UsageError
 from nertag.modelio import load_model, model_path
@@ -115,7 +116,7 @@ def predict_file(model: str | Path | Tagger, data: str | Path, *, decoder: str |
     known = {lab[2:] for lab in m.labels if lab != "O"}
     unknown = Counter(t for s in corpus.sentences for t, _, _ in get_entities(s.tags)
                       if t not in known)
-    with _one_blas_thread():  # as the command (one thread unless the environment says)
+    with one_thread():  # as the command (one thread unless the environment says)
         pred, _ = m.predict([s.words for s in corpus.sentences], decoder,
                             docs=corpus.doc_sizes())
     return Prediction(corpus, pred, sorted(known), unknown)

@@ -12,15 +12,14 @@ own, or use processes -- a Tagger pickles as its model's path and reloads there.
 
 from __future__ import annotations
 
-import contextlib
 from collections import abc
 import hashlib
 import io
 import itertools
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Sequence
 
+from nertag.blas import one_thread
 from nertag.errors import NertagError, UsageError
 from nertag.inference.decode import DECODERS
 from nertag.modelio import load_model, model_path
@@ -228,7 +227,7 @@ class Tagger:
         model = self._model
         tagged: list[TaggedChunk] = []
         text_of = [i for i, cs in enumerate(chunks) for _ in cs]  # each text is a document
-        with few_collections(), _one_blas_thread():  # (no full collection: ms per call)
+        with few_collections(), one_thread():  # (no full collection: ms per call)
             done = 0
             for group in group_chunks(c for cs in chunks for c in cs):
                 tagged.extend(tag_chunks(model, group, sentences,
@@ -242,24 +241,6 @@ class Tagger:
 
     def __repr__(self) -> str:
         return f"Tagger({str(self.path)!r}, decoder={self.decoder!r})"
-
-
-_blas = None  # threadpoolctl's controller of the BLAS libraries, once asked for
-
-
-def _one_blas_thread():
-    """One BLAS thread while tagging, as ``nertag tag`` (whose ``--threads`` says why: a
-    spinning BLAS is several times slower when other processes want the cores), unless
-    the environment sets a number; scoped with threadpoolctl, if it is installed."""
-    global _blas
-    if _blas is None:
-        names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-        try:
-            from threadpoolctl import ThreadpoolController
-            _blas = not any(v in os.environ for v in names) and ThreadpoolController()
-        except ImportError:
-            _blas = False
-    return _blas.limit(limits=1, user_api="blas") if _blas else contextlib.nullcontext()
 
 
 def _checked(text, where: str) -> str:

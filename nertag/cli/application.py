@@ -22,6 +22,7 @@ try:  # typer >= 0.20 vendors click as typer._click
 except ImportError:  # pragma: no cover - older typer on click
     from click.exceptions import ClickException, NoArgsIsHelpError
 
+from nertag.blas import set_threads
 from nertag.errors import NertagError, UsageError
 
 _state = {"debug": False}
@@ -188,23 +189,6 @@ def refuse_overwriting_input(option: str, output, inputs, what: str = "input") -
                 f"the {what} {name} under another name"
             raise UsageError(f"{option} {output}: is {which}; it would be replaced by the "
                              f"output; give another output file")
-
-
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def set_threads(n: int | None) -> None:
-    """BLAS threads, set before NumPy is imported (it reads them once, at import).
-
-    nertag's matrices are small (a minibatch times a few hundred units), and a
-    spinning multi-threaded BLAS slows them down badly whenever another process
-    wants the cores; one thread is the default, ``--threads N`` or an explicit
-    OPENBLAS_NUM_THREADS changes it (``--jobs`` is the way to use more cores).
-    """
-    if n is None and any(v in os.environ for v in _THREAD_VARS):
-        return
-    for v in _THREAD_VARS:
-        os.environ[v] = str(n or 1)
 
 
 def _print_version(value: bool) -> None:
