@@ -214,8 +214,6 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
         raise UsageError(f"{model_path}: this model uses document context "
                          f"(features.doc_context), and --engine dask cuts a file into blocks "
                          f"that would cut its documents; use --jobs N")
-    if decoder:
-        model.cfg.model.decoder = decoder
     if output is not None:
         from nertag.atomic import atomic_open
 
@@ -239,7 +237,8 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
             for name in inputs:
                 with frame.input(name):
                     _tag_tokenized(model, name, out, fmt=fmt, per=per, encoding=encoding,
-                                   several=len(inputs) > 1, blank=name in blank, pretty=pretty)
+                                   several=len(inputs) > 1, blank=name in blank, pretty=pretty,
+                                   decoder=decoder)
         elif engine == "dask":
             _tag_dask(inputs, out, frame, model_path=model_path, decoder=decoder, fmt=fmt,
                       encoding=encoding, scheduler=scheduler, workers=workers,
@@ -247,13 +246,14 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
         else:
             _tag_local(model, model_path, inputs, out, frame, fmt=fmt, per=per,
                        encoding=encoding, jobs=jobs, output=output,
-                       sentences=sentences)
+                       sentences=sentences, decoder=decoder)
         frame.close()
 
 
 def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, jobs, output,
-               sentences):
-    """The inputs tagged in this process, or in ``jobs`` worker processes."""
+               sentences, decoder):
+    """The inputs tagged in this process, or in ``jobs`` worker processes (``decoder``:
+    None for the model's own)."""
     import functools
 
     from nertag.tagging import parallel, runtime
@@ -274,7 +274,7 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
                         and model.featurizer.doc_context is None \
                         and parallel.splittable(name, encoding):  # (ranges cut documents)
                     parallel.tag_ranges(pool, name, encoding, out, jobs=jobs, fmt=fmt,
-                                        source=src, sentences=sentences,
+                                        source=src, sentences=sentences, decoder=decoder,
                                         tmpdir=None if output is None else str(output.parent))
                     continue
                 size = os.path.getsize(name) if name != "-" and os.path.isfile(name) else None
@@ -285,6 +285,7 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
                                        _noting_text(lines, seen), out, fmt=fmt, per=per,
                                        source=source if per == "document" else src,
                                        pool=pool, jobs=jobs, size=size, sentences=sentences,
+                                       decoder=decoder,
                                        show=frame.pretty and frame.pretty.chunks)
                 if size is None and not seen:
                     _warn(f"{source}: no text; nothing to tag")
@@ -295,8 +296,9 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
 
 
 def _tag_tokenized(model, name: str, out, *, fmt: str, per: str, encoding: str,
-                   several: bool, blank: bool, pretty) -> None:
-    """One CoNLL input (``--tokenized``) tagged and written in ``fmt``."""
+                   several: bool, blank: bool, pretty, decoder: str | None) -> None:
+    """One CoNLL input (``--tokenized``) tagged and written in ``fmt`` (``decoder``: None
+    for the model's own)."""
     from nertag.render import formats
     from nertag.tagging import runtime, tokenized
 
@@ -305,7 +307,7 @@ def _tag_tokenized(model, name: str, out, *, fmt: str, per: str, encoding: str,
     chunks = []
     try:
         for sents, tags, chunk in ([] if blank else tokenized.tag_file(model, path,
-                                                                        encoding)):
+                                                                        encoding, decoder)):
             if fmt == "conll":
                 out.write(tokenized.conll(sents, tags))
             elif per == "document":

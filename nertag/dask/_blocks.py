@@ -143,11 +143,10 @@ def tag_block(block: Block, name: str, encoding: str, fmt: str, source: str | No
     with tagging():
         tagger = ref.tagger()
         model = tagger._model
-        model.cfg.model.decoder = tagger.decoder
         lines = runtime.checked_lines(stream, name, encoding, first_line=block.line)
         for batch in batches(runtime.Lines(lines)):
             chunks = tag_chunks(model, [(offset + block.char, t) for offset, t in batch],
-                                sentences)
+                                sentences, decoder=tagger.decoder)
             parts.append(runtime.format_chunks(chunks, fmt, source).encode("utf-8"))
     return b"".join(parts)
 

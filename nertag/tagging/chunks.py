@@ -10,7 +10,7 @@ their results in input order.
 
 from __future__ import annotations
 
-from typing import IO, Callable, Iterator, Sequence
+from typing import IO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -67,12 +67,13 @@ def _cut(line: str, limit: int) -> int:
 
 
 def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
-               sentences: str = sentence_modes.DEFAULT, docs: Sequence[int] | None = None
-               ) -> list[TaggedChunk]:
+               sentences: str = sentence_modes.DEFAULT, docs: Sequence[int] | None = None,
+               decoder: str | None = None) -> list[TaggedChunk]:
     """Tokenize, split and tag a batch of chunks in one model call; ``sentences``: which
     line breaks end a sentence (``blank``, ``line``, ``auto``: :mod:`nertag.text.sentences`);
     ``docs``: the document number of each chunk, ascending (None: the batch is one
-    document; it matters only to a model with document context)."""
+    document; it matters only to a model with document context); ``decoder``: ``greedy``,
+    ``constrained`` or ``viterbi`` (None: the model's own)."""
     split = [split_flat(text, offset, sentences) for offset, text in chunks]
     # the batch's tokens end to end: texts (N), offsets (N,), sentence lengths (S,)
     texts = [w for p in split for w in p.texts]
@@ -89,7 +90,7 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
     doc_sizes = None
     if docs is not None:  # sentences per document, from each sentence's chunk's document
         doc_sizes = np.diff(np.flatnonzero(np.diff(np.r_[-1, np.asarray(docs)[chunk_of], -2])))
-    ids, conf = model.predict_ids(texts, lengths, docs=doc_sizes)
+    ids, conf = model.predict_ids(texts, lengths, decoder=decoder, docs=doc_sizes)
     sent_start = sentence_starts(lengths)                                         # (S,)
     # BIO tags: a BIO model's own (as predict gives them), BIOES converted
     begin, end, typ, bio = tagmod.entity_spans(ids, sent_start, lab)
@@ -132,15 +133,22 @@ def _entities(chunks, names, starts, ends, conf, sent_start, chunk_of, begin, en
 
 def batches(stream: IO[str], batch_chars: int | Callable[[int], int] | None = None
             ) -> Iterator[list[tuple[int, str]]]:
-    """Group the chunks of a stream into batches of about ``batch_chars`` characters
-    (default ``BATCH_CHARS``), or of ``batch_chars(done)`` characters with ``done``
-    the number already batched."""
+    """The chunks of a stream (:func:`iter_chunks`) in batches: :func:`group_chunks`."""
+    return group_chunks(iter_chunks(stream), batch_chars)
+
+
+def group_chunks(chunks: Iterable[tuple[int, str]],
+                 batch_chars: int | Callable[[int], int] | None = None
+                 ) -> Iterator[list[tuple[int, str]]]:
+    """Consecutive ``(offset, text)`` chunks in batches of about ``batch_chars``
+    characters (default ``BATCH_CHARS``; a batch ends with the chunk that reaches it),
+    or of ``batch_chars(done)`` characters with ``done`` the number already batched."""
     if not callable(batch_chars):
         fixed = BATCH_CHARS if batch_chars is None else batch_chars
         batch_chars = lambda done: fixed  # noqa: E731
     batch, size, done = [], 0, 0
     limit = batch_chars(done)
-    for chunk in iter_chunks(stream):
+    for chunk in chunks:
         batch.append(chunk)
         size += len(chunk[1])
         if size >= limit:

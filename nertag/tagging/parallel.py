@@ -139,7 +139,7 @@ class _Slice(io.RawIOBase):
 
 def _tag_range(task) -> tuple[str, int]:
     """In a worker: tag one range into a temporary file; its path and size in bytes."""
-    name, encoding, r, fmt, source, tmpdir, sentences = task
+    name, encoding, r, fmt, source, tmpdir, sentences, decoder = task
     model = runtime._worker_model
     stream = io.TextIOWrapper(io.BufferedReader(_Slice(name, r.start, r.end), 1 << 16),
                               encoding=encoding, newline="", errors="surrogateescape")
@@ -152,7 +152,7 @@ def _tag_range(task) -> tuple[str, int]:
         sizes, _first_range = (_ramp if _first_range else None), False
         for batch in batches(runtime.Lines(lines), sizes):
             chunks = tag_chunks(model, [(offset + r.char, text) for offset, text in batch],
-                                sentences)
+                                sentences, decoder=decoder)
             out.write(runtime.format_chunks(chunks, fmt, source).encode("utf-8"))
         written = out.tell()
     return part, written
@@ -169,13 +169,13 @@ def _ramp(done: int) -> int:
 
 def tag_ranges(pool, name: str, encoding: str, out: IO[str], *, jobs: int, fmt: str = "jsonl",
                source: str | None = None, tmpdir: str | None = None,
-               sentences: str = sentence_modes.DEFAULT) -> None:
+               sentences: str = sentence_modes.DEFAULT, decoder: str | None = None) -> None:
     """Tag file ``name`` in byte ranges in ``pool``'s workers (see :func:`runtime.start_pool`;
     started by fork, they already hold the model) and write the output to ``out`` in
     order, as :func:`runtime.tag_stream` writes it (``fmt``: jsonl, conll, inline or html
     body; ``source`` goes into each jsonl object).  ``tmpdir``: where the workers' files
     go (default: the system's temporary directory); ``sentences``: which line breaks end
-    a sentence (:mod:`nertag.text.sentences`)."""
+    a sentence (:mod:`nertag.text.sentences`); ``decoder``: None for the model's own."""
     if fmt not in ("jsonl", "conll", "inline", "html"):
         raise ValueError(f"tag_ranges writes jsonl, conll, inline or html, not {fmt!r}")
     sentence_modes.check_mode(sentences)
@@ -188,7 +188,7 @@ def tag_ranges(pool, name: str, encoding: str, out: IO[str], *, jobs: int, fmt: 
                 for r in plan(name, encoding, jobs, before.st_size):
                     pending.append(pool.apply_async(_tag_range,
                                                     ((name, encoding, r, fmt, source, parts,
-                                                      sentences),)))
+                                                      sentences, decoder),)))
                     while pending and pending[0].ready():
                         _append(pending.popleft().get(), out)
             except NertagError:

@@ -148,8 +148,8 @@ def rare_gc():
 def _work(args):
     """In a worker: tag one batch and format it; text comes back UTF-8 encoded (the
     parent writes the bytes as they are instead of decoding and re-encoding them)."""
-    batch, fmt, source, sentences = args
-    chunks = tag_chunks(_worker_model, batch, sentences)
+    batch, fmt, source, sentences, decoder = args
+    chunks = tag_chunks(_worker_model, batch, sentences, decoder=decoder)
     return format_chunks(chunks, fmt, source).encode("utf-8") if fmt != "pretty" else chunks
 
 
@@ -170,23 +170,25 @@ def format_chunks(chunks, fmt: str, source: str | None) -> str:
 def tag_stream(model, lines: Iterator[str], out: IO[str], *, fmt: str = "jsonl",
                per: str = "sentence", source: str | None = None, pool=None, jobs: int = 1,
                size: int | None = None, show: Callable | None = None,
-               sentences: str = sentence_modes.DEFAULT) -> None:
+               sentences: str = sentence_modes.DEFAULT, decoder: str | None = None) -> None:
     """Tag the text given as ``lines`` and write it to ``out`` in format ``fmt``.
 
     ``source`` goes into each jsonl object (None: left out; ``per="document"`` always
     names it); ``pool``/``jobs`` tag batches in worker processes (see :func:`start_pool`),
     ``size`` (the input's size, if known) makes the last batches smaller so the workers
     finish together; with ``fmt="pretty"``, ``show(chunks)`` draws each batch;
-    ``sentences``: which line breaks end a sentence (:mod:`nertag.text.sentences`).
+    ``sentences``: which line breaks end a sentence (:mod:`nertag.text.sentences`);
+    ``decoder``: ``greedy``, ``constrained`` or ``viterbi`` (None: the model's own).
     """
     sentence_modes.check_mode(sentences)
     if per == "document":
-        chunks = [c for b in batches(Lines(lines)) for c in tag_chunks(model, b, sentences)]
+        chunks = [c for b in batches(Lines(lines))
+                  for c in tag_chunks(model, b, sentences, decoder=decoder)]
         out.write(formats.document_json(chunks, source or "<stdin>"))
         return
     if pool is None:
         for b in batches(Lines(lines)):
-            chunks = tag_chunks(model, b, sentences)
+            chunks = tag_chunks(model, b, sentences, decoder=decoder)
             if fmt == "pretty":
                 show(chunks)
             else:
@@ -199,7 +201,7 @@ def tag_stream(model, lines: Iterator[str], out: IO[str], *, fmt: str = "jsonl",
     # (with document context a batch is a document: the same batches as one process)
     same = model.featurizer.doc_context is not None
     for b in batches(Lines(lines), None if same else _worker_batch_chars(jobs, size)):
-        pending.append(pool.apply_async(_work, ((b, fmt, source, sentences),)))
+        pending.append(pool.apply_async(_work, ((b, fmt, source, sentences, decoder),)))
         while len(pending) > 2 * jobs:  # bounded: never read far ahead of the writer
             _emit(pending.popleft().get(), fmt, out, show)
     while pending:

@@ -29,15 +29,15 @@ from nertag.text.tokens import TokenSpans
 BATCH_SENTENCES = 2000
 
 
-def tag_file(model, path: str, encoding: str = "utf-8"
+def tag_file(model, path: str, encoding: str = "utf-8", decoder: str | None = None
              ) -> Iterator[tuple[list[Sentence], list[list[str]], TaggedChunk]]:
     """The sentences of a CoNLL file, batch by batch: ``(sentences, BIO tags, chunk)``,
     the chunk holding the batch's rebuilt text (offsets continue from batch to batch).
     A batch holds whole documents (``-DOCSTART-``): about ``BATCH_SENTENCES`` sentences,
-    more if one document is longer."""
+    more if one document is longer.  ``decoder``: None for the model's own."""
     offset = 0
     for batch, sizes in _document_batches(iter_words(path, encoding)):
-        tags, conf = model.predict([s.words for s in batch], docs=sizes)
+        tags, conf = model.predict([s.words for s in batch], decoder=decoder, docs=sizes)
         chunk = tagged_chunk(batch, tags, conf, offset)
         offset += len(chunk.text)
         yield batch, tags, chunk

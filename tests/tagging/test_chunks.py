@@ -56,19 +56,18 @@ def test_tag_chunks_like_the_sentence_by_sentence_path(tmp_path_factory, tricky,
     train(load_config("default", ["model.hidden=30", "train.epochs=1",
                                   f"model.tag_scheme={scheme}"]), output=out)
     model = load_model(out)
-    model.cfg.model.decoder = decoder
     model.fast_inference = True
     text = tricky.read_bytes().decode("utf-8") * 3
     chunks = [(0, text)]
     for mode in MODES:
-        fast = tagging.tag_chunks(model, chunks, mode)
-        _like_sentence_by_sentence(model, text, fast, split_sentences(text, 0, mode))
+        fast = tagging.tag_chunks(model, chunks, mode, decoder=decoder)
+        _like_sentence_by_sentence(model, text, fast, split_sentences(text, 0, mode), decoder)
 
 
-def _like_sentence_by_sentence(model, text, fast, sents):
+def _like_sentence_by_sentence(model, text, fast, sents, decoder):
     """``fast`` (tag_chunks' result) as tagging ``sents`` one by one gives: BIO tags from
     predict, entities from get_entities."""
-    tags, conf = model.predict([[t.text for t in s] for s in sents])
+    tags, conf = model.predict([[t.text for t in s] for s in sents], decoder=decoder)
     assert len(fast[0].sentences) == len(sents)
     for a, s, tg, cf in zip(fast[0].sentences, sents, tags, conf):
         assert a.tags == tg and a.tokens == s
@@ -86,3 +85,15 @@ def test_a_long_line_of_raw_text_is_tagged(tmp_path, cli, small_model):
     r = cli("tag", "-m", small_model, p, "-f", "conll")
     assert r.exit_code == 0, r.stderr
     assert r.stdout.count("\n") > 200_000
+
+
+def test_group_chunks_cuts_after_the_chunk_that_reaches_the_size():
+    chunks = [(0, "a" * 3), (3, "b" * 4), (7, "c" * 2), (9, "d" * 6), (15, "e")]
+    assert [[o for o, _ in g] for g in tagging.group_chunks(chunks, 7)] == [[0, 3], [7, 9], [15]]
+    assert [[o for o, _ in g] for g in tagging.group_chunks(iter(chunks), 1)] == \
+        [[0], [3], [7], [9], [15]]
+    assert list(tagging.group_chunks([], 5)) == []
+    # a size that depends on what is done: 3 characters, then 100
+    assert [[o for o, _ in g] for g in tagging.group_chunks(chunks, lambda done: 3 if
+                                                            done == 0 else 100)] == \
+        [[0], [3, 7, 9, 15]]
