@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
 
-from nertag.text import tags as tagmod
 from nertag.errors import NertagError
+from nertag.text import tags as tagmod
+from nertag.text.lines import LineTooLong, iter_lines
 
 #: Tag schemes a data file may be read in ("auto": detected from its tags).
 FILE_SCHEMES = ("auto",) + tagmod.SCHEMES + ("io",)
@@ -113,8 +114,10 @@ def iter_rows(path: str | os.PathLike, encoding: str = "utf-8"
     the number of ``-DOCSTART-`` lines before it that follow a sentence (so the
     sentences of one document share a number, the first being 0).
 
-    Reads line by line (bounded memory); skips ``-DOCSTART-`` lines; raises a
-    :class:`NertagError` naming the file and line for undecodable or binary data.
+    Reads line by line (bounded memory; LF, CRLF or CR alone end a line, a byte-order
+    mark is dropped: :func:`nertag.text.lines.iter_lines`); skips ``-DOCSTART-`` lines;
+    raises a :class:`NertagError` naming the file and line for undecodable or binary
+    data, and for lines ending in CR alone mixed with LF.
     """
     check_encoding(encoding)
     empty = True
@@ -122,29 +125,30 @@ def iter_rows(path: str | os.PathLike, encoding: str = "utf-8"
         rows: list[list[str]] = []
         start = doc = 0
         seen = False  # a sentence since the last -DOCSTART-
-        for lineno, raw in enumerate(iter(lambda: f.readline(MAX_LINE_BYTES + 1), b""), 1):
-            if len(raw) > MAX_LINE_BYTES:
-                raise NertagError(f"{path}:{lineno}: line longer than {MAX_LINE_BYTES >> 20} MB; "
-                                  f"a CoNLL file has one token per line (is this the right "
-                                  f"file?)")
-            empty = empty and not raw.strip()
-            text = _decode(raw, path, lineno, encoding)
-            cols = text.split()
-            if not cols:
-                if rows:
-                    yield start, rows, doc
-                    rows, seen = [], True
-                continue
-            if cols[0] == "-DOCSTART-":
-                if rows:
-                    yield start, rows, doc
-                    rows, seen = [], True
-                if seen:
-                    doc, seen = doc + 1, False
-                continue
-            if not rows:
-                start = lineno
-            rows.append(cols)
+        try:
+            for lineno, raw in iter_lines(f, path, MAX_LINE_BYTES, one_kind=True):
+                empty = empty and not raw.strip()
+                text = _decode(raw, path, lineno, encoding)
+                cols = text.split()
+                if not cols:
+                    if rows:
+                        yield start, rows, doc
+                        rows, seen = [], True
+                    continue
+                if cols[0] == "-DOCSTART-":
+                    if rows:
+                        yield start, rows, doc
+                        rows, seen = [], True
+                    if seen:
+                        doc, seen = doc + 1, False
+                    continue
+                if not rows:
+                    start = lineno
+                rows.append(cols)
+        except LineTooLong as e:
+            raise NertagError(f"{path}:{e.lineno}: line longer than {MAX_LINE_BYTES >> 20} MB; "
+                              f"a CoNLL file has one token per line (is this the right "
+                              f"file?)") from None
         if rows:
             yield start, rows, doc
     if empty:
@@ -158,13 +162,15 @@ def read_conll(path: str | os.PathLike, encoding: str = "utf-8", scheme: str = "
     Raises :class:`NertagError` naming ``file:line`` for a line with one column
     or a tag that is not ``O``/``B-X``/``I-X`` (/``E-X``/``S-X`` under BIOES), or, under
     IO, not ``O`` or a label; auto-detection takes a file of labels without prefixes
-    (in capitals: ``PERSON``) as IO, and refuses a file that mixes both kinds.
+    (in capitals: ``PERSON``) as IO, and refuses a file that mixes both kinds; and for
+    an entity type that no format can keep (``B-O``, ``B-B-PER``: see
+    :func:`nertag.text.tags.label_problem`).
     """
     if scheme not in FILE_SCHEMES:
         raise NertagError(f"unknown tag scheme '{scheme}'; use one of {', '.join(FILE_SCHEMES)}", 2)
     sentences: list[Sentence] = []
-    check = "bioes" if scheme in ("auto", "io") else scheme
     first: dict[str, tuple[int, str]] = {}  # auto: the first prefixed tag and IO label seen
+    checked = {"O"}  # the tags found valid so far
     for start, rows, doc in iter_rows(path, encoding):
         words, tags = [], []
         for i, cols in enumerate(rows):
@@ -172,21 +178,9 @@ def read_conll(path: str | os.PathLike, encoding: str = "utf-8", scheme: str = "
                 raise NertagError(f"{path}:{start + i}: only one column ({cols[0][:40]!r}); "
                                   f"expected 'word ... tag' (is this a tagged CoNLL file?)")
             tag = cols[-1]
-            if scheme == "io":
-                if tag != "O" and not tagmod.is_io_label(tag, strict=False):
-                    raise NertagError(f"{path}:{start + i}: invalid tag {tag[:40]!r}; expected O "
-                                      f"or a label such as PERSON (scheme io)")
-            elif not tagmod.is_valid_tag(tag, check):
-                if scheme != "auto" or not tagmod.is_io_label(tag):
-                    allowed = "O, B-X, I-X, E-X or S-X" if check == "bioes" else "O, B-X or I-X"
-                    also = " or IO labels such as PERSON" if scheme == "auto" else ""
-                    raise NertagError(f"{path}:{start + i}: invalid tag {tag[:40]!r}; expected "
-                                      f"{allowed}{also} (scheme {scheme})")
-                first.setdefault("io", (start + i, tag))
-                _check_one_kind(path, first)
-            elif tag != "O" and scheme == "auto" and "tag" not in first:
-                first["tag"] = (start + i, tag)
-                _check_one_kind(path, first)
+            if tag not in checked:
+                _check_tag(path, start + i, tag, scheme, first)
+                checked.add(tag)
             words.append(cols[0])
             tags.append(tag)
         sentences.append(Sentence(words, tags, start, rows if keep_columns else None, doc=doc))
@@ -199,6 +193,38 @@ def read_conll(path: str | os.PathLike, encoding: str = "utf-8", scheme: str = "
         for s in sentences:
             s.tags = tagmod.convert(s.tags, scheme, "bio")
     return Corpus(str(path), sentences, scheme)
+
+
+def _check_tag(path, line: int, tag: str, scheme: str, first: dict[str, tuple[int, str]]
+               ) -> None:
+    """Refuse a tag the scheme does not allow, or whose entity type is no label; in auto,
+    note the first prefixed tag and IO label in ``first`` (a file has one kind)."""
+    check = "bioes" if scheme in ("auto", "io") else scheme
+    if scheme == "io":
+        if not tagmod.is_io_label(tag, strict=False):
+            raise NertagError(f"{path}:{line}: invalid tag {tag[:40]!r}; expected O or a label "
+                              f"such as PERSON (scheme io)")
+        type_ = tag[2:] if tag.startswith("I-") else tag
+    elif not tagmod.is_valid_tag(tag, check):
+        if scheme != "auto" or not tagmod.is_io_label(tag):
+            allowed = "O, B-X, I-X, E-X or S-X" if check == "bioes" else "O, B-X or I-X"
+            also = " or IO labels such as PERSON" if scheme == "auto" else ""
+            hint = "; if the file holds IO labels, read it as io" \
+                if scheme == "auto" and tagmod.is_io_label(tag, strict=False) else ""
+            raise NertagError(f"{path}:{line}: invalid tag {tag[:40]!r}; expected "
+                              f"{allowed}{also} (scheme {scheme}){hint}")
+        first.setdefault("io", (line, tag))
+        _check_one_kind(path, first)
+        type_ = tag
+    else:
+        if scheme == "auto" and "tag" not in first:
+            first["tag"] = (line, tag)
+            _check_one_kind(path, first)
+        type_ = tag.partition("-")[2]
+    problem = tagmod.label_problem(type_)
+    if problem:
+        raise NertagError(f"{path}:{line}: tag {tag[:40]!r} has the entity type {type_[:40]!r}: "
+                          f"{problem}")
 
 
 def _check_one_kind(path, first: dict[str, tuple[int, str]]) -> None:

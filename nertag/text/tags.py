@@ -4,22 +4,20 @@ many sentences at once), conversion and transition masks.
 
 Three schemes are supported:
 
-* ``"iob1"`` -- original CoNLL-2003: an entity starts with ``I-``; ``B-`` is used
-  only on the first token of an entity that directly follows another entity of
-  the same type.
+* ``"iob1"`` -- original CoNLL-2003: an entity starts with ``I-``; ``B-`` only on the
+  first token of an entity that directly follows another entity of the same type.
 * ``"bio"`` (IOB2) -- every entity starts with ``B-`` and continues with ``I-``.
 * ``"bioes"`` -- ``B-`` begin, ``I-`` inside, ``E-`` end, ``S-`` single token.
 
-Files may also use **IO** labels (Stanford NER's TSV: ``PERSON``, ``LOCATION``,
-``O``, no prefixes): every non-O token is inside an entity of its label, and
-consecutive tokens with the same label form one entity (:func:`io_to_bio`); IO
-cannot separate two touching entities of one type (:func:`bio_to_io` merges them).
+Files may also use **IO** labels (Stanford NER's TSV: ``PERSON``, ``O``, no prefixes):
+a run of one label is one entity (:func:`io_to_bio`), so IO cannot separate two
+touching entities of one type (:func:`bio_to_io` merges them).  What an entity type
+may be: :func:`label_problem`.
 
 Every conversion decodes the entities with the conlleval chunk rules (the rules
 :mod:`nertag.text.scoring` scores with) and re-encodes them, so converting never
-changes the entities the scorer sees.  In particular an ``I-X`` that starts an
-entity (after ``O``, at sentence start or after another type) becomes ``B-X``
-in BIO, which is what conlleval treats it as anyway.
+changes the entities the scorer sees (an ``I-X`` that starts an entity becomes
+``B-X`` in BIO, which is what conlleval treats it as anyway).
 """
 
 from __future__ import annotations
@@ -53,11 +51,9 @@ def check_scheme(scheme: str) -> str:
 
 
 def parse_tag(tag: str) -> tuple[str, str]:
-    """Split a tag into ``(prefix, type)`` at the first ``-``.
-
-    ``"B-PER"`` -> ``("B", "PER")``, ``"I-WORK-OF-ART"`` -> ``("I", "WORK-OF-ART")``,
-    ``"O"`` -> ``("O", "")``; a tag without ``-`` gets the empty type.
-    """
+    """Split a tag into ``(prefix, type)`` at the first ``-``: ``"B-PER"`` -> ``("B", "PER")``,
+    ``"I-WORK-OF-ART"`` -> ``("I", "WORK-OF-ART")``, ``"O"`` -> ``("O", "")`` (no ``-``:
+    the empty type)."""
     prefix, sep, type_ = tag.partition("-")
     return (prefix, type_) if sep else (tag, "")
 
@@ -145,7 +141,6 @@ def get_entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
                 begin = i
         prev_tag, prev_type = tag, type_
     return chunks
-
 
 
 _PREFIX = {"O": 0, "B": 1, "I": 2, "E": 3, "S": 4}
@@ -238,6 +233,29 @@ def is_io_label(tag: str, strict: bool = True) -> bool:
     return bool(_IO_STRICT.fullmatch(tag)) if strict else True
 
 
+def label_problem(label) -> str | None:
+    """Why ``label`` cannot be an entity type, and what to do (None: it can). A type must
+    read back as itself from every format: a non-empty string, not ``O``, without
+    whitespace (columns split on it) or control characters (NUL makes a file binary),
+    not like a prefixed tag (a character then ``-``: IO files would read ``B-PER`` as PER).
+    """
+    if not isinstance(label, str):
+        return 'an entity type is a string, such as "PER"'
+    if not label or label == "O":
+        return ("O means outside any entity; give an entity type such as PER (or drop the "
+                "span)") if label else "an entity type cannot be empty; give one such as PER"
+    for ch in label:
+        if ch.isspace():
+            return "an entity type cannot hold whitespace; join its words with _"
+        if ch < " " or "\x7f" <= ch <= "\x9f" or "\ud800" <= ch <= "\udfff":
+            what = "unpaired surrogate" if ch >= "\ud800" else "control character"
+            return f"an entity type cannot hold the {what} U+{ord(ch):04X}; remove it"
+    if len(label) >= 2 and label[1] == "-":
+        return (f"it looks like a tag (a letter then '-'); give the entity type alone, "
+                f"e.g. {label[2:] or 'PER'!r}")
+    return None
+
+
 def io_to_bio(tags: Sequence[str]) -> list[str]:
     """IO labels (``O``, ``PERSON``, or ``I-PER``) -> BIO: a run of one label is one entity."""
     out, prev = [], "O"
@@ -258,7 +276,7 @@ def bio_to_io(tags: Sequence[str]) -> tuple[list[str], int]:
     for tag in tags:
         prefix, type_ = parse_tag(tag)
         label = type_ if prefix != "O" else "O"
-        merged += prefix == "B" and label == prev
+        merged += prefix == "B" and label == prev != "O"
         out.append(label)
         prev = label
     return out, merged

@@ -259,3 +259,72 @@ def test_reader_on_arbitrary_conll_like_lines(lines, scheme):
     for s in corpus.sentences:  # whatever was accepted is consistent BIO
         assert len(s.words) == len(s.tags) > 0
         assert all(t == "O" or t[:2] in ("B-", "I-") for t in s.tags)
+
+
+# ----------------------------------------------------------------------------- line ends, BOM
+_TWO = [(["Paris", "is"], ["B-LOC", "O"]), (["Bob"], ["B-PER"])]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_line_ends_and_a_byte_order_mark_read_the_same(tmp_path, eol, bom):
+    p = tmp_path / "eol.conll"
+    p.write_bytes(bom + "Paris\tB-LOC\nis\tO\n\nBob\tB-PER\n".replace("\n", eol).encode())
+    c = read_conll(p)
+    assert [(s.words, s.tags) for s in c.sentences] == _TWO
+    assert [s.line for s in c.sentences] == [1, 4]
+    assert [s.words for s in iter_words(p)] == [["Paris", "is"], ["Bob"]]
+
+
+def test_a_byte_order_mark_alone_is_an_empty_file(tmp_path):
+    p = tmp_path / "bom.conll"
+    p.write_bytes(b"\xef\xbb\xbf\n")
+    with pytest.raises(NertagError, match=f"^{p}: file is empty"):
+        read_conll(p)
+
+
+def test_crlf_and_lf_may_mix(tmp_path):
+    p = tmp_path / "mixed.conll"
+    p.write_bytes(b"Paris\tB-LOC\r\nis\tO\n\nBob\tB-PER\r\n")
+    assert [(s.words, s.tags) for s in read_conll(p).sentences] == _TWO
+
+
+@pytest.mark.parametrize("content,cr,lf", [
+    (b"Paris\tB-LOC\nis\tO\r\rBob\tB-PER\n", 2, 1),       # LF, then CR alone
+    (b"Paris\tB-LOC\ris\tO\r\nBob\tB-PER\r\n", 1, 2),     # CR alone, then CRLF
+    (b"Paris\tB-LOC\r\r\nis\tO\r\r\n", 1, 2),             # a file converted twice
+])
+def test_lone_cr_mixed_with_lf_is_refused(tmp_path, content, cr, lf):
+    """A blank line ends a sentence: where CR alone meets LF, nertag cannot tell which
+    line ends are meant, so it asks instead of guessing (\\r\\r\\n would cut every
+    token into a sentence of its own)."""
+    p = tmp_path / "mixed.conll"
+    p.write_bytes(content)
+    for read in (lambda: read_conll(p), lambda: list(iter_words(p))):
+        with pytest.raises(NertagError) as ei:
+            read()
+        msg = ei.value.message
+        assert msg.startswith(f"{p}:{cr}: lines end in CR alone (old Mac) and in LF (line "
+                              f"{lf}); ")
+        assert "give the file one kind of line end" in msg and "\n" not in msg
+
+
+# ----------------------------------------------------------------------------- entity types
+@pytest.mark.parametrize("tag,scheme,frag", [
+    ("B-O", "auto", "tag 'B-O' has the entity type 'O': O means outside any entity"),
+    ("S-O", "bioes", "tag 'S-O' has the entity type 'O'"),
+    ("I-O", "io", "tag 'I-O' has the entity type 'O'"),
+    ("B-B-PER", "auto", "tag 'B-B-PER' has the entity type 'B-PER': it looks like a tag (a "
+                        "letter then '-'); give the entity type alone, e.g. 'PER'"),
+    ("I-I-x", "bio", "tag 'I-I-x' has the entity type 'I-x': it looks like a tag"),
+    ("B-P\x01ER", "auto", "has the entity type 'P\\x01ER': an entity type cannot hold the "
+                          "control character U+0001"),
+    ("P\x7fER", "io", "an entity type cannot hold the control character U+007F"),
+])
+def test_an_entity_type_that_no_format_can_keep_is_refused(tmp_path, tag, scheme, frag):
+    p = tmp_path / "types.conll"
+    p.write_text(f"Paris\tO\nBob\t{tag}\n", encoding="utf-8")
+    with pytest.raises(NertagError) as ei:
+        read_conll(p, scheme=scheme)
+    assert ei.value.message.startswith(f"{p}:2: ")
+    assert frag in ei.value.message

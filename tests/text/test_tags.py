@@ -486,3 +486,33 @@ def test_io_to_bio_and_back():
     assert bio_to_io(touching) == (["PER", "PER", "PER", "LOC", "PER"], 1)
     assert get_entities(io_to_bio(bio_to_io(touching)[0])) == [("PER", 0, 3), ("LOC", 3, 4),
                                                                ("PER", 4, 5)]
+
+
+def test_an_o_entity_is_no_merge():
+    # "B-O" (an entity typed O) is outside in IO: it is lost, not merged with anything
+    assert bio_to_io(["B-O", "O", "B-O"]) == (["O", "O", "O"], 0)
+    assert bio_to_io(["B-PER", "B-PER", "B-O", "B-O"]) == (["PER", "PER", "O", "O"], 1)
+
+
+@pytest.mark.parametrize("label,problem", [
+    ("PER", None), ("WORK_OF_ART", None), ("creative-work", None), ("Ort\u00e9", None),
+    ("\u4eba", None), ("B", None), ("XY-", None), ("B--", "it looks like a tag (a letter then "
+                                                        "'-'); give the entity type alone, "
+                                                        "e.g. '-'"),
+    ("", "an entity type cannot be empty; give one such as PER"),
+    ("O", "O means outside any entity; give an entity type such as PER (or drop the span)"),
+    ("B-PER", "it looks like a tag (a letter then '-'); give the entity type alone, e.g. 'PER'"),
+    ("i-x", "it looks like a tag (a letter then '-'); give the entity type alone, e.g. 'x'"),
+    ("S-", "it looks like a tag (a letter then '-'); give the entity type alone, e.g. 'PER'"),
+    ("NEW PER", "an entity type cannot hold whitespace; join its words with _"),
+    ("PER\n", "an entity type cannot hold whitespace; join its words with _"),
+    ("P\u00a0ER", "an entity type cannot hold whitespace; join its words with _"),
+    ("P\x00ER", "an entity type cannot hold the control character U+0000; remove it"),
+    ("P\x85", "an entity type cannot hold whitespace; join its words with _"),
+    ("P\ud800", "an entity type cannot hold the unpaired surrogate U+D800; remove it"),
+    (3, "an entity type is a string, such as \"PER\""),
+])
+def test_label_problem(label, problem):
+    from nertag.text.tags import label_problem
+
+    assert label_problem(label) == problem
