@@ -283,5 +283,5 @@ def test_options_that_do_not_go_together(tmp_path, args, fragment):
 
 
 def test_no_scheduler_at_the_address():
-    with pytest.raises(nd.NertagError, match="cannot connect to a Dask scheduler at"):
+    with pytest.raises(nd.NertagError, match="no Dask scheduler answered at"):
         nd.connect("tcp://127.0.0.1:9", timeout=1)

@@ -12,6 +12,8 @@ machine, on a local cluster or on many machines (``pip install 'nertag[dask]'``)
   sentence, offsets into the file); :func:`tag_files` writes them in order, as ``nertag
   tag --engine dask`` does;
 * :func:`local_cluster`: the cluster ``nertag tag --engine dask`` starts on this machine.
+* :func:`connect`: a client of a Dask scheduler, which must answer within a deadline
+  (a silent address or another server is a one-line error, never a hang).
 
 Each takes ``sentences``, which line breaks end a sentence, as ``nertag tag --sentences``
 (``auto`` by default; ``line``, ``blank``: see :mod:`nertag.text.sentences`).
@@ -41,8 +43,9 @@ from typing import IO, Sequence
 
 from nertag.dask._blocks import (BLOCK_BYTES, Block, blocks_of, check_encoding, count_block,
                                  split_points, tag_block, _size)
+from nertag.dask._connect import connect
 from nertag.dask._model import ModelRef, tagging, upload as _upload
-from nertag.errors import NertagError, UsageError
+from nertag.errors import NertagError, UsageError  # noqa: F401 - NertagError: for callers
 from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES, check_mode
 
 __all__ = ["tag_bag", "tag_column", "read_text", "tag_files", "local_cluster", "connect",
@@ -222,13 +225,3 @@ def local_cluster(workers: int):
                                            dashboard_address="127.0.0.1:0",
                                            silence_logs=logging.ERROR)
     return cluster, distributed.Client(cluster)
-
-
-def connect(address: str, timeout: float = 10):
-    """A client of the Dask scheduler at ``address`` (e.g. ``tcp://10.0.0.5:8786``)."""
-    try:
-        return distributed.Client(address, timeout=timeout)
-    except (OSError, TimeoutError, ValueError) as e:
-        raise NertagError(f"cannot connect to a Dask scheduler at {address} ({type(e).__name__}: "
-                          f"{e}); start one with 'dask scheduler' and give the address it "
-                          f"prints") from None

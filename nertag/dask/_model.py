@@ -21,7 +21,7 @@ from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from nertag.api.tagger import Tagger, _model_path
+from nertag.api.tagger import Tagger
 from nertag.errors import NertagError
 from nertag.tagging.runtime import few_collections
 from nertag.modelio import model_files
@@ -72,12 +72,10 @@ class ModelRef:
         if tagger is None:
             path = _uploaded.get(self.digest, Path(self.path))
             where = "the uploaded copy" if self.digest in _uploaded else "the shared path"
-            try:
-                _model_path(path)
-            except NertagError as e:
-                raise NertagError(f"a Dask worker cannot read the model ({where}): {e.message}; "
-                                  f"copy the model to the same path on every worker or let "
-                                  f"nertag upload it") from None
+            if not path.is_dir():
+                raise NertagError(f"a Dask worker cannot read the model ({where}): {path}: no "
+                                  f"such directory here; copy the model to the same path on "
+                                  f"every worker or let nertag upload it")
             if _digest(path) != self.digest:
                 raise NertagError(f"{path}: the model on this Dask worker differs from the "
                                   f"client's (manifest.json); copy the same model to every "
