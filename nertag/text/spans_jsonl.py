@@ -23,17 +23,24 @@ A span must not cut a token: each of its ends falls between tokens (whitespace a
 a span is fine); otherwise the reader stops with ``file:LINE: span [s, e) 'text' does
 not fall on token boundaries (...)`` -- spans are never moved.  Overlapping spans are an
 error (one tag per token).  Sentences that an entity crosses are merged into one.
+Refused too, naming the line: a label no format can keep (``O``, ``B-PER``, whitespace,
+control characters: :func:`nertag.text.tags.label_problem`), a doccano record with spans
+under two keys, or ``"text"`` and ``"data"`` that differ.  LF, CRLF or CR alone end a
+record, and a byte-order mark is dropped (:func:`nertag.text.lines.iter_lines`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from bisect import bisect_left, bisect_right
 from typing import Any, Iterator
 
 from nertag.errors import NertagError
+from nertag.text import tags as tagmod
 from nertag.text.conll import Corpus, Sentence, check_encoding, not_text, open_checked
+from nertag.text.lines import iter_lines
 from nertag.text.tokenize import split_flat
 
 #: The JSONL formats, by name, with the shape of one record (for messages).
@@ -51,15 +58,13 @@ def iter_records(path: str | os.PathLike, encoding: str = "utf-8"
     check_encoding(encoding)
     empty = True
     with open_checked(path) as f:
-        for lineno, raw in enumerate(f, 1):
+        for lineno, raw in iter_lines(f, path):  # any line end: JSON strings hold none raw
             if b"\x00" in raw:
                 raise NertagError(f"{path}:{lineno}: binary data (NUL byte); expected JSON lines")
             try:
                 line = raw.decode(encoding)
             except UnicodeDecodeError:
                 raise not_text(path, lineno, encoding) from None
-            if lineno == 1:
-                line = line.lstrip("\ufeff")
             if not line.strip():
                 continue
             empty = False
@@ -120,10 +125,7 @@ def _read(path, encoding: str, fmt: str) -> Corpus:
         if fmt == "prodigy" and rec.get("answer") in ("reject", "ignore"):
             skipped += 1
             continue
-        text = rec.get("text", rec.get("data") if fmt == "doccano" else None)
-        if not isinstance(text, str):
-            raise NertagError(f'{where}: no "text" string; a {NAMES[fmt]} record is '
-                              f'{SHAPES[fmt]}')
+        text = _text(rec, fmt, where)
         base = _int(rec.get("start", 0), where, '"start"') if fmt == "jsonl" else 0
         spans = _spans(rec, fmt, where, text, base)
         toks = _tokens(rec.get("tokens"), where, text, base)
@@ -146,6 +148,39 @@ def _read(path, encoding: str, fmt: str) -> Corpus:
 
 
 # ------------------------------------------------------------------ checks
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(rec: dict, fmt: str, where: str) -> str:
+    """The record's text (doccano: also ``"data"``), a string of characters."""
+    text = rec.get("text")
+    if fmt == "doccano" and "data" in rec:
+        if "text" in rec and rec["data"] != text:
+            raise NertagError(f'{where}: "text" and "data" hold different texts; a doccano '
+                              f'record has one of them: keep one')
+        text = rec["data"]
+    if not isinstance(text, str):
+        raise NertagError(f'{where}: no "text" string; a {NAMES[fmt]} record is {SHAPES[fmt]}')
+    bad = _SURROGATE.search(text)  # "\ud800" in JSON: no character, and no UTF-8 for it
+    if bad:
+        raise NertagError(f"{where}: the text holds an unpaired surrogate (U+{ord(bad[0]):04X} "
+                          f"at offset {bad.start()}), which is no character; fix the record's "
+                          f"text")
+    return text
+
+
+def _span_key(rec: dict, fmt: str, where: str) -> str:
+    """The key holding the record's spans (doccano: one of label, labels, entities)."""
+    if fmt != "doccano":
+        return "entities" if fmt == "jsonl" else "spans"
+    full = [k for k in ("label", "labels", "entities") if rec.get(k)]
+    if len(full) > 1:
+        raise NertagError(f'{where}: both "{full[0]}" and "{full[1]}" hold spans; a doccano '
+                          f'record has one of them: merge them into one')
+    return full[0] if full else next((k for k in ("label", "labels", "entities") if k in rec),
+                                     "label")
+
+
 def _int(v: Any, where: str, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise NertagError(f"{where}: {what} is {json.dumps(v)[:40]}, not a whole number")
@@ -154,8 +189,7 @@ def _int(v: Any, where: str, what: str) -> int:
 
 def _spans(rec: dict, fmt: str, where: str, text: str, base: int) -> list[tuple[int, int, str]]:
     """The record's spans as ``(start, end, label)`` offsets into its text, checked."""
-    key = {"jsonl": "entities", "prodigy": "spans"}.get(fmt) or next(
-        (k for k in ("label", "labels", "entities") if k in rec), "label")
+    key = _span_key(rec, fmt, where)
     raw = rec.get(key) or []
     if not isinstance(raw, list):
         raise NertagError(f'{where}: "{key}" is not a list; a {NAMES[fmt]} record is {SHAPES[fmt]}')
@@ -172,9 +206,10 @@ def _spans(rec: dict, fmt: str, where: str, text: str, base: int) -> list[tuple[
                               f'record is {SHAPES[fmt]}')
         s, e = _int(s, where, "a span's start") - base, _int(e, where, "a span's end") - base
         shown = f"[{s + base}, {e + base})"
-        if not isinstance(label, str) or not label.strip() or label.split()[0] != label:
-            raise NertagError(f"{where}: span {shown} has the label {json.dumps(label)[:40]}; "
-                              f"a label is a non-empty string without spaces, e.g. \"PER\"")
+        problem = tagmod.label_problem(label)
+        if problem:
+            raise NertagError(f"{where}: span {shown} has the label {json.dumps(label)[:40]}: "
+                              f"{problem}")
         if not 0 <= s < e <= len(text):
             off = " (nertag's offsets count from the start of the tagged file)" \
                 if fmt == "jsonl" else ""

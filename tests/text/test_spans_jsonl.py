@@ -142,8 +142,38 @@ BAD = {
     "float-offset": ({"text": "Bob", "label": [[0.0, 3, "PER"]]},
                      ["{f}:1: a span's start is 0.0, not a whole number"]),
     "bad-label": ({"text": "Bob", "label": [[0, 3, "NEW PER"]]},
-                  ["{f}:1: span [0, 3) has the label \"NEW PER\"", "without spaces"]),
-    "empty-label": ({"text": "Bob", "label": [[0, 3, ""]]}, ["{f}:1: span [0, 3) has the label"]),
+                  ["{f}:1: span [0, 3) has the label \"NEW PER\": an entity type cannot hold "
+                   "whitespace; join its words with _"]),
+    "tab-label": ({"text": "Bob", "label": [[0, 3, "PER\t"]]},
+                  ["{f}:1: span [0, 3) has the label \"PER\\t\": an entity type cannot hold "
+                   "whitespace"]),
+    "newline-label": ({"text": "Bob", "label": [[0, 3, "P\u2028ER"]]},
+                      ["{f}:1: span [0, 3) has the label", "cannot hold whitespace"]),
+    "empty-label": ({"text": "Bob", "label": [[0, 3, ""]]},
+                    ["{f}:1: span [0, 3) has the label \"\": an entity type cannot be empty"]),
+    "number-label": ({"text": "Bob", "label": [[0, 3, 7]]},
+                     ["{f}:1: span [0, 3) has the label 7: an entity type is a string"]),
+    "O-label": ({"text": "Bob ran", "label": [[0, 3, "O"]]},
+                ["{f}:1: span [0, 3) has the label \"O\": O means outside any entity; give an "
+                 "entity type such as PER (or drop the span)"]),
+    "tag-label": ({"text": "Bob ran", "label": [[0, 3, "B-PER"]]},
+                  ["{f}:1: span [0, 3) has the label \"B-PER\": it looks like a tag (a letter "
+                   "then '-'); give the entity type alone, e.g. 'PER'"]),
+    "lowercase-tag-label": ({"text": "Bob ran", "label": [[0, 3, "i-x"]]},
+                            ["{f}:1: span [0, 3) has the label \"i-x\": it looks like a tag"]),
+    "NUL-label": ({"text": "Bob ran", "label": [[0, 3, "P\u0000ER"]]},
+                  ["{f}:1: span [0, 3) has the label \"P\\u0000ER\": an entity type cannot "
+                   "hold the control character U+0000; remove it"]),
+    "label-and-entities": ({"text": "Bob ran", "label": [[0, 3, "PER"]], "entities": [
+                                {"start_offset": 4, "end_offset": 7, "label": "X"}]},
+                           ['{f}:1: both "label" and "entities" hold spans; a doccano record '
+                            'has one of them: merge them into one']),
+    "text-and-data": ({"text": "Bob ran", "data": "Ann ran", "label": [[0, 3, "PER"]]},
+                      ['{f}:1: "text" and "data" hold different texts; a doccano record has '
+                       'one of them: keep one']),
+    "lone-surrogate": ({"text": "Bob \ud800", "label": [[0, 3, "PER"]]},
+                       ["{f}:1: the text holds an unpaired surrogate (U+D800 at offset 4), "
+                        "which is no character; fix the record's text"]),
     "no-text": ({"label": [[0, 3, "PER"]]}, ['{f}:1: no "text" string', '"label": [[0, 5']),
     "bad-item": ({"text": "Bob", "label": [[0, 3]]}, ['{f}:1: "label" holds [0, 3]']),
     "not-a-list": ({"text": "Bob", "labels": "PER"}, ['{f}:1: "labels" is not a list']),
@@ -217,3 +247,29 @@ def test_a_record_without_tokens_is_cut_at_line_breaks_as_nertag_tag_cuts(tmp_pa
                  encoding="utf-8")
     assert [s.words for s in read_doccano(p).sentences] == [
         ["Obama", "visits", "Paris"], ["Merkel", "meets", "Macron"], ["Apple", "hires", "Tim", "Cook"]]
+
+
+def test_label_and_entities_one_of_them_empty_is_fine(tmp_path):
+    rec = {"text": "Bob ran", "label": [], "entities": [{"start_offset": 0, "end_offset": 3,
+                                                         "label": "PER"}]}
+    assert tagged(read_doccano(write(tmp_path, [rec]))) == [[("Bob", "B-PER"), ("ran", "O")]]
+    rec = {"text": "Bob ran", "data": "Bob ran", "label": [[0, 3, "PER"]]}
+    assert tagged(read_doccano(write(tmp_path, [rec]))) == [[("Bob", "B-PER"), ("ran", "O")]]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r", "\r\r\n"])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_every_line_end_separates_records(tmp_path, eol, bom):
+    """JSON strings cannot hold a raw CR or LF, so in JSON lines any of them ends a record
+    (and CR alone mixed with LF is no ambiguity: blank lines are skipped)."""
+    recs = [{"text": "Bob ran", "label": [[0, 3, "PER"]]}, {"text": "Ann", "label": []},
+            {"text": "Paris", "label": [[0, 5, "LOC"]]}]
+    p = tmp_path / "eol.jsonl"
+    p.write_bytes(bom + "".join(json.dumps(r) + eol for r in recs).encode())
+    c = read_doccano(p)
+    assert tagged(c) == [[("Bob", "B-PER"), ("ran", "O")], [("Ann", "O")], [("Paris", "B-LOC")]]
+    step = 2 if eol == "\r\r\n" else 1
+    assert [s.line for s in c.sentences] == [1, 1 + step, 1 + 2 * step]
+    p.write_bytes(b'{"text": "a", "label": []}\r{"text": \r')
+    with pytest.raises(NertagError, match=f"^{p}:2: not valid JSON"):
+        read_doccano(p)
