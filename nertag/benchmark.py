@@ -7,7 +7,8 @@ Every figure is measured ``repeats`` times and reported as ``{"median", "min",
   after a warm-up, and where the time of a step goes: data preparation (gathering
   the minibatch, dropout masks), forward (+ loss), backward, the embedding update
   and the dense-parameter update;
-* model-only inference: :meth:`NerModel.predict` on pre-tokenized sentences;
+* model-only inference: :meth:`NerModel.predict` on pre-tokenized sentences, on the
+  fast path ``nertag tag`` runs (per-word-type rows, the transposed decoders);
 * end-to-end tagging, raw text → jsonl, through the same functions as ``nertag tag``;
 * the model's floating-point operations per token (:meth:`Arch.flops_per_token`),
   the float32 GEMM rate of the model's matrix shapes, and the share of that rate the
@@ -20,18 +21,26 @@ model is built from the config and the training data.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from nertag.nn import window as M
+from nertag import blas
 from nertag.config import load_config
+from nertag.modelio import load_model
+from nertag.nn.arch import Arch
+from nertag.nn.optim import Optimizer
+from nertag.resources import data_dir
+from nertag.tagging import runtime
+from nertag.text.datasets import read_corpus
+from nertag.training.loop import _batches, build_model, prepare, resolve_data
+from nertag.training.step import train_step
 
 #: Text for the end-to-end part when none is given: data/example.txt repeated to this size.
 DEFAULT_TEXT_CHARS = 1 << 20
@@ -50,45 +59,17 @@ def peak_rss_mb() -> float:
     return r / 1024 if os.uname().sysname != "Darwin" else r / (1 << 20)
 
 
-@contextlib.contextmanager
-def blas_threads(n: int | None):
-    """Limit BLAS threads inside the block (as ``nertag tag`` does), if threadpoolctl is there."""
-    if n is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        yield
-        return
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
-
-
-def _blas_info() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-
-        return ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} "
-                         f"threads)" for i in threadpool_info() if i.get("user_api") == "blas")
-    except Exception:  # pragma: no cover - optional
-        return "unknown"
-
-
 # ---------------------------------------------------------------------------- set-up
 def load_setup(config: str | None = "default", train: str | None = None,
                dev: str | None = None, model_dir: str | None = None, overrides=()):
-    """(cfg, model, train corpus, dev corpus) for the benchmark."""
-    from nertag.text.conll import read_conll
-    from nertag.training.loop import build_model, resolve_data
-
+    """(cfg, model, train corpus, dev corpus, model source) for the benchmark; the data
+    in any format ``nertag train`` reads (``data.format``, auto-detected by default)."""
     cfg = load_config(config, list(overrides))
     train_path, dev_path = resolve_data(cfg, train, dev)
-    corpus = read_conll(train_path, cfg.data.encoding, cfg.data.tag_scheme)
-    dev_c = read_conll(dev_path, cfg.data.encoding, cfg.data.tag_scheme) if dev_path else corpus
+    fmt, enc, scheme = cfg.data.format, cfg.data.encoding, cfg.data.tag_scheme
+    corpus = read_corpus(train_path, fmt, enc, scheme)
+    dev_c = read_corpus(dev_path, fmt, enc, scheme) if dev_path else corpus
     if model_dir:
-        from nertag.modelio import load_model
-
         model = load_model(model_dir, read_only=True)  # as nertag tag loads it
         source = str(model_dir)
     else:
@@ -109,12 +90,6 @@ def train_throughput(model, corpus, *, repeats: int = 5, seconds: float = 2.0,
     Each repeat runs whole minibatches (cycling through shuffled epochs) for at
     least ``seconds``; a warm-up of ``warmup`` seconds comes first.
     """
-    from dataclasses import replace
-
-    from nertag.nn.optim import Optimizer
-    from nertag.training.step import train_step
-    from nertag.training.loop import _batches, prepare
-
     cfg, arch = model.cfg, model.arch
     tc = cfg.train
     data = prepare(model, corpus)
@@ -167,7 +142,7 @@ def train_throughput(model, corpus, *, repeats: int = 5, seconds: float = 2.0,
 
 
 # ---------------------------------------------------------------------------- GEMM
-def gemm_rate(arch: M.Arch, rows: int, *, repeats: int = 5, seconds: float = 0.2,
+def gemm_rate(arch: Arch, rows: int, *, repeats: int = 5, seconds: float = 0.2,
               dtype=np.float32) -> dict:
     """float32 GEMM rate (GFLOP/s) of the model's three products at ``rows`` rows:
     forward x·Wᵀ (rows×nD · nD×H), backward δ·W (rows×H · H×nD) and δᵀ·x
@@ -220,21 +195,13 @@ def inference_throughput(model, sentences: list[list[str]], *, repeats: int = 5,
                 break
         tps.append(n * n_tok / el)
         cpu.append(n * n_tok / max(time.process_time() - c0, 1e-9))
-    from nertag.inference.tables import TableScorer
-
     ts = model.type_scorer()
     return {"tokens_per_s": stat(tps), "tokens_per_cpu_s": stat(cpu), "tokens": n_tok,
             "sentences": len(sentences), "cold_s": cold, "word_types": ts.filled,
-            "type_table_mb": ts.nbytes / 2 ** 20, "type_capacity": ts.capacity,
-            # for windows given as X (NerModel.scores): the per-feature plan, and what a
-            # timing probe on this machine would choose
-            "feature_plan": TableScorer(model.params, model.arch, plan="auto").plan,
-            "probe_plan": TableScorer(model.params, model.arch, plan="probe").plan}
+            "type_table_mb": ts.nbytes / 2 ** 20, "type_capacity": ts.capacity}
 
 
 def default_text(chars: int = DEFAULT_TEXT_CHARS) -> str:
-    from nertag.resources import data_dir
-
     base = (data_dir() / "example.txt").read_text(encoding="utf-8").rstrip("\n") + "\n\n"
     return base * max(1, chars // len(base))
 
@@ -244,8 +211,6 @@ def tagging_throughput(model, text_path: str | Path, *, repeats: int = 5,
     """End-to-end tokens/s (and MB/s) of raw text → jsonl through ``nertag tag``'s own
     streaming code (read, split, tag, format, write to a file; with ``jobs`` > 1, its
     worker pool), model already loaded."""
-    from nertag.tagging import runtime
-
     model.fast_inference = True
     n_chars = 0
     tokens = None
@@ -305,7 +270,7 @@ def run_benchmark(*, config: str | None = "default", train: str | None = None,
                   "params": int(sum(v.size for v in model.params.values())),
                   "flops_per_token": int(arch.flops_per_token())},
         "machine": {"cpus": os.cpu_count(), "load_avg": list(os.getloadavg()),
-                    "numpy": np.__version__, "blas": _blas_info()},
+                    "numpy": np.__version__, "blas": blas.describe()},
         "repeats": repeats,
     }
     progress("training")
@@ -324,10 +289,9 @@ def run_benchmark(*, config: str | None = "default", train: str | None = None,
     result["train"]["share_of_gemm"] = tr["tokens_per_s"]["median"] * fpt / rate
     result["train"]["share_of_gemm_at_batch_size"] = (
         tr["tokens_per_s"]["median"] * fpt / (g_batch["gflops"]["median"] * 1e9))
-    from nertag.tagging.runtime import rare_gc
-
-    # as `nertag tag`: parallelism from processes, not BLAS threads; the GC tuned
-    with blas_threads(1), rare_gc():
+    # as `nertag tag` and the Python API: BLAS threads as the environment (the CLI's
+    # --threads) says, else one (parallelism from processes); the GC tuned
+    with blas.one_thread(), runtime.rare_gc():
         progress("inference")
         sents = [s.words for s in dev_c.sentences]
         result["inference"] = inference_throughput(model, sents, repeats=repeats,

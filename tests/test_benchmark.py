@@ -55,3 +55,23 @@ def test_benchmark_table_and_bad_options():
 
 def test_stat_median_and_spread():
     assert benchmark.stat([3, 1, 2]) == {"median": 2.0, "min": 1.0, "max": 3.0, "runs": 3}
+
+
+def test_benchmark_reads_training_data_in_any_format(tmp_path):
+    """The training data goes through read_corpus, as `nertag train`'s: a JSONL file
+    (written by `nertag convert`) gives the same corpus as the CoNLL file it came from."""
+    from nertag.resources import data_dir
+
+    conll = data_dir() / "sample" / "train.conll"
+    jsonl = tmp_path / "train.jsonl"
+    r = CliRunner().invoke(app, ["convert", str(conll), str(jsonl)])
+    assert r.exit_code == 0, r.output
+    tokens = {}
+    for name, path in (("conll", conll), ("jsonl", jsonl)):
+        r = CliRunner().invoke(app, ["benchmark", "--quick", "--repeats", "1", "--train",
+                                     str(path), "--set", "model.hidden=20", "--json"])
+        assert r.exit_code == 0, r.output
+        tokens[name] = json.loads(r.output)["train"]["tokens_in_corpus"]
+    n_tokens = sum(1 for line in conll.read_text(encoding="utf-8").splitlines()
+                   if line.strip() and not line.startswith("-DOCSTART-"))
+    assert tokens == {"conll": n_tokens, "jsonl": n_tokens}

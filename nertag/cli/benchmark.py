@@ -92,11 +92,6 @@ def result_table(r: dict):
     t.add_row("  first layer", f"per word type: {inf['word_types']:,} types, "
               f"{inf['type_table_mb']:.0f} MB (room for {inf['type_capacity']:,}); "
               f"cold first pass {inf['cold_s']:.2f} s")
-    t.add_row("  per-feature plan (windows given as X)",
-              ", ".join(f"{k}: {v}" for k, v in inf["feature_plan"].items()))
-    differ = {k: v for k, v in inf["probe_plan"].items() if v != inf["feature_plan"].get(k)}
-    t.add_row("  timing probe's choice", "same" if not differ else
-              ", ".join(f"{k}: {v}" for k, v in differ.items()))
     tg = r["tagging"]
     t.add_row(f"tagging tokens/s, raw text → jsonl ({tg['tokens']:,} tokens)",
               _fmt(tg["tokens_per_s"]))

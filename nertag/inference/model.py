@@ -11,13 +11,12 @@ never does, since its parameters change under it):
   :class:`~nertag.inference.word_types.WordTypeScorer`: the first layer's contribution
   of each word type at each window position is computed the first time the type is
   seen, so a token costs n row lookups whatever the features (plus one for the
-  name-list codes around it: :mod:`~nertag.inference.token_tables`); windows given as X go
-  through a :class:`~nertag.inference.tables.TableScorer` (per-feature tables once
-  enough tokens have been scored to pay for them).  Both check that the parameters
-  are unchanged before each use (:class:`~nertag.inference.tables.ParamSnapshot`);
+  name-list codes around it: :mod:`~nertag.inference.token_tables`), checked against
+  the parameters before each use (:class:`~nertag.inference.snapshot.ParamSnapshot`);
+  windows given as X (training's evaluation) go through the plain forward;
 * constrained decoding runs Viterbi only on the sentences whose greedy path makes
-  an invalid transition (a valid greedy path is the constrained optimum), with a
-  Viterbi whose steps cost O(K) vector operations instead of O(K²).
+  an invalid transition (a valid greedy path is the constrained optimum), and the
+  scores are decoded transposed (:meth:`~nertag.inference.decode.Decoder.decode`).
 """
 
 from __future__ import annotations
@@ -29,17 +28,13 @@ import numpy as np
 
 from nertag.config import Config
 from nertag.inference.decode import Decoder
-from nertag.inference.tables import TableScorer
 from nertag.inference.word_types import WordCache, WordTypeScorer
-from nertag.nn import window as M
+from nertag.nn import window
 from nertag.nn.arch import Arch, CharArch
 from nertag.nn.ragged import sentence_starts
 from nertag.text import tags as tagmod
 from nertag.text.doc_context import doc_of_tokens, document_codes, spans_to_types
 from nertag.text.features import Featurizer
-
-#: Tokens scored (with unchanged parameters) after which the lookup tables are built.
-FAST_TABLE_TOKENS = 100_000
 
 
 def model_arch(cfg: Config, featurizer: Featurizer, n_labels: int) -> Arch:
@@ -74,12 +69,10 @@ class NerModel:
     params: dict[str, np.ndarray]
     labels: list[str]  # in the model's own scheme (cfg.model.tag_scheme)
     stage1: "NerModel | None" = None  # features.doc_context: the first model
-    fast_inference: bool = False  # word types, table lookups, cheap Viterbi (inference only)
-    _fast: object = field(default=None, init=False, repr=False, compare=False)
-    _scored: int = field(default=0, init=False, repr=False, compare=False)
+    fast_inference: bool = False  # word types, per-type rows, cheap decoding (inference only)
     _words: WordCache | None = field(default=None, init=False, repr=False, compare=False)
     _decoder: Decoder | None = field(default=None, init=False, repr=False, compare=False)
-    _types: object = field(default=None, init=False, repr=False, compare=False)
+    _types: WordTypeScorer | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def scheme(self) -> str:
@@ -139,27 +132,9 @@ class NerModel:
         return self.scores(self.windows_flat(words, lengths, docs))
 
     # ------------------------------------------------------------------ scores
-    def fast_scorer(self, upcoming: int = 0, tables: bool | None = None):
-        """The cached :class:`~nertag.inference.tables.TableScorer` for the current parameters.
-
-        Tables are built once ``FAST_TABLE_TOKENS`` windows have been scored with
-        these parameters (``upcoming`` counts the ones about to be), or when
-        ``tables`` is True; a parameter change (even in place) discards them.
-        """
-        fs = self._fast
-        if fs is not None and not fs.valid_for(self.params):
-            fs, self._scored = None, 0
-        self._scored += upcoming
-        want = tables if tables is not None else self._scored >= FAST_TABLE_TOKENS
-        if fs is None or (want and fs.plan_kind == "light"):
-            fs = TableScorer(self.params, self.arch, plan="auto" if want else "light")
-        self._fast = fs
-        return fs
-
     def scores(self, X: np.ndarray) -> np.ndarray:
-        if self.fast_inference:
-            return self.fast_scorer(len(X)).scores(X)
-        return M.scores(self.params, X, self.arch)
+        """Scores (N, K) of windows X: (N, n, F + ...), the plain forward."""
+        return window.scores(self.params, X, self.arch)
 
     # ------------------------------------------------------------------ decoding
     def decoder(self) -> Decoder:

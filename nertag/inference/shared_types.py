@@ -27,9 +27,8 @@ from typing import Sequence
 
 import numpy as np
 
-from nertag.inference.tables import table_budget
 from nertag.inference.word_types import (TYPE_BUDGET_BYTES, WORD_CACHE_SIZE, WordCache,
-                                         WordTypeScorer)
+                                         WordTypeScorer, table_budget)
 from nertag.text.features import END, START
 
 #: Longest word (UTF-8 bytes) kept in the shared table.

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nertag.inference.tables import ParamSnapshot
+from nertag.inference.snapshot import ParamSnapshot
 from nertag.nn.arch import Arch
 from nertag.nn.ragged import window_ids
 

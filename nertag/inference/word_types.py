@@ -25,11 +25,12 @@ multiplies a sentence at a time (sentences of one length stacked: one product ea
 
 from __future__ import annotations
 
-import numpy as np
-
+import os
 from typing import Sequence
 
-from nertag.inference.tables import CHUNK, ParamSnapshot, table_budget, x_params
+import numpy as np
+
+from nertag.inference.snapshot import ParamSnapshot
 from nertag.inference.token_tables import TokenFeatureRows, token_feature_columns
 from nertag.nn import charcnn
 from nertag.nn.activations import activation
@@ -37,6 +38,9 @@ from nertag.nn.arch import Arch
 from nertag.nn.ragged import sentence_starts, window_ids
 from nertag.text.features import END, START, Featurizer
 
+#: Tokens scored at a time: small enough that the (chunk, H) temporaries stay in
+#: the CPU cache while the rows are summed into them (512 was fastest here).
+CHUNK = 512
 #: Distinct words whose feature ids are remembered (the cache is emptied when full).
 WORD_CACHE_SIZE = 100_000
 #: Size of the per-word-type table: ~16k types at H = 300, n = 5, which in news text
@@ -48,6 +52,19 @@ SEGMENT_CHUNKS = 16
 #: Rows of types past the table kept from one segment to the next (49 MB at H = 300,
 #: n = 5); when a segment brings more than fit, they all start again.
 OVERFLOW_ROWS = 8192
+
+
+def table_budget(default: int) -> int:
+    """Bytes the per-type table may take (``NERTAG_FAST_BUDGET_MB`` overrides ``default``)."""
+    env = os.environ.get("NERTAG_FAST_BUDGET_MB")
+    return int(float(env) * (1 << 20)) if env else default
+
+
+def x_params(arch: Arch) -> list[str]:
+    """The parameters a word's vector e is made from: its embedding tables (and the
+    character CNN's)."""
+    return [f"E_{name}" for name, _, _ in arch.features] + \
+        (list(charcnn.PARAMS) if arch.chars is not None else [])
 
 
 class WordCache:

@@ -1,5 +1,5 @@
-"""Tests for nertag.inference.model (NerModel): its fast scorers follow parameter changes,
-build tables only once enough tokens were scored, and predict as the plain path does."""
+"""Tests for nertag.inference.model (NerModel): its fast scorer follows parameter changes,
+windows given as X take the plain forward, and predict as the plain path does."""
 
 from __future__ import annotations
 
@@ -11,29 +11,16 @@ from nertag.inference import model as P
 from nertag.nn import window as M
 
 
-def test_model_cache_follows_in_place_parameter_changes(trained, dev_words):
+def test_windows_given_as_x_take_the_plain_forward(trained, dev_words):
+    """With fast_inference, windows given as X (training's evaluation path) are scored by
+    the plain forward: the same bits, and after an in-place parameter change too."""
     model = P.NerModel(trained.cfg, trained.featurizer, trained.arch,
                        {k: v.copy() for k, v in trained.params.items()}, trained.labels,
                        fast_inference=True)
     X = model.featurizer.featurize(dev_words)
-    fs = model.fast_scorer(tables=True)
-    assert fs.tables and model.fast_scorer() is fs  # cached
-    assert_same_scores(M.scores(model.params, X, model.arch), model.scores(X))
+    np.testing.assert_array_equal(model.scores(X), M.scores(model.params, X, model.arch))
     model.params["W"] *= 1.5           # in place, as an optimiser step does
-    model.params["E_word"][3:7] += 0.2
-    assert_same_scores(M.scores(model.params, X, model.arch), model.scores(X))
-    assert model.fast_scorer() is not fs
-
-
-def test_tables_only_once_enough_tokens_were_scored(trained, dev_words, monkeypatch):
-    model = P.NerModel(trained.cfg, trained.featurizer, trained.arch, trained.params,
-                       trained.labels, fast_inference=True)
-    X = model.featurizer.featurize(dev_words)
-    monkeypatch.setattr(P, "FAST_TABLE_TOKENS", 2 * len(X))
-    model.scores(X)
-    assert model._fast.plan_kind == "light" and "word" not in model._fast.tables
-    model.scores(X)
-    assert model._fast.plan_kind == "auto"
+    np.testing.assert_array_equal(model.scores(X), M.scores(model.params, X, model.arch))
 
 
 def test_type_scorer_follows_parameter_changes(trained, dev_words):
@@ -65,7 +52,6 @@ def test_predict_fast_equals_plain(trained, dev_words, decoder, overrides):
     plain = P.NerModel(model.cfg, model.featurizer, model.arch, model.params, model.labels)
     quick = P.NerModel(model.cfg, model.featurizer, model.arch, model.params, model.labels,
                        fast_inference=True)
-    quick.fast_scorer(tables=True)
     words = dev_words + [[]] + [["Unseen", "Zzyzx", "words", "."]]
     tags_p, conf_p = plain.predict(words, decoder)
     tags_q, conf_q = quick.predict(words, decoder)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_same_scores, untrained
-from nertag.inference.word_types import WordCache, WordTypeScorer
+from nertag.inference.word_types import CHUNK, WordCache, WordTypeScorer
 from nertag.nn import window as M
 
 
@@ -83,10 +83,6 @@ def test_a_types_rows_with_characters_are_the_same_bits_in_any_batch(trained_cha
 def _scores(model, sentences, *, budget=None, chunk=None, before=()):
     """Scores of ``sentences`` by a fresh scorer (after scoring ``before``), one array per
     sentence."""
-    import numpy as np
-
-    from nertag.inference.tables import CHUNK
-
     cache = WordCache(model.featurizer)
     ts = WordTypeScorer(model.params, model.arch, cache, budget_bytes=budget)
     for part in before:
