@@ -1,11 +1,11 @@
-"""The README's configuration table, made from the schema and the bundled configs.
+"""The configuration table of docs/configuration.md, made from the schema and the bundled configs.
 
     python -m tools.config_table            # print the table
-    python -m tools.config_table --write    # replace it in README.md
+    python -m tools.config_table --write    # replace it in docs/configuration.md
 
 Each row is a key of ``nertag/config.py``'s schema: its default, the value each
 bundled config (``nertag/configs/*.yaml``) resolves to, and the schema's help
-text. ``tests/tools/test_config_table.py`` fails when README.md is out of date.
+text. ``tests/tools/test_config_table.py`` fails when docs/configuration.md is out of date.
 """
 
 from __future__ import annotations
@@ -61,13 +61,13 @@ def table() -> str:
 def replace_in(readme: str) -> str:
     head, sep, rest = readme.partition(BEGIN + "\n")
     if not sep or END not in rest:
-        raise SystemExit(f"README.md has no {BEGIN} … {END} block")
+        raise SystemExit(f"docs/configuration.md has no {BEGIN} … {END} block")
     return head + BEGIN + "\n" + table() + rest[rest.index(END):]
 
 
 def main(argv: list[str]) -> int:
     if "--write" in argv:
-        path = ROOT / "README.md"
+        path = ROOT / "docs" / "configuration.md"
         path.write_text(replace_in(path.read_text(encoding="utf-8")), encoding="utf-8")
     else:
         sys.stdout.write(table())

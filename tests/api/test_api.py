@@ -1,11 +1,10 @@
 """The Python API (nertag.load / Tagger / Doc / train / evaluate): the same results as
 the commands, exact offsets, pickling, errors that fit Python, a light ``import
-nertag``, and the README's "Use from Python" examples run as doctests."""
+nertag``. The examples of the README and docs/python.md run in tests/test_readme.py."""
 
 from __future__ import annotations
 
 import ast
-import doctest
 import itertools
 import json
 import pickle
@@ -352,38 +351,6 @@ def test_api_imports_neither_the_package_root_nor_the_cli():
         names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     assert "nertag" not in names
     assert not [n for n in names if n and n.startswith("nertag.cli")]
-
-
-# ---------------------------------------------------------------------- the README
-def readme_examples() -> str:
-    """The pycon blocks of the README's "Use from Python", every other line blanked (so
-    doctest reports README line numbers)."""
-    lines = (ROOT / "README.md").read_text(encoding="utf-8").split("\n")
-    keep, inside, section, blocks = [], False, False, 0
-    for line in lines:
-        if line.startswith("## "):
-            section = line == "## Use from Python"
-        if section and line.startswith("```"):
-            inside = line == "```pycon"
-            blocks += inside
-            keep.append("")
-            continue
-        keep.append(line if section and inside else "")
-    assert blocks >= 5
-    return "\n".join(keep)
-
-
-def test_readme_examples_run(tmp_path, monkeypatch):
-    for name in ("data", "models"):  # the README's paths are relative to the repository
-        (tmp_path / name).symlink_to(ROOT / name, target_is_directory=True)
-    monkeypatch.chdir(tmp_path)
-    test = doctest.DocTestParser().get_doctest(readme_examples(), {}, "README.md",
-                                               str(ROOT / "README.md"), 0)
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    runner.run(test)
-    failed, attempted = runner.summarize(verbose=False)
-    assert attempted > 15 and failed == 0
-    assert (tmp_path / "tiny-model" / "manifest.json").is_file()
 
 
 def test_a_doc_is_the_sequence_of_its_tokens(tagger):

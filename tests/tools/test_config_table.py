@@ -1,16 +1,16 @@
-"""README.md's configuration table is the one tools.config_table makes."""
+"""docs/configuration.md's configuration table is the one tools.config_table makes."""
 
 from pathlib import Path
 
 from tools import config_table
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
-def test_readme_config_table_is_up_to_date():
-    text = README.read_text(encoding="utf-8")
+def test_docs_config_table_is_up_to_date():
+    text = PAGE.read_text(encoding="utf-8")
     assert config_table.replace_in(text) == text, (
-        "README.md's configuration table is out of date: run "
+        "docs/configuration.md's configuration table is out of date: run "
         "`python -m tools.config_table --write`")
 
 
