@@ -15,7 +15,8 @@ format; ``nertag convert`` and :func:`nertag.text.datasets.convert` use them).
 The JSONL writers need text: a sentence read from text keeps its own; a sentence of
 CoNLL tokens is detokenized (:mod:`nertag.text.detok`), with a space added at an
 entity's edge wherever nertag's tokenizer would otherwise cut the entity, so every
-span written falls on token boundaries when the file is read back.
+span written falls on token boundaries when the file is read back.  What a format could
+not read back as written is refused before anything is written (:func:`check_writable`).
 """
 
 from __future__ import annotations
@@ -41,18 +42,48 @@ def write_corpus(corpus: Corpus, f: IO[str], fmt: str) -> list[str]:
     if fmt not in WRITERS:
         raise NertagError(f"unknown output format {fmt!r}; use one of "
                           f"{', '.join(OUTPUT_FORMATS)}", exit_code=2)
+    check_writable(corpus, fmt)
     return WRITERS[fmt](corpus, f)
+
+
+def check_writable(corpus: Corpus, fmt: str) -> None:
+    """Refuse, before anything is written, what ``fmt`` could not read back as written:
+    an entity type that is no label (:func:`nertag.text.tags.label_problem`), and in
+    CoNLL columns a word that is empty, holds whitespace or NUL, is ``-DOCSTART-``, or
+    starts the file with a byte-order mark. Errors name the sentence's file and line."""
+    columns = fmt in ("conll", "conll-bioes", "conll-iob1", "io")
+    types: set[str] = set()
+    for k, s in enumerate(corpus.sentences):
+        for t in set(s.tags) - types - {"O"}:
+            problem = tagmod.label_problem(tagmod.parse_tag(t)[1])
+            if problem:
+                raise NertagError(f"{corpus.path}:{s.line}: the entity type "
+                                  f"{tagmod.parse_tag(t)[1][:40]!r}: {problem}")
+            types.add(t)
+        for i, w in enumerate(s.words if columns else ()):
+            problem = _column_word_problem(w, first=k == i == 0)
+            if problem:
+                raise NertagError(f"{corpus.path}:{s.line}: the word {w[:40]!r} {problem}; "
+                                  f"write a JSONL format instead")
+
+
+def _column_word_problem(w: str, first: bool) -> str | None:
+    if not w or w.split()[0] != w:
+        return "is empty or holds whitespace, which CoNLL columns cannot hold"
+    if "\x00" in w:
+        return ("holds a NUL character, which a CoNLL file cannot hold (nertag reads it as "
+                "binary data)")
+    if w == "-DOCSTART-":
+        return "would be read as a document marker in CoNLL columns"
+    if first and w.startswith("\ufeff"):
+        return "starts with a byte-order mark, which readers drop at the start of a file"
+    return None
 
 
 # ------------------------------------------------------------------ columns
 def _columns(corpus: Corpus, f: IO[str], tags_of) -> int:
     total = 0
     for s in corpus.sentences:
-        for w in s.words:
-            if not w or w.split()[0] != w:
-                raise NertagError(f"{corpus.path}:{s.line}: the word {w!r} is empty or holds "
-                                  f"whitespace, which CoNLL columns cannot hold; write a JSONL "
-                                  f"format instead")
         tags, n = tags_of(s.tags)
         total += n
         f.write("".join(f"{w}\t{t}\n" for w, t in zip(s.words, tags)) + "\n")

@@ -31,8 +31,10 @@ from pathlib import Path
 from nertag.atomic import atomic_open
 from nertag.errors import NertagError
 from nertag.text import spans_jsonl
+from nertag.text import tags as tagmod
 from nertag.text.conll import MAX_LINE_BYTES, Corpus, open_checked, read_conll
 from nertag.text.corpus_writers import OUTPUT_FORMATS, write_corpus
+from nertag.text.lines import LineTooLong, iter_lines
 
 #: Format names (``--from`` also takes ``auto``); ``conll`` reads any tag scheme.
 FORMATS = OUTPUT_FORMATS
@@ -83,8 +85,10 @@ def detect_format(path: str | os.PathLike, encoding: str = "utf-8") -> str:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError:
-            if line.startswith("["):
-                return "conll"
+            if line.startswith("[") or _tagged_columns(cols):
+                return "conll"  # e.g. a first word "{a" or "{}"
+            if line == "{":  # the start of a long record
+                return _jsonl_flavour(path, encoding)
             return "jsonl"  # its reader reports the bad JSON with its line
         if isinstance(obj, list):
             raise NertagError(f"{path}:{lineno}: a JSON array; nertag reads JSON Lines, one "
@@ -94,23 +98,29 @@ def detect_format(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     return "conll"
 
 
+def _tagged_columns(cols: list[str]) -> bool:
+    """Columns that end in a tag or an IO label: ``word ... tag``."""
+    return len(cols) >= 2 and (tagmod.is_valid_tag(cols[-1], "bioes")
+                               or tagmod.is_io_label(cols[-1]))
+
+
 def _first_line(path, encoding: str) -> tuple[int, str] | None:
     """The first non-blank line, decoded and stripped (None: no such line, or one the
-    CoNLL reader will report)."""
+    CoNLL reader will report); a line too long for CoNLL that opens a JSON object is
+    returned as ``{`` (one long JSON record: a whole document)."""
     try:
         "".encode(encoding)
     except LookupError:
         return None
     with open_checked(path) as f:
-        for lineno, raw in enumerate(iter(lambda: f.readline(MAX_LINE_BYTES + 1), b""), 1):
-            if not raw.strip():
-                continue
-            if len(raw) > MAX_LINE_BYTES and raw.lstrip(b"\xef\xbb\xbf \t").startswith(b"{"):
-                raw += f.readline()  # one long JSON record (a whole document)
-            try:
-                return lineno, raw.decode(encoding).lstrip("\ufeff").strip()
-            except UnicodeDecodeError:
-                return None
+        try:
+            for lineno, raw in iter_lines(f, path, MAX_LINE_BYTES):
+                if raw.strip():
+                    return lineno, raw.decode(encoding).strip()
+        except LineTooLong as e:
+            return (e.lineno, "{") if e.head.lstrip(b" \t").startswith(b"{") else None
+        except UnicodeDecodeError:
+            return None
     return None
 
 

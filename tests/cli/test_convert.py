@@ -109,3 +109,71 @@ def test_nertag_tag_output_is_training_data(tmp_path, cli, small_model):
         r = cli("convert", tagged, tmp_path / f"{per}.conll")
         assert r.exit_code == 0, r.stderr
     assert (tmp_path / "sentence.conll").read_text() == (tmp_path / "document.conll").read_text()
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_word(tmp_path, cli):
+    p = tmp_path / "bom.conll"
+    p.write_bytes(b"\xef\xbb\xbfParis\tB-LOC\nis\tO\n\n")
+    r = cli("convert", p, "-", "--to", "jsonl")
+    assert r.exit_code == 0, r.stderr
+    rec = json.loads(r.stdout)
+    assert rec["text"] == "Paris is"
+    assert rec["entities"] == [{"start": 0, "end": 5, "label": "LOC", "text": "Paris"}]
+
+
+def test_old_mac_line_ends_are_lines(tmp_path, cli):
+    p = tmp_path / "mac.conll"
+    p.write_bytes(b"Paris\tB-LOC\ris\tO\r\rBob\tB-PER\r")
+    r = cli("convert", p, tmp_path / "out.conll")
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "out.conll").read_text() == "Paris\tB-LOC\nis\tO\n\nBob\tB-PER\n\n"
+    assert "(conll, 2 sentences, 2 entities)" in r.stderr
+
+
+def test_mixed_line_ends_are_refused(tmp_path, cli, expect_error):
+    p = tmp_path / "twice.conll"
+    p.write_bytes(b"Paris\tB-LOC\r\r\nis\tO\r\r\n")
+    expect_error(cli("convert", p, tmp_path / "out.jsonl"), 1,
+                 f"{p}:1: lines end in CR alone (old Mac) and in LF (line 2)",
+                 "give the file one kind of line end")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("label,frag", [
+    ("O", "O means outside any entity"),
+    ("B-PER", "it looks like a tag (a letter then '-'); give the entity type alone, e.g. 'PER'"),
+    ("P\u0000ER", "an entity type cannot hold the control character U+0000; remove it"),
+    ("NEW\tPER", "an entity type cannot hold whitespace; join its words with _"),
+])
+@pytest.mark.parametrize("to", ["io", "conll", "jsonl"])
+def test_labels_no_format_can_keep_are_refused_before_writing(tmp_path, cli, expect_error,
+                                                             label, frag, to):
+    p = tmp_path / "spans.jsonl"
+    p.write_text(json.dumps({"text": "Bob ran", "label": [[0, 3, label]]}) + "\n",
+                 encoding="utf-8")
+    out = tmp_path / "out"
+    expect_error(cli("convert", p, out, "--to", to), 1,
+                 f"{p}:1: span [0, 3) has the label {json.dumps(label)}: {frag}")
+    assert not out.exists()
+    r = cli("convert", p, "-", "--to", to)
+    assert r.exit_code == 1 and r.stdout == ""
+
+
+def test_doccano_spans_under_two_keys_are_refused(tmp_path, cli, expect_error):
+    p = tmp_path / "both.jsonl"
+    p.write_text(json.dumps({"text": "Bob ran", "label": [[0, 3, "PER"]], "entities": [
+        {"start_offset": 4, "end_offset": 7, "label": "X"}]}) + "\n", encoding="utf-8")
+    expect_error(cli("convert", p, tmp_path / "out.conll"), 1,
+                 f'{p}:1: both "label" and "entities" hold spans', "merge them into one")
+
+
+def test_a_word_columns_cannot_hold_writes_nothing_to_standard_output(tmp_path, cli,
+                                                                      expect_error):
+    p = tmp_path / "p.jsonl"
+    recs = [{"text": "Bob ran", "spans": [{"start": 0, "end": 3, "label": "PER"}]},
+            {"text": "New York", "tokens": [{"text": "New York", "start": 0, "end": 8}],
+             "spans": [{"start": 0, "end": 8, "label": "LOC"}]}]
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    r = cli("convert", p, "-", "--to", "conll")
+    expect_error(r, 1, f"{p}:2: the word 'New York' is empty or holds whitespace")
+    assert r.stdout == ""

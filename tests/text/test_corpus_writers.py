@@ -111,3 +111,48 @@ def test_unknown_format():
     assert ei.value.exit_code == 2
     assert OUTPUT_FORMATS == ("conll", "conll-bioes", "conll-iob1", "io", "jsonl", "doccano",
                               "prodigy")
+
+
+@pytest.mark.parametrize("word,frag", [
+    ("Bo\x00b", "x.conll:11: the word 'Bo\\x00b' holds a NUL character, which a CoNLL file "
+                "cannot hold (nertag reads it as binary data); write a JSONL format instead"),
+    ("-DOCSTART-", "x.conll:11: the word '-DOCSTART-' would be read as a document marker in "
+                   "CoNLL columns; write a JSONL format instead"),
+    ("a\u2028b", "x.conll:11: the word 'a\\u2028b' is empty or holds whitespace, which CoNLL "
+                "columns cannot hold; write a JSONL format instead"),
+])
+@pytest.mark.parametrize("fmt", ["conll", "conll-bioes", "conll-iob1", "io"])
+def test_words_that_columns_cannot_hold_are_refused_before_anything_is_written(word, frag, fmt):
+    c = corpus(S2, ([word, "ran"], ["B-PER", "O"]))
+    f = io.StringIO()
+    with pytest.raises(NertagError) as ei:
+        write_corpus(c, f, fmt)
+    assert ei.value.message == frag
+    assert f.getvalue() == ""  # refused up front: standard output gets nothing either
+    assert json.loads(written(c, "prodigy")[0].split("\n")[1])["tokens"][0]["text"] == word
+
+
+def test_a_byte_order_mark_cannot_start_a_columns_file():
+    c = corpus(([("\ufeffBob")], ["B-PER"]), (["\ufeffAnn"], ["O"]))
+    with pytest.raises(NertagError, match=r"^x.conll:1: the word '\\ufeffBob' starts with a "
+                                          r"byte-order mark, which readers drop at the start of "
+                                          r"a file; write a JSONL format instead"):
+        written(c, "conll")
+    text, _ = written(corpus(S2, (["\ufeffAnn"], ["O"])), "conll")  # not first: kept
+    assert "\n\ufeffAnn\tO\n" in text
+
+
+@pytest.mark.parametrize("tags,frag", [
+    (["B-O", "O"], "x.conll:11: the entity type 'O': O means outside any entity"),
+    (["B-B-PER", "O"], "x.conll:11: the entity type 'B-PER': it looks like a tag"),
+    (["B-P\x00ER", "O"], "x.conll:11: the entity type 'P\\x00ER': an entity type cannot hold "
+                         "the control character U+0000"),
+])
+@pytest.mark.parametrize("fmt", OUTPUT_FORMATS)
+def test_entity_types_no_format_can_keep_are_refused(tags, frag, fmt):
+    """A corpus made in code (the readers refuse these already) cannot slip them through."""
+    f = io.StringIO()
+    with pytest.raises(NertagError) as ei:
+        write_corpus(corpus(S2, (["Bob", "ran"], tags)), f, fmt)
+    assert ei.value.message.startswith(frag)
+    assert f.getvalue() == ""

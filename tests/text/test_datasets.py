@@ -171,3 +171,40 @@ def test_doccano_written_by_convert_reads_back_to_the_same_words(tmp_path):
     (tmp_path / "plain.jsonl").write_text(json.dumps(rec) + "\n", encoding="utf-8")
     plain = read_corpus(tmp_path / "plain.jsonl")
     assert [w for s in plain.sentences for w in s.words][:4] == ["Adams", ",", "T.", "O'Gorman"]
+
+
+@pytest.mark.parametrize("first", ["{}", "{a", "[x", "{\"x\":", "[1]"])
+def test_columns_whose_first_word_starts_with_a_brace_are_conll(tmp_path, first):
+    p = tmp_path / "brace.conll"
+    p.write_text(f"{first}\tB-PER\nsaid\tO\n\n", encoding="utf-8")
+    assert detect_format(p) == "conll"
+    assert [s.words for s in read_corpus(p).sentences] == [[first, "said"]]
+    broken = tmp_path / "broken.jsonl"  # a broken JSON line is still read (and refused) as JSON
+    broken.write_text('{"text": "a b", "label": [[0, 1, "PER"]]\n', encoding="utf-8")
+    with pytest.raises(NertagError, match=f"^{broken}:1: not valid JSON"):
+        read_corpus(broken)
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_detection_with_a_byte_order_mark_and_any_line_end(tmp_path, eol):
+    p = tmp_path / "d"
+    cases = {"conll": "Bob\tB-PER\nran\tO\n\n",
+             "doccano": '{"text": "Bob ran", "label": [[0, 3, "PER"]]}\n',
+             "prodigy": '{"text": "Bob ran", "spans": [{"start": 0, "end": 3, "label": "PER"}]}\n'}
+    for fmt, content in cases.items():
+        p.write_bytes(b"\xef\xbb\xbf" + (content * 2).replace("\n", eol).encode())
+        assert detect_format(p) == fmt
+        c = read_corpus(p)
+        assert [(s.words, s.tags) for s in c.sentences] == [(["Bob", "ran"], ["B-PER", "O"])] * 2
+
+
+def test_a_first_record_longer_than_a_conll_line_is_still_detected(tmp_path):
+    from nertag.text.conll import MAX_LINE_BYTES
+
+    p = tmp_path / "long.jsonl"
+    text = "word " * (MAX_LINE_BYTES // 5 + 10)
+    p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"text": text, "label": [[0, 4, "X"]]}).encode()
+                  + b"\r")
+    assert detect_format(p) == "doccano"
+    p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"text": text, "spans": []}).encode())
+    assert detect_format(p) == "prodigy"
