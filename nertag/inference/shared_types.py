@@ -43,7 +43,7 @@ class TypeStore:
     def __init__(self, n: int, hidden: int, n_features: int, dtype, capacity: int):
         self.capacity = C = capacity
         dtype = np.dtype(dtype)
-        parts = [("G", dtype, (n, C, hidden)), ("feats", np.int32, (C, n_features)),
+        parts = [("type_rows", dtype, (n, C, hidden)), ("feats", np.int32, (C, n_features)),
                  ("words", np.uint8, (C, WORD_BYTES)), ("length", np.uint8, (C,)),
                  ("ready", np.uint8, (C,)), ("counter", np.int64, (1,))]
         offsets, total = [], 0
@@ -164,7 +164,7 @@ class SharedTypeScorer(WordTypeScorer):
 
     def __init__(self, params: dict, arch, cache: SharedWordCache):
         super().__init__(params, arch, cache, budget_bytes=0)
-        self.G, self.capacity = cache.store.G, cache.store.capacity
+        self.type_rows, self.capacity = cache.store.type_rows, cache.store.capacity
 
     def _fill(self) -> None:
         if self.generation != self.cache.generation:  # the private types started again
@@ -173,7 +173,7 @@ class SharedTypeScorer(WordTypeScorer):
         pending = self.cache.pending
         for a in range(0, len(pending), 2048):
             slots = np.asarray(pending[a:a + 2048], dtype=np.intp)
-            self.G[:, slots] = self._rows(slots)
+            self.type_rows[:, slots] = self._rows(slots)
         if pending:
             self.cache.store.publish(pending)
             pending.clear()
@@ -191,6 +191,6 @@ def share(model, budget_bytes: int | None = None) -> None:
     store.feats[0], store.feats[1] = START, END
     cache = SharedWordCache(model.featurizer, store)
     scorer = SharedTypeScorer(model.params, model.arch, cache)
-    store.G[:, :2] = scorer._rows(np.arange(2))
+    store.type_rows[:, :2] = scorer._rows(np.arange(2))
     store.ready[:2] = 1
     model._words, model._types = cache, scorer

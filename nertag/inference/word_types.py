@@ -153,7 +153,7 @@ class WordTypeScorer:
             W.reshape(H, n, D)[:, :, keep].transpose(2, 1, 0).reshape(len(keep), n * H))
         self.tokens = TokenFeatureRows(params, arch) if arch.token_features else None
         self.snapshot = ParamSnapshot(params, ["W", "b"] + x_params(arch))
-        self.G: np.ndarray | None = None  # (n, capacity, H), filled for types < filled
+        self.type_rows: np.ndarray | None = None  # G: (n, capacity, H), types < filled
         self.filled = 0
         self.generation = cache.generation
         self.over: np.ndarray | None = None  # (n, OVERFLOW_ROWS, H): rows of types past G
@@ -185,12 +185,12 @@ class WordTypeScorer:
         if self.generation != self.cache.generation:  # the cache started again
             self.filled, self.generation = 0, self.cache.generation
             self.over_slot.clear()
-        if self.G is None:
-            self.G = np.empty((self.arch.n, self.capacity, self.arch.hidden), dtype=self.dtype)
+        if self.type_rows is None:
+            self.type_rows = np.empty((self.arch.n, self.capacity, self.arch.hidden), dtype=self.dtype)
         top = min(self.cache.size, self.capacity)
         for a in range(self.filled, top, 2048):  # in blocks: small temporaries
             b = min(a + 2048, top)
-            self.G[:, a:b] = self._rows(np.arange(a, b))
+            self.type_rows[:, a:b] = self._rows(np.arange(a, b))
         self.filled = max(self.filled, top)
 
     def _window_types(self, types: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -280,11 +280,11 @@ class WordTypeScorer:
     def _sum_rows(self, z: np.ndarray, tmp: np.ndarray, ids: np.ndarray, extra) -> None:
         """z (B, H) = G_0[ids[0]] (bias included) + G_1[ids[1]] + ... for window types
         ids (n, B), rows numbered past the table taken from ``extra``."""
-        G, cap = self.G, self.capacity
+        rows, cap = self.type_rows, self.capacity
         for q in range(len(ids)):
             idq = ids[q]
             dst = z if q == 0 else tmp
-            np.take(G[q], idq, axis=0, out=dst, mode="clip")
+            np.take(rows[q], idq, axis=0, out=dst, mode="clip")
             if extra is not None:
                 rare = np.flatnonzero(idq >= cap)
                 if len(rare):
@@ -294,8 +294,8 @@ class WordTypeScorer:
 
     @property
     def nbytes(self) -> int:
-        return 0 if self.G is None else self.filled * self.arch.n * self.arch.hidden * \
-            self.G.itemsize
+        return 0 if self.type_rows is None else self.filled * self.arch.n * self.arch.hidden * \
+            self.type_rows.itemsize
 
 
 def pieces(lengths: np.ndarray, chunk: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:

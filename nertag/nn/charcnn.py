@@ -53,13 +53,6 @@ def slots(L: int, k: int) -> np.ndarray:
     return np.arange(L - k + 1)[:, None] + np.arange(k)
 
 
-def unfold(e: np.ndarray, k: int) -> np.ndarray:
-    """The k-character windows of every word, side by side (im2col).
-
-    e: (W, L, c)  ->  u: (W, P, k·c) with u[w, j] = [e[w, j]; …; e[w, j+k−1]]"""
-    return e[:, slots(e.shape[1], k)].reshape(len(e), -1, k * e.shape[2])
-
-
 def forward(chars: np.ndarray, params: dict, activation: str = "tanh", *,
             per_word: bool = False, grad: bool = True):
     """Character vectors v: (W, m) of words given as character ids chars: (W, L).
@@ -80,7 +73,7 @@ def forward(chars: np.ndarray, params: dict, activation: str = "tanh", *,
     m, kc = K.shape
     k = kc // C.shape[1]
     P = L - k + 1
-    window = slots(L, k)                                       # u = unfold(C[chars], k)
+    window = slots(L, k)                                       # u: the windows (im2col)
     if per_word:                                               # in one take of C's rows
         u = np.take(C, chars[:, window], axis=0).reshape(Wn, P, kc)      # (W, P, k·c)
         z = np.matmul(u, K.T).transpose(1, 0, 2)                         # (P, W, m)

@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from nertag.nn import graph as G
+from nertag.nn import graph
 from nertag.nn import graph_window
 from nertag.nn import window
 from nertag.nn.sparse import SparseRows
@@ -243,31 +243,31 @@ def _op_cases(rng: np.random.Generator):
     spread = rng.permutation(12).reshape(3, 4) * 0.3 + rng.uniform(0, 0.1, (3, 4))  # no ties
     ids, y, mask = np.array([1, 3, 1, 0, 3, 3]), np.array([2, 0, 3]), r(3, 4) > 0
     return [
-        ("matmul", G.matmul, dict(a=r(3, 4), b=r(4, 2))),
-        ("add_bias", G.add_bias, dict(x=r(3, 4), b=r(4))),
-        ("add", G.add, dict(a=r(3, 4), b=r(3, 4))),
-        ("add (broadcast)", G.add, dict(a=r(3, 1), b=r(1, 4))),
-        ("mul", G.mul, dict(a=r(3, 4), b=r(3, 4))),
-        ("dot", G.dot, dict(a=r(3, 4), b=r(3, 4))),
-        ("dot (vectors)", G.dot, dict(a=r(5), b=r(5))),
-        ("scale", lambda x: G.scale(x, -1.7), dict(x=r(3, 4))),
-        ("mul_const", lambda x: G.mul_const(x, mask / 0.5), dict(x=r(3, 4))),
-        ("activate (tanh)", lambda x: G.activate(x, "tanh"), dict(x=r(3, 4))),
-        ("activate (sigmoid)", lambda x: G.activate(x, "sigmoid"), dict(x=2 * r(3, 4))),
-        ("activate (relu)", lambda x: G.activate(x, "relu"), dict(x=away(r(3, 4), [0]))),
-        ("activate (hardtanh)", lambda x: G.activate(x, "hardtanh"),
+        ("matmul", graph.matmul, dict(a=r(3, 4), b=r(4, 2))),
+        ("add_bias", graph.add_bias, dict(x=r(3, 4), b=r(4))),
+        ("add", graph.add, dict(a=r(3, 4), b=r(3, 4))),
+        ("add (broadcast)", graph.add, dict(a=r(3, 1), b=r(1, 4))),
+        ("mul", graph.mul, dict(a=r(3, 4), b=r(3, 4))),
+        ("dot", graph.dot, dict(a=r(3, 4), b=r(3, 4))),
+        ("dot (vectors)", graph.dot, dict(a=r(5), b=r(5))),
+        ("scale", lambda x: graph.scale(x, -1.7), dict(x=r(3, 4))),
+        ("mul_const", lambda x: graph.mul_const(x, mask / 0.5), dict(x=r(3, 4))),
+        ("activate (tanh)", lambda x: graph.activate(x, "tanh"), dict(x=r(3, 4))),
+        ("activate (sigmoid)", lambda x: graph.activate(x, "sigmoid"), dict(x=2 * r(3, 4))),
+        ("activate (relu)", lambda x: graph.activate(x, "relu"), dict(x=away(r(3, 4), [0]))),
+        ("activate (hardtanh)", lambda x: graph.activate(x, "hardtanh"),
          dict(x=away(2 * r(3, 4), [-1, 1]))),
-        ("maximum", lambda x: G.maximum(x, axis=1), dict(x=spread)),
-        ("embedding", lambda t: G.embedding(t, ids), dict(table=r(5, 3))),
-        ("concat", lambda a, b: G.concat([a, b], axis=1), dict(a=r(3, 2), b=r(3, 4))),
-        ("unfold", lambda x: G.unfold(x, 3), dict(x=r(2, 5, 2))),
-        ("reshape", lambda x: G.reshape(x, (4, 3)), dict(x=r(3, 4))),
-        ("transpose", G.transpose, dict(x=r(3, 4))),
-        ("sum", lambda x: G.sum(x, axis=0), dict(x=r(3, 4))),
-        ("sum (all)", G.sum, dict(x=r(3, 4))),
-        ("index", lambda x: G.index(x, np.array([2, 0, 2])), dict(x=r(3, 4))),
-        ("gather", lambda x: G.gather(x, [0, 1, 1, 2], [3, 0, 0, 1]), dict(x=r(3, 4))),
-        ("logsumexp", lambda x: G.logsumexp(x, axis=1), dict(x=r(3, 4))),
+        ("maximum", lambda x: graph.maximum(x, axis=1), dict(x=spread)),
+        ("embedding", lambda t: graph.embedding(t, ids), dict(table=r(5, 3))),
+        ("concat", lambda a, b: graph.concat([a, b], axis=1), dict(a=r(3, 2), b=r(3, 4))),
+        ("unfold", lambda x: graph.unfold(x, 3), dict(x=r(2, 5, 2))),
+        ("reshape", lambda x: graph.reshape(x, (4, 3)), dict(x=r(3, 4))),
+        ("transpose", graph.transpose, dict(x=r(3, 4))),
+        ("sum", lambda x: graph.sum(x, axis=0), dict(x=r(3, 4))),
+        ("sum (all)", graph.sum, dict(x=r(3, 4))),
+        ("index", lambda x: graph.index(x, np.array([2, 0, 2])), dict(x=r(3, 4))),
+        ("gather", lambda x: graph.gather(x, [0, 1, 1, 2], [3, 0, 0, 1]), dict(x=r(3, 4))),
+        ("logsumexp", lambda x: graph.logsumexp(x, axis=1), dict(x=r(3, 4))),
         ("softmax_ce (composite)", lambda s: graph_window.softmax_ce(s, y), dict(s=r(3, 4))),
         ("sigmoid_bce (composite)", lambda s: graph_window.sigmoid_bce(s, y),
          dict(s=r(3, 4))),
@@ -279,13 +279,13 @@ def check_ops(rng: np.random.Generator, eps: float = 1e-5) -> list[OpCheck]:
     checks = []
     for op, fn, inputs in _op_cases(rng):
         values = {k: np.array(v, dtype=np.float64) for k, v in inputs.items()}
-        nodes = {k: G.Node(v.copy(), name=k) for k, v in values.items()}
+        nodes = {k: graph.Node(v.copy(), name=k) for k, v in values.items()}
         out = fn(*nodes.values())
         upstream = rng.choice([-1.0, 1.0], out.shape) * rng.uniform(0.5, 1.5, out.shape)
-        G.sum(G.mul_const(out, upstream)).backward()
+        graph.sum(graph.mul_const(out, upstream)).backward()
 
         def f() -> float:
-            return float(np.sum(upstream * fn(*[G.Node(v) for v in values.values()]).value))
+            return float(np.sum(upstream * fn(*[graph.Node(v) for v in values.values()]).value))
         for k, v in values.items():
             err = _max(rel_error(nodes[k].grad, numeric_grad(f, v, eps).reshape(v.shape)))
             checks.append(OpCheck(op, k, tuple(v.shape), err))

@@ -9,61 +9,61 @@ from __future__ import annotations
 
 import numpy as np
 
-from nertag.nn import graph as G
+from nertag.nn import graph
 from nertag.nn.arch import Arch, CharArch
 
 
-def char_vectors(P: dict[str, G.Node], chars: np.ndarray, ch: CharArch) -> G.Node:
+def char_vectors(P: dict[str, graph.Node], chars: np.ndarray, ch: CharArch) -> graph.Node:
     """v = max_j f(K u_j + b) for every row of character ids chars: (N, L) -> (N, m),
     as defined (f before the max, every occurrence of a word computed again)."""
     N = len(chars)
-    u = G.unfold(G.embedding(P["C_char"], chars), ch.k)                # (N, P, k·c)
-    z = G.matmul(G.reshape(u, (N * ch.P, ch.k * ch.c)), G.transpose(P["K_char"]))
-    z = G.reshape(G.add_bias(z, P["b_char"]), (N, ch.P, ch.m))         # z = K u + b
+    u = graph.unfold(graph.embedding(P["C_char"], chars), ch.k)                # (N, P, k·c)
+    z = graph.matmul(graph.reshape(u, (N * ch.P, ch.k * ch.c)), graph.transpose(P["K_char"]))
+    z = graph.reshape(graph.add_bias(z, P["b_char"]), (N, ch.P, ch.m))         # z = K u + b
     if ch.activation == "tanh":
-        z = G.activate(z, "tanh")
-    return G.maximum(z, axis=1)                                         # the max routes
+        z = graph.activate(z, "tanh")
+    return graph.maximum(z, axis=1)                                         # the max routes
 
 
-def build_scores(P: dict[str, G.Node], X: np.ndarray, arch: Arch, masks=(None, None)) -> G.Node:
+def build_scores(P: dict[str, graph.Node], X: np.ndarray, arch: Arch, masks=(None, None)) -> graph.Node:
     """s = U f(W x + b) + c as a graph.  P: parameter nodes, X: (B, n, F) (or (B, n, F + L)
     with the character CNN) -> s: (B, K)."""
     B, n = X.shape[:2]
-    looked_up = [G.embedding(P[f"E_{name}"], X[:, :, f])               # (B, n, d_f) each
+    looked_up = [graph.embedding(P[f"E_{name}"], X[:, :, f])               # (B, n, d_f) each
                  for f, (name, _, _) in enumerate(arch.features)]
     if arch.chars is not None:                                          # (B, n, m)
         chars = X[:, :, arch.n_features:].reshape(B * n, -1)
-        looked_up.append(G.reshape(char_vectors(P, chars, arch.chars), (B, n, arch.chars.m)))
-    e = G.concat(looked_up, axis=2) if len(looked_up) > 1 else looked_up[0]  # (B, n, D)
-    x = G.reshape(e, (B, arch.input_dim))                               # (B, n·D)
+        looked_up.append(graph.reshape(char_vectors(P, chars, arch.chars), (B, n, arch.chars.m)))
+    e = graph.concat(looked_up, axis=2) if len(looked_up) > 1 else looked_up[0]  # (B, n, D)
+    x = graph.reshape(e, (B, arch.input_dim))                               # (B, n·D)
     if masks[0] is not None:
-        x = G.mul_const(x, masks[0])
-    z = G.add_bias(G.matmul(x, G.transpose(P["W"])), P["b"])            # z = Wx + b
-    h = G.activate(z, arch.activation)                                  # h = f(z)
+        x = graph.mul_const(x, masks[0])
+    z = graph.add_bias(graph.matmul(x, graph.transpose(P["W"])), P["b"])            # z = Wx + b
+    h = graph.activate(z, arch.activation)                                  # h = f(z)
     if masks[1] is not None:
-        h = G.mul_const(h, masks[1])
-    return G.add_bias(G.matmul(h, G.transpose(P["U"])), P["c"])         # s = Uh + c
+        h = graph.mul_const(h, masks[1])
+    return graph.add_bias(graph.matmul(h, graph.transpose(P["U"])), P["c"])         # s = Uh + c
 
 
-def softmax_ce(s: G.Node, y: np.ndarray) -> G.Node:
+def softmax_ce(s: graph.Node, y: np.ndarray) -> graph.Node:
     """J = mean over rows of −log softmax(s)[y] = (Σ_b log Σ_k exp s[b, k] − Σ_b s[b, y_b]) / B,
     built from graph ops (log-sum-exp and a gather): ∂J/∂s comes from the engine."""
     B = len(y)
-    gold = G.sum(G.gather(s, np.arange(B), y))
-    return G.scale(G.add(G.sum(G.logsumexp(s, axis=1)), G.scale(gold, -1.0)), 1.0 / B)
+    gold = graph.sum(graph.gather(s, np.arange(B), y))
+    return graph.scale(graph.add(graph.sum(graph.logsumexp(s, axis=1)), graph.scale(gold, -1.0)), 1.0 / B)
 
 
-def sigmoid_bce(s: G.Node, y: np.ndarray) -> G.Node:
+def sigmoid_bce(s: graph.Node, y: np.ndarray) -> graph.Node:
     """One-vs-rest logistic heads: J = (Σ_{b,k} softplus(s[b, k]) − Σ_b s[b, y_b]) / B, with
     softplus(z) = log(e⁰ + eᶻ) a log-sum-exp over [0, z]: graph ops only."""
     B, K = s.shape
-    zero_and_s = G.concat([np.zeros((B, K, 1), dtype=s.value.dtype), G.reshape(s, (B, K, 1))],
+    zero_and_s = graph.concat([np.zeros((B, K, 1), dtype=s.value.dtype), graph.reshape(s, (B, K, 1))],
                           axis=2)
-    gold = G.sum(G.gather(s, np.arange(B), y))
-    return G.scale(G.add(G.sum(G.logsumexp(zero_and_s, axis=2)), G.scale(gold, -1.0)), 1.0 / B)
+    gold = graph.sum(graph.gather(s, np.arange(B), y))
+    return graph.scale(graph.add(graph.sum(graph.logsumexp(zero_and_s, axis=2)), graph.scale(gold, -1.0)), 1.0 / B)
 
 
-def crf_nll(S: G.Node, y: np.ndarray, lengths, A: G.Node, start: G.Node, end: G.Node) -> G.Node:
+def crf_nll(S: graph.Node, y: np.ndarray, lengths, A: graph.Node, start: graph.Node, end: graph.Node) -> graph.Node:
     """Mean over sentences of log Z − score(gold) for sentences laid end to end in S (B, K).
 
     score(y) = start[y_0] + Σ_t S[t, y_t] + Σ_{t≥1} A[y_{t−1}, y_t] + end[y_{T−1}];
@@ -79,26 +79,26 @@ def crf_nll(S: G.Node, y: np.ndarray, lengths, A: G.Node, start: G.Node, end: G.
     total, o = None, 0
     for T in lengths:
         t_ids, yi = np.arange(o, o + T), y[o:o + T]
-        gold = G.add(G.index(start, yi[0]), G.sum(G.gather(S, t_ids, yi)))
+        gold = graph.add(graph.index(start, yi[0]), graph.sum(graph.gather(S, t_ids, yi)))
         if T > 1:
-            gold = G.add(gold, G.sum(G.gather(A, yi[:-1], yi[1:])))
-        gold = G.add(gold, G.index(end, yi[-1]))
-        alpha = G.add(start, G.index(S, o))                              # α_0 (K,)
+            gold = graph.add(gold, graph.sum(graph.gather(A, yi[:-1], yi[1:])))
+        gold = graph.add(gold, graph.index(end, yi[-1]))
+        alpha = graph.add(start, graph.index(S, o))                              # α_0 (K,)
         for t in range(o + 1, o + T):
-            paths = G.add(G.reshape(alpha, (K, 1)), A)                   # α[i] + A[i, j]
-            alpha = G.add(G.logsumexp(paths, axis=0), G.index(S, t))
-        log_z = G.logsumexp(G.add(alpha, end), axis=0)
-        nll = G.add(log_z, G.scale(gold, -1.0))
-        total = nll if total is None else G.add(total, nll)
+            paths = graph.add(graph.reshape(alpha, (K, 1)), A)                   # α[i] + A[i, j]
+            alpha = graph.add(graph.logsumexp(paths, axis=0), graph.index(S, t))
+        log_z = graph.logsumexp(graph.add(alpha, end), axis=0)
+        nll = graph.add(log_z, graph.scale(gold, -1.0))
+        total = nll if total is None else graph.add(total, nll)
         o += T
-    return G.scale(total, 1.0 / len(lengths))
+    return graph.scale(total, 1.0 / len(lengths))
 
 
 
 def graph_loss(params: dict, X: np.ndarray, y: np.ndarray, arch: Arch, *,
                masks=(None, None), lengths=None):
     """The loss node and the parameter nodes (forward only; call ``.backward()``)."""
-    P = {k: G.Node(v, name=k) for k, v in params.items()}
+    P = {k: graph.Node(v, name=k) for k, v in params.items()}
     s = build_scores(P, X, arch, masks)
     if arch.head == "softmax":
         loss = softmax_ce(s, y)

@@ -95,13 +95,8 @@ def dropout_mask(shape, p: float, rng: np.random.Generator, dtype) -> np.ndarray
 
 
 # ---------------------------------------------------------------- heads
-def softmax(s: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of scores s: (B, K)."""
-    e = np.exp(s - s.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def log_softmax(s: np.ndarray) -> np.ndarray:
+    """Row-wise log softmax of scores s: (B, K) -> (B, K)."""
     m = s.max(axis=1, keepdims=True)
     return s - m - np.log(np.exp(s - m).sum(axis=1, keepdims=True))
 

@@ -61,13 +61,20 @@ def test_tanh_after_the_max_is_the_max_of_tanh():
         np.testing.assert_allclose(v[w], np.tanh(z).max(axis=0), rtol=1e-13)
 
 
+def unfold(e, k):
+    """The k-character windows of every word side by side, written out:
+    e: (W, L, c) -> u: (W, P, k·c), u[w, j] = [e[w, j]; …; e[w, j+k−1]]."""
+    P = e.shape[1] - k + 1
+    return np.stack([e[:, j:j + k].reshape(len(e), -1) for j in range(P)], axis=1)
+
+
 def literal_backward(up, chars, params, activation):
     """The backward written out densely: ∂J/∂z is zero except at each filter's winning
     position (the first on ties); ∂J/∂u = ∂J/∂z K; ∂J/∂e[w, j+s] += ∂J/∂u[w, j, s];
     ∂J/∂C by np.add.at; ∂J/∂K = Σ ∂J/∂zᵀ u."""
     C, K, b = params["C_char"], params["K_char"], params["b_char"]
     Wn, c = len(chars), C.shape[1]
-    u = charcnn.unfold(C[chars], CH.k)
+    u = unfold(C[chars], CH.k)
     z = u @ K.T + b                                              # (W, P, m)
     zmax = z.max(axis=1)
     g = up * (1 - np.tanh(zmax) ** 2) if activation == "tanh" else up
@@ -111,7 +118,7 @@ def test_a_tie_goes_to_the_first_position():
     v, cache = charcnn.forward(chars, params, "linear")
     assert v[0, 0] == 18.0 and cache[1][0, 0] == 2
     grads = charcnn.backward(up, cache)
-    u = charcnn.unfold(params["C_char"][chars], CH.k)[0]          # (P, k·c)
+    u = unfold(params["C_char"][chars], CH.k)[0]          # (P, k·c)
     np.testing.assert_array_equal(grads["K_char"][0], u[2])
     ref, dz = literal_backward(up, chars, params, "linear")
     assert dz[0, :, 0].tolist() == [0, 0, 1, 0, 0]
