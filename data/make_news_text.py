@@ -27,10 +27,21 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from nertag.errors import NertagError  # noqa: E402
 from tools.detok import detokenize, read_conll_sentences  # noqa: E402
 
 
 def main() -> None:
+    """Write the text; a missing or unreadable input is one line on stderr, exit 1."""
+    try:
+        write_text()
+    except NertagError as e:
+        sys.exit(f"error: {e.message}")
+    except OSError as e:
+        sys.exit(f"error: {e.filename}: {e.strerror}")
+
+
+def write_text() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("megabytes", type=float, help="size of the text (10⁶ bytes, or characters "
                                                   "with --rare)")
@@ -39,6 +50,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rare", action="store_true", help="add fresh rare tokens to each paragraph")
     args = ap.parse_args()
+    if not Path(args.conll).is_file():
+        raise NertagError(f"{args.conll}: CoNLL file not found (the CoNLL-2003 training set, "
+                          f"not shipped for licence reasons); give one with --conll FILE")
     target = int(args.megabytes * 1e6)
     rng = random.Random(args.seed)
     examples = [p for p in (HERE / "example.txt").read_text(encoding="utf-8").split("\n\n")

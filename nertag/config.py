@@ -26,8 +26,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
 def _f(default, *, lo=None, gt=None, hi=None, choices=None, help=""):
-    """A schema field with its allowed range (``lo`` <= value, ``gt`` < value, value <=
-    ``hi``) or choices (checked by :func:`from_dict`)."""
+    """A schema field with its range (lo <= value, gt < value, value <= hi) or choices."""
     meta = {"lo": lo, "gt": gt, "hi": hi, "choices": choices, "help": help}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
@@ -266,8 +265,27 @@ def gazetteer_path(cfg: "Config", src: str = "config") -> Path | None:
     return path
 
 
-#: The source an override's errors name (the command line adds ``--set KEY=VALUE``).
-OVERRIDES = "override"
+OVERRIDES = "override"  # what an override's errors name (the CLI adds its --set KEY=VALUE)
+
+
+#: What the data the bundled configs name is (by a part of its path), for when it is missing.
+KNOWN_DATA = {"conll2003": "CoNLL-2003 English, Reuters news, not shipped with nertag for "
+                           "licence reasons"}
+
+
+def check_data_files(cfg: Config, train: str | Path | None = None,
+                     dev: str | Path | None = None) -> None:
+    """The data files ``data.train`` and ``data.dev`` (unless ``train``/``dev`` replace
+    them) exist; else an error saying what the data is and where it is expected."""
+    for key, given, value in (("train", train, cfg.data.train), ("dev", dev, cfg.data.dev)):
+        if given is not None or value is None or Path(value).expanduser().exists():
+            continue
+        what = next((f"; it is {text}" for part, text in KNOWN_DATA.items()
+                     if part in Path(value).parts), "")
+        raise NertagError(f"{value}: data file not found{what}; 'data.{key}' expects it at "
+                          f"{Path(value).expanduser().resolve()} (relative to the current "
+                          f"directory); put it there, or give another file",
+                          exit_code=2, inputs=(f"{key}_file", "overrides"))
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:

@@ -17,14 +17,19 @@ __all__ = ["app", "main", "set_threads"]
 
 #: The Typer application.
 app = create_app()
-app.command("train", cls=Command)(train.command)
-app.command("evaluate", cls=Command)(evaluate.command)
-app.command("convert", cls=Command)(convert.command)
-app.command("tag", cls=Command)(tag.command)
-app.command("gradcheck", cls=Command)(gradcheck.command)
-app.command("benchmark", cls=Command)(benchmark.command)
-app.command("serve", cls=Command)(serve.command)
-app.command("report", cls=Command)(report.command)
+#: Each command, its module and its one-line summary in ``nertag --help``.
+COMMANDS = {
+    "train": (train, "Train a model and save its best epoch"),
+    "evaluate": (evaluate, "Score a model on a tagged file, as conlleval does"),
+    "convert": (convert, "Convert tagged data between training formats"),
+    "tag": (tag, "Tag raw text (or CoNLL columns) with a model"),
+    "gradcheck": (gradcheck, "Check the gradients against central differences"),
+    "benchmark": (benchmark, "Measure training, inference and tagging speed"),
+    "serve": (serve, "Serve the tagger over HTTP, with a page to try it"),
+    "report": (report, "Write a model's training report page"),
+}
+for _name, (_module, _summary) in COMMANDS.items():
+    app.command(_name, cls=Command, short_help=_summary)(_module.command)
 
 
 def main() -> None:

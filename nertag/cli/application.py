@@ -116,9 +116,23 @@ class Command(typer.core.TyperCommand):
                 return " ".join(filter(None, (p.opts[0], None if p.is_flag else p.metavar)))
         return ""
 
+    def collect_usage_pieces(self, ctx):
+        """``[OPTIONS] MODEL DATA``: an argument by its metavar (typer would show
+        ``{MODEL}``, which reads like a set of choices)."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for p in self.get_params(ctx):
+            if p.param_type_name != "argument":
+                pieces.extend(p.get_usage_pieces(ctx))
+                continue
+            name = p.metavar or p.name.upper()
+            pieces.append((name if p.required else f"[{name}]") + ("..." if p.nargs != 1 else ""))
+        return pieces
+
     def format_options(self, ctx, formatter):
         args, opts = [], []
         for p in self.get_params(ctx):
+            if "(default" in (getattr(p, "help", None) or ""):
+                p.show_default = False  # the help says it: no second "[default: ...]"
             rv = p.get_help_record(ctx)
             if rv is None:
                 continue

@@ -34,7 +34,7 @@ def context(m: Match, words: Sequence[str]) -> Text:
     return t
 
 
-Locate = Callable[[Match], str]  # an error's file:line
+Locate = Callable[[Match], str]  # an error's file:line (the line of its entity's first token)
 
 
 def print_errors(console: Console, analysis: ErrorAnalysis, words: Sequence[Sequence[str]],
@@ -47,6 +47,8 @@ def print_errors(console: Console, analysis: ErrorAnalysis, words: Sequence[Sequ
                        style="bold"), soft_wrap=True)
     if not total:
         return
+    console.print(Text("where: FILE:LINE of the entity's first token", style="dim"),
+                  soft_wrap=True)
     rows = [(where(m), m, _entity(m.gold, words[m.sentence]),
              _entity(m.pred, words[m.sentence])) for m in analysis.errors]
     w_where = min(max(len(r[0]) for r in rows), 72)  # a longer path breaks the columns

@@ -4,6 +4,7 @@ as a page."""
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -30,7 +31,8 @@ DataFormat.__doc__ = "Formats of DATA (:data:`nertag.text.datasets.INPUT_FORMATS
 
 
 def command(
-    model: Path = typer.Argument(..., metavar="MODEL", help="model directory"),
+    model: str = typer.Argument(..., metavar="MODEL",
+                                help="model directory ('default': the shipped model)"),
     data: Path = typer.Argument(..., metavar="DATA",
                                 help="tagged file to score against (CoNLL columns or JSONL "
                                      "spans)"),
@@ -52,20 +54,22 @@ def command(
     DATA may be in any training format (CoNLL columns in BIO, IOB1, BIOES or IO; nertag
     jsonl, doccano or Prodigy JSONL); see 'nertag convert --help'.
 
+    --errors and --html give each error's place as FILE:LINE, the line of the entity's
+    first token (of its record, in JSONL).
+
     \b
     Examples:
-      nertag evaluate models/default data/sample/dev.conll
-      nertag evaluate models/default dev.txt --decoder greedy --json
-      nertag evaluate models/default dev.txt --errors            # what went wrong
-      nertag evaluate models/default dev.jsonl --html errors.html
+      nertag evaluate default dev.conll
+      nertag evaluate default dev.txt --decoder greedy --json
+      nertag evaluate default dev.txt --errors            # what went wrong
+      nertag evaluate my-model dev.jsonl --html errors.html
     """
-    import json
-
+    # here, not at the top: NumPy, rich and the model code would slow down `nertag --help`
     from rich.markup import escape  # a path is text, not markup: data[/x].conll
 
-    from nertag.cli.tables import console, evaluation_table
-
     from nertag.api import predict_file
+    from nertag.cli.tables import console, evaluation_table
+    from nertag.text.error_analysis import analyse, error_lines
     from nertag.text.scoring import evaluate as score
 
     refuse_overwriting_input("--html", html_file, [str(data)], "DATA file")
@@ -85,21 +89,19 @@ def command(
     ev = score(gold, pred)
     analysis = None
     if errors or html_file is not None:
-        from nertag.text.error_analysis import analyse
-
         analysis = analyse(gold, pred)
     words = [s.words for s in corpus.sentences]
-    where = [f"{data}:{s.line}" for s in corpus.sentences]
-    per_token = corpus.format == "conll"  # one token a line: an error's own line
+    lines = error_lines(analysis, [s.line for s in corpus.sentences],
+                        per_token=corpus.format == "conll") if analysis else {}
 
     def locate(m) -> str:
-        return f"{data}:{corpus.sentences[m.sentence].line + (m.start if per_token else 0)}"
+        return f"{data}:{lines[m]}"
     if html_file is not None:
         from nertag.atomic import atomic_open
         from nertag.render.error_page import error_page
 
         with atomic_open(html_file, "w", encoding="utf-8") as f:
-            f.write(error_page(f"errors of {model_dir} on {data}", words, gold, pred, where,
+            f.write(error_page(f"errors of {model_dir} on {data}", words, gold, pred, locate,
                                analysis))
     if as_json:
         out = ev.as_dict()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from enum import Enum
-from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -14,7 +13,7 @@ from nertag.errors import UsageError
 
 
 class Head(str, Enum):
-    """The default model's output layer (or all three, one after the other)."""
+    """The small random model's output layer (or all three, one after the other)."""
 
     softmax = "softmax"
     binary = "binary"
@@ -35,11 +34,15 @@ def _positive(value: float) -> float:
 def command(
     config: Optional[str] = typer.Option(None, "--config", "-c", metavar="NAME|FILE",
                                          help="check this config's architecture"),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", metavar="DIR",
-                                         help="check at a saved model's parameters"),
+    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="DIR",
+                                        help="check at a saved model's parameters "
+                                             "('default': the shipped model)"),
     overrides: List[str] = typer.Option([], "--set", metavar="KEY=VALUE",
-                                        help="override a config value, e.g. model.hidden=50"),
-    head: Head = typer.Option(Head.softmax, "--head", help="the default model's head"),
+                                        help="override a config value, e.g. model.hidden=50 "
+                                             "(of the default config without --config)"),
+    head: Head = typer.Option(Head.softmax, "--head",
+                              help="the head of the small random model checked without "
+                                   "--config or --model"),
     eps: float = typer.Option(1e-4, "--eps", metavar="H", callback=_positive,
                               help="central-difference step h (> 0)"),
     tol: float = typer.Option(1e-6, "--tol", metavar="TOL", callback=_positive,
@@ -54,14 +57,22 @@ def command(
 ):
     """Check hand-derived and graph gradients against central differences.
 
+    Without --config or --model: a small random model (with each --head).
+
     \b
     Examples:
       nertag gradcheck --head all --ops
-      nertag gradcheck -m models/default --samples 20
+      nertag gradcheck -m default --samples 20
+      nertag gradcheck --set model.head=crf
     """
     if config and model:
         raise UsageError("give either --config or --model, not both")
-    from nertag.cli.tables import console
+    if model is not None and overrides:
+        raise UsageError("--set changes a config, and --model is checked with its own; "
+                         "use --config NAME|FILE with --set")
+    if overrides and not config:
+        config = "default"  # --set alone changes the default config
+    from nertag.cli.tables import console  # (rich: only when the command runs)
 
     code = run_gradcheck(config=config, model_dir=model, overrides=list(overrides),
                          head=head.value, eps=eps, tol=tol, samples=samples, ops=ops,
@@ -79,6 +90,7 @@ def _status(ok: bool) -> str:
 
 def report_table(checks, tol: float):
     """A rich Table of ParamChecks or OpChecks (not printed)."""
+    # here, not at the top: rich and NumPy would slow down every `nertag --help`
     from rich.table import Table
 
     from nertag.nn import gradcheck as gc
@@ -104,59 +116,31 @@ def report_table(checks, tol: float):
     return table
 
 
-def _problem_from_model(m, rng, batch: int = 16):
-    """A random minibatch of real windows for a model; its parameters (float64) are the point."""
-    import numpy as np
-
-    from nertag.nn.gradcheck import Problem, char_rows
-
-    a = m.arch
-    lengths = [batch // 3, batch // 3, batch - 2 * (batch // 3)] if a.head == "crf" else None
-    sents = []
-    for n in (lengths or [batch]):
-        # real-looking sentences: ids drawn from each feature's vocabulary, with repeats
-        sents.append(np.stack([rng.integers(3, max(V, 4), n) for _, V, _ in a.features], axis=1))
-    ids = np.concatenate(sents)
-    if a.chars is not None:  # and each word's characters
-        ids = np.concatenate([ids, char_rows(rng, a.chars, len(ids))], axis=1)
-    ids[1] = ids[0]  # a repeated word
-    X = m.featurizer.windows(ids.astype(np.int32), np.array(lengths or [batch]))
-    y = rng.integers(0, a.n_labels, batch)
-    params = {k: v.astype(np.float64) for k, v in m.params.items()}
-    return Problem(params, X, y, a, (None, None), lengths)
-
-
 def run_gradcheck(*, config, model_dir, overrides, head, eps, tol, samples, ops, as_json,
                   seed, console) -> int:
+    # here, not at the top: NumPy and the model code would slow down every `nertag --help`
     import numpy as np
+    from rich.markup import escape
 
+    from nertag.config import load_config
     from nertag.nn import gradcheck as gc
+    from nertag.training import gradcheck as real
 
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     problems = []
     if config or model_dir:
         if model_dir:
-            from nertag.modelio import load_model
-
-            m = load_model(model_dir)
-            what = f"model {model_dir}"
+            m, what = real.saved_model(model_dir), f"model {model_dir}"
         else:
-            from nertag.config import load_config
-            from nertag.text.conll import read_conll
-            from nertag.training.loop import build_model, resolve_data
-
-            cfg = load_config(config, overrides)
-            train_file, _ = resolve_data(cfg)
-            m = build_model(cfg, read_conll(train_file, cfg.data.encoding, cfg.data.tag_scheme))
-            what = f"config {config}"
+            m, what = real.config_model(load_config(config, overrides)), f"config {config}"
         if samples is None:
             samples = 100
-        problems.append((what, _problem_from_model(m, rng)))
+        problems.append((what, real.model_problem(m, rng)))
     else:
         heads = HEADS if head == "all" else (head,)
         for h in heads:
-            problems.append((f"default model, {h} head", gc.default_problem(seed, head=h)))
+            problems.append((f"a small random model, {h} head", gc.default_problem(seed, head=h)))
     results = []
     for what, p in problems:
         checks = gc.check_model(p.params, p.X, p.y, p.arch, masks=p.masks, lengths=p.lengths,
@@ -175,8 +159,6 @@ def run_gradcheck(*, config, model_dir, overrides, head, eps, tol, samples, ops,
     else:
         for what, checks in results:
             t = report_table(checks, tol)
-            from rich.markup import escape
-
             t.title = f"{escape(what)}: largest relative errors (tol {tol:g}, h = {eps:g}" + \
                 (f", {samples} sampled entries per parameter)" if samples else ", all entries)")
             console.print(t)

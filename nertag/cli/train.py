@@ -5,7 +5,6 @@ from __future__ import annotations
 import shlex
 import signal
 import time
-from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -46,6 +45,9 @@ def command(
     show_grad_norms: bool = typer.Option(False, "--show-grad-norms",
                                          help="print gradient norms per epoch"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+    show_config: bool = typer.Option(False, "--show-config",
+                                     help="print the config (with -c and --set) as YAML, "
+                                          "every key explained, and exit"),
 ):
     """Train a window classifier and save the best epoch as a model directory.
 
@@ -58,23 +60,19 @@ def command(
                                or seed is not None or embeddings is not None):
         raise UsageError("--resume continues a run with its saved config; do not combine it with "
                          "--config, --train, --dev, --set, --seed, --embeddings or --output")
+    if show_config:
+        from nertag.config import config_yaml, load_config
+
+        extra = [f"train.seed={seed}"] * (seed is not None) + \
+            [f"embeddings.path={embeddings}"] * (embeddings is not None)
+        typer.echo(config_yaml(load_config(config, list(overrides) + extra)), nl=False)
+        return
     from nertag.cli.tables import console
 
     run_train(config=config, train_file=train_file, dev_file=dev_file, output=output,
               overrides=list(overrides), seed=seed, embeddings=embeddings, backend=backend.value,
               force=force, resume=resume, show_grad_norms=show_grad_norms, quiet=quiet,
               console=console())
-
-
-def default_output() -> Path:
-    """A new directory under runs/ (never the shipped model)."""
-    base = Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
-    out, i = base, 1
-    while out.exists():
-        i += 1
-        out = base.with_name(f"{base.name}-{i}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 class _Stopper:
@@ -123,7 +121,7 @@ class _Bar:
             TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             BarColumn(bar_width=24), TextColumn("batch {task.completed}/{task.total}"),
             TextColumn("{task.fields[stats]}"), TextColumn("total ETA {task.fields[eta]}"),
-            console=console, transient=True, disable=quiet)
+            console=console, transient=True, disable=quiet or not console.is_terminal)
         self.task = None
 
     def start(self, info: dict) -> None:
@@ -180,8 +178,9 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
     table (unless ``quiet``), and always warnings and the final result lines."""
     from rich.markup import escape
 
+    from nertag.api.runs import default_output
     from nertag.cli.tables import grad_norm_tables, history_table
-    from nertag.config import apply_overrides, load_config
+    from nertag.config import apply_overrides, check_data_files, load_config
     from nertag.training import checkpoint as ckpt
     from nertag.training.loop import train
 
@@ -196,6 +195,7 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
         if embeddings is not None:
             extra.append(f"embeddings.path={embeddings}")
         cfg = apply_overrides(cfg, extra)
+        check_data_files(cfg, train_file, dev_file)
         if output is None:
             output = default_output()
     bar = _Bar(console, quiet)

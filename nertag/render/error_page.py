@@ -7,7 +7,7 @@ the gold and the predicted types together) as ``nertag tag -f html``."""
 from __future__ import annotations
 
 import html
-from typing import Sequence
+from typing import Callable, Sequence
 
 from nertag.render.formats import HTML_TAIL, html_head
 from nertag.text.error_analysis import (MISSED, SPURIOUS, WRONG_BOTH, WRONG_BOUNDARY,
@@ -77,17 +77,19 @@ def _summary(title: str, analysis: ErrorAnalysis) -> str:
     legend = " ".join(f'<mark class="err {c}" style="background:#eee">{html.escape(k)}</mark>'
                       for k, c in _CLASS.items())
     return (f'<div class="summary"><p><b>{html.escape(title)}</b>: {analysis.correct} '
-            f'entities correct, {len(analysis.errors)} errors</p><p>{legend}</p><table><tr>'
+            f'entities correct, {len(analysis.errors)} errors (FILE:LINE: the line of the '
+            f'entity\'s first token)</p><p>{legend}</p><table><tr>'
             f'<th>error</th><th>count</th></tr>{rows}</table><p>gold type (rows) × predicted type (columns); "none": no '
             f'entity there</p><table><tr><th></th>{head}</tr>{"".join(body)}</table></div>')
 
 
 def error_page(title: str, words: Sequence[Sequence[str]], gold: Sequence[Sequence[str]],
-               pred: Sequence[Sequence[str]], where: Sequence[str],
+               pred: Sequence[Sequence[str]], where: Callable[[Match], str],
                analysis: ErrorAnalysis) -> str:
-    """The page: ``words``/``gold``/``pred`` per sentence (BIO tags), ``where`` each
-    sentence's ``file:line``, ``analysis`` from
-    :func:`nertag.text.error_analysis.analyse` on the same tags."""
+    """The page: ``words``/``gold``/``pred`` per sentence (BIO tags), ``where(error)``
+    its ``file:line`` (as ``nertag evaluate --errors`` cites it: the line of the entity's
+    first token), ``analysis`` from :func:`nertag.text.error_analysis.analyse` on the
+    same tags.  Each sentence with errors is headed by its errors' places."""
     head = html_head(title, analysis.types()).replace("</style>", _CSS.format() + "</style>", 1)
     by_sentence: dict[int, list[Match]] = {}
     for m in analysis.errors:
@@ -97,7 +99,8 @@ def error_page(title: str, words: Sequence[Sequence[str]], gold: Sequence[Sequen
         g_wrong = {m.gold: m for m in matches if m.gold is not None}
         p_wrong = {m.pred: m for m in matches if m.pred is not None}
         w = words[k]
-        parts.append(f'<div class="sent"><div class="where">{html.escape(where[k])}</div>'
+        places = ", ".join(dict.fromkeys(where(m) for m in matches))
+        parts.append(f'<div class="sent"><div class="where">{html.escape(places)}</div>'
                      f'{_row("gold", w, get_entities(gold[k]), g_wrong)}'
                      f'{_row("predicted", w, get_entities(pred[k]), p_wrong)}</div>')
     parts.append(HTML_TAIL)

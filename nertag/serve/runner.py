@@ -12,7 +12,6 @@ batch's sentences at once), so under load a worker answers many more requests.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,13 +23,6 @@ BATCH_CHARS = 256 * 1024
 #: After answering a batch of n requests, wait at most this long (seconds) for n
 #: requests to be waiting before the next model call (see :meth:`TagRunner._gather`).
 GATHER_S = 0.005
-
-
-def sentence_modes(tagger) -> tuple[str, ...]:
-    """The ``sentences`` values this Tagger takes: all of :data:`SENTENCE_MODES` if its
-    ``pipe`` has a ``sentences=`` keyword, else only ``"blank"`` (its one splitter)."""
-    params = inspect.signature(tagger.pipe).parameters
-    return SENTENCE_MODES if "sentences" in params else ("blank",)
 
 
 @dataclass
@@ -45,8 +37,8 @@ class TagRunner:
 
     def __init__(self, tagger, batch_chars: int = BATCH_CHARS):
         self.tagger = tagger
-        self.modes = sentence_modes(tagger)
-        self._pass_sentences = len(self.modes) > 1
+        #: The ``sentences`` values requests may ask for (a Tagger takes them all).
+        self.modes: tuple[str, ...] = SENTENCE_MODES
         self.batch_chars = batch_chars
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="nertag-tagger")
         self._waiting: deque[_Job] = deque()
@@ -157,9 +149,8 @@ class TagRunner:
     def _tag_together(self, batch: list[_Job]) -> list[bytes]:
         decoder, sentences = batch[0].request.options
         texts = [t for job in batch for t in job.request.texts]
-        extra = {"sentences": sentences} if self._pass_sentences else {}
         docs = list(self.tagger.pipe(texts, batch_size=max(len(texts), 1), decoder=decoder,
-                                     **extra))
+                                     sentences=sentences))
         self.calls += 1
         self.requests += len(batch)
         out, i = [], 0

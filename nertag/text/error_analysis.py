@@ -135,3 +135,13 @@ def analyse(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> Err
             else:
                 result.errors.append(Match(m.kind, m.gold, m.pred, k))
     return result
+
+
+def error_lines(analysis: ErrorAnalysis, sentence_lines: Sequence[int], *,
+                per_token: bool) -> dict[Match, int]:
+    """The line each error is cited at: the line of its entity's first token (the earlier
+    of the gold and the predicted one's), from ``sentence_lines`` (each sentence's first
+    line); ``per_token``: one token a line (CoNLL columns), else a sentence's tokens
+    share its line (a JSONL record)."""
+    return {m: sentence_lines[m.sentence] + (m.start if per_token else 0)
+            for m in analysis.errors}

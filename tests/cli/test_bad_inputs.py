@@ -195,14 +195,15 @@ def test_broken_model_is_refused(name, model_copy, text, cli, expect_error):
 
 def test_model_directory_missing(tmp_path, text, cli, expect_error):
     d = tmp_path / "nomodel"
-    expect_error(cli("tag", "-m", d, text), 1, f"{d}: model directory not found",
-                 "give --model DIR")
-    expect_error(cli("evaluate", d, text), 1, f"{d}: model directory not found")
+    expect_error(cli("tag", "-m", d, text), 1, f"{d}: model directory not found; give the "
+                 f"path of a trained model directory (--model DIR)")
+    expect_error(cli("evaluate", d, text), 1, f"{d}: model directory not found; give the "
+                 f"path of a trained model directory (MODEL)")
 
 
 def test_model_is_a_file(text, cli, expect_error):
-    expect_error(cli("tag", "-m", text, text), 1, f"{text}: not a directory",
-                 "--model takes a model directory")
+    expect_error(cli("tag", "-m", text, text), 1, f"{text}: not a directory; a model is a "
+                 f"directory (of weights.npz, config.yaml, ...) (--model DIR)")
 
 
 @pytest.mark.parametrize("how", ["inside-npz", "whole-file"])
@@ -429,3 +430,21 @@ def test_predict_on_arbitrary_words(head_models):
     for m in head_models.values():
         tags, conf = m.predict([["\x00", "", "\udcff", "a" * 10000], [], ["."]])
         assert [len(t) for t in tags] == [4, 0, 1]
+
+
+def test_nan_weights_with_matching_checksums_are_refused(model_copy, text, cli, expect_error):
+    w = _weights(model_copy)
+    w["W"] = np.full_like(w["W"], np.nan)
+    np.savez(model_copy / "weights.npz", **w)
+    refresh_manifest(model_copy)
+    expect_error(cli("tag", "-m", model_copy, text), 1,
+                 f"{model_copy / 'weights.npz'}: parameter W has non-finite values (NaN or "
+                 f"infinity); retrain the model")
+
+
+def test_training_into_a_non_empty_directory_names_output_and_force(tmp_path, cli,
+                                                                     expect_error):
+    (tmp_path / "keep.txt").write_text("x")
+    expect_error(cli("train", "-o", tmp_path, "-q", "--set", "train.epochs=1"), 2,
+                 f"{tmp_path}: directory exists and is not empty; choose another output "
+                 f"directory, or replace it (--output DIR, --force)")

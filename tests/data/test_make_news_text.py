@@ -32,3 +32,16 @@ def test_rare_adds_fresh_word_types(tmp_path):
     plain = set(_make(tmp_path, "p.txt", "--seed", "1").split())
     rare = set(_make(tmp_path, "r.txt", "--seed", "1", "--rare").split())
     assert len(rare - plain) > 200
+
+
+def test_a_missing_input_is_one_line_not_a_traceback(tmp_path):
+    r = subprocess.run([sys.executable, str(SCRIPT), "0.05", str(tmp_path / "o.txt"),
+                        "--conll", str(tmp_path / "nope.txt")], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == (f"error: {tmp_path / 'nope.txt'}: CoNLL file not found (the CoNLL-2003 "
+                        f"training set, not shipped for licence reasons); give one with "
+                        f"--conll FILE\n")
+    r = subprocess.run([sys.executable, str(SCRIPT), "0.05", str(tmp_path / "no" / "o.txt"),
+                        "--conll", str(SAMPLE)], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.startswith("error: ") and \
+        r.stderr.count("\n") == 1 and "Traceback" not in r.stderr

@@ -6,7 +6,7 @@ import re
 
 from nertag.render.error_page import error_page
 from nertag.render.palette import colours
-from nertag.text.error_analysis import analyse
+from nertag.text.error_analysis import analyse, error_lines
 
 WORDS = [["Laura", "Okafor", "met", "Acme", "<staff>"], ["All", "quiet", "."], ["Bob", "left"]]
 GOLD = [["B-PER", "I-PER", "O", "B-ORG", "O"], ["O", "O", "O"], ["B-PER", "O"]]
@@ -14,14 +14,19 @@ PRED = [["O", "B-PER", "O", "B-LOC", "O"], ["O", "O", "O"], ["B-PER", "O"]]
 
 
 def page() -> str:
-    return error_page("errors of m on d & e", WORDS, GOLD, PRED, ["d:1", "d:7", "d:11"],
-                      analyse(GOLD, PRED))
+    analysis = analyse(GOLD, PRED)
+    lines = error_lines(analysis, [1, 7, 11], per_token=True)
+    return error_page("errors of m on d & e", WORDS, GOLD, PRED, lambda m: f"d:{lines[m]}",
+                      analysis)
 
 
 def test_only_sentences_with_errors_are_shown():
     html = page()
     assert html.count('<div class="sent">') == 1
-    assert '<div class="where">d:1</div>' in html and "d:7" not in html and "d:11" not in html
+    # each error at its entity's first token: Laura Okafor (line 1), Acme (line 1 + 3)
+    assert '<div class="where">d:1, d:4</div>' in html and "d:7" not in html
+    assert "(FILE:LINE: the line of the entity&#x27;s first token)" in html or \
+        "(FILE:LINE: the line of the entity's first token)" in html
 
 
 def test_gold_and_predicted_rows_with_the_errors_outlined():

@@ -9,25 +9,28 @@ import threading
 
 import pytest
 
-from nertag.serve.runner import TagRunner, sentence_modes
+from nertag.serve.runner import TagRunner
 from nertag.serve.schema import TagRequest
 
 
 class Recording:
-    """A Tagger that remembers which thread called it and with what."""
+    """A Tagger (with Tagger.pipe's signature) that remembers which thread called it and
+    with what."""
 
     def __init__(self, tagger, fail_on=None):
         self.tagger, self.fail_on = tagger, fail_on
         self.calls: list[tuple[list[str], str | None]] = []
+        self.sentences: list[str] = []
         self.threads: set[int] = set()
 
-    def pipe(self, texts, batch_size=1000, *, decoder=None):
+    def pipe(self, texts, batch_size=1000, *, decoder=None, sentences="auto"):
         texts = list(texts)
         self.calls.append((texts, decoder))
+        self.sentences.append(sentences)
         self.threads.add(threading.get_ident())
         if self.fail_on in texts:
             raise ValueError("boom")
-        return self.tagger.pipe(texts, batch_size, decoder=decoder)
+        return self.tagger.pipe(texts, batch_size, decoder=decoder, sentences=sentences)
 
 
 def run_all(runner: TagRunner, requests: list[TagRequest]) -> list:
@@ -96,19 +99,12 @@ def test_a_batch_is_bounded_in_characters(tagger):
     assert max(sum(map(len, c)) for c, _ in rec.calls) <= 1500
 
 
-def test_sentences_is_passed_only_to_a_tagger_that_takes_it(tagger):
-    assert sentence_modes(tagger) == ("blank", "line", "auto")  # nertag's Tagger
-    assert sentence_modes(Recording(tagger)) == ("blank",)
-
-    class WithModes(Recording):
-        def pipe(self, texts, batch_size=1000, *, decoder=None, sentences="blank"):
-            self.sentences = sentences
-            return super().pipe(texts, batch_size, decoder=decoder)
-
-    rec = WithModes(tagger)
-    assert sentence_modes(rec) == ("blank", "line", "auto")
-    run_all(TagRunner(rec), [TagRequest(["Paris."], sentences="line")])
-    assert rec.sentences == "line"
+def test_each_request_s_sentence_mode_is_passed_to_the_tagger(tagger):
+    rec = Recording(tagger)
+    runner = TagRunner(rec)
+    assert runner.modes == ("blank", "line", "auto")
+    run_all(runner, [TagRequest(["Paris."], sentences="line")])
+    assert rec.sentences == ["line"]
 
 
 @pytest.fixture(scope="module")

@@ -139,3 +139,15 @@ def test_every_entity_is_counted_once(pairs):
 def test_match_span():
     m = Match(WRONG_BOUNDARY, ("PER", 2, 4), ("PER", 1, 3))
     assert (m.start, m.end) == (1, 4)
+
+
+def test_error_lines_are_the_lines_of_the_entities_first_tokens():
+    from nertag.text.error_analysis import error_lines
+
+    gold = [["O", "B-PER", "I-PER", "O"], ["B-LOC", "O"]]
+    pred = [["O", "O", "B-PER", "O"], ["O", "B-ORG"]]
+    analysis = analyse(gold, pred)
+    assert [(m.kind, m.sentence, m.start) for m in analysis.errors] == [
+        ("wrong boundary", 0, 1), ("missed", 1, 0), ("spurious", 1, 1)]
+    assert list(error_lines(analysis, [3, 9], per_token=True).values()) == [4, 9, 10]
+    assert list(error_lines(analysis, [3, 9], per_token=False).values()) == [3, 9, 9]
