@@ -25,14 +25,15 @@ Models trained before these figures were recorded get the plots they can have.
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter
 from pathlib import Path
 
 from nertag.atomic import atomic_open
 from nertag.errors import NertagError
 from nertag.text.error_analysis import ErrorAnalysis, analyse
+from nertag.text.tags import label_codes
 from nertag.training import report_plots as plots
+from nertag.training.report_files import Run, read_run
 from nertag.training.report_plots import MissingExtra  # noqa: F401 (re-exported)
 from nertag.version import __version__
 
@@ -77,17 +78,6 @@ _SAT_LABELS = {
 }
 
 
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NertagError(f"{path.parent}: {path.name} is missing; this is not a complete "
-                          f"nertag model directory") from None
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise NertagError(f"{path}: unreadable or corrupted ({type(e).__name__}); retrain or "
-                          f"re-copy the model directory") from None
-
-
 def _check_dir(model_dir: Path) -> None:
     if not model_dir.exists():
         raise NertagError(f"{model_dir}: model directory not found")
@@ -126,14 +116,14 @@ def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.2f}"
 
 
-def _facts(name: str, history: list, meta: dict, cfg: dict) -> str:
-    prov = meta.get("provenance") or {}
-    m, t, f = cfg.get("model", {}), cfg.get("train", {}), cfg.get("features", {})
+def _facts(d: Path, run: Run) -> str:
+    history, meta, cfg, prov = run.history, run.meta, run.cfg, run.provenance
+    m, t, f = cfg.get("model") or {}, cfg.get("train") or {}, cfg.get("features") or {}
     best = next((r for r in history if r["epoch"] == prov.get("best_epoch")), None)
     if best is None:
         best = max((r for r in history if r.get("best")), key=lambda r: r["epoch"], default=None)
     dev_f1 = (best or {}).get("dev", {}) or {}
-    data = cfg.get("data", {})
+    data = cfg.get("data") or {}
     rows = [
         ("training data", (prov.get("train") or {}).get("path") or data.get("train")),
         ("dev data", (prov.get("dev") or {}).get("path") or data.get("dev") or "none"),
@@ -141,6 +131,7 @@ def _facts(name: str, history: list, meta: dict, cfg: dict) -> str:
         ("model", f"window {f.get('window')}, {m.get('hidden')} {m.get('activation')} hidden "
                   f"units, {m.get('head')} head, {m.get('tag_scheme', '').upper()} tags, "
                   f"{len(meta.get('labels') or [])} labels"),
+        ("document context", _doc_context(d, f, t)),
         ("training", f"{t.get('optimizer')}, lr {t.get('lr')} ({t.get('lr_schedule')}), "
                      f"batch {t.get('batch_size')}, seed {t.get('seed')}"),
         ("epochs", f"{len(history)} run of {t.get('epochs')}; best epoch "
@@ -155,13 +146,31 @@ def _facts(name: str, history: list, meta: dict, cfg: dict) -> str:
     return f'<table class="facts">{body}</table>'
 
 
+def _doc_context(d: Path, features: dict, train: dict) -> str:
+    """The header's line on document context (``features.doc_context``): off, or the
+    first stage (``stage1/``: its epochs, best epoch and
+    dev F1; its tags on the training data jackknifed over ``train.doc_folds`` folds)."""
+    if not features.get("doc_context"):
+        return "off"
+    first = read_run(d / "stage1")
+    best = first.best()
+    f1 = (best.get("dev") or {}).get("f1")
+    return (f"on (features.doc_context): a second stage that also sees the first stage's "
+            f"tags on each word's other occurrences in its document; first stage (stage1/): "
+            f"{len(first.history)} epochs, best epoch {best['epoch']}"
+            + (f", dev F1 {_pct(f1)}" if f1 is not None else "")
+            + f"; its tags on the training data jackknifed over {train.get('doc_folds')} folds")
+
+
 def _figure(png: str, alt: str, caption: str) -> str:
     return (f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{png}">'
             f"<figcaption>{caption}</figcaption></figure>")
 
 
-def _plots(history: list, best_epoch: int | None) -> tuple[str, str]:
-    """The two grids of plots: learning curves, then gradients and saturation."""
+def _plots(history: list, best_epoch: int | None, labels: list) -> tuple[str, str]:
+    """The two grids of plots: learning curves, then gradients and saturation
+    (``labels``: the model's, whose entity types have the colours of the HTML pages)."""
+    model_types = [t for t in label_codes(labels).entity_types if t]
     epochs = [r["epoch"] for r in history]
     curves = [_figure(plots.loss_plot(epochs, [r["loss"] for r in history],
                                       [r.get("lr", 0.0) for r in history], best_epoch),
@@ -173,7 +182,7 @@ def _plots(history: list, best_epoch: int | None) -> tuple[str, str]:
         per_type = {k: [100 * r["dev"]["per_type"].get(k, {}).get("f1", 0.0) for r in history]
                     for k in types}
         curves.append(_figure(plots.f1_plot(epochs, [100 * r["dev"]["f1"] for r in history],
-                                            per_type, best_epoch),
+                                            per_type, best_epoch, model_types),
                               "dev F1 per epoch, overall and per type",
                               "Entity-level F1 on the dev set after each epoch (the "
                               "parameters that would be saved), overall and per type."))
@@ -278,21 +287,13 @@ def build_report(model_dir: str | Path, data: str | Path | None = None,
     the dev scores recorded at its best epoch."""
     d = Path(model_dir)
     _check_dir(d)
-    history = _read_json(d / "metrics.json")
-    meta = _read_json(d / "meta.json")
-    from nertag.config import read_yaml
-
-    cfg = read_yaml(d / "config.yaml") or {}
-    if not isinstance(history, list) or not history:
-        raise NertagError(f"{d / 'metrics.json'}: no epochs recorded; nothing to report")
-    prov = meta.get("provenance") or {}
-    best = next((r for r in history if r["epoch"] == prov.get("best_epoch")), None) or \
-        max((r for r in history if r.get("best")), key=lambda r: r["epoch"], default=history[-1])
-    curves, diag = _plots(history, best["epoch"])
+    run = read_run(d)
+    history, meta, cfg, prov, best = run.history, run.meta, run.cfg, run.provenance, run.best()
+    curves, diag = _plots(history, best["epoch"], meta.get("labels") or [])
     name = html.escape(d.resolve().name)
     parts = [f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Training '
              f'report: {name}</title><style>{_CSS}</style></head><body>',
-             f"<h1>Training report: {name}</h1>", _facts(d.name, history, meta, cfg)]
+             f"<h1>Training report: {name}</h1>", _facts(d, run)]
     if prov.get("interrupted"):
         parts.append(f'<div class="banner">Training was interrupted after epoch '
                      f'{len(history)} of {cfg.get("train", {}).get("epochs")}; this is the best '

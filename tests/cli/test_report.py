@@ -76,3 +76,25 @@ def test_without_matplotlib_training_works_and_says_so_once(tmp_path):
     assert lines[-1].startswith("saved the best epoch (1 of 1, dev F1 ")
     assert len(lines) == 2
     assert (out / "weights.npz").is_file() and not (out / "report.html").exists()
+
+
+def test_malformed_run_files_are_one_line_naming_file_and_field(cli, expect_error,
+                                                                model_copy):
+    """Epochs without a loss were 'internal error: KeyError', a meta.json holding [] an
+    AttributeError."""
+    pytest.importorskip("matplotlib")
+    import json
+
+    metrics = model_copy / "metrics.json"
+    good = metrics.read_text(encoding="utf-8")
+    page = (model_copy / "report.html").read_bytes()
+    metrics.write_text(json.dumps([{k: v for k, v in r.items() if k != "loss"}
+                                   for r in json.loads(good)]), encoding="utf-8")
+    expect_error(cli("report", model_copy), 1, f"{metrics}: record 1: loss is missing; "
+                                               f"retrain or re-copy the model directory")
+    metrics.write_text(good, encoding="utf-8")
+    (model_copy / "meta.json").write_text("[]", encoding="utf-8")
+    expect_error(cli("report", model_copy), 1, f"{model_copy / 'meta.json'}: holds a list, not "
+                                               f"an object; retrain or re-copy the model "
+                                               f"directory")
+    assert (model_copy / "report.html").read_bytes() == page  # left as it was
