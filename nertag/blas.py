@@ -51,7 +51,7 @@ def one_thread():
 
 def describe() -> str:
     """The BLAS libraries loaded and their thread counts, e.g. ``openblas 0.3.27 (1 threads)``."""
-    try:  # optional
+    try:  # optional, and ~20 ms to import: only when a report asks
         from threadpoolctl import threadpool_info
     except ImportError:
         return "unknown"
