@@ -97,12 +97,15 @@ def loss_plot(epochs, loss, lr, best) -> str:
     return _png(fig)
 
 
-def f1_plot(epochs, overall, per_type: dict[str, list], best) -> str:
-    """Dev F1 (%) per epoch: overall in bold, each entity type in its own colour."""
+def f1_plot(epochs, overall, per_type: dict[str, list], best, model_types=()) -> str:
+    """Dev F1 (%) per epoch: overall in bold, each entity type in its colour of the
+    shared palette (:mod:`nertag.render.palette`), given as the HTML outputs give it
+    for the model's entity types ``model_types``."""
     fig, ax = _figure()
-    colours = _palette(len(per_type))
-    for (name, values), col in zip(per_type.items(), colours):
-        ax.plot(epochs, values, marker="o", markersize=2.5, linewidth=1.2, color=col, label=name)
+    colour_of = type_colours(set(per_type) | set(model_types))
+    for name, values in per_type.items():
+        ax.plot(epochs, values, marker="o", markersize=2.5, linewidth=1.2,
+                color=colour_of[name], label=name)
     ax.plot(epochs, overall, marker="o", markersize=3.5, linewidth=2.4, color=INK,
             label="overall")
     ax.set_ylabel("dev F1 (%)")
@@ -167,8 +170,17 @@ def _param_order(name: str) -> tuple:
     return (1, 0, name)
 
 
+def type_colours(types) -> dict[str, str]:
+    """Each entity type's colour (``#rrggbb``) in every per-type plot: its background
+    colour in the palette the HTML pages and ``nertag serve`` use."""
+    from nertag.render.palette import colours
+
+    return {t: c.background for t, c in colours(types).items()}
+
+
 def _palette(n: int) -> list:
-    """``n`` distinct colours: matplotlib's tab10, then tab20 for more lines."""
+    """``n`` distinct colours for lines that are not entity types (the parameters):
+    matplotlib's tab10, then tab20 for more lines."""
     from matplotlib import colormaps
 
     cmap = colormaps["tab10" if n <= 10 else "tab20"]

@@ -149,3 +149,56 @@ def test_bad_directories(tmp_path, trained):
     assert not out.exists()
     with pytest.raises(NertagError, match="checkpoint of an interrupted training run"):
         build_report(ckpt.partial_dir(out))
+
+
+def _colours_in(png: bytes) -> set[str]:
+    """Every colour (``#rrggbb``) that some pixel of ``png`` has exactly."""
+    import io
+
+    import numpy as np
+    from matplotlib.image import imread
+
+    rgb = np.round(imread(io.BytesIO(png), format="png")[..., :3] * 255).astype(int)
+    return {f"#{r:02x}{g:02x}{b:02x}" for r, g, b in np.unique(rgb.reshape(-1, 3), axis=0)}
+
+
+def test_per_type_lines_have_the_palette_colours(trained):
+    """They were matplotlib's (LOC blue, PER red) and the HTML pages' are LOC green, PER
+    orange."""
+    from nertag.render.palette import colours
+
+    out, history, _ = trained
+    f1 = pngs((out / "report.html").read_text(encoding="utf-8"))[
+        "dev F1 per epoch, overall and per type"]
+    drawn = _colours_in(f1)
+    types = sorted(history[-1]["dev"]["per_type"])
+    assert types == ["LOC", "MISC", "ORG", "PER"]
+    assert {t: c.background for t, c in colours(types).items()} == {
+        "LOC": "#59a14f", "MISC": "#d81b60", "ORG": "#4e79a7", "PER": "#f28e2b"}
+    assert {"#59a14f", "#d81b60", "#4e79a7", "#f28e2b"} <= drawn
+    assert not {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"} & drawn  # tab10's first four
+
+
+def _facts_row(page: str, name: str) -> str:
+    return re.search(rf"<tr><th>{name}</th><td>(.*?)</td></tr>", page)[1]
+
+
+def test_the_header_shows_document_context(trained, doc_model, tmp_path):
+    out, _, _ = trained
+    assert _facts_row(build_report(out), "document context") == "off"
+    first = json.loads((doc_model / "stage1" / "metrics.json").read_text(encoding="utf-8"))
+    best = json.loads((doc_model / "stage1" / "meta.json").read_text(
+        encoding="utf-8"))["provenance"]["best_epoch"]
+    f1 = next(r for r in first if r["epoch"] == best)["dev"]["f1"]
+    assert _facts_row(build_report(doc_model), "document context") == (
+        f"on (features.doc_context): a second stage that also sees the first stage&#x27;s "
+        f"tags on each word&#x27;s other occurrences in its document; first stage (stage1/): "
+        f"{len(first)} epochs, best epoch {best}, dev F1 {100 * f1:.2f}; its tags on the "
+        f"training data jackknifed over 2 folds")
+    copy = tmp_path / "doc"
+    shutil.copytree(doc_model, copy)
+    (copy / "stage1" / "metrics.json").write_text('[{"epoch": 1}]', encoding="utf-8")
+    with pytest.raises(NertagError) as e:
+        build_report(copy)
+    assert e.value.message == (f"{copy / 'stage1' / 'metrics.json'}: record 1: loss is "
+                               f"missing; retrain or re-copy the model directory")
