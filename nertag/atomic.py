@@ -106,6 +106,15 @@ def _target(path: Path) -> tuple[str, Path | int, os.stat_result | None]:
                       f"to", exit_code=2)
 
 
+def scratch_dir(path: str | os.PathLike) -> str | None:
+    """Where temporary files made while writing ``path`` belong: beside the regular file
+    it names (through links; on its file system, as :func:`atomic_open`'s), or None (the
+    system's temporary directory) for a device, a pipe or a descriptor, whose directory
+    (``/dev``, ``/proc``) is no place for them."""
+    kind, where, _ = _target(Path(path))
+    return str(where.parent) if kind == "file" else None
+
+
 def _descriptor(p: str) -> int | None:
     """The descriptor number if ``p`` (directories resolved) is one of this process's."""
     if p in _STANDARD:

@@ -274,3 +274,13 @@ def test_a_directory_replaces_an_old_one(tmp_path):
     replace_dir(tmp, target)
     assert os.listdir(target) == ["new.txt"] and os.listdir(tmp_path) == ["model"]
     assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~_current_umask()
+
+
+def test_scratch_files_go_beside_a_file_and_not_into_dev(tmp_path):
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(tmp_path / "real" / "out.jsonl")  # (a new file: the link dangles)
+    assert atomic.scratch_dir(link) == str(tmp_path / "real")
+    assert atomic.scratch_dir(tmp_path / "new.jsonl") == str(tmp_path)
+    assert atomic.scratch_dir("/dev/null") is None
+    assert atomic.scratch_dir("/dev/stdout") is None
