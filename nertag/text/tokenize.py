@@ -16,13 +16,17 @@ Main rules (see ``tests/text/test_tokenize.py`` for the exhaustive list):
 * numbers (``1,000``, ``3.5``, ``1996-08-22``, ``10:30``, ``1/2``, ``+44``),
   hyphenated words (``well-known``, ``6-2``), URLs and e-mail addresses stay
   whole; ``50%`` -> ``50 %`` and ``$5`` -> ``$ 5``;
+* words joined by a period with no space (``NWD.DE``, ``example.com``, ``Govt.Fcast``)
+  stay one token, as CoNLL-2003 writes them (not after an abbreviation: ``St.Louis``
+  -> ``St. Louis``);
 * clitics are split: ``Paris's`` -> ``Paris 's``, ``don't`` -> ``do n't``,
   ``players'`` -> ``players '`` (curly apostrophes too);
 * any Unicode whitespace (plus BOM and zero-width space) separates tokens.
 
 Sentences end after ``. ! ? ...`` (plus any closing quotes/brackets glued to
 them) when the next token starts with a capital letter, a digit or an opening
-quote/bracket, and always at a paragraph break (a blank line); which single line
+quote/bracket after a space (``Yahoo!Inc``, ``(NWD.)DE`` do not end one; the full-width
+``。！？`` need no space), and always at a paragraph break (a blank line); which single line
 breaks end one too depends on the sentence mode (``blank``, ``line``, ``auto``: see
 :mod:`nertag.text.sentences`).
 """
@@ -116,7 +120,7 @@ _UPPER = "A-ZÀ-ÖØ-Þ"
 _SEG = (rf"(?:[A-Z]{{1,5}}&[A-Z]{{1,5}}(?!\w)"             # AT&T, S&P
         rf"|\d+(?:/\d+)+(?!\d|[.,:]\d){_W}*"                # 1/2 11/1/96
         rf"|\d+(?:[.,:]\d+)+{_W}*"                          # 1,000 3.5 10:30 3.5m
-        rf"|{_WORD}(?:['’](?!{_CLITIC}){_WORD})*)")         # O'Brien, d'etat
+        rf"|{_WORD}(?:(?:['’](?!{_CLITIC})|\.){_WORD})*)")  # O'Brien, NWD.DE, example.com
 _ABBR_SEG = rf"[^\W\d_](?:\.[^\W\d_])+(?=\.)(?:\.(?!{_PEND})(?!\w))?"  # aid-U.N.
 _TAIL = rf"(?:[-\u2010\u2011](?:{_ABBR_SEG}|{_SEG}))*"       # hyphenated continuation
 _URL_END = rf"[^{_SEP}<>\"]*[^{_SEP}<>\".,;:!?'“”‘’»(){{}}\[\]]"
@@ -155,6 +159,8 @@ _SEP_TABLE = np.zeros(0xFF01, dtype=bool)
 _SEP_TABLE[[c for c in range(0x3001) if chr(c).isspace()] + [0x200B, 0xFEFF]] = True
 
 _TERMINATORS = frozenset(".!?…。！？")
+#: Terminators that end a sentence with no space after them (CJK text has none).
+_WIDE_TERMINATORS = frozenset("。！？")
 _CLOSERS = frozenset("”’»)]}")
 _AMBIGUOUS_QUOTES = frozenset(['"', "'"])
 _OPENERS = frozenset("\"'“‘«([{`")
@@ -295,7 +301,8 @@ def _sentence_cuts(text: str, texts: list[str], starts: np.ndarray, ends: np.nda
         while j < limit and (texts[j] in _CLOSERS or (
                 texts[j] in _AMBIGUOUS_QUOTES and starts[j] == ends[j - 1])):
             j += 1
-        if j < limit and _starts_sentence(texts[j]):
+        if j < limit and _starts_sentence(texts[j]) and (
+                starts[j] > ends[j - 1] or texts[i][-1] in _WIDE_TERMINATORS):
             cuts.add(j)
     cuts.discard(0)
     return [0] + sorted(cuts) if n else [0]

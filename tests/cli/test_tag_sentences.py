@@ -86,3 +86,15 @@ def test_help_lists_the_modes_with_examples(cli):
     r = cli("tag", "--help")
     assert "--sentences" in r.output and "<blank|line|auto>" in r.output
     assert "--sentences line" in r.output
+
+
+def test_a_period_inside_a_token_ends_no_sentence(cli):
+    """The issue's ticker: ``(NWD.DE)`` was cut into two sentences at ``NWD.|DE`` and both
+    halves tagged as entities; ``e.g.``, ``U.S.``, ``3.5`` and ``example.com`` stay whole."""
+    text = ("Shares of Nordwind (NWD.DE) rose 3.5 percent, e.g. in the U.S. market, the "
+            "firm said on example.com on Monday.\n")
+    (obj,) = jsonl(cli, "-", input=text)  # one sentence
+    tokens = [t["text"] for t in obj["tokens"]]
+    for whole in ("NWD.DE", "3.5", "e.g.", "U.S.", "example.com"):
+        assert whole in tokens
+    assert not {"NWD", "DE", "example", "com"} & {e["text"] for e in obj["entities"]}

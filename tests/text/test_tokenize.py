@@ -78,6 +78,14 @@ def check_invariants(text: str, tokens: list[Token], offset: int = 0) -> None:
      ["see", "https://example.com/a?b=1&c=2", ",", "or", "www.reuters.com", "."]),
     ("(http://x.org/path)", ["(", "http://x.org/path", ")"]),
     ("mail jeffrey.hodgson@reuters.com.", ["mail", "jeffrey.hodgson@reuters.com", "."]),
+    # words joined by a period with no space stay whole, as CoNLL-2003 writes them
+    ("Shares of Nordwind (NWD.DE) rose", ["Shares", "of", "Nordwind", "(", "NWD.DE", ")",
+                                          "rose"]),
+    ("on example.com, RABN.CN and Govt.Fcast.", ["on", "example.com", ",", "RABN.CN", "and",
+                                                 "Govt.Fcast", "."]),
+    ("example.com's 30.AUG.96 v1.2.3", ["example.com", "'s", "30.AUG.96", "v1.2.3"]),
+    ("St.Louis, Co.Ltd, wait...what", ["St.", "Louis", ",", "Co.", "Ltd", ",", "wait", "...",
+                                       "what"]),
     # clitics
     ("Paris's mayor", ["Paris", "'s", "mayor"]),
     ("don't can't won't DON'T", ["do", "n't", "ca", "n't", "wo", "n't", "DO", "N'T"]),
@@ -161,6 +169,15 @@ def test_ten_megabyte_word_and_huge_sentence():
     ("J. R. Smith of Acme Inc. Bought it.", [["J.", "R.", "Smith", "of", "Acme", "Inc.", "Bought",
                                                "it", "."]]),
     ("in the U.S. He said", [["in", "the", "U.S.", "He", "said"]]),
+    # no sentence ends at a terminator with no space after it
+    ("Shares of Nordwind (NWD.DE) rose 3 percent.",
+     [["Shares", "of", "Nordwind", "(", "NWD.DE", ")", "rose", "3", "percent", "."]]),
+    ("See e.g. the U.S. site example.com. It rose 3.5 percent.",
+     [["See", "e.g.", "the", "U.S.", "site", "example.com", "."],
+      ["It", "rose", "3.5", "percent", "."]]),
+    ("Yahoo!Inc rose. Stop!Now", [["Yahoo", "!", "Inc", "rose", "."], ["Stop", "!", "Now"]]),
+    ('He said "no."Then left.', [["He", "said", '"', "no", ".", '"', "Then", "left", "."]]),
+    ("我爱北京。他来了。", [["我爱北京", "。"], ["他来了", "。"]]),  # (CJK needs no space)
     ("apples, pears, etc. Then more.", [["apples", ",", "pears", ",", "etc."], ["Then", "more", "."]]),
     # closing quotes/brackets stay with the sentence; opening ones start the next
     ('He said "Go." Then left.', [["He", "said", '"', "Go", ".", '"'], ["Then", "left", "."]]),
