@@ -127,12 +127,16 @@ def _descriptor(p: str) -> int | None:
 def _replacing(shown: Path, path: Path, old: os.stat_result | None, mode: str,
                encoding: str | None, newline: str | None) -> Iterator[IO]:
     """A temporary file beside the regular file ``path`` (``old``: its stat, None if it
-    is new), renamed over it when the block succeeds and removed when it fails."""
-    check_writable_parent(path, shown)
+    is new), renamed over it when the block succeeds and removed when it fails. Errors
+    name the path as given, and its directory as given unless a link led elsewhere."""
+    own_dir = os.path.realpath(os.path.dirname(os.path.abspath(shown)))
+    named = shown if os.path.join(own_dir, shown.name) == str(path) else path
+    check_writable_parent(named, shown)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
-        raise _cannot_write(shown, e, path.parent) from None
+        raise _cannot_write(shown, e, named.parent if str(named.parent) else Path(".")) \
+            from None
     finishing = False
     try:
         with _fdopen(fd, mode, encoding, newline) as f:

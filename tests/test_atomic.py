@@ -284,3 +284,15 @@ def test_scratch_files_go_beside_a_file_and_not_into_dev(tmp_path):
     assert atomic.scratch_dir(tmp_path / "new.jsonl") == str(tmp_path)
     assert atomic.scratch_dir("/dev/null") is None
     assert atomic.scratch_dir("/dev/stdout") is None
+
+
+def test_a_relative_path_is_named_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NertagError) as e:
+        _write(os.path.join("no", "out.txt"))
+    assert e.value.message == "no/out.txt: the directory no does not exist; create it first"
+    (tmp_path / "link").symlink_to(tmp_path / "gone" / "out.txt")
+    with pytest.raises(NertagError) as e:
+        _write("link")
+    assert e.value.message == (f"link: the directory {tmp_path / 'gone'} does not exist; "
+                               f"create it first")
