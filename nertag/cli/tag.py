@@ -317,6 +317,8 @@ def _tag_tokenized(model, name: str, out, *, fmt: str, per: str, encoding: str,
             else:
                 out.write(runtime.format_chunks([chunk], fmt, source if several else None))
             blank = False  # (the pipe had text)
+    except tokenized.NotColumns as e:
+        raise NertagError(f"{e.message}; if this is running text, drop --tokenized") from None
     except NertagError as e:  # the CoNLL reader's "file is empty": standard input only
         if name != "-" or not e.message.startswith(f"{path}: file is empty"):
             raise

@@ -13,11 +13,13 @@ then ``nertag convert --to jsonl`` of its tagged version plus the entities' scor
 
 from __future__ import annotations
 
+import re
 from itertools import groupby
 from typing import Iterator
 
 import numpy as np
 
+from nertag.errors import NertagError
 from nertag.render import formats
 from nertag.text.tagged import Entity, TaggedChunk, TaggedSentence
 from nertag.text import tags as tagmod
@@ -36,11 +38,41 @@ def tag_file(model, path: str, encoding: str = "utf-8", decoder: str | None = No
     A batch holds whole documents (``-DOCSTART-``): about ``BATCH_SENTENCES`` sentences,
     more if one document is longer.  ``decoder``: None for the model's own."""
     offset = 0
-    for batch, sizes in _document_batches(iter_words(path, encoding)):
+    for batch, sizes in _document_batches(columns_checked(iter_words(path, encoding), path)):
         tags, conf = model.predict([s.words for s in batch], decoder=decoder, docs=sizes)
         chunk = tagged_chunk(batch, tags, conf, offset)
         offset += len(chunk.text)
         yield batch, tags, chunk
+
+
+class NotColumns(NertagError):
+    """The input reads like running text, not CoNLL columns."""
+
+
+#: The last column of a row that ends a sentence of running text (``Monday.``): no tag.
+_SENTENCE_END = re.compile(r"[^\W\d_][.!?][\"'”’)\]]*\Z")
+
+
+def columns_checked(sentences: Iterator[Sentence], path: str) -> Iterator[Sentence]:
+    """The sentences of a CoNLL file, refusing (:class:`NotColumns`, naming the line) a
+    file that reads like running text: a line with another number of columns than the
+    first line (CoNLL has the same columns on every line, as conlleval requires), or a
+    line of several columns whose last ends a sentence of words (``Monday.``; a tag
+    never does)."""
+    first: tuple[int, int] | None = None  # (line, columns) of the file's first line
+    for s in sentences:
+        for line, cols in enumerate(s.columns or (), s.line):
+            if first is None:
+                first = (line, len(cols))
+            if len(cols) != first[1]:
+                raise NotColumns(f"{path}:{line}: {len(cols)} columns where line {first[0]} "
+                                 f"has {first[1]} (CoNLL input: one token a line, the word "
+                                 f"first, the same columns on every line)")
+            if len(cols) > 1 and _SENTENCE_END.search(cols[-1]):
+                raise NotColumns(f"{path}:{line}: {len(cols)} words on one line, the last "
+                                 f"{cols[-1]!r}, as in a sentence of running text (CoNLL "
+                                 f"input: one token a line, the word first)")
+        yield s
 
 
 def _document_batches(sentences: Iterator[Sentence]

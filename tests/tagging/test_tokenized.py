@@ -112,3 +112,50 @@ def test_several_tokenized_inputs_name_their_source(cli, small_model, conll, tmp
     assert {o["source"] for o in objs} == {str(conll), str(other)}
     last = objs[-1]
     assert last["start"] == 0 and last["text"] == "Angela Merkel visited Paris"
+
+
+# ------------------------------------------------------------ running text refused
+PROSE = ("Shares of Nordwind rose 3 percent on Monday.\n"
+         "The company said profits would double\n\n"
+         "Obama visited Paris.\n")
+
+
+@pytest.mark.parametrize("fmt", ["conll", "jsonl"])
+def test_running_text_is_refused_naming_the_line(cli, small_model, tmp_path, expect_error,
+                                                 fmt):
+    """Prose given to --tokenized was tagged as one 'word' a line (the rest of the line
+    taken for columns): refused before anything is written, with what to do."""
+    p = tmp_path / "news.txt"
+    p.write_text(PROSE, encoding="utf-8")
+    r = cli("tag", "-m", small_model, "--tokenized", p, "-f", fmt)
+    expect_error(r, 1, f"{p}:1: 8 words on one line, the last 'Monday.'",
+                 "one token a line", "if this is running text, drop --tokenized")
+    assert r.stdout == ""
+    # a line without a final period: the column count tells (line 2 has 6 where 1 has 8)
+    p.write_text(PROSE.replace("Monday.", "Monday"), encoding="utf-8")
+    expect_error(cli("tag", "-m", small_model, "--tokenized", p, "-f", fmt), 1,
+                 f"{p}:2: 6 columns where line 1 has 8", "drop --tokenized")
+
+
+def test_a_line_with_other_columns_is_refused(cli, small_model, conll, expect_error):
+    lines = conll.read_text(encoding="utf-8").splitlines()
+    k = next(i for i, line in enumerate(lines) if i > 20 and line.strip()
+             and not line.startswith("-DOCSTART-"))
+    lines[k] += " extra"
+    conll.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expect_error(cli("tag", "-m", small_model, "--tokenized", conll), 1,
+                 f"{conll}:{k + 1}: 5 columns where line ", " has 4")
+
+
+@pytest.mark.parametrize("text", [
+    "U.S.\nofficials\nsaid\n.\n\nInc.\n",                 # one column: words only
+    "EU B-ORG\nrejects O\nU.S. B-LOC\nplan O\n. O\n",     # word and tag
+    "Acme NNP B-ORG\nInc. NNP I-ORG\n. . O\n",            # POS '.' and a word 'Inc.'
+])
+def test_columns_that_end_in_periods_are_columns(cli, small_model, tmp_path, text):
+    p = tmp_path / "in.conll"
+    p.write_text(text, encoding="utf-8")
+    r = cli("tag", "-m", small_model, "--tokenized", p)
+    assert r.exit_code == 0, r.stderr
+    assert [line.split()[:-1] for line in r.stdout.splitlines() if line] == \
+        [line.split() for line in text.splitlines() if line]
