@@ -5,9 +5,15 @@ On a terminal the text is wrapped to its width at whitespace, as ``fold -s`` wou
 label is never cut and never starts a line without the word it belongs to; only a word
 longer than the whole line is cut (after as many characters as fit), and a label that
 no longer fits after such a word goes whole to the next line.  Into a file or a pipe
-(not a terminal) nothing is wrapped: the text's own lines are kept.  Colours are those
-of the other outputs (:mod:`nertag.render.palette`): a mid-tone background with
-black or white text (contrast ≥ 4.5), legible on dark and light terminals alike.
+(not a terminal) nothing is wrapped: the text's characters are written as they are
+(its own lines, tabs kept).  Colours are those of the other outputs
+(:mod:`nertag.render.palette`): a mid-tone background with black or white text
+(contrast ≥ 4.5), legible on dark and light terminals alike.
+
+Without colours (into a file or a pipe, or with ``NO_COLOR`` set) each entity is marked
+in brackets, its label last inside them::
+
+    Mrs. [Helena Marchetti PER] told reporters outside the [Palais des Nations ORG].
 
 Several inputs each get a heading ``==> name <==``, as ``head`` and ``tail`` write.
 """
@@ -38,6 +44,8 @@ class Pretty:
         self.width = width
         self.styles = {t: (f"{c.text} on {c.background}", f"bold {c.background} on {c.text}")
                        for t, c in palette.colours(types).items()}
+        #: No colours: entities marked ``[text LABEL]``.
+        self.marks = console.color_system is None or console.no_color
         self.col = 0
         self.spaces: list[tuple[str, str]] = []   # whitespace waiting for what follows it
         self.started = False
@@ -45,7 +53,7 @@ class Pretty:
     # ---------------------------------------------------------------- public
     def heading(self, name: str, note: str | None = None) -> None:
         """``==> name <==`` (after a blank line, unless it is the first output)."""
-        out = Text()
+        out = self._new()
         self._end_line(out)
         if self.started:
             out.append("\n")
@@ -53,35 +61,48 @@ class Pretty:
         out.append("\n")
         if note:
             out.append(f"({note})\n", style="dim")
-        self.console.print(out, end="", soft_wrap=True)
+        self._write(out)
         self.started = True
 
     def chunks(self, chunks) -> None:
         """Draw the text of tagged chunks (:class:`~nertag.tagging.chunks.TaggedChunk`)."""
-        out = Text()
+        out = self._new()
         for c in chunks:
             self._draw(out, self._atoms(c))
-        self.console.print(out, end="", soft_wrap=True)
+        self._write(out)
         self.started = True
 
     def finish(self) -> None:
         """End the last line (a pretty output always ends with a line break)."""
-        out = Text()
+        out = self._new()
         self._end_line(out)
-        self.console.print(out, end="", soft_wrap=True)
+        self._write(out)
+
+    def _new(self):
+        """What a drawing is built in: a rich Text, or for a file without colours the
+        text's own characters (rich would expand tabs and drop CR, VT and FF)."""
+        return _Plain() if self.width is None and self.marks else Text()
+
+    def _write(self, out) -> None:
+        if isinstance(out, _Plain):
+            self.console.file.write(out.plain)
+        else:
+            self.console.print(out, end="", soft_wrap=True)
 
     # ---------------------------------------------------------------- layout
     def _atoms(self, chunk):
         """``(kind, text, style)`` of a chunk: line breaks, whitespace, words (cut at
-        entity edges) and labels (text: the parts ``[(text, style), …]``), in order."""
+        entity edges) and labels (text: the parts ``[(text, style), …]``), in order;
+        without colours an entity's first word starts with ``[``, its label ends with ``]``."""
         text, base, pos = chunk.text, chunk.offset, 0
+        opening, closing = ("[", "]") if self.marks else ("", "")
         for s in chunk.sentences:
             for e in s.entities:
                 a, b = max(e.start - base, pos), e.end - base
                 yield from _split(text[pos:a], "")
                 on, chip = self.styles.get(e.label, ("reverse", "bold"))
-                yield from _split(text[a:b], on)
-                yield LABEL, [(" ", on), (e.label, chip)], None
+                yield from _split(opening + text[a:b], on)
+                yield LABEL, [(" ", on), (e.label + closing, chip)], None
                 pos = max(b, pos)
         yield from _split(text[pos:], "")
 
@@ -203,3 +224,17 @@ def _append(out: Text, unit: list) -> None:
                 out.append(t, style=st)
         else:
             out.append(text, style=style)
+
+
+class _Plain:
+    """Text as it is appended, styles ignored (the part of rich's Text a file needs)."""
+
+    def __init__(self):
+        self._parts: list[str] = []
+
+    def append(self, text: str, style=None) -> None:
+        self._parts.append(text)
+
+    @property
+    def plain(self) -> str:
+        return "".join(self._parts)

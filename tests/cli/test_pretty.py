@@ -193,3 +193,47 @@ def test_the_real_command_on_a_terminal(width, monkeypatch, cli, small_model, tm
     assert all(cell_len(line) <= width for line in lines)
     assert plain.split() == want
     assert "\x1b[" in r.stdout
+
+
+# ------------------------------------------------------------ without colours
+def draw_plain(chunks, width: int | None = None, no_color: bool = False) -> str:
+    """Drawn on a console without colours: a file (width None), or a NO_COLOR terminal."""
+    f = io.StringIO()
+    console = Console(file=f, width=width or 80, force_terminal=width is not None,
+                      no_color=no_color, highlight=False, soft_wrap=True)
+    p = Pretty(console, LABELS, width)
+    p.chunks(chunks)
+    p.finish()
+    return f.getvalue()
+
+
+def test_into_a_file_entities_are_bracketed_and_every_character_kept():
+    """Into a file the colours were lost: nothing showed where an entity starts, and
+    rich turned tabs into spaces."""
+    text = "\tBRUSSELS 1996-08-22\n\nPeter Blackburn\r\nmet\tAngela Merkel.\x0bEnd"
+    ents = [("BRUSSELS", "LOC"), ("Peter Blackburn", "PER"), ("Angela Merkel", "PER")]
+    assert draw_plain([chunk(text, ents)]) == (
+        "\t[BRUSSELS LOC] 1996-08-22\n\n[Peter Blackburn PER]\r\n"
+        "met\t[Angela Merkel PER].\x0bEnd\n")
+
+
+def test_a_no_color_terminal_brackets_the_entities_and_wraps():
+    plain = draw_plain([chunk(SENTENCE, ENTS)], 40, no_color=True)
+    assert "\x1b[3" not in plain and "\x1b[4" not in plain  # no colour codes
+    lines = ANSI.sub("", plain).rstrip("\n").split("\n")
+    assert all(cell_len(line) <= 40 for line in lines) and len(lines) > 10
+    assert "[Helena Marchetti PER]," in " ".join(lines)
+
+
+def test_the_real_command_into_a_file_is_inline_with_brackets(cli, small_model, tmp_path):
+    src = tmp_path / "in.txt"
+    text = (data_dir() / "example.txt").read_text(encoding="utf-8")
+    src.write_text(text.replace(" on ", "\ton ").replace("\n\n", "\r\n\r\n"),
+                   encoding="utf-8", newline="")
+    out, marked = tmp_path / "out.txt", tmp_path / "inline.txt"
+    assert cli("tag", "-m", small_model, src, "-f", "pretty", "-o", out).exit_code == 0
+    assert cli("tag", "-m", small_model, src, "-f", "inline", "-o", marked).exit_code == 0
+    inline, pretty = (p.read_bytes().decode("utf-8") for p in (marked, out))
+    assert "\r\n\r\n" in pretty
+    assert re.search(r"\[[^\]]+ (PER|LOC|ORG|MISC)\]", pretty) and "\ton " in pretty
+    assert pretty == re.sub(r"<([A-Z]+)>(.*?)</\1>", r"[\2 \1]", inline, flags=re.S)

@@ -100,7 +100,7 @@ def test_every_text_format_and_per_document(cli, small_model, conll, tmp_path):
     page = cli("tag", "-m", small_model, "--tokenized", conll, "-f", "html").stdout
     assert page.count("<mark data-label=") == len(doc["entities"]) + 4  # + the legend
     pretty = cli("tag", "-m", small_model, "--tokenized", conll, "-f", "pretty").stdout
-    labelled = re.sub(r"<([A-Z]+)>(.*?)</\1>", r"\2 \1", inline)
+    labelled = re.sub(r"<([A-Z]+)>(.*?)</\1>", r"[\2 \1]", inline)
     assert pretty == labelled
 
 
