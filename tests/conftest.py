@@ -3,7 +3,9 @@ checks, and what several inference test files compare with (``from conftest impo
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -220,3 +222,61 @@ def tricky(tmp_path_factory):
     p = tmp_path_factory.mktemp("in") / "tricky.txt"
     p.write_bytes(TRICKY.encode("utf-8"))
     return p
+
+
+# ------------------------------------------------------------------ the slow marker
+# `pytest -m "not slow"` runs in about a minute: it leaves out every test that trains a
+# model or starts a process, server, cluster or browser. Such a test is marked here by
+# what it uses, so test modules need no marks of their own (`@pytest.mark.slow` still
+# marks one by hand). CI runs everything.
+
+#: Fixtures that train a model (once per session) or start a server, cluster or browser;
+#: a test that uses one, directly or through another fixture, is slow.
+SLOW_FIXTURES = frozenset({
+    "small_model", "model_copy", "gazetteer_model", "doc_model", "trained", "trained_chars",
+    "model_dir",                                 # train a model
+    "live", "start_server", "quick",             # tests/serve/conftest.py: uvicorn
+    "cluster",                                   # tests/test_dask.py: a LocalCluster
+    "browser", "page",                           # headless Chromium (tests/browser.py)
+})
+
+#: Modules whose tests all do so (their helpers start the command line as a process,
+#: train, serve, tag with worker processes or measure).
+SLOW_MODULES = (
+    "tests/test_dask",                           # test_dask.py, test_dask_connect.py
+    "tests/serve/", "tests/cli/test_serve.py",   # a real server
+    "tests/training/",                           # training runs
+    "tests/cli/test_train.py", "tests/test_benchmark.py",
+    "tests/tagging/test_parallel.py",            # --jobs: worker processes
+    "tests/test_atomic_cli.py",                  # the real command line
+)
+
+#: What a test's own code says when it starts a process, trains, benchmarks, uses
+#: worker processes or reads the CoNLL-2003 files in ../shared.
+SLOW_CALLS = re.compile(r"subprocess|Popen|NERTAG|\btrain\(|[\"'](train|benchmark)[\"']"
+                        r"|--jobs|\bjobs=|[\"']-j[\"']|\b(VALID|SHARED|GLOVE|CONLL_VALID)\b")
+
+
+def _is_slow(item) -> bool:
+    if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    path = Path(str(item.fspath)).resolve()
+    try:
+        rel = path.relative_to(Path(__file__).resolve().parents[1]).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    if rel.startswith(SLOW_MODULES):
+        return True
+    function = getattr(item, "function", None)
+    try:
+        source = inspect.getsource(function) if function is not None else ""
+    except (OSError, TypeError):
+        source = ""
+    return bool(SLOW_CALLS.search(source))
+
+
+def pytest_collection_modifyitems(config, items):
+    slow = pytest.mark.slow
+    for item in items:
+        if item.get_closest_marker("slow") is None and _is_slow(item):
+            item.add_marker(slow)
