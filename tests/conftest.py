@@ -237,7 +237,7 @@ SLOW_FIXTURES = frozenset({
     "model_dir",                                 # train a model
     "live", "start_server", "quick",             # tests/serve/conftest.py: uvicorn
     "cluster",                                   # tests/test_dask.py: a LocalCluster
-    "browser", "page",                           # headless Chromium (tests/browser.py)
+    "browser",                                   # headless Chromium (tests/browser.py)
 })
 
 #: Modules whose tests all do so (their helpers start the command line as a process,

@@ -94,17 +94,17 @@ def anchors(path: Path) -> set[str]:
 LINKED = PAGES + [ROOT / "models" / "README.md", ROOT / "data" / "README.md"]
 
 
-@pytest.mark.parametrize("page", LINKED, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_relative_links_lead_somewhere(page):
-    text = re.sub(r"```.*?```", "", _text(page), flags=re.S)
+@pytest.mark.parametrize("doc", LINKED, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_relative_links_lead_somewhere(doc):
+    text = re.sub(r"```.*?```", "", _text(doc), flags=re.S)
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
         if re.match(r"[a-z]+:", target):
             continue
         file, _, anchor = target.partition("#")
-        dest = (page.parent / file).resolve() if file else page
-        assert dest.exists(), f"{page.name}: link to missing {target}"
+        dest = (doc.parent / file).resolve() if file else doc
+        assert dest.exists(), f"{doc.name}: link to missing {target}"
         if anchor:
-            assert anchor in anchors(dest), f"{page.name}: no heading for #{anchor} in {dest.name}"
+            assert anchor in anchors(dest), f"{doc.name}: no heading for #{anchor} in {dest.name}"
 
 
 def test_every_docs_page_is_linked_from_the_readme():
@@ -136,17 +136,17 @@ def test_the_python_examples_are_found():
     assert _text(ROOT / "docs" / "python.md").count("```pycon") >= 5
 
 
-@pytest.mark.parametrize("page", EXAMPLE_PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_python_examples_run(page, tmp_path, monkeypatch):
+@pytest.mark.parametrize("doc", EXAMPLE_PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_python_examples_run(doc, tmp_path, monkeypatch):
     for name in ("data", "models"):  # the examples' paths are relative to the repository
         (tmp_path / name).symlink_to(ROOT / name, target_is_directory=True)
     monkeypatch.chdir(tmp_path)
-    test = doctest.DocTestParser().get_doctest(pycon_examples(page), {}, page.name,
-                                               str(page), 0)
+    test = doctest.DocTestParser().get_doctest(pycon_examples(doc), {}, doc.name,
+                                               str(doc), 0)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     failed, attempted = runner.summarize(verbose=False)
     assert attempted >= 3 and failed == 0
-    if page.name == "python.md":
+    if doc.name == "python.md":
         assert attempted > 15
         assert (tmp_path / "tiny-model" / "manifest.json").is_file()
