@@ -54,7 +54,10 @@ def command(
     JSONL is written one record per sentence; text for CoNLL sentences is
     detokenized, with a space added where nertag's tokenizer would otherwise cut
     an entity. IO cannot separate two touching entities of one type: they merge
-    (the count is reported).
+    (the count is reported). Lines of IN may end in LF, CRLF or CR (in columns,
+    not CR mixed with LF); a byte-order mark is dropped. A label is an entity
+    type: not O, not a tag (B-PER), no spaces. What OUT could not read back as
+    written is refused before anything is written.
     """
     import sys
 
