@@ -116,37 +116,38 @@ def crf_loss(S: np.ndarray, y: np.ndarray, lengths, A: np.ndarray, start: np.nda
     return loss, dS, {"A": dA * scale, "start": dstart * scale, "end": dend * scale}
 
 
-def viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray, end: np.ndarray,
-            chunk: int = 2048) -> np.ndarray:
+def viterbi(S: np.ndarray, lengths, A: np.ndarray, start: np.ndarray,
+            end: np.ndarray) -> np.ndarray:
     """The best tag path of every sentence: argmax_y score(x, y).  S: (B, K) -> (B,) ids.
 
-    ``-inf`` entries in A/start/end forbid transitions (used by constrained decoding).
+    δ₀ = start + S₀;  δ_t[j] = max_i (δ_{t−1}[i] + A[i, j]) + S_t[j], remembering the
+    best i (the first on ties, as argmax); the path ends at argmax_j (δ_{T−1}[j] + end[j])
+    and follows the back-pointers.  ``-inf`` entries in A/start/end forbid transitions
+    (constrained decoding).  One sentence at a time: the reference that
+    :func:`nertag.inference.decode.fast_viterbi` (and its tests) follow.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     out = np.empty(len(S), dtype=np.int64)
-    offsets = sentence_starts(lengths)
-    for i in range(0, len(lengths), chunk):
-        ls = lengths[i:i + chunk]
-        if not len(ls) or ls.sum() == 0:
-            continue
-        o = offsets[i]
-        sub = S[o:o + int(ls.sum())]
-        P, mask, flat, ls = _pad(sub, ls)
-        n, T, K = P.shape
-        delta = start + P[:, 0]
-        back = np.zeros((n, T, K), dtype=np.int64)
-        to_from = np.ascontiguousarray(A.T)[None]                # (1, K, K_prev)
-        for t in range(1, T):
-            cand = delta[:, None, :] + to_from                  # (n, K, K_prev)
-            best = cand.argmax(axis=2)                          # first best on ties
-            new = cand.max(axis=2) + P[:, t]
-            live = mask[:, t, None]
-            delta = np.where(live, new, delta)
-            back[:, t] = np.where(live, best, np.arange(K)[None])
-        tag = (delta + end).argmax(axis=1)
-        path = np.empty((n, T), dtype=np.int64)
-        for t in range(T - 1, -1, -1):
-            path[:, t] = tag
-            tag = back[np.arange(n), t, tag]
-        out[o + flat[mask]] = path[mask]
+    to_from = np.ascontiguousarray(A.T)                        # (K, K_prev)
+    for o, T in zip(sentence_starts(lengths).tolist(), lengths.tolist()):
+        if T:
+            out[o:o + T] = _best_path(S[o:o + T], to_from, start, end)
     return out
+
+
+def _best_path(S: np.ndarray, to_from: np.ndarray, start: np.ndarray, end: np.ndarray):
+    """:func:`viterbi` of one sentence S: (T, K), with to_from = Aᵀ -> (T,) ids."""
+    T, K = S.shape
+    tags = np.arange(K)
+    back = np.zeros((T, K), dtype=np.intp)
+    delta = start + S[0]
+    for t in range(1, T):
+        cand = delta + to_from                                 # cand[j, i] = δ[i] + A[i, j]
+        back[t] = best = cand.argmax(axis=1)
+        delta = cand[tags, best] + S[t]
+    path = np.empty(T, dtype=np.int64)
+    tag = int((delta + end).argmax())
+    for t in range(T - 1, -1, -1):
+        path[t] = tag
+        tag = back[t, tag]
+    return path

@@ -140,8 +140,6 @@ def test_viterbi_equals_brute_force_argmax(seed):
     S, _, lengths, A, start, end = random_problem(seed, K, lengths, scale=2.0)
     expected = brute_best(S, lengths, A, start, end)
     np.testing.assert_array_equal(crf.viterbi(S, lengths, A, start, end), expected)
-    np.testing.assert_array_equal(crf.viterbi(S, lengths, A, start, end, chunk=1), expected)
-    np.testing.assert_array_equal(crf.viterbi(S, lengths, A, start, end, chunk=3), expected)
 
 
 def test_viterbi_with_zero_transitions_is_argmax():
@@ -221,8 +219,8 @@ def one_sentence_viterbi(S, A, start, end):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_viterbi_ties_are_first_best_like_the_textbook_recursion(seed):
-    """float64 scores on a coarse grid (many ties), every length 1..N in one batch (and in
-    chunks): each sentence's path is the one-sentence recursion's, ties included."""
+    """float64 scores on a coarse grid (many ties), every length 1..N in one batch: each
+    sentence's path is the textbook recursion's, ties included."""
     rng = np.random.default_rng(200 + seed)
     K = int(rng.integers(2, 7))
     lengths = rng.permutation(np.arange(1, 13))
@@ -234,9 +232,7 @@ def test_viterbi_ties_are_first_best_like_the_textbook_recursion(seed):
     for T in lengths:
         expected += one_sentence_viterbi(S[o:o + T], A, start, end)
         o += T
-    for chunk in (2048, 5):
-        np.testing.assert_array_equal(crf.viterbi(S, lengths, A, start, end, chunk=chunk),
-                                      expected)
+    np.testing.assert_array_equal(crf.viterbi(S, lengths, A, start, end), expected)
     z = np.zeros(K)
     np.testing.assert_array_equal(crf.viterbi(np.zeros_like(S), lengths, np.zeros((K, K)), z, z),
                                   np.zeros(len(S)))
