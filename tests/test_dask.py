@@ -101,6 +101,25 @@ def test_engine_dask_writes_what_one_process_writes(cluster, small_model, tmp_pa
     assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
 
 
+def test_the_decoder_is_passed_not_set_on_the_model(cluster, small_model, tmp_path):
+    """--decoder reaches the workers as an argument; the model a block is tagged with
+    keeps its own decoder (a worker's model is shared by the tasks of every decoder)."""
+    src = tmp_path / "in.txt"
+    src.write_bytes(text().encode("utf-8"))
+    one, dask_out = tmp_path / "one", tmp_path / "dask"
+    run("tag", "-m", small_model, src, "-o", one, "--decoder", "greedy")
+    run("tag", "-m", small_model, src, "-o", dask_out, "--decoder", "greedy", "--engine",
+        "dask", "--scheduler", cluster[0].scheduler_address)
+    assert one.read_bytes() == dask_out.read_bytes()
+    ref = nd.ModelRef(small_model, "greedy")
+    own = ref.tagger()._model.cfg.model.decoder
+    assert own != "greedy"
+    block = _blocks.Block(str(src), 0, src.stat().st_size, 0, 1)
+    got = _blocks.tag_block(block, str(src), "utf-8", "jsonl", None, ref)
+    assert got == one.read_bytes()
+    assert ref.tagger()._model.cfg.model.decoder == own
+
+
 #: Line-per-item blocks and hard-wrapped paragraphs (LF and CRLF), where the modes differ.
 WRAPPED = ("Obama visits Paris\nMerkel meets Macron in Berlin\nApple hires Tim Cook\n\n"
            "The European Commission said on Thursday it disagreed with German\r\n"

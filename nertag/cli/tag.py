@@ -3,7 +3,9 @@ library's runtime (:mod:`nertag.tagging.runtime`) and draw ``pretty`` output."""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import functools
 import os
 import sys
 from enum import Enum
@@ -12,8 +14,11 @@ from typing import List, Optional
 
 import typer
 
+from nertag.atomic import atomic_open
 from nertag.cli.application import Decoder, refuse_overwriting_input
 from nertag.errors import NertagError, UsageError
+from nertag.resources import default_model
+from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES
 
 
 class Format(str, Enum):
@@ -109,7 +114,7 @@ def _blank(name: str, encoding: str) -> bool:
     """Does the input hold nothing but whitespace?  Fails on a missing or unreadable
     input; reads a regular file up to its first other character, nothing else (a pipe's
     text is read once, when it is tagged)."""
-    from nertag.tagging import runtime
+    from nertag.tagging import runtime  # lazy: NumPy only when tagging (0.2 s)
 
     if name == "-":
         return False
@@ -133,7 +138,7 @@ def _noting_text(lines, seen: list):
 
 
 def _warn(message: str) -> None:
-    from rich.markup import escape
+    from rich.markup import escape  # lazy: rich loads only to print (~35 ms off --help)
 
     from nertag.cli.tables import console
 
@@ -173,11 +178,8 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     # memory on first touch, which made building the 100 MB lookup tables 3-5x slower
     # (0.5 s vs 0.15 s) without making the lookups any faster.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
-    import codecs
-
+    from nertag.modelio import load_model  # lazy: NumPy only when tagging (0.2 s)
     from nertag.tagging import runtime
-    from nertag.modelio import load_model
-    from nertag.resources import default_model
     from nertag.text.tags import label_codes
 
     _check_engine(engine, scheduler, workers, inputs=inputs, fmt=fmt, per=per,
@@ -185,9 +187,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     if tokenized and sentences is not None:
         raise UsageError("--sentences splits raw text; --tokenized input is already in "
                          "sentences (one word a line, a blank line after each)")
-    from nertag.text.sentences import DEFAULT
-
-    sentences = sentences or DEFAULT
+    sentences = sentences or DEFAULT_SENTENCES
     if fmt is None:  # --tokenized: columns in, columns out (as Stanford NER's TSV)
         fmt = "jsonl" if per == "document" else "conll" if tokenized else "pretty" \
             if output is None and sys.stdout.isatty() and engine == "local" else "jsonl"
@@ -215,8 +215,6 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
                          f"(features.doc_context), and --engine dask cuts a file into blocks "
                          f"that would cut its documents; use --jobs N")
     if output is not None:
-        from nertag.atomic import atomic_open
-
         sink = atomic_open(output, "w", newline="")
     else:
         sink = contextlib.nullcontext(sys.stdout)
@@ -224,7 +222,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     with runtime.rare_gc(), sink as out:
         pretty = None
         if fmt == "pretty":
-            from rich.console import Console
+            from rich.console import Console  # lazy: rich loads only to draw
 
             from nertag.cli.pretty import Pretty
 
@@ -254,10 +252,8 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
                sentences, decoder):
     """The inputs tagged in this process, or in ``jobs`` worker processes (``decoder``:
     None for the model's own)."""
-    import functools
-
+    from nertag.modelio import load_model  # lazy: NumPy only when tagging (0.2 s)
     from nertag.tagging import parallel, runtime
-    from nertag.modelio import load_model
 
     pool = None
     if jobs > 1:
@@ -299,7 +295,7 @@ def _tag_tokenized(model, name: str, out, *, fmt: str, per: str, encoding: str,
                    several: bool, blank: bool, pretty, decoder: str | None) -> None:
     """One CoNLL input (``--tokenized``) tagged and written in ``fmt`` (``decoder``: None
     for the model's own)."""
-    from nertag.render import formats
+    from nertag.render import formats  # lazy: NumPy only when tagging (0.2 s)
     from nertag.tagging import runtime, tokenized
 
     source = "<stdin>" if name == "-" else name
@@ -333,7 +329,7 @@ class _Frame:
     blank)."""
 
     def __init__(self, fmt: str, out, inputs: list[str], types: list[str], pretty, blank):
-        from nertag.render import formats
+        from nertag.render import formats  # lazy: NumPy only when tagging (0.2 s)
 
         self.fmt, self.out, self.pretty, self.blank = fmt, out, pretty, blank
         self.sections = len(inputs) > 1 and fmt in ("html", "pretty")
@@ -342,7 +338,7 @@ class _Frame:
 
     @contextlib.contextmanager
     def input(self, name: str):
-        from nertag.render import formats
+        from nertag.render import formats  # lazy: NumPy only when tagging (0.2 s)
 
         if self.sections:
             shown = "<stdin>" if name == "-" else name
@@ -356,7 +352,7 @@ class _Frame:
             self.out.write(formats.SECTION_END)
 
     def close(self) -> None:
-        from nertag.render import formats
+        from nertag.render import formats  # lazy: NumPy only when tagging (0.2 s)
 
         if self.fmt == "html":
             self.out.write(formats.PAGE_END if self.sections else formats.HTML_TAIL)

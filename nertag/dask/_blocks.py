@@ -22,10 +22,12 @@ import io
 import re
 from dataclasses import dataclass
 
+import fsspec
+
 from nertag.dask._model import ModelRef, tagging
 from nertag.errors import NertagError
 from nertag.tagging import runtime
-from nertag.tagging.chunks import batches, tag_chunks
+from nertag.tagging.parallel import range_safe
 from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES
 
 #: A blank line: a line end, spaces or tabs, a line end (LF, CRLF or a lone CR).
@@ -50,8 +52,6 @@ class Block:
 @contextlib.contextmanager
 def _reading(path: str):
     """The file, opened for reading in a worker (a one-line error if it cannot be)."""
-    import fsspec
-
     try:
         f = fsspec.open(path, "rb").open()
     except OSError as e:
@@ -63,8 +63,6 @@ def _reading(path: str):
 
 
 def _size(path: str) -> int:
-    import fsspec
-
     fs, p = fsspec.core.url_to_fs(path)
     return int(fs.size(p))
 
@@ -139,16 +137,12 @@ def tag_block(block: Block, name: str, encoding: str, fmt: str, source: str | No
         text = f.read(block.end - block.start).decode(encoding, "surrogateescape")
     stream = io.StringIO(text, newline="")
     del text
-    parts = []
     with tagging():
         tagger = ref.tagger()
-        model = tagger._model
-        lines = runtime.checked_lines(stream, name, encoding, first_line=block.line)
-        for batch in batches(runtime.Lines(lines)):
-            chunks = tag_chunks(model, [(offset + block.char, t) for offset, t in batch],
-                                sentences, decoder=tagger.decoder)
-            parts.append(runtime.format_chunks(chunks, fmt, source).encode("utf-8"))
-    return b"".join(parts)
+        return b"".join(runtime.tag_piece(tagger._model, stream, name, encoding,
+                                          line=block.line, char=block.char, fmt=fmt,
+                                          source=source, sentences=sentences,
+                                          decoder=tagger.decoder))
 
 
 def split_points(size: int, blocksize: int) -> list[tuple[int, int]]:
@@ -161,8 +155,6 @@ def split_points(size: int, blocksize: int) -> list[tuple[int, int]]:
 
 def check_encoding(encoding: str) -> None:
     """Blocks are cut in bytes: the encoding must keep line ends and spaces one byte."""
-    from nertag.tagging.parallel import range_safe
-
     if not range_safe(encoding):
         raise NertagError(f"--encoding {encoding}: Dask reads files in UTF-8 or a one-byte "
                           f"encoding (latin-1, cp1252, ...); convert the file first", 2)

@@ -36,7 +36,7 @@ from typing import IO, Iterator
 
 from nertag.errors import NertagError
 from nertag.tagging import runtime
-from nertag.tagging.chunks import BATCH_CHARS, CHUNK_CHARS, batches, iter_chunks, tag_chunks
+from nertag.tagging.chunks import BATCH_CHARS, CHUNK_CHARS, iter_chunks
 from nertag.text import sentences as sentence_modes
 
 #: Files smaller than this are tagged in batches sent to the workers (``tag_stream``).
@@ -144,16 +144,16 @@ def _tag_range(task) -> tuple[str, int]:
     stream = io.TextIOWrapper(io.BufferedReader(_Slice(name, r.start, r.end), 1 << 16),
                               encoding=encoding, newline="", errors="surrogateescape")
     fd, part = tempfile.mkstemp(prefix=f"{r.start:012d}.", suffix=".part", dir=tmpdir)
+    # a worker's first range in small batches first: it shares the word types it meets
+    # after each batch (later, big batches: a 64K batch costs 13% more per character)
+    global _first_range
+    sizes, _first_range = (_ramp if _first_range else None), False
     with stream, open(fd, "wb") as out:
-        lines = runtime.checked_lines(stream, name, encoding, first_line=r.line)
-        # a worker's first range in small batches first: it shares the word types it meets
-        # after each batch (later, big batches: a 64K batch costs 13% more per character)
-        global _first_range
-        sizes, _first_range = (_ramp if _first_range else None), False
-        for batch in batches(runtime.Lines(lines), sizes):
-            chunks = tag_chunks(model, [(offset + r.char, text) for offset, text in batch],
-                                sentences, decoder=decoder)
-            out.write(runtime.format_chunks(chunks, fmt, source).encode("utf-8"))
+        for part_bytes in runtime.tag_piece(model, stream, name, encoding, line=r.line,
+                                            char=r.char, fmt=fmt, source=source,
+                                            sentences=sentences, decoder=decoder,
+                                            batch_chars=sizes):
+            out.write(part_bytes)
         written = out.tell()
     return part, written
 

@@ -9,14 +9,18 @@ rich), which passes a ``show(chunks)`` function.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
+import multiprocessing as mp
 import os
 import re
+import signal
 import sys
 from collections import deque
 from typing import IO, Callable, Iterator
 
 from nertag.errors import NertagError
+from nertag.inference.shared_types import share
 from nertag.render import formats
 from nertag.tagging.chunks import BATCH_CHARS, CHUNK_CHARS, batches, tag_chunks
 from nertag.text import sentences as sentence_modes
@@ -84,15 +88,10 @@ def start_pool(model, jobs: int, reload: Callable | None = None):
     """``jobs`` worker processes that tag with ``model``: forked, they share it as it is,
     and one table of word types (:mod:`~nertag.inference.shared_types`); spawned (where
     fork is missing), each calls the picklable ``reload()`` for its own."""
-    import multiprocessing as mp
-    import signal
-
     global _worker_model
     fork = "fork" in mp.get_all_start_methods() or reload is None
     ctx = mp.get_context("fork" if fork else "spawn")
     if fork and getattr(model, "fast_inference", False):
-        from nertag.inference.shared_types import share
-
         share(model)  # one word-type table for all the workers
     _worker_model = model
     sys.stdout.flush()
@@ -120,8 +119,6 @@ def few_collections():
     """Tagging allocates millions of small objects that never form cycles: collect
     rarely meanwhile (the default thresholds rescan every token over and over); the
     previous thresholds are restored afterwards."""
-    import gc
-
     old = gc.get_threshold()
     gc.set_threshold(100_000, 50, 1000)
     try:
@@ -134,8 +131,6 @@ def few_collections():
 def rare_gc():
     """:func:`few_collections` for a whole run, after freezing what is loaded (so the
     rare collections skip it); the freeze is undone afterwards."""
-    import gc
-
     gc.collect()
     gc.freeze()
     try:
@@ -151,6 +146,20 @@ def _work(args):
     batch, fmt, source, sentences, decoder = args
     chunks = tag_chunks(_worker_model, batch, sentences, decoder=decoder)
     return format_chunks(chunks, fmt, source).encode("utf-8") if fmt != "pretty" else chunks
+
+
+def tag_piece(model, stream: IO[str], name: str, encoding: str, *, line: int, char: int,
+              fmt: str, source: str | None, sentences: str, decoder: str | None = None,
+              batch_chars: int | Callable[[int], int] | None = None) -> Iterator[bytes]:
+    """A piece of file ``name`` tagged batch by batch (``--jobs`` ranges, Dask blocks):
+    ``stream`` holds its text, which starts at line ``line`` and character ``char`` of
+    the file; yields each batch in ``fmt`` (UTF-8), with the file's own offsets and line
+    numbers (``batch_chars``: as :func:`~nertag.tagging.chunks.batches` takes it)."""
+    lines = checked_lines(stream, name, encoding, first_line=line)
+    for batch in batches(Lines(lines), batch_chars):
+        chunks = tag_chunks(model, [(offset + char, text) for offset, text in batch],
+                            sentences, decoder=decoder)
+        yield format_chunks(chunks, fmt, source).encode("utf-8")
 
 
 def format_chunks(chunks, fmt: str, source: str | None) -> str:
