@@ -1,8 +1,9 @@
 """Which line breaks end a sentence: the ``--sentences`` modes ``blank``, ``line`` and
 ``auto`` (in the spirit of Stanford CoreNLP's ``ssplit.newlineIsSentenceBreak``).
 
-Whatever the mode, a sentence also ends after ``. ! ?`` before a capital (several
-sentences on one line are split by :mod:`nertag.text.tokenize`) and at a blank line.
+Whatever the mode, a sentence also ends after ``. ! ?`` and a space before a capital
+(several sentences on one line are split by :mod:`nertag.text.tokenize`; ``(NWD.DE)``
+is no sentence end) and at a blank line.
 
 * ``blank`` -- a single line break never ends a sentence (text wrapped at a width);
 * ``line`` -- every line break ends one (headlines, tweets, lists, CSV-ish exports,
