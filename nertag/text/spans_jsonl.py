@@ -173,7 +173,7 @@ def _span_key(rec: dict, fmt: str, where: str) -> str:
     """The key holding the record's spans (doccano: one of label, labels, entities)."""
     if fmt != "doccano":
         return "entities" if fmt == "jsonl" else "spans"
-    full = [k for k in ("label", "labels", "entities") if rec.get(k)]
+    full = [k for k in ("label", "labels", "entities") if isinstance(rec.get(k), list) and rec[k]]
     if len(full) > 1:
         raise NertagError(f'{where}: both "{full[0]}" and "{full[1]}" hold spans; a doccano '
                           f'record has one of them: merge them into one')

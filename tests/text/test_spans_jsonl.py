@@ -253,6 +253,8 @@ def test_label_and_entities_one_of_them_empty_is_fine(tmp_path):
     rec = {"text": "Bob ran", "label": [], "entities": [{"start_offset": 0, "end_offset": 3,
                                                          "label": "PER"}]}
     assert tagged(read_doccano(write(tmp_path, [rec]))) == [[("Bob", "B-PER"), ("ran", "O")]]
+    rec["label"] = "POSITIVE"  # a text class beside the spans: not spans
+    assert tagged(read_doccano(write(tmp_path, [rec]))) == [[("Bob", "B-PER"), ("ran", "O")]]
     rec = {"text": "Bob ran", "data": "Bob ran", "label": [[0, 3, "PER"]]}
     assert tagged(read_doccano(write(tmp_path, [rec]))) == [[("Bob", "B-PER"), ("ran", "O")]]
 
