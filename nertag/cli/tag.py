@@ -14,7 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from nertag.atomic import atomic_open
+from nertag.atomic import atomic_open, scratch_dir
 from nertag.cli.application import Decoder, refuse_overwriting_input
 from nertag.errors import NertagError, UsageError
 from nertag.resources import default_model
@@ -271,7 +271,7 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
                         and parallel.splittable(name, encoding):  # (ranges cut documents)
                     parallel.tag_ranges(pool, name, encoding, out, jobs=jobs, fmt=fmt,
                                         source=src, sentences=sentences, decoder=decoder,
-                                        tmpdir=None if output is None else str(output.parent))
+                                        tmpdir=None if output is None else scratch_dir(output))
                     continue
                 size = os.path.getsize(name) if name != "-" and os.path.isfile(name) else None
                 seen: list = []  # a pipe (not read ahead): is there any text in it?
