@@ -149,3 +149,92 @@ def test_a_client_gone_mid_body_is_no_error(live):
     finally:
         logger.removeHandler(handler)
     assert not [r for r in records if r.levelno >= logging.ERROR], records
+
+
+@pytest.mark.parametrize("protocol", ["TimedHttpTools", "TimedH11"])
+@pytest.mark.parametrize("garbage", [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+                                     b"GET / HTTP/1.1\r\nHost x\r\n\r\n",
+                                     b"hello there\r\n\r\n"])
+def test_malformed_http_gets_a_json_400(start_server, monkeypatch, protocol, garbage):
+    """Bytes that are not HTTP (a TLS hello, a header without its colon, text) get the
+    same JSON refusal as every other error, and the connection is closed."""
+    from nertag.serve import server as server_module
+
+    if not hasattr(server_module, protocol):
+        pytest.skip(f"{protocol}: its parser is not installed")
+    monkeypatch.setattr(server_module, "HTTP", f"nertag.serve.server:{protocol}")
+    live = start_server()
+    try:
+        with live.connect() as sock:
+            sock.sendall(garbage)
+            _, data = closed_after(sock)
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        assert lines[0] == "HTTP/1.1 400 Bad Request", data
+        headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+        assert headers["content-type"] == "application/json", data
+        assert int(headers["content-length"]) == len(body)
+        assert headers["connection"] == "close"
+        error = json.loads(body)["error"]
+        assert error.startswith("malformed HTTP request") and "POST /tag" in error, error
+        assert live.request("GET", "/health")[0] == 200  # and the server goes on
+    finally:
+        live.stop()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_url_is_shown_when_the_server_answers(workers):
+    """``nertag serve`` shows its URL once it answers: a request sent at once, with no
+    retry, is answered."""
+    import http.client
+    import re
+    import signal
+    import subprocess
+
+    from conftest import NERTAG
+
+    proc = subprocess.Popen(NERTAG + ["serve", "--port", "0", "--workers", str(workers)],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        m = re.match(r"nertag serve: http://127\.0\.0\.1:(\d+)/ ", line)
+        assert m, line
+        conn = http.client.HTTPConnection("127.0.0.1", int(m.group(1)), timeout=30)
+        try:
+            conn.request("GET", "/health")
+            assert conn.getresponse().status == 200
+        finally:
+            conn.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    assert proc.returncode == 0
+
+
+def test_bind_listens_at_once():
+    """A connection made right after bind() waits in the backlog, it is not refused."""
+    from nertag.serve.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        socket.create_connection(sock.getsockname()[:2], timeout=5).close()
+    finally:
+        sock.close()
+
+
+def test_answering_gives_up_after_its_bound():
+    """Nobody answers on a socket that no server accepts from: False, within the bound."""
+    from nertag.serve.server import answering, bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        start = time.monotonic()
+        assert answering(sock, wait=1.0) is False
+        assert time.monotonic() - start < 30
+    finally:
+        sock.close()
