@@ -11,10 +11,13 @@ import typer
 
 
 def command(
-    model: Path = typer.Argument(..., metavar="MODEL", help="a trained model directory"),
+    model: str = typer.Argument(..., metavar="MODEL",
+                                help="a trained model directory ('default': the shipped "
+                                     "model)"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE",
-                                          help="where to write the page "
-                                               "(default: MODEL/report.html)"),
+                                          help="where to write the page (default: "
+                                               "MODEL/report.html; report.html here for the "
+                                               "shipped model)"),
     data: Optional[Path] = typer.Option(None, "--data", metavar="FILE",
                                         help="score the model on this tagged file for the "
                                              "final table and confusion matrix (default: "
@@ -26,6 +29,7 @@ def command(
     \b
     Examples:
       nertag report models/conll2003            # writes models/conll2003/report.html
+      nertag report default                     # the shipped model's, into ./report.html
       nertag report runs/small -o small.html --data ../shared/data/conll2003/valid.txt
     """
     from nertag.cli.tables import console
@@ -34,8 +38,15 @@ def command(
     console().print(f"wrote {path}", soft_wrap=True, markup=False)
 
 
-def run_report(model: Path, *, output: Optional[Path] = None,
+def run_report(model: str | Path, *, output: Optional[Path] = None,
                data: Optional[Path] = None) -> Path:
+    """Write the report of ``model`` (a path, or 'default'); the shipped model's goes to
+    ./report.html unless ``output`` says where: its directory is the installation's."""
+    from nertag.modelio import model_path
+    from nertag.resources import default_model
     from nertag.training.report import write_report
 
-    return write_report(model, output=output, data=data)
+    path = model_path(model)
+    if output is None and path.resolve() == default_model().resolve():
+        output = Path("report.html")
+    return write_report(path, output=output, data=data)

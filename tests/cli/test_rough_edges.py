@@ -143,3 +143,14 @@ def test_errors_and_html_cite_the_same_line(tmp_path):
             min(e["gold"], e["pred"], key=lambda x: x["start"])
         word = lines[int(e["where"].rsplit(":", 1)[1]) - 1].split()[0]
         assert word == first["text"].split()[0]
+
+
+def test_report_names_the_shipped_model_and_writes_here_not_into_it(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nertag.resources import default_model
+
+    before = sorted(p.name for p in default_model().iterdir())
+    r = nertag("report", "default", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in default_model().iterdir()) == before
