@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from nertag.errors import UsageError
+from nertag.errors import NertagError, UsageError
 
 
 class Backend(str, Enum):
@@ -172,6 +172,20 @@ def _interrupted(console, e, signum: int) -> None:
     raise SystemExit(128 + int(signum))  # 130 after Ctrl-C, 143 after SIGTERM
 
 
+def _with_options(e: NertagError, out: Path) -> NertagError:
+    """A :class:`~nertag.training.checkpoint.RunError` with its advice in the commands and
+    options of ``nertag train``; any other error as it is."""
+    from nertag.training.checkpoint import RunError
+
+    if isinstance(e, RunError):
+        return NertagError(e.worded({
+            "resume": f"continue it with 'nertag train --resume {out}'",
+            "force": "add --force to start over",
+            "new_run": f"start a new run with 'nertag train --output {out}'",
+            "clip": "--set train.clip_norm=5"}), e.exit_code)
+    return e  # (Command adds the options of the inputs it names)
+
+
 def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddings, backend,
               force, resume, show_grad_norms, quiet, console):
     """Train and print: progress (unless ``quiet``), one line per epoch and the history
@@ -183,9 +197,13 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
     from nertag.config import apply_overrides, check_data_files, load_config
     from nertag.training import checkpoint as ckpt
     from nertag.training.loop import train
+    from nertag.training.two_stage import FirstStageStopped
 
     if resume is not None:
-        cfg = ckpt.load_config(resume)
+        try:
+            cfg = ckpt.load_config(resume)
+        except NertagError as e:
+            raise _with_options(e, resume) from None
         output = resume
     else:
         cfg = load_config(config, overrides)
@@ -226,7 +244,7 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
                 console.print(f"      grad norms: {norms}")
         elif event == "warn":
             console.print(f"[yellow]warning:[/] {escape(info['message'])}", soft_wrap=True)
-        elif event == "note":
+        elif event == "note" or (event == "stage" and not quiet):
             console.print(escape(info["message"]), soft_wrap=True)
         elif event == "end":
             report["path"] = info.get("report")
@@ -241,6 +259,10 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
         except ckpt.Interrupted as e:
             bar.progress.stop()
             _interrupted(console, e, stopper.signum)
+        except FirstStageStopped as e:  # 130 after Ctrl-C, 143 after SIGTERM
+            raise NertagError(e.message, 128 + int(stopper.signum)) from None
+        except NertagError as e:
+            raise _with_options(e, output) from None
     if not quiet:
         console.print(history_table(history))
         if show_grad_norms:

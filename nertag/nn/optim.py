@@ -23,17 +23,21 @@ def sgd(param: np.ndarray, grad, state: dict, lr: float, **_) -> None:
 
 
 def adagrad(param: np.ndarray, grad, state: dict, lr: float, eps: float = 1e-8, **_) -> None:
-    """G ← G + g²;  θ ← θ − α g / (√G + ε)"""
-    if "G" not in state:
-        state["G"] = np.zeros_like(param)
-    G = state["G"]
+    """G ← G + g²;  θ ← θ − α g / (√G + ε)   (G: ``state["sq_grad_sum"]``, like θ)"""
+    if "sq_grad_sum" not in state:
+        state["sq_grad_sum"] = np.zeros_like(param)
+    sq_grad_sum = state["sq_grad_sum"]
     if isinstance(grad, SparseRows):
         ids, g = grad.ids, grad.rows
-        G[ids] += g * g
-        param[ids] -= lr * g / (np.sqrt(G[ids]) + eps)
+        sq_grad_sum[ids] += g * g
+        param[ids] -= lr * g / (np.sqrt(sq_grad_sum[ids]) + eps)
     else:
-        G += grad * grad
-        param -= lr * grad / (np.sqrt(G) + eps)
+        sq_grad_sum += grad * grad
+        param -= lr * grad / (np.sqrt(sq_grad_sum) + eps)
+
+
+#: State names of older checkpoints, and what they are called now.
+RENAMED_STATE = {"G": "sq_grad_sum"}
 
 
 def adam(param: np.ndarray, grad, state: dict, lr: float, beta1: float = 0.9,
@@ -136,9 +140,11 @@ class Optimizer:
         return out
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore the state :meth:`state_arrays` gave (of this or an older version)."""
         self.state = {}
         for key, v in arrays.items():
             name, _, k = key.rpartition(".")
+            k = RENAMED_STATE.get(k, k)
             self.state.setdefault(name, {})[k] = int(v) if k == "t" else v.copy()
 
 
@@ -155,3 +161,9 @@ def average_params(params: dict, opt_state: dict, decay: float) -> None:
         else:
             a = st["avg"]
             a += (1 - decay) * (p - a)
+
+
+def averaged_params(params: dict, opt_state: dict) -> dict:
+    """The running average of every parameter (:func:`average_params`), or the parameter
+    itself where none is kept yet; the arrays are shared, not copied."""
+    return {k: opt_state.get(k, {}).get("avg", v) for k, v in params.items()}

@@ -43,6 +43,34 @@ class Interrupted(Exception):
         self.epochs, self.batches = epochs, batches
 
 
+class RunError(NertagError):
+    """An error whose advice is to continue, restart or start a run.
+
+    ``template`` holds the advice as ``{resume}``, ``{force}``, ``{new_run}`` and
+    ``{clip}`` (any other braces doubled); the message fills them in the library's words
+    (:data:`LIBRARY_WORDS`: parameter and config key names), and the command line
+    words them with its options through :meth:`worded`.
+    """
+
+    def __init__(self, template: str, exit_code: int = 1):
+        self.template = template
+        super().__init__(self.worded(), exit_code)
+
+    def worded(self, words: dict[str, str] | None = None) -> str:
+        """The message with ``words`` for the advice (the library's for any not given)."""
+        return self.template.format(**{**LIBRARY_WORDS, **(words or {})})
+
+
+#: How the library words the advice of a :class:`RunError`.
+LIBRARY_WORDS = {"resume": "continue it (resume)", "force": "start over (force)",
+                 "new_run": "start a new run into it", "clip": "train.clip_norm=5"}
+
+
+def _braced(value) -> str:
+    """``value`` as text for a :class:`RunError` template (a path may hold braces)."""
+    return str(value).replace("{", "{{").replace("}", "}}")
+
+
 @dataclass
 class TrainState:
     """Everything needed to continue training exactly where it stopped."""
@@ -112,8 +140,16 @@ def latest(out) -> Path:
     if (Path(out) / "manifest.json").is_file():
         raise NertagError(f"{out}: is a finished model, there is nothing to resume (no "
                           f"checkpoint in {root})", exit_code=2)
-    raise NertagError(f"{out}: no checkpoint to resume from (looked in {root}); start a new "
-                      f"run with 'nertag train --output {out}'", exit_code=2)
+    raise RunError(f"{_braced(out)}: no checkpoint to resume from (looked in {_braced(root)}); "
+                   f"{{new_run}}", exit_code=2)
+
+
+def refuse_to_overwrite(out) -> None:
+    """A new run into ``out`` (without ``force``) must not throw away the checkpoint of an
+    interrupted one there."""
+    if exists(out):
+        raise RunError(f"{_braced(out)}: an interrupted run left a checkpoint in "
+                       f"{_braced(partial_dir(out))}; {{resume}} or {{force}}", exit_code=2)
 
 
 def load_config(out):
@@ -127,16 +163,16 @@ def load(out, model, opt):
     params = load_weights(c / "params.npz")
     for k, v in params.items():
         if k not in model.params or model.params[k].shape != v.shape:
-            raise NertagError(f"{c}: checkpoint does not match the model built from its config "
-                              f"(parameter {k}); was the training data changed?")
+            raise NertagError(f"{c}: the checkpoint does not match the model its config.yaml "
+                              f"builds (parameter {k}); was the training data changed?")
         model.params[k][...] = v
     best = load_weights(c / "best.npz")
     opt.load_state_arrays(load_weights(c / "optim.npz"))
     try:
         state = TrainState(**json.loads((c / "state.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError) as e:
-        raise NertagError(f"{c / 'state.json'}: unreadable or corrupted checkpoint state "
-                          f"({type(e).__name__}); start over with --force") from None
+        raise RunError(f"{_braced(c / 'state.json')}: unreadable or corrupted checkpoint "
+                       f"state ({type(e).__name__}); {{force}}") from None
     return state, best
 
 

@@ -15,31 +15,37 @@ documents' codes are *jackknifed*:
 
 The k + 1 first models have the same config with ``features.doc_context`` off and run
 in up to two processes side by side (this is what makes the recipe about twice, not
-k + 2 times, as long as one model).  They are written to ``OUTPUT.stages/`` (removed
-once the final model is saved); with ``--resume`` a finished one is loaded instead of
-trained again.
+k + 2 times, as long as one model).  They are written to ``OUTPUT.stages/``, which
+stays only while a checkpoint of the second model needs it (resuming loads the first
+models instead of training them again): :func:`nertag.training.loop.train` removes it
+on every other way out.  A first model keeps no checkpoint: a stop request during the
+first stage ends its worker processes at once and raises :class:`FirstStageStopped`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
+import signal
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from nertag.config import Config, apply_overrides
+from nertag.config import Config
 from nertag.errors import NertagError
 from nertag.inference.model import NerModel, first_stage_codes
-from nertag.modelio import check_output_dir, load_model
+from nertag.modelio import load_model
 from nertag.nn.ragged import sentence_starts, token_rows
 from nertag.text.conll import Corpus
-from nertag.text.datasets import read_corpus
-from nertag.training import checkpoint as ckpt
+from nertag.training.data import Emit
+from nertag.training.fit import Stopped, fit
+from nertag.training.saving import save
 
 
 @dataclass
@@ -50,6 +56,15 @@ class Stage1:
     path: Path                       # its model directory (copied in as stage1/)
     train_codes: np.ndarray          # (N_train, T) jackknifed codes of the training tokens
     dev_codes: np.ndarray | None     # (N_dev, T) the first model's codes of the dev tokens
+
+
+class FirstStageStopped(NertagError):
+    """A stop request (Ctrl-C, SIGTERM) during the first stage: nothing is kept."""
+
+    def __init__(self):
+        super().__init__("interrupted while training the first-stage models; nothing was "
+                         "saved (a run can be resumed once its second stage has started): "
+                         "start it again", exit_code=130)
 
 
 def fold_sentences(corpus: Corpus, k: int) -> list[np.ndarray]:
@@ -73,103 +88,145 @@ def codes_of(first: NerModel, corpus: Corpus, types: list[str]) -> np.ndarray:
     return first_stage_codes(first, words, lengths, corpus.doc_sizes(), types)
 
 
-#: The first-stage runs of the current call, for forked workers to read (a job holds
-#: functions and corpora: inherited by fork, never pickled).
-_JOBS: list[tuple] = []
+@dataclass
+class _Job:
+    """One first-stage model: trained with ``cfg`` on ``train``, saved to ``out``."""
+
+    cfg: Config
+    train: Corpus
+    dev: Corpus | None
+    out: Path
+    backend: str
+    commit: str | None
 
 
-def _run_job(i: int) -> str:
-    """First-stage run i of :data:`_JOBS` (in a worker process): 'done' or 'interrupted'."""
-    train_one, cfg, out, corpora, backend, resume, should_stop = _JOBS[i]
+#: The first-stage jobs of the current call, for forked workers to read (a job holds
+#: corpora: inherited by fork, never pickled).
+_JOBS: list[_Job] = []
+
+
+def _train_job(job: _Job, should_stop: Callable[[], bool]) -> None:
+    """Train and save one first-stage model (raises :class:`FirstStageStopped`)."""
     try:
-        train_one(cfg, output=out, corpora=corpora, backend=backend, force=True, report=False,
-                  resume=resume, should_stop=should_stop)
-    except ckpt.Interrupted:
-        return "interrupted"
-    return "done"
+        fitted = fit(job.cfg, job.train, job.dev, backend=job.backend, should_stop=should_stop)
+    except Stopped:
+        raise FirstStageStopped() from None
+    save(job.out, fitted, job.commit, lambda event, info: None, force=True, report=False)
+
+
+def _worker(i: int, send, parent: int) -> None:
+    """Job i of :data:`_JOBS` in a forked process; its outcome goes to ``send``.  Only the
+    parent handles Ctrl-C and SIGTERM: here SIGINT is ignored and SIGTERM (sent by the
+    parent when asked to stop) ends the process at once; a worker whose parent died
+    stops after its batch."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        _train_job(_JOBS[i], should_stop=lambda: os.getppid() != parent)
+        send.send(("done", "", 0))
+    except NertagError as e:
+        send.send(("error", e.message, e.exit_code))
+    except BaseException as e:  # a bug: the parent says which (one line)
+        send.send(("crash", f"{type(e).__name__}: {e}", 1))
+    finally:
+        send.close()
+
+
+def _run_jobs(workers: int, should_stop: Callable[[], bool]) -> None:
+    """Every job of :data:`_JOBS`, ``workers`` at a time in forked processes (1: here).
+    ``should_stop()`` is asked every 0.1 s: when true, the workers are ended (SIGTERM)
+    and :class:`FirstStageStopped` raised; so is any other way out of this function."""
+    if workers == 1:
+        for job in _JOBS:
+            _train_job(job, should_stop)
+        return
+    ctx, parent = get_context("fork"), os.getpid()
+    pending, running = list(range(len(_JOBS))), {}
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                recv, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_worker, args=(pending.pop(0), send, parent),
+                                   daemon=True)
+                proc.start()
+                send.close()
+                running[proc.sentinel] = (proc, recv)
+            for sentinel in wait(list(running), timeout=0.1):
+                proc, recv = running.pop(sentinel)
+                outcome = recv.recv() if recv.poll() else \
+                    ("crash", f"a first-stage worker ended with exit code {proc.exitcode}", 1)
+                proc.join()
+                recv.close()
+                if outcome[0] != "done":
+                    raise NertagError(outcome[1], outcome[2]) if outcome[0] == "error" \
+                        else RuntimeError(outcome[1])
+            if should_stop():
+                raise FirstStageStopped()
+    finally:
+        for proc, _ in running.values():
+            proc.terminate()
+        for proc, recv in running.values():
+            proc.join()
+            recv.close()
+
+
+def first_stage(cfg: Config, train: Corpus, dev: Corpus | None, stages: Path, *,
+                resume: bool = False, backend: str = "hand", commit: str | None = None,
+                should_stop: Callable[[], bool] = lambda: False,
+                emit: Emit = lambda event, info: None) -> Stage1:
+    """Train (or, resuming, load) the first models into ``stages`` and return what the
+    second model needs; progress goes to ``stage`` and ``warn`` events."""
+    first_cfg = dataclasses.replace(cfg, features=dataclasses.replace(cfg.features,
+                                                                      doc_context=False))
+    k = cfg.train.doc_folds
+    folds = fold_sentences(train, k)
+    if sum(len(f) > 0 for f in folds) < k:
+        raise NertagError(f"{cfg.data.train}: features.doc_context needs at least "
+                          f"train.doc_folds={k} sentences to jackknife the first stage; found "
+                          f"{len(train.sentences)}", exit_code=2)
+    if len(train.doc_sizes()) < k:
+        emit("warn", {"message": f"{cfg.data.train}: {len(train.doc_sizes())} document(s) (no "
+                                 f"-DOCSTART- lines?): the jackknife folds deal sentences "
+                                 f"instead, and a document's context is the whole file"})
+    jobs = {"stage1": train} | {
+        f"fold{f}": subset(train, np.concatenate([folds[g] for g in range(k) if g != f]))
+        for f in range(k)}
+    if not resume:  # (what a killed run may have left)
+        shutil.rmtree(stages, ignore_errors=True)
+    stages.mkdir(parents=True, exist_ok=True)
+    todo = [name for name in jobs if not (resume and _complete(stages / name))]
+    workers = max(1, min(2, len(todo), os.cpu_count() or 1))
+    emit("stage", {"message": f"document context: training the first-stage models "
+                              f"({', '.join(todo) or 'all done'}: stage1 on all "
+                              f"the data, fold<i> on all but fold i) in {workers} "
+                              f"process{'es' if workers > 1 else ''}, then the second model"})
+    t0 = time.perf_counter()
+    _JOBS[:] = [_Job(first_cfg, jobs[name], dev, stages / name, backend, commit)
+                for name in todo]
+    try:
+        _run_jobs(workers, should_stop)
+    finally:
+        _JOBS.clear()
+    models = {name: load_model(stages / name, read_only=True) for name in jobs}
+    first = models["stage1"]
+    types = train.entity_types()
+    train_codes = np.zeros((train.n_tokens, len(types)), np.int8)
+    lengths = np.array([len(s.words) for s in train.sentences], np.int64)
+    starts = sentence_starts(lengths)
+    for f in range(k):  # each fold's tokens get the codes of the model that never saw them
+        codes = codes_of(models[f"fold{f}"], subset(train, folds[f]), types)
+        train_codes[token_rows(starts[folds[f]], lengths[folds[f]])] = codes
+    dev_codes = codes_of(first, dev, types) if dev is not None and dev.sentences else None
+    score = [r for r in first_history(stages / "stage1") if r.get("best")]
+    emit("stage", {"message": f"first stage done in {time.perf_counter() - t0:.0f} s"
+                              + (f"; the first model's dev F1 "
+                                 f"{100 * score[-1]['dev']['f1']:.2f}"
+                                 if score and "dev" in score[-1] else "")})
+    return Stage1(first, stages / "stage1", train_codes, dev_codes)
 
 
 def _complete(d: Path) -> bool:
-    return (d / "manifest.json").is_file() and not ckpt.exists(d)
-
-
-def train_two_stage(train_one: Callable, cfg: Config, *, output, train_path, dev_path,
-                    callback=None, backend: str = "hand", force: bool = False,
-                    resume: bool = False, should_stop: Callable[[], bool] = lambda: False,
-                    report: bool = True):
-    """Train the first models, then the second with ``train_one`` (the training loop's
-    ``train``); return what it returns, ``(model, history)``."""
-    import tempfile
-
-    emit = callback or (lambda event, info: None)
-    data = cfg.data
-    train_c = read_corpus(train_path, data.format, data.encoding, data.tag_scheme)
-    dev_c = read_corpus(dev_path, data.format, data.encoding, data.tag_scheme) \
-        if dev_path else None
-    out = Path(output) if output is not None else Path(tempfile.mkdtemp()) / "model"
-    if not resume:  # (before the first stage's minutes, not after)
-        check_output_dir(out, force)
-    stages = stages_dir(out)
-    stages.mkdir(parents=True, exist_ok=True)
-    first_cfg = apply_overrides(cfg, ["features.doc_context=false"])
-    k = cfg.train.doc_folds
-    folds = fold_sentences(train_c, k)
-    if sum(len(f) > 0 for f in folds) < k:
-        raise NertagError(f"{train_path}: features.doc_context needs at least "
-                          f"train.doc_folds={k} sentences to jackknife the first stage; found "
-                          f"{len(train_c.sentences)}", exit_code=2)
-    if len(train_c.doc_sizes()) < k:
-        emit("warn", {"message": f"{train_path}: {len(train_c.doc_sizes())} document(s) (no "
-                                 f"-DOCSTART- lines?): the jackknife folds deal sentences "
-                                 f"instead, and a document's context is the whole file"})
-    jobs = [("stage1", train_c)] + [
-        (f"fold{f}", subset(train_c, np.concatenate([folds[g] for g in range(k) if g != f])))
-        for f in range(k)]
-    todo = [(name, c) for name, c in jobs if not (resume and _complete(stages / name))]
-    workers = max(1, min(2, len(todo), os.cpu_count() or 1))
-    emit("note", {"message": f"document context: training the first-stage models "
-                             f"({', '.join(n for n, _ in todo) or 'all done'}: stage1 on all "
-                             f"the data, fold<i> on all but fold i) in {workers} "
-                             f"process{'es' if workers > 1 else ''}, then the second model"})
-    t0 = time.perf_counter()
-    if todo:
-        _JOBS[:] = [(train_one, first_cfg, stages / name, (c, dev_c), backend,
-                     resume and ckpt.exists(stages / name), should_stop) for name, c in todo]
-        try:
-            if workers > 1:
-                with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-                    results = list(pool.map(_run_job, range(len(_JOBS))))
-            else:
-                results = [_run_job(i) for i in range(len(_JOBS))]
-        finally:
-            _JOBS.clear()
-        if "interrupted" in results:
-            raise NertagError(f"interrupted while training the first-stage models; 'nertag "
-                              f"train --resume {out}' is not available before the second "
-                              f"stage starts: run the command again", exit_code=130)
-    models = {name: load_model(stages / name, read_only=True) for name, _ in jobs}
-    first = models["stage1"]
-    types = train_c.entity_types()
-    train_codes = np.zeros((train_c.n_tokens, len(types)), np.int8)
-    lengths = np.array([len(s.words) for s in train_c.sentences], np.int64)
-    starts = sentence_starts(lengths)
-    for f in range(k):  # each fold's tokens get the codes of the model that never saw them
-        codes = codes_of(models[f"fold{f}"], subset(train_c, folds[f]), types)
-        train_codes[token_rows(starts[folds[f]], lengths[folds[f]])] = codes
-    dev_codes = codes_of(first, dev_c, types) if dev_c is not None and dev_c.sentences else None
-    score = [r for r in first_history(stages / "stage1") if r.get("best")]
-    emit("note", {"message": f"first stage done in {time.perf_counter() - t0:.0f} s"
-                             + (f"; the first model's dev F1 {100 * score[-1]['dev']['f1']:.2f}"
-                                if score and "dev" in score[-1] else "")})
-    stage1 = Stage1(first, stages / "stage1", train_codes, dev_codes)
-    result = train_one(cfg, output=output, corpora=(train_c, dev_c), stage1=stage1,
-                       callback=callback, backend=backend, force=force,
-                       resume=resume and ckpt.exists(out), should_stop=should_stop,
-                       report=report)
-    import shutil
-
-    shutil.rmtree(stages, ignore_errors=True)
-    return result
+    return (d / "manifest.json").is_file()
 
 
 def stages_dir(out: Path) -> Path:

@@ -38,7 +38,7 @@ def test_adagrad_two_steps_exact():
     np.testing.assert_allclose(p, theta - 0.5 * np.sign(g1), atol=1e-8 / np.abs(g1).min())
     optim.adagrad(p, g2, st, lr=0.5)
     G2 = G1 + g2 * g2
-    np.testing.assert_allclose(st["G"], G2, rtol=1e-15)
+    np.testing.assert_allclose(st["sq_grad_sum"], G2, rtol=1e-15)
     np.testing.assert_allclose(p, exp1 - 0.5 * g2 / (np.sqrt(G2) + 1e-8), rtol=1e-14, atol=1e-15)
 
 
@@ -115,8 +115,8 @@ def test_sparse_update_equals_dense_exactly(rule):
     other = np.setdiff1d(np.arange(10), named)
     np.testing.assert_array_equal(ps[other], theta[other])       # untouched
     if rule == "adagrad":
-        np.testing.assert_array_equal(ss["G"][named], sd["G"][named])
-        assert not ss["G"][other].any()
+        np.testing.assert_array_equal(ss["sq_grad_sum"][named], sd["sq_grad_sum"][named])
+        assert not ss["sq_grad_sum"][other].any()
 
 
 def test_sparse_sgd_and_adagrad_touch_only_named_rows_with_varying_rows():
@@ -265,3 +265,15 @@ def test_grad_norms():
     assert np.isclose(norms["W"], np.linalg.norm(grads["W"]))
     assert np.isclose(norms["E_word"], np.linalg.norm(grads["E_word"].rows))
     assert np.isclose(optim.global_norm(grads), math.sqrt(sum(v * v for v in norms.values())))
+
+
+def test_adagrad_state_of_an_older_checkpoint_loads_under_its_new_name():
+    """Checkpoints written before the rename keep Adagrad's Σg² as "W.G"."""
+    from nertag.nn.optim import Optimizer
+
+    opt = Optimizer("adagrad", 0.1)
+    opt.load_state_arrays({"W.G": np.full((2, 2), 4.0)})
+    assert list(opt.state["W"]) == ["sq_grad_sum"]
+    param = np.zeros((2, 2))
+    opt.step({"W": param}, {"W": np.ones((2, 2))})
+    np.testing.assert_allclose(param, -0.1 / (np.sqrt(5.0) + 1e-8))

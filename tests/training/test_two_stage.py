@@ -17,7 +17,7 @@ from nertag.inference.model import first_stage_codes
 from nertag.modelio import load_model, load_weights
 from nertag.resources import sample_train
 from nertag.text.conll import read_conll
-from nertag.training import loop
+from nertag.training import loop, two_stage
 from nertag.training.two_stage import fold_sentences, stages_dir
 
 
@@ -33,27 +33,24 @@ def test_folds_deal_documents_round_robin():
 
 def test_each_fold_model_never_sees_the_documents_it_tags(tmp_path, monkeypatch):
     seen = tmp_path / "seen.jsonl"
-    real = loop.train
+    real = two_stage.fit
 
-    def spy(cfg, **kw):  # (runs in the forked workers too: it writes to a file)
-        if kw.get("corpora") is not None and kw.get("stage1") is None:
-            with open(seen, "a") as f:
-                f.write(json.dumps([str(kw["output"]).rsplit("/", 1)[-1],
-                                    [s.line for s in kw["corpora"][0].sentences]]) + "\n")
-        return real(cfg, **kw)
+    def spy(cfg, train, dev=None, **kw):  # (runs in the forked workers: it writes to a file)
+        assert not cfg.features.doc_context and "train_codes" not in kw
+        with open(seen, "a") as f:
+            f.write(json.dumps([s.line for s in train.sentences]) + "\n")
+        return real(cfg, train, dev, **kw)
 
-    monkeypatch.setattr(loop, "train", spy)
+    monkeypatch.setattr(two_stage, "fit", spy)
     cfg = load_config(None, DOC_CONTEXT + ["train.epochs=1", "train.doc_folds=3"])
-    model, _ = spy(cfg, output=tmp_path / "m", report=False)
-    runs = dict(json.loads(line) for line in seen.read_text().splitlines())
+    model, _ = loop.train(cfg, output=tmp_path / "m", report=False)
+    runs = [set(json.loads(line)) for line in seen.read_text().splitlines()]
     corpus = read_conll(sample_train())
-    lines = [s.line for s in corpus.sentences]
-    assert sorted(runs) == ["fold0", "fold1", "fold2", "stage1"]
-    assert sorted(runs["stage1"]) == sorted(lines)
-    for f, rows in enumerate(fold_sentences(corpus, 3)):
-        held = {lines[i] for i in rows}
-        assert held and not held & set(runs[f"fold{f}"])          # never its own documents
-        assert held | set(runs[f"fold{f}"]) == set(lines)           # and every other one
+    lines = {s.line for s in corpus.sentences}
+    assert len(runs) == 4 and lines in runs  # stage1: on every document
+    for rows in fold_sentences(corpus, 3):  # fold f: on every document but its own
+        held = {corpus.sentences[i].line for i in rows}
+        assert held and runs.count(lines - held) == 1
     assert model.stage1 is not None and not stages_dir(tmp_path / "m").exists()
 
 
@@ -123,8 +120,12 @@ def test_an_interrupted_second_stage_resumes_to_the_same_model(doc_model, tmp_pa
 
     out, calls, parent = tmp_path / "m", {"n": 0}, os.getpid()
 
-    def should_stop():  # in the second stage (the first stage's workers are other processes)
-        calls["n"] += os.getpid() == parent
+    def first_stage_done():
+        return all((stages_dir(out) / name / "manifest.json").is_file()
+                   for name in ("stage1", "fold0", "fold1"))
+
+    def should_stop():  # in the second stage (the parent also asks during the first)
+        calls["n"] += os.getpid() == parent and first_stage_done()
         return calls["n"] == 20
 
     with pytest.raises(ckpt.Interrupted):
