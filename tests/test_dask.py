@@ -173,7 +173,8 @@ def test_engine_dask_several_inputs_an_empty_one_html_sections(cluster, small_mo
     assert page.count("<section>") == 3 and f'<h2 class="file">{empty}</h2>' in page
 
 
-def test_engine_dask_starts_a_local_cluster(small_model, tmp_path, monkeypatch):
+def test_engine_dask_starts_a_local_cluster(small_model, tmp_path, monkeypatch,
+                                             small_blocks):
     started = []
     real = nd.local_cluster
     monkeypatch.setattr(nd, "local_cluster", lambda n: started.append(n) or real(n))
@@ -304,3 +305,16 @@ def test_options_that_do_not_go_together(tmp_path, args, fragment):
 def test_no_scheduler_at_the_address():
     with pytest.raises(nd.NertagError, match="no Dask scheduler answered at"):
         nd.connect("tcp://127.0.0.1:9", timeout=1)
+
+
+def test_workers_beyond_the_input_are_a_warning_and_the_cap(small_model, tmp_path):
+    """--workers 10000 starts one process for a one-block input (not 10000 until the
+    machine runs out of file descriptors)."""
+    src = tmp_path / "in.txt"
+    src.write_text("Angela Merkel visited Paris.\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["tag", "-m", str(small_model), str(src), "-f", "jsonl",
+                                 "--engine", "dask", "--workers", "10000"])
+    assert r.exit_code == 0, (r.output, r.exception)
+    assert r.stderr.strip().startswith("warning: --workers 10000: this machine has ")
+    assert r.stderr.strip().endswith("; using 1 worker process (the input makes 1 piece)")
+    assert json.loads(r.stdout)["entities"]

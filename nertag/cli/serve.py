@@ -24,8 +24,9 @@ def command(
                                   "0.0.0.0 opens it to the network)"),
     port: int = typer.Option(8080, "--port", "-p", min=0, max=65535, metavar="N",
                              help="port to listen on (0: any free port)"),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, metavar="N",
-                                help="worker processes, each with the model loaded once"),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, metavar="N",
+                                help="worker processes, each with the model loaded once (at "
+                                     "most one per CPU: more are lowered, with a warning)"),
     max_bytes: int = typer.Option(1_000_000, "--max-bytes", min=1, metavar="N",
                                   help="largest request body, bytes (larger: 413)"),
     max_texts: int = typer.Option(1000, "--max-texts", min=1, metavar="N",
@@ -65,6 +66,12 @@ def run_serve(*, model: Optional[Path], host: str, port: int, workers: int, max_
     if not is_loopback(host):
         typer.echo(f"warning: listening on {host}, not only on this machine: anyone who can "
                    f"reach it can use the tagger (there is no authentication)", err=True)
+
+    from nertag.tagging.workers import cap_workers
+
+    workers, note = cap_workers("--workers", workers)
+    if note:
+        typer.echo(f"warning: {note}", err=True)
 
     def ready(url: str) -> None:
         name = "the shipped model" if model is None else str(model)

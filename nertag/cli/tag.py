@@ -68,7 +68,9 @@ def command(
                                          help="model directory (default: the shipped model)"),
     encoding: str = typer.Option("utf-8", "--encoding", metavar="NAME",
                                  help="encoding of the inputs"),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N", help="worker processes"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N",
+                             help="worker processes (at most one per CPU and per 64 KB "
+                                  "of input: more are lowered, with a warning)"),
     decoder: Optional[Decoder] = typer.Option(None, "--decoder",
                                               help="decoder (default: the model's)"),
     engine: Engine = typer.Option(Engine.local, "--engine",
@@ -80,7 +82,8 @@ def command(
                                                  "a local cluster)"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N",
                                           help="with --engine dask: processes of the local "
-                                               "cluster (default: one per CPU)"),
+                                               "cluster (default and most: one per CPU and "
+                                               "per block of input; more: a warning)"),
     sentences: Optional[SentenceMode] = typer.Option(
         None, "--sentences", help="which line breaks end a sentence: blank (only blank "
                                   "lines), line (every one: one item per line), auto (tell "
@@ -253,8 +256,12 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
     """The inputs tagged in this process, or in ``jobs`` worker processes (``decoder``:
     None for the model's own)."""
     from nertag.modelio import load_model  # lazy: NumPy only when tagging (0.2 s)
-    from nertag.tagging import parallel, runtime
+    from nertag.tagging import chunks, parallel, runtime
+    from nertag.tagging.workers import cap_for
 
+    # at most one per CPU and per chunk (with document context: per document, any size)
+    jobs = cap_for("--jobs", jobs, inputs, _warn, None if model.featurizer.doc_context
+                   else chunks.CHUNK_CHARS)
     pool = None
     if jobs > 1:
         out.flush()  # a forked worker must not inherit unwritten output
@@ -372,7 +379,10 @@ def _tag_dask(inputs: list[str], out, frame: _Frame, *, model_path: Path,
         raise UsageError("--engine dask needs the optional 'dask' extra: pip install "
                          "'nertag[dask]'") from None
     if scheduler is None:
-        cluster, client = nertag_dask.local_cluster(workers or os.cpu_count() or 1)
+        from nertag.tagging.workers import cap_for, usable_cpus
+
+        cluster, client = nertag_dask.local_cluster(cap_for(
+            "--workers", workers or usable_cpus(), inputs, _warn, nertag_dask.BLOCK_BYTES))
     else:
         cluster, client = None, nertag_dask.connect(scheduler)
     try:
