@@ -17,8 +17,9 @@ MISSING_EXTRA = "nertag serve needs the optional 'serve' extra: pip install 'ner
 
 
 def command(
-    model: Optional[Path] = typer.Option(None, "--model", "-m", metavar="DIR",
-                                         help="model directory (default: the shipped model)"),
+    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="DIR",
+                                        help="model directory (default, or 'default': the "
+                                             "shipped model)"),
     host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS",
                              help="address to listen on (default: this machine only; "
                                   "0.0.0.0 opens it to the network)"),
@@ -51,7 +52,7 @@ def command(
               max_texts=max_texts, timeout=timeout, access_log=access_log)
 
 
-def run_serve(*, model: Optional[Path], host: str, port: int, workers: int, max_bytes: int,
+def run_serve(*, model: Optional[str], host: str, port: int, workers: int, max_bytes: int,
               max_texts: int, timeout: float, access_log: bool) -> None:
     try:
         import starlette  # noqa: F401

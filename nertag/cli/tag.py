@@ -64,8 +64,9 @@ def command(
     tokenized: bool = typer.Option(False, "--tokenized",
                                    help="inputs are CoNLL columns (first = word); text "
                                         "formats show the words one sentence a line"),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", metavar="DIR",
-                                         help="model directory (default: the shipped model)"),
+    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="DIR",
+                                        help="model directory (default, or 'default': the "
+                                             "shipped model)"),
     encoding: str = typer.Option("utf-8", "--encoding", metavar="NAME",
                                  help="encoding of the inputs"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N",
@@ -172,7 +173,7 @@ def _check_engine(engine: str, scheduler, workers, *, inputs, fmt, per, tokenize
 
 
 def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str,
-            tokenized: bool, model_dir: Path | None, encoding: str, jobs: int,
+            tokenized: bool, model_dir: str | None, encoding: str, jobs: int,
             decoder: str | None, engine: str = "local", scheduler: str | None = None,
             workers: int | None = None, sentences: str | None = None) -> None:
     # BLAS threads are set (one by default) by the CLI's --threads before NumPy loads
@@ -181,7 +182,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     # memory on first touch, which made building the 100 MB lookup tables 3-5x slower
     # (0.5 s vs 0.15 s) without making the lookups any faster.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
-    from nertag.modelio import load_model  # lazy: NumPy only when tagging (0.2 s)
+    from nertag.modelio import load_model, model_path as resolve_model  # lazy: NumPy (0.2 s)
     from nertag.tagging import runtime
     from nertag.text.tags import label_codes
 
@@ -208,8 +209,8 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
                    f"nothing to tag" for name in inputs if _blank(name, encoding)}
     for name, why in blank.items():
         _warn(f"{name}: {why}")
-    model_path = Path(model_dir) if model_dir else default_model()
-    if model_dir is None and not model_path.exists():
+    model_path = resolve_model(model_dir)
+    if model_path == default_model() and not model_path.exists():
         raise NertagError(f"no default model found at {model_path}; give --model DIR")
     model = load_model(model_path, read_only=True)
     model.fast_inference = True

@@ -154,3 +154,20 @@ def test_report_names_the_shipped_model_and_writes_here_not_into_it(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in default_model().iterdir()) == before
+
+
+@pytest.mark.parametrize("command", [("tag", "-m", ""), ("serve", "--port", "0", "-m", "")])
+def test_an_empty_model_path_is_refused_not_read_as_this_directory(tmp_path, command):
+    (tmp_path / "in.txt").write_text("Angela Merkel visited Paris.\n", encoding="utf-8")
+    args = [*command, "in.txt"] if command[0] == "tag" else list(command)
+    r = nertag(*args, cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr == ("error: the model directory is an empty path; give the path of a "
+                        "model directory (--model DIR)\n")
+
+
+def test_tag_names_the_shipped_model_as_default(tmp_path):
+    (tmp_path / "in.txt").write_text("Angela Merkel visited Paris.\n", encoding="utf-8")
+    named = nertag("tag", "-m", "default", "in.txt", "-f", "jsonl", cwd=tmp_path)
+    plain = nertag("tag", "in.txt", "-f", "jsonl", cwd=tmp_path)
+    assert named.returncode == 0 and named.stdout == plain.stdout and '"PER"' in plain.stdout
