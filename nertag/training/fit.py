@@ -126,10 +126,9 @@ class _Trainer:
         tc = self.cfg.train
         if resume:  # (a resumed run keeps its backend: hand and graph differ in the last bit)
             self.state, self.best = ckpt.load(self.checkpoint, self.model, self.opt)
+            self.emit("warn", {"message": f"resuming from epoch {self.state.epoch}, "
+                                          f"batch {self.state.batch}"})
         state = self.state
-        if resume:
-            self.emit("warn", {"message": f"resuming from epoch {state.epoch}, "
-                                          f"batch {state.batch}"})
         self.emit("start", {"train": self.cfg.data.train, "dev": self.cfg.data.dev,
                             "tokens": len(self.data.y), "sentences": len(self.data.lengths),
                             "epochs": tc.epochs, "labels": self.model.labels,

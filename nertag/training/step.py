@@ -1,6 +1,6 @@
 """One training step on one minibatch (any optimiser): the hot path of training.
 
-``train_step`` is shared by the training loop (:func:`nertag.training.loop.train`) and
+``train_step`` is shared by training (:func:`nertag.training.fit.fit`) and
 ``nertag benchmark``, so the benchmark times exactly what training runs.  An
 optional ``tick(phase)`` callback is called at the end of each phase:
 
