@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from nertag.errors import NertagError, UsageError
+from nertag.resources import gazetteers
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -247,8 +248,6 @@ def gazetteer_path(cfg: "Config", src: str = "config") -> Path | None:
     if value is None:
         return None
     if value == BUNDLED_GAZETTEER:
-        from nertag.resources import gazetteers
-
         path = gazetteers()
         if not path.is_file():
             raise NertagError(f"{src}: 'features.gazetteer: bundled': the shipped name lists "

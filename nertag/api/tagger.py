@@ -12,10 +12,11 @@ own, or use processes -- a Tagger pickles as its model's path and reloads there.
 
 from __future__ import annotations
 
-from collections import abc
 import hashlib
 import io
 import itertools
+import json
+from collections import abc
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Sequence
 
@@ -124,8 +125,6 @@ class Doc(abc.Sequence):
         """The object ``nertag tag --per document -f jsonl`` writes for this text: ``source``
         (only if given; the command writes the file name or ``<stdin>``), ``text``,
         ``start``, ``sentences``, ``tokens`` and ``entities`` (scores to 4 decimals)."""
-        import json
-
         obj = json.loads(document_json(self._chunks, "" if source is None else source))
         if source is None:
             del obj["source"]

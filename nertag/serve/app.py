@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Optional
 
+import yaml
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -140,8 +141,6 @@ class Rebalancer:
 
 def model_info(tagger: Tagger) -> dict:
     """``GET /model``: what the model predicts, its recipe, dev scores and provenance."""
-    import yaml
-
     def read(name: str, parse):
         try:
             return parse((tagger.path / name).read_text(encoding="utf-8"))

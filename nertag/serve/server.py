@@ -20,6 +20,7 @@ and ``on_ready`` shows the URL only once the server answers.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import ipaddress
 import os
 import socket
@@ -184,8 +185,6 @@ class _Server(uvicorn.Server):
 def answering(sock: socket.socket, wait: float = READY_WAIT) -> bool:
     """True once a worker answers ``GET /health`` on ``sock``'s address (tried every
     0.1 s for at most ``wait`` seconds)."""
-    import http.client
-
     host, port = sock.getsockname()[:2]
     if ipaddress.ip_address(host).is_unspecified:  # 0.0.0.0 or ::: ask this machine
         host = "::1" if sock.family == socket.AF_INET6 else "127.0.0.1"

@@ -12,6 +12,7 @@ in BIO. (Other training formats -- JSONL with character offsets -- are read by
 
 from __future__ import annotations
 
+import codecs
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,8 +94,6 @@ def open_checked(path: str | os.PathLike, what: str = "data file") -> IO[bytes]:
 
 def not_text(path, lineno: int, encoding: str) -> NertagError:
     """The error for a line that does not decode (with a hint for UTF-8 readers)."""
-    import codecs
-
     hint = " (try --encoding latin-1)" if codecs.lookup(encoding).name == "utf-8" else ""
     return NertagError(f"{path}:{lineno}: not valid {encoding} text{hint}")
 

@@ -24,6 +24,7 @@ from nertag.text.error_analysis import analyse
 from nertag.text.features import Featurizer
 from nertag.text.gazetteer import Gazetteer, drop_matches
 from nertag.text.scoring import evaluate
+from nertag.text.vectors import load_vectors
 
 Emit = Callable[[str, dict], None]
 
@@ -117,8 +118,6 @@ def drop_gazetteer_matches(model: NerModel, data: TrainData, p: float, seed: int
 
 def build_model(cfg: Config, corpus: Corpus) -> NerModel:
     """Vocabularies, labels and freshly initialised parameters (with pretrained vectors)."""
-    from nertag.text.vectors import load_vectors
-
     lists_path = gazetteer_path(cfg)  # (a missing file is an error before the slow reads)
     vectors = None
     if cfg.embeddings.path:

@@ -30,7 +30,10 @@ from pathlib import Path
 
 from nertag.atomic import atomic_open
 from nertag.errors import NertagError
+from nertag.modelio import load_model
+from nertag.text.datasets import read_corpus
 from nertag.text.error_analysis import ErrorAnalysis, analyse
+from nertag.text.scoring import evaluate
 from nertag.text.tags import label_codes
 from nertag.training import report_plots as plots
 from nertag.training.report_files import Run, read_run
@@ -99,10 +102,6 @@ def confusion_from_dict(d: dict) -> ErrorAnalysis:
 
 def score_file(model_dir: Path, data: str | Path, fmt: str = "auto"):
     """``(Evaluation, ErrorAnalysis)`` of the model in ``model_dir`` on a tagged file."""
-    from nertag.modelio import load_model
-    from nertag.text.datasets import read_corpus
-    from nertag.text.scoring import evaluate
-
     model = load_model(model_dir, read_only=True)
     corpus = read_corpus(data, fmt)
     if not corpus.sentences:

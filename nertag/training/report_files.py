@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from nertag.config import read_yaml
 from nertag.errors import NertagError
 
 #: What to do about a damaged run file (the end of every error about one).
@@ -75,8 +76,6 @@ def read_run(d: Path) -> Run:
     """The checked run files of the model directory ``d`` (its config.yaml, meta.json
     and metrics.json); :class:`NertagError` naming the file and field if one is
     missing, unreadable or holds something else than the report needs."""
-    from nertag.config import read_yaml
-
     metrics, meta_path = d / "metrics.json", d / "meta.json"
     history = read_json(metrics)
     meta = read_json(meta_path)

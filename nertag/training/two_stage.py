@@ -25,6 +25,7 @@ first stage ends its worker processes at once and raises :class:`FirstStageStopp
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -235,8 +236,6 @@ def stages_dir(out: Path) -> Path:
 
 
 def first_history(d: Path) -> list:
-    import json
-
     try:
         return json.loads((d / "metrics.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
