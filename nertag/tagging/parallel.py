@@ -190,15 +190,17 @@ def tag_ranges(pool, name: str, encoding: str, out: IO[str], *, jobs: int, fmt: 
                                                     ((name, encoding, r, fmt, source, parts,
                                                       sentences, decoder),)))
                     while pending and pending[0].ready():
-                        _append(pending.popleft().get(), out)
+                        _append(runtime.result(pool, pending.popleft()), out)
+            except runtime.WorkerDied:
+                raise
             except NertagError:
                 while pending:  # the text before the bad line is written, as one process does
-                    _append(pending.popleft().get(), out)
+                    _append(runtime.result(pool, pending.popleft()), out)
                 raise
             while pending:
-                _append(pending.popleft().get(), out)
+                _append(runtime.result(pool, pending.popleft()), out)
         except BaseException:
-            pool.terminate()  # no worker may still write into the parts directory
+            runtime.stop_pool(pool)  # no worker may still write into the parts directory
             raise
     now = os.stat(name)
     if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):

@@ -16,6 +16,8 @@ import os
 import re
 import signal
 import sys
+import threading
+import time
 from collections import deque
 from typing import IO, Callable, Iterator
 
@@ -98,20 +100,100 @@ def start_pool(model, jobs: int, reload: Callable | None = None):
     # workers ignore Ctrl-C from birth (the parent stops them): no traceback per worker
     sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return ctx.Pool(jobs, initializer=_init_worker, initargs=(None if fork else reload,))
+        pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(None if fork else reload,))
     finally:
         signal.signal(signal.SIGINT, sigint)
+    pool.nertag_workers = list(pool._pool)  # the workers started: see worker_death
+    return pool
+
+
+#: Seconds between looks at the workers while a result is awaited.
+POLL_SECONDS = 0.2
+#: Seconds the workers of a finished run get to exit, and a stopped pool to wind up.
+JOIN_SECONDS = 10.0
+
+
+class WorkerDied(NertagError):
+    """A worker process of the pool died before its task was done."""
+
+
+def worker_death(pool) -> WorkerDied | None:
+    """The error to raise if one of ``pool``'s workers has died (None if none has).
+
+    A dead worker (killed by the out-of-memory killer, say) takes its task with it, and
+    ``multiprocessing.Pool`` starts another in its place that never hears of that task:
+    its result would be awaited for ever.  Every worker the pool started is watched (the
+    list :func:`start_pool` keeps; the pool's own list for another pool), and any pid the
+    pool has that is not one of them is a replacement, so a death."""
+    started = getattr(pool, "nertag_workers", None) or list(pool._pool)
+    for p in started:
+        code = p.exitcode
+        if code is not None:
+            return WorkerDied(f"a worker process died ({_how(code)}); nothing more was "
+                              f"written; tag again (with fewer worker processes if memory "
+                              f"is short)")
+    pids = {p.pid for p in started}
+    if any(p.pid not in pids for p in list(pool._pool)):
+        return WorkerDied("a worker process died (it was replaced); nothing more was "
+                          "written; tag again (with fewer worker processes if memory is "
+                          "short)")
+    return None
+
+
+def _how(code: int) -> str:
+    if code >= 0:
+        return f"exit status {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = "an unknown signal"
+    why = ": the system may have run out of memory" if -code == signal.SIGKILL else ""
+    return f"killed by signal {-code}, {name}{why}"
+
+
+def result(pool, pending):
+    """The result of ``pending`` (an ``AsyncResult`` of ``pool``), waited for as long as
+    the workers live: :class:`WorkerDied` once one of them dies without it."""
+    while True:
+        try:
+            return pending.get(POLL_SECONDS)
+        except mp.TimeoutError:
+            died = worker_death(pool)
+            if died is not None and not pending.ready():
+                raise died from None
 
 
 def stop_pool(pool, finished: bool = False) -> None:
     """Stop the workers: at once, or (``finished``: every task is done) by letting them
-    exit on their own while this process goes on."""
+    exit on their own, for up to ``JOIN_SECONDS``.  Every wait is bounded: a worker still
+    there after it is killed, and a pool that a dead worker left stuck (holding the lock
+    of its task queue), are given up on after ``JOIN_SECONDS``."""
     global _worker_model
-    if finished:
-        pool.close()  # (multiprocessing joins them when this process exits)
-    else:
-        pool.terminate()
     _worker_model = None
+    workers = list(getattr(pool, "nertag_workers", ())) + list(pool._pool)
+    deadline = time.monotonic() + JOIN_SECONDS
+    if finished and worker_death(pool) is None:
+        pool.close()
+        for p in workers:
+            p.join(max(0.0, deadline - time.monotonic()))
+        if all(p.exitcode is not None for p in workers):
+            _bounded(pool.join, deadline)
+            return
+    # terminate() waits for the lock of the task queue, which a killed worker may hold
+    # for ever: it runs in a thread of its own, and the workers are killed here too
+    _bounded(pool.terminate, time.monotonic() + 1.0)
+    for p in workers + list(pool._pool):
+        if p.exitcode is None:
+            p.kill()
+    for p in workers + list(pool._pool):
+        p.join(max(0.0, deadline - time.monotonic()))
+
+
+def _bounded(call, deadline: float) -> None:
+    """``call()`` in a daemon thread, waited for until ``deadline`` (monotonic)."""
+    thread = threading.Thread(target=call, daemon=True, name="nertag-stop-pool")
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @contextlib.contextmanager
@@ -212,9 +294,9 @@ def tag_stream(model, lines: Iterator[str], out: IO[str], *, fmt: str = "jsonl",
     for b in batches(Lines(lines), None if same else _worker_batch_chars(jobs, size)):
         pending.append(pool.apply_async(_work, ((b, fmt, source, sentences, decoder),)))
         while len(pending) > 2 * jobs:  # bounded: never read far ahead of the writer
-            _emit(pending.popleft().get(), fmt, out, show)
+            _emit(result(pool, pending.popleft()), fmt, out, show)
     while pending:
-        _emit(pending.popleft().get(), fmt, out, show)
+        _emit(result(pool, pending.popleft()), fmt, out, show)
 
 
 def _worker_batch_chars(jobs: int, size: int | None):
