@@ -198,8 +198,8 @@ def test_a_worker_killed_mid_run(cluster, small_model, tmp_path, small_blocks, m
     killed = []
     real = nd._write
 
-    def write(future, out):
-        real(future, out)
+    def write(future, out, *args):
+        real(future, out, *args)
         if not killed:  # after the first block is written: kill a worker that is busy
             busy = [w for w, keys in client.processing().items() if keys] or list(pids)
             os.kill(pids[busy[0]], signal.SIGKILL)

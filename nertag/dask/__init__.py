@@ -15,6 +15,10 @@ machine, on a local cluster or on many machines (``pip install 'nertag[dask]'``)
 * :func:`connect`: a client of a Dask scheduler, which must answer within a deadline
   (a silent address or another server is a one-line error, never a hang).
 
+:func:`tag_files` waits for its results as long as the cluster has workers: a cluster
+that has had none (or a scheduler that has not answered) for ``NO_WORKER_SECONDS`` is
+a one-line error, never a wait for ever.
+
 Each takes ``sentences``, which line breaks end a sentence, as ``nertag tag --sentences``
 (``auto`` by default; ``line``, ``blank``: see :mod:`nertag.text.sentences`).
 
@@ -38,7 +42,9 @@ except ImportError as e:  # pragma: no cover - depends on the installation
 
 import json
 import os
+import time
 from collections import deque
+from concurrent.futures import CancelledError
 from typing import IO, Sequence
 
 from nertag.dask._blocks import (BLOCK_BYTES, Block, blocks_of, check_encoding, count_block,
@@ -49,7 +55,13 @@ from nertag.errors import NertagError, UsageError  # noqa: F401 - NertagError: f
 from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES, check_mode
 
 __all__ = ["tag_bag", "tag_column", "read_text", "tag_files", "local_cluster", "connect",
-           "ModelRef", "BLOCK_BYTES"]
+           "ModelRef", "BLOCK_BYTES", "NO_WORKER_SECONDS"]
+
+#: Seconds :func:`tag_files` waits on a cluster without a worker (or whose scheduler does
+#: not answer) before it gives up; the wait starts again whenever a worker is there.
+NO_WORKER_SECONDS = 60.0
+#: Seconds between looks at the cluster while a result is awaited.
+POLL_SECONDS = 0.5
 
 
 def _ref(model, decoder, upload: bool) -> ModelRef:
@@ -168,12 +180,19 @@ def tag_files(client, paths: Sequence[str], out: IO[str], *, model=None,
               decoder: str | None = None, fmt: str = "jsonl", encoding: str = "utf-8",
               sources: Sequence[str | None] | None = None, blocksize: int | None = None,
               upload: bool = False, window: int | None = None,
-              sentences: str = DEFAULT_SENTENCES) -> None:
+              sentences: str = DEFAULT_SENTENCES,
+              no_workers: float = NO_WORKER_SECONDS) -> None:
     """Tag text files on ``client``'s cluster and write the output to ``out`` in order,
     the same bytes as ``nertag tag`` in one process (``fmt``: jsonl, conll, inline or html
     body; ``sources[i]`` goes into file i's jsonl objects).  At most ``window`` blocks
-    (default: 4 per worker thread) are tagged ahead of the one being written."""
+    (default: 4 per worker thread) are tagged ahead of the one being written.  Results
+    are awaited while the cluster has workers: once it has had none, or its scheduler has
+    not answered, for ``no_workers`` seconds, a :class:`NertagError` (what was written
+    stays written)."""
     check_mode(sentences, "tag_files(): sentences")
+    if not 0 < no_workers <= 24 * 3600:
+        raise UsageError(f"tag_files(): no_workers={no_workers!r}: give seconds, more than 0 "
+                         f"and at most a day")
     ref = _ref(model, decoder, False)
     if upload:
         _upload(client, ref)
@@ -183,7 +202,7 @@ def tag_files(client, paths: Sequence[str], out: IO[str], *, model=None,
 
     def compute(jobs):
         futures = [[client.submit(f, *args, pure=False) for f, *args in job] for job in jobs]
-        return client.gather(futures)
+        return [[result(client, f, no_workers) for f in job] for job in futures]
 
     plans = _plan([str(p) for p in paths], encoding, blocksize or BLOCK_BYTES, compute)
     for path, source, blocks in zip(paths, sources, plans):
@@ -192,15 +211,55 @@ def tag_files(client, paths: Sequence[str], out: IO[str], *, model=None,
             pending.append(client.submit(tag_block, block, str(path), encoding, fmt, source,
                                          ref, sentences, pure=False))
             if len(pending) >= window:
-                _write(pending.popleft(), out)
+                _write(pending.popleft(), out, client, no_workers)
         while pending:
-            _write(pending.popleft(), out)
+            _write(pending.popleft(), out, client, no_workers)
 
 
-def _write(future, out: IO[str]) -> None:
+def result(client, future, no_workers: float = NO_WORKER_SECONDS):
+    """The result of ``future``, awaited as long as ``client``'s cluster has workers: a
+    :class:`NertagError` once it has had none, or its scheduler has not answered, for
+    ``no_workers`` seconds (and if the task was lost: cancelled, or its workers killed
+    again and again)."""
+    from distributed.scheduler import KilledWorker
+
+    since = None
+    while True:
+        try:
+            return future.result(timeout=POLL_SECONDS)
+        except distributed.TimeoutError:
+            pass
+        except CancelledError:
+            raise NertagError("the Dask cluster lost a task (cancelled: did the scheduler "
+                              "stop?); nothing more was written; tag again") from None
+        except KilledWorker as e:
+            raise NertagError(f"Dask workers died while tagging ({e}); nothing more was "
+                              f"written; tag again (with more memory per worker if the "
+                              f"system ran out of it)") from None
+        why = _no_workers(client)
+        if why is None:
+            since = None
+            continue
+        since = time.monotonic() if since is None else since
+        if time.monotonic() - since >= no_workers:
+            raise NertagError(f"{why} for {no_workers:g} s; nothing more was written; give "
+                              f"the cluster workers ('dask worker SCHEDULER-ADDRESS'), then "
+                              f"tag again")
+
+
+def _no_workers(client) -> str | None:
+    """Why no task of ``client``'s can run now (None: the cluster has a worker)."""
+    try:
+        threads = client.nthreads(callback_timeout=max(POLL_SECONDS, 5.0))
+    except Exception:  # noqa: BLE001 - whatever a lost connection raises
+        return "the Dask scheduler has not answered"
+    return None if sum(threads.values()) else "the Dask cluster has had no worker"
+
+
+def _write(future, out: IO[str], client=None, no_workers: float = NO_WORKER_SECONDS) -> None:
     from nertag.tagging.runtime import writes_utf8_as_is
 
-    data = future.result()
+    data = future.result() if client is None else result(client, future, no_workers)
     future.release()
     if writes_utf8_as_is(out):
         out.flush()
