@@ -219,9 +219,17 @@ def _root(
     version: bool = typer.Option(False, "--version", help="print the version and exit",
                                  is_eager=True, callback=_print_version, expose_value=False),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N",
-                                          help="BLAS threads per process (default 1)"),
+                                          help="BLAS threads per process (default 1; at "
+                                               "most one per CPU: more are lowered, with a "
+                                               "warning)"),
 ):
     # --debug is listed here for --help; _Group.main takes it from anywhere on the line
+    if threads is not None:
+        from nertag.tagging.workers import cap_workers
+
+        threads, note = cap_workers("--threads", threads, what="thread")
+        if note:
+            typer.echo(f"warning: {note}", err=True)
     set_threads(threads)
 
 

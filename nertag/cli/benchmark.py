@@ -9,6 +9,9 @@ from typing import List, Optional
 
 import typer
 
+#: The most measurements per figure ``--repeats`` may ask for.
+MAX_REPEATS = 100
+
 
 def command(
     config: Optional[str] = typer.Option("default", "--config", "-c", metavar="NAME|FILE",
@@ -20,15 +23,16 @@ def command(
     text: Optional[Path] = typer.Option(None, "--text", metavar="FILE",
                                         help="raw text for the tagging part "
                                              "(default: data/example.txt repeated to ~1 MB)"),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", metavar="DIR",
-                                         help="model directory (default: untrained, from the "
-                                              "config)"),
+    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="DIR",
+                                        help="model directory ('default': the shipped model; "
+                                             "without --model: untrained, from the config)"),
     overrides: List[str] = typer.Option([], "--set", metavar="KEY=VALUE",
                                         help="override a config value, e.g. model.hidden=50"),
-    repeats: int = typer.Option(5, "--repeats", "-r", min=1, metavar="N",
+    repeats: int = typer.Option(5, "--repeats", "-r", min=1, max=MAX_REPEATS, metavar="N",
                                 help="measurements per figure"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N",
-                             help="also time tagging with N worker processes"),
+                             help="also time tagging with N worker processes (at most one "
+                                  "per CPU: more are lowered, with a warning)"),
     quick: bool = typer.Option(False, "--quick", help="short runs (rough figures, for a smoke "
                                                       "test)"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
@@ -38,10 +42,18 @@ def command(
     \b
     Examples:
       nertag benchmark --quick
-      nertag benchmark -m models/default -j 2 --json > bench.json
+      nertag benchmark -m default -j 2 --json > bench.json
     """
     from nertag.cli.tables import console
+    from nertag.tagging.workers import cap_workers
 
+    jobs, note = cap_workers("--jobs", jobs)
+    if note:
+        typer.echo(f"warning: {note}", err=True)
+    if model is not None:
+        from nertag.modelio import model_path  # ('default': the shipped model, from anywhere)
+
+        model = str(model_path(model))
     run_benchmark_cli(config=config, train=train_file, dev=dev_file, text=text, model_dir=model,
                       repeats=repeats, jobs=jobs, as_json=as_json, quick=quick,
                       overrides=list(overrides), console=console())

@@ -11,6 +11,9 @@ import typer
 
 from nertag.errors import UsageError
 
+#: The most entries per parameter ``--samples`` may ask for (0 asks for all).
+MAX_SAMPLES = 10_000
+
 
 class Head(str, Enum):
     """The small random model's output layer (or all three, one after the other)."""
@@ -47,7 +50,8 @@ def command(
                               help="central-difference step h (> 0)"),
     tol: float = typer.Option(1e-6, "--tol", metavar="TOL", callback=_positive,
                               help="largest relative error that passes (> 0)"),
-    samples: Optional[int] = typer.Option(None, "--samples", min=0, metavar="N",
+    samples: Optional[int] = typer.Option(None, "--samples", min=0, max=MAX_SAMPLES,
+                                          metavar="N",
                                           help="random entries per parameter (0 = all; "
                                                "default: all, 100 with --config or --model)"),
     ops: bool = typer.Option(False, "--ops", help="also check every graph op's backward alone"),

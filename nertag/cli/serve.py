@@ -13,6 +13,9 @@ import typer
 
 from nertag.errors import NertagError
 
+#: Bounds of the request limits (a bigger request is better cut in several).
+MAX_BYTES, MAX_TEXTS, MAX_TIMEOUT = 100_000_000, 100_000, 3600.0
+
 MISSING_EXTRA = "nertag serve needs the optional 'serve' extra: pip install 'nertag[serve]'"
 
 
@@ -28,11 +31,12 @@ def command(
     workers: int = typer.Option(1, "--workers", "-w", min=1, metavar="N",
                                 help="worker processes, each with the model loaded once (at "
                                      "most one per CPU: more are lowered, with a warning)"),
-    max_bytes: int = typer.Option(1_000_000, "--max-bytes", min=1, metavar="N",
+    max_bytes: int = typer.Option(1_000_000, "--max-bytes", min=1, max=MAX_BYTES, metavar="N",
                                   help="largest request body, bytes (larger: 413)"),
-    max_texts: int = typer.Option(1000, "--max-texts", min=1, metavar="N",
+    max_texts: int = typer.Option(1000, "--max-texts", min=1, max=MAX_TEXTS, metavar="N",
                                   help="most texts in one request (more: 413)"),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.1, metavar="SECONDS",
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, max=MAX_TIMEOUT,
+                                  metavar="SECONDS",
                                   help="time a client has to send a request's headers, "
                                        "and then its body"),
     access_log: bool = typer.Option(False, "--access-log",
