@@ -1,6 +1,8 @@
 """Pretrained word vectors (GloVe / word2vec text format, plain or .gz).
 
-Each line is ``word v1 … vd``; a word2vec header line ``count dim`` is skipped.
+Each line is ``word v1 … vd``; a word2vec header line ``count dim`` is skipped.  Lines
+end in LF, CRLF or CR alone, and a UTF-8 byte-order mark is dropped
+(:func:`nertag.text.lines.iter_lines`).
 Words keep their file order (GloVe orders by corpus frequency), so
 ``max_words=N`` keeps the N most frequent. Parsing is done in bulk by NumPy,
 which loads GloVe 6B's 400,000 vectors in a few seconds.
@@ -17,6 +19,7 @@ import numpy as np
 
 from nertag.errors import NertagError
 from nertag.text.features import normalize
+from nertag.text.lines import iter_lines
 
 
 @dataclass
@@ -59,11 +62,13 @@ def load_vectors(path: str | Path, max_words: int = 0) -> Vectors:
     try:
         with _open(p) as f:
             batch: list[bytes] = []
-            for lineno, line in enumerate(f, 1):
-                head = line.split()
-                if lineno == 1 and len(head) == 2 and all(t.isdigit() for t in head):
-                    continue  # word2vec header "count dim"
-                word, _, rest = line.rstrip(b"\r\n").partition(b" ")
+            lineno = 0
+            for lineno, line in iter_lines(f, p):  # LF, CRLF or CR; no byte-order mark
+                if lineno == 1:
+                    head = line.split()
+                    if len(head) == 2 and all(t.isdigit() for t in head):
+                        continue  # word2vec header "count dim"
+                word, _, rest = line.partition(b" ")
                 if not rest:
                     continue
                 words.append(word.decode("utf-8", "replace"))

@@ -51,6 +51,22 @@ def test_crlf_line_endings(tmp_path):
     np.testing.assert_array_equal(v.matrix, MATRIX)
 
 
+@pytest.mark.parametrize("name", ["v.txt", "v.txt.gz"])
+@pytest.mark.parametrize("header", [False, True])
+@pytest.mark.parametrize("nl", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
+def test_any_line_end_and_a_byte_order_mark(tmp_path, name, header, nl, bom):
+    """CR alone (old Mac exports) ends a line as LF does, and a UTF-8 byte-order mark
+    (Windows editors) is not part of the first word, nor of a word2vec header."""
+    content = bom + text(header).replace("\n", nl)
+    p = write(tmp_path / name, content)
+    assert p.read_bytes().startswith(b"\xef\xbb\xbf") == bool(bom) or name.endswith(".gz")
+    v = load_vectors(p)
+    assert v.words == WORDS
+    np.testing.assert_array_equal(v.matrix, MATRIX)
+    assert load_vectors(p, max_words=2).words == WORDS[:2]
+
+
 @pytest.mark.parametrize("header", [False, True])
 def test_max_words_keeps_the_first_n(tmp_path, header):
     p = write(tmp_path / "v.txt.gz", text(header))
