@@ -44,11 +44,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkouts", nargs="+", metavar="NAME=DIR")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("args", nargs=argparse.REMAINDER, help="-- then the nertag command")
-    a = ap.parse_args()
-    args = a.args[1:] if a.args[:1] == ["--"] else a.args
-    if not args:
+    argv = sys.argv[1:]
+    if "--" not in argv or argv.index("--") == len(argv) - 1:
         ap.error("give the nertag command after --")
+    a = ap.parse_args(argv[:argv.index("--")])
+    args = argv[argv.index("--") + 1:]
     named = [(n, Path(d).resolve()) for n, d in (c.split("=", 1) for c in a.checkouts)]
     times: dict[str, list[tuple[float, float]]] = {n: [] for n, _ in named}
     for r in range(a.rounds):
