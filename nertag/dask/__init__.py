@@ -41,6 +41,7 @@ except ImportError as e:  # pragma: no cover - depends on the installation
                       "'nertag[dask]'") from e
 
 import json
+import logging
 import os
 import time
 from collections import deque
@@ -52,6 +53,7 @@ from nertag.dask._blocks import (BLOCK_BYTES, Block, blocks_of, check_encoding, 
 from nertag.dask._connect import connect
 from nertag.dask._model import ModelRef, tagging, upload as _upload
 from nertag.errors import NertagError, UsageError  # noqa: F401 - NertagError: for callers
+from nertag.tagging.runtime import writes_utf8_as_is
 from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES, check_mode
 
 __all__ = ["tag_bag", "tag_column", "read_text", "tag_files", "local_cluster", "connect",
@@ -257,8 +259,6 @@ def _no_workers(client) -> str | None:
 
 
 def _write(future, out: IO[str], client=None, no_workers: float = NO_WORKER_SECONDS) -> None:
-    from nertag.tagging.runtime import writes_utf8_as_is
-
     data = future.result() if client is None else result(client, future, no_workers)
     future.release()
     if writes_utf8_as_is(out):
@@ -271,8 +271,6 @@ def _write(future, out: IO[str], client=None, no_workers: float = NO_WORKER_SECO
 def local_cluster(workers: int):
     """A ``distributed.LocalCluster`` of ``workers`` processes (one thread each) on this
     machine, on the loopback interface only, without a dashboard; and its client."""
-    import logging
-
     # workers without the nanny's MALLOC_TRIM_THRESHOLD_ (see _model.roomy_malloc) and
     # without the statistical profiler that samples their stacks every 10 ms
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))

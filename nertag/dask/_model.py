@@ -12,6 +12,8 @@ once, including workers that join later, and the handle reads that copy.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import shutil
@@ -23,8 +25,8 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from nertag.api.tagger import Tagger
 from nertag.errors import NertagError
-from nertag.tagging.runtime import few_collections
 from nertag.modelio import model_files
+from nertag.tagging.runtime import few_collections
 
 #: digest -> directory of the copy uploaded into this (worker) process's machine
 _uploaded: dict[str, Path] = {}
@@ -93,9 +95,6 @@ def roomy_malloc() -> None:
     of a batch gets fresh pages from the kernel (zeroed, faulted in): tagging ran about
     1.4 times slower.  The thresholds are set back up (64 MB to trim, 32 MB to mmap).
     Only glibc has ``mallopt``; elsewhere nothing changes."""
-    import ctypes
-    import ctypes.util
-
     with contextlib.suppress(OSError, AttributeError, TypeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.mallopt(-1, 64 << 20)   # M_TRIM_THRESHOLD

@@ -32,6 +32,7 @@ from typing import Callable
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from nertag.api import load
 from nertag.errors import NertagError
 from nertag.serve.app import SETTINGS_ENV, Settings, create_app
 from nertag.serve.schema import error_body
@@ -208,8 +209,6 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080, worker
     """Serve until interrupted (Ctrl-C or SIGTERM); ``on_ready(url)`` once it answers:
     the model loaded and the application started (with several workers: once one of
     them answers; if none does within :data:`READY_WAIT` seconds, never)."""
-    from nertag.api import load
-
     sock = bind(host, port)
     url = url_of(sock)
     tagger = load(settings.model)  # with several workers: only to report errors here, once

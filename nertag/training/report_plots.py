@@ -13,6 +13,7 @@ import io
 from typing import Sequence
 
 from nertag.errors import NertagError
+from nertag.render.palette import colours
 
 #: What to install for the report (named by every message about it).
 EXTRA = "pip install 'nertag[report]'"
@@ -173,8 +174,6 @@ def _param_order(name: str) -> tuple:
 def type_colours(types) -> dict[str, str]:
     """Each entity type's colour (``#rrggbb``) in every per-type plot: its background
     colour in the palette the HTML pages and ``nertag serve`` use."""
-    from nertag.render.palette import colours
-
     return {t: c.background for t, c in colours(types).items()}
 
 
