@@ -131,12 +131,19 @@ class TrainConfig:
 
 
 @dataclass
+class SaveConfig:  # how the model directory stores the model (the training is the same)
+    float16: bool = _f(False, help="store embedding tables of 1,024+ rows as float16")
+    max_words: int = _f(0, lo=0, help="store the training words + N most frequent others (0 = all)")
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    save: SaveConfig = field(default_factory=SaveConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -207,11 +214,10 @@ def _unknown_key(key: str, valid: list[str], src: str, prefix: str) -> UsageErro
 
 def from_dict(raw: Any, src: str = "config") -> Config:
     """Build a validated :class:`Config` from a nested mapping (e.g. parsed YAML)."""
-    if raw is None:
-        raw = {}
+    raw = {} if raw is None else raw
     if not isinstance(raw, dict):
-        raise UsageError(f"{src}: a config must be a mapping of sections "
-                         f"(data, features, embeddings, model, train), got {type(raw).__name__}")
+        raise UsageError(f"{src}: a config must be a mapping of sections (data, features, "
+                         f"embeddings, model, train, save), got {type(raw).__name__}")
     cfg = Config()
     sections = {f.name: f for f in dataclasses.fields(Config)}
     for sec_name, sec_raw in raw.items():
@@ -241,9 +247,7 @@ BUNDLED_GAZETTEER = "bundled"
 
 
 def gazetteer_path(cfg: "Config", src: str = "config") -> Path | None:
-    """The name-list file ``features.gazetteer`` names (None: off); ``bundled`` is the
-    file shipped with nertag (:func:`nertag.resources.gazetteers`).  A missing file is a
-    one-line error naming the key."""
+    """The name-list file ``features.gazetteer`` names (None: off); errors name the key."""
     value = cfg.features.gazetteer
     if value is None:
         return None
@@ -266,7 +270,6 @@ def gazetteer_path(cfg: "Config", src: str = "config") -> Path | None:
 
 OVERRIDES = "override"  # what an override's errors name (the CLI adds its --set KEY=VALUE)
 
-
 #: What the data the bundled configs name is (by a part of its path), for when it is missing.
 KNOWN_DATA = {"conll2003": "CoNLL-2003 English, Reuters news, not shipped with nertag for "
                            "licence reasons"}
@@ -274,8 +277,7 @@ KNOWN_DATA = {"conll2003": "CoNLL-2003 English, Reuters news, not shipped with n
 
 def check_data_files(cfg: Config, train: str | Path | None = None,
                      dev: str | Path | None = None) -> None:
-    """The data files ``data.train`` and ``data.dev`` (unless ``train``/``dev`` replace
-    them) exist; else an error saying what the data is and where it is expected."""
+    """``data.train``, ``data.dev`` (unless ``train``/``dev`` replace them) exist, or an error."""
     for key, given, value in (("train", train, cfg.data.train), ("dev", dev, cfg.data.dev)):
         if given is not None or value is None or Path(value).expanduser().exists():
             continue
@@ -376,9 +378,8 @@ def dump_config(cfg: Config) -> str:
 
 
 def config_yaml(cfg: Config) -> str:
-    """The config as YAML that lists every key: each with its value and, as a comment,
-    what it does and what it may be (``nertag train --show-config``); it reads back as
-    ``cfg``."""
+    """The config as YAML that lists every key, each with its value and (as a comment) what
+    it does and may be (``nertag train --show-config``); it reads back as ``cfg``."""
     lines = []
     for sec in dataclasses.fields(cfg):
         section = getattr(cfg, sec.name)

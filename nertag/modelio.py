@@ -8,9 +8,17 @@
   meta.json      format name and version, nertag version, provenance
   gazetteers.tsv.gz            with name lists (features.gazetteer): the lists the model
   gazetteers.provenance.json   was trained with, and where they came from (if known)
-  stage1/        with document context (features.doc_context): the first model, a
+  stage1/        with document context (features.doc_context): the first model.  In
+                 format 2 it shares the vocabulary and word vectors of the model
+                 around it: no vocab.json, and its weights.npz holds only the rows of
+                 its word table that differ (:mod:`nertag.inference.storage`; its
+                 meta.json says ``"shared": ["vocab.json", "E_word"]``); in format 1
+                 (older models, or a first model with another vocabulary) it is a
                  complete model directory of its own
   manifest.json  SHA-256 of every file above, checked on load
+
+``save.float16`` and ``save.max_words`` store a smaller model (half-size embedding
+tables, fewer pretrained words); such a directory needs no newer nertag to load.
 
 The directory is built under a temporary name and renamed into place, so it is
 written completely or not at all.
@@ -21,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +41,16 @@ from nertag.resources import default_model
 from nertag.text.features import Featurizer
 from nertag.text.gazetteer import Gazetteer
 from nertag.text.gazetteer_file import provenance_path
+from nertag.inference import storage
+from nertag.inference.storage import load_weights  # (here too: the model files' reader)
 from nertag.inference.model import NerModel, model_arch
 
 FORMAT = "nertag-model"
-FORMAT_VERSION = 1
+#: The newest format this nertag reads; it writes 2 only for a two-stage model whose
+#: first stage shares the vocabulary and word vectors (else 1: the files are as before).
+FORMAT_VERSION = 2
+#: What a format-2 first stage takes from the model around it (its meta.json's "shared").
+SHARED = ["vocab.json", "E_word"]
 FILES = ("weights.npz", "config.yaml", "vocab.json", "metrics.json", "meta.json")
 #: The name lists a model was trained with (features.gazetteer), copied into it so that
 #: tagging needs nothing outside the directory, and their provenance (when known).
@@ -53,7 +66,9 @@ def model_files(d: str | Path) -> tuple[str, ...]:
     stage1 = d / STAGE1_DIR
     inner = tuple(f"{STAGE1_DIR}/{name}" for name in model_files(stage1) + ("manifest.json",)) \
         if (stage1 / "manifest.json").is_file() else ()
-    return FILES + tuple(name for name in OPTIONAL_FILES if (d / name).is_file()) + inner
+    own = tuple(name for name in FILES if name != "vocab.json" or (d / name).is_file()
+                or d.name != STAGE1_DIR)
+    return own + tuple(name for name in OPTIONAL_FILES if (d / name).is_file()) + inner
 
 
 def sha256(path: Path) -> str:
@@ -82,40 +97,79 @@ def check_output_dir(out: Path, force: bool) -> None:
 def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
                provenance: dict | None = None, force: bool = False,
                stage1_dir: str | Path | None = None) -> Path:
-    """Write ``model`` as a complete model directory ``out`` (atomically); with document
-    context, ``stage1_dir`` is the first model's directory, copied in as ``stage1/``."""
+    """Write ``model`` as a complete model directory ``out`` (atomically), stored as its
+    config's ``save`` section says; with document context, ``stage1_dir`` is the first
+    model's directory (format 1, as training writes it), stored in as ``stage1/``."""
     out = Path(out)
     if model.featurizer.doc_context is not None and stage1_dir is None:
         raise ValueError("a model with document context is saved with its stage1_dir")
     if not force:
         check_output_dir(out, force)
+    feat, opts = model.featurizer, model.cfg.save
+    words = next(f.vocab for f in feat.features if f.name == "word")
+    kept = storage.words_kept(len(words), words.n_seen, opts.max_words)
     tmp = new_temp_dir(out)
     try:
+        params = storage.stored_params(model.params, kept, opts.float16)
         with open(tmp / "weights.npz", "wb") as f:
-            np.savez(f, **model.params)
+            np.savez(f, **params)
         (tmp / "config.yaml").write_text(dump_config(model.cfg), encoding="utf-8")
-        vocab = {"features": model.featurizer.vocabs(), "labels": model.labels}
-        if model.featurizer.doc_context is not None:
-            vocab["doc_context"] = model.featurizer.doc_context.types
-            shutil.copytree(stage1_dir, tmp / STAGE1_DIR)
-        if model.featurizer.chars is not None:
-            vocab["chars"] = model.featurizer.chars.vocab.items
-        if model.featurizer.gazetteer is not None:
-            vocab["gazetteer"] = model.featurizer.gazetteer.categories
+        vocab = {"features": feat.vocabs(), "labels": model.labels}
+        if feat.doc_context is not None:
+            vocab["doc_context"] = feat.doc_context.types
+        if feat.chars is not None:
+            vocab["chars"] = feat.chars.vocab.items
+        if feat.gazetteer is not None:
+            vocab["gazetteer"] = feat.gazetteer.categories
+        version = 1
+        if feat.doc_context is not None:
+            version = _write_stage1(tmp / STAGE1_DIR, Path(stage1_dir), vocab, params, kept,
+                                    opts.float16)
+        if kept < len(words):  # (what a later save.max_words needs)
+            vocab["features"] = dict(vocab["features"], word=words.items[:kept])
+            vocab["words_seen"] = words.n_seen
         (tmp / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(history or [], indent=1), encoding="utf-8")
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "nertag_version": __version__,
+        meta = {"format": FORMAT, "format_version": version, "nertag_version": __version__,
                 "labels": model.labels, "provenance": provenance or {}}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        if model.featurizer.gazetteer is not None:
-            _write_gazetteer(tmp, model.featurizer.gazetteer.lists)
-        manifest = {name: sha256(tmp / name) for name in model_files(tmp)}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        if feat.gazetteer is not None:
+            _write_gazetteer(tmp, feat.gazetteer.lists)
+        _write_manifest(tmp)
         replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _write_manifest(d: Path) -> None:
+    manifest = {name: sha256(d / name) for name in model_files(d)}
+    (d / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+
+
+def _write_stage1(dst: Path, src: Path, vocab: dict, params: dict, kept: int,
+                  float16: bool) -> int:
+    """The first model ``src`` as ``dst``: sharing the vocabulary ``vocab`` (before
+    ``save.max_words``) and the word table of ``params`` (as stored) if it has the same
+    vocabulary (format 2), else copied whole (format 1); return the format."""
+    own = _read_json(src, "vocab.json")
+    if own != {k: v for k, v in vocab.items() if k != "doc_context"}:
+        shutil.copytree(src, dst)
+        return 1
+    first = storage.stored_params(load_weights(src / "weights.npz"), kept, float16)
+    first.update(storage.word_delta(first.pop("E_word"), params["E_word"]))
+    dst.mkdir()
+    with open(dst / "weights.npz", "wb") as f:
+        np.savez(f, **first)
+    for name in ("config.yaml", "metrics.json") + OPTIONAL_FILES:
+        if (src / name).is_file():
+            shutil.copyfile(src / name, dst / name)
+    meta = _read_json(src, "meta.json")
+    meta.update(format_version=2, shared=SHARED)
+    (dst / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    _write_manifest(dst)
+    return 2
 
 
 def _write_gazetteer(d: Path, lists: Gazetteer) -> None:
@@ -154,38 +208,6 @@ def _read_json(d: Path, name: str):
     except (ValueError, UnicodeDecodeError):
         raise NertagError(f"{d / name}: corrupted (not valid JSON); retrain or re-copy the "
                           f"model directory") from None
-
-
-def load_weights(path: Path) -> dict[str, np.ndarray]:
-    """Arrays of an .npz, refusing pickled objects; errors name the file."""
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-    except OSError as e:
-        raise NertagError(f"{path}: cannot read weights ({e.strerror or e})") from None
-    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):  # np.load would try unpickling it
-        if magic[:1] == b"\x80":
-            raise NertagError(f"{path}: is a pickle, not a NumPy .npz archive; refused (nertag "
-                              f"never loads pickles; retrain the model)")
-        raise NertagError(f"{path}: not a NumPy .npz archive (truncated or corrupted); retrain "
-                          f"or re-copy the model")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            out = {k: z[k] for k in z.files}
-        for k, v in out.items():
-            if not isinstance(v, np.ndarray) or v.dtype.kind not in "biuf":
-                raise NertagError(f"{path}: entry {k!r} is not a numeric array; retrain or "
-                                  f"re-copy the model")
-        return out
-    except ValueError as e:
-        if "pickle" in str(e).lower() or "object arrays" in str(e).lower():
-            raise NertagError(f"{path}: contains a pickled object; refused (nertag never loads "
-                              f"pickles; retrain the model)") from None
-        raise NertagError(f"{path}: corrupted weights ({e}); retrain or re-copy the model") \
-            from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
-        raise NertagError(f"{path}: truncated or corrupted weights ({type(e).__name__}); "
-                          f"retrain or re-copy the model") from None
 
 
 #: The name of the shipped model (``nertag evaluate default FILE``, ``nertag.load("default")``).
@@ -231,11 +253,18 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
         raise NertagError(f"{d}: the checkpoint of an interrupted training run, not a model; "
                           f"the best epoch so far is the model in {out}, and resuming the "
                           f"run in {out} continues it", inputs=("model",))
-    for name in FILES + ("manifest.json",):
+    return _load(d, verify, read_only)
+
+
+def _check_meta(d: Path) -> tuple[str, ...]:
+    """The files the directory must hold (by its meta.json, which is checked)."""
+    meta = _read_json(d, "meta.json") if (d / "meta.json").is_file() else {}
+    shared = isinstance(meta, dict) and meta.get("shared") == SHARED
+    files = tuple(n for n in FILES if not (shared and n == "vocab.json")) + ("manifest.json",)
+    for name in files:
         if not (d / name).is_file():
             raise NertagError(f"{d}: {name} is missing; this is not a complete nertag model "
                               f"directory")
-    meta = _read_json(d, "meta.json")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise NertagError(f"{d / 'meta.json'}: not a nertag model (format {meta.get('format')!r})"
                           if isinstance(meta, dict) else f"{d / 'meta.json'}: not a nertag model")
@@ -243,19 +272,46 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise NertagError(f"{d}: model format version {version} is newer than this nertag "
                           f"understands ({FORMAT_VERSION}); upgrade nertag")
+    return files[:-1]
+
+
+def _shared_from(d: Path, verify: bool) -> tuple[dict, dict]:
+    """A format-2 first stage loaded on its own: the vocabulary and stored weights of the
+    model around it (checked against that model's manifest)."""
+    up = d.parent
+    if d.name != STAGE1_DIR or not all((up / n).is_file() for n in FILES + ("manifest.json",)):
+        raise NertagError(f"{d}: the first stage of a two-stage model, which shares that "
+                          f"model's vocab.json and weights.npz; they are not in {up}: re-copy "
+                          f"the whole model directory")
     if verify:
-        manifest = _read_json(d, "manifest.json")
-        if not isinstance(manifest, dict):
-            raise NertagError(f"{d / 'manifest.json'}: corrupted (not a mapping of file names "
-                              f"to SHA-256 sums); retrain or re-copy the model directory")
-        for name in FILES + tuple(n for n in manifest if n in OPTIONAL_FILES
-                                  or n.startswith(STAGE1_DIR + "/")):
-            if not (d / name).is_file():
-                raise NertagError(f"{d}: {name} is missing (manifest.json lists it); re-copy "
-                                  f"the whole model directory")
-            if manifest.get(name) != sha256(d / name):
-                raise NertagError(f"{d / name}: checksum does not match manifest.json; the file "
-                                  f"was changed or corrupted; retrain or re-copy the model")
+        _verify(up, FILES)
+    return _read_json(up, "vocab.json"), load_weights(up / "weights.npz")
+
+
+def _verify(d: Path, files: tuple[str, ...]) -> dict:
+    manifest = _read_json(d, "manifest.json")
+    if not isinstance(manifest, dict):
+        raise NertagError(f"{d / 'manifest.json'}: corrupted (not a mapping of file names "
+                          f"to SHA-256 sums); retrain or re-copy the model directory")
+    for name in files + tuple(n for n in manifest if n in OPTIONAL_FILES
+                              or n.startswith(STAGE1_DIR + "/")):
+        if not (d / name).is_file():
+            raise NertagError(f"{d}: {name} is missing (manifest.json lists it); re-copy "
+                              f"the whole model directory")
+        if manifest.get(name) != sha256(d / name):
+            raise NertagError(f"{d / name}: checksum does not match manifest.json; the file "
+                              f"was changed or corrupted; retrain or re-copy the model")
+    return manifest
+
+
+def _load(d: Path, verify: bool, read_only: bool, parent=None) -> NerModel:
+    """The model in ``d``; ``parent`` is (vocab, stored weights) of the model whose
+    ``stage1/`` this is (a format-2 first stage shares them)."""
+    files = _check_meta(d)
+    manifest = _verify(d, files) if verify else {}
+    shared = "vocab.json" not in files
+    if shared and parent is None:
+        parent = _shared_from(d, verify)
     try:
         cfg = from_dict(read_yaml(d / "config.yaml"), src=str(d / "config.yaml"))
     except NertagError as e:  # a damaged model, not a usage error
@@ -264,32 +320,25 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
     if verify and cfg.features.gazetteer and GAZETTEER_FILE not in manifest:
         raise NertagError(f"{d / 'manifest.json'}: does not list {GAZETTEER_FILE}, which "
                           f"config.yaml uses; retrain or re-copy the model directory")
-    vocab = _read_json(d, "vocab.json")
-    params = load_weights(d / "weights.npz")
-    try:
-        chars = vocab.get("chars")
-        if chars is not None and not all(isinstance(ch, str) for ch in chars):
-            raise TypeError("chars")
-        lists = _load_gazetteer(d, vocab) if cfg.features.gazetteer else None
-        doc_types = vocab.get("doc_context")
-        if doc_types is not None and not all(isinstance(t, str) for t in doc_types):
-            raise TypeError("doc_context")
-        feat = Featurizer.from_vocabs(cfg.features, vocab["features"], chars, lists, doc_types)
-        labels = list(vocab["labels"])
-    except (KeyError, TypeError, AttributeError):
-        raise NertagError(f"{d / 'vocab.json'}: does not match config.yaml's features") from None
+    vocab = {k: v for k, v in parent[0].items() if k != "doc_context"} if shared \
+        else _read_json(d, "vocab.json")
+    stored = load_weights(d / "weights.npz")
+    if shared:
+        stored["E_word"] = storage.apply_word_delta(parent[1]["E_word"], stored,
+                                                    d / "weights.npz")
+    feat, labels = _featurizer(d, cfg, vocab)
     arch = model_arch(cfg, feat, len(labels))
     for name, shape in arch.shapes().items():
-        if name not in params:
+        if name not in stored:
             raise NertagError(f"{d / 'weights.npz'}: parameter {name} is missing")
-        if tuple(params[name].shape) != shape:
-            raise NertagError(f"{d / 'weights.npz'}: {name} has shape {params[name].shape} but "
+        if tuple(stored[name].shape) != shape:
+            raise NertagError(f"{d / 'weights.npz'}: {name} has shape {stored[name].shape} but "
                               f"config.yaml implies {shape}; the files do not belong together")
-        if not np.isfinite(params[name]).all():  # NaN or inf: it would tag nothing, silently
+        if not np.isfinite(stored[name]).all():  # NaN or inf: it would tag nothing, silently
             raise NertagError(f"{d / 'weights.npz'}: parameter {name} has non-finite values "
                               f"(NaN or infinity); retrain the model")
     dtype = np.dtype(cfg.train.dtype)
-    params = {k: np.array(params[k], dtype=dtype, order="C") for k in arch.shapes()}  # owned
+    params = {k: np.array(stored[k], dtype=dtype, order="C") for k in arch.shapes()}  # owned
     if read_only:
         for a in params.values():
             a.flags.writeable = False
@@ -300,5 +349,26 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
             raise NertagError(f"{d}: {STAGE1_DIR}/ (the first model) is missing, and config.yaml "
                               f"uses document context (features.doc_context); re-copy the "
                               f"whole model directory")
-        stage1 = load_model(d / STAGE1_DIR, verify=False, read_only=read_only)  # (checked above)
+        stage1 = _load(d / STAGE1_DIR, False, read_only, (vocab, stored))  # (checked above)
     return NerModel(cfg, feat, arch, params, labels, stage1)
+
+
+def _featurizer(d: Path, cfg, vocab) -> tuple[Featurizer, list[str]]:
+    try:
+        chars = vocab.get("chars")
+        if chars is not None and not all(isinstance(ch, str) for ch in chars):
+            raise TypeError("chars")
+        lists = _load_gazetteer(d, vocab) if cfg.features.gazetteer else None
+        doc_types = vocab.get("doc_context")
+        if doc_types is not None and not all(isinstance(t, str) for t in doc_types):
+            raise TypeError("doc_context")
+        feat = Featurizer.from_vocabs(cfg.features, vocab["features"], chars, lists, doc_types)
+        labels = list(vocab["labels"])
+        seen = vocab.get("words_seen")
+        if seen is not None:
+            if not isinstance(seen, int) or isinstance(seen, bool):
+                raise TypeError("words_seen")
+            next(f.vocab for f in feat.features if f.name == "word").n_seen = seen
+    except (KeyError, TypeError, AttributeError):
+        raise NertagError(f"{d / 'vocab.json'}: does not match config.yaml's features") from None
+    return feat, labels

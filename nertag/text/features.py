@@ -90,6 +90,9 @@ class Vocab:
     def __init__(self, items: Iterable[str]):
         self.items = list(SPECIALS) + [w for w in items if w not in SPECIALS]
         self.index = {w: i for i, w in enumerate(self.items)}
+        #: the word vocabulary's leading items that training saw (the pretrained words
+        #: follow, most frequent first); None when not known (a vocabulary as saved)
+        self.n_seen: int | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -253,10 +256,13 @@ class Featurizer:
             else:
                 least = fcfg.min_count if name == "word" else fcfg.affix_min_count
                 items = [k for k, c in counts.most_common() if c >= least]
+                n_seen = len(Vocab(items)) if name == "word" else None
                 if name == "word" and extra_words:
                     seen = set(items)
                     items += [w for w in extra_words if w not in seen]
             feats.append(Feature(name, key, Vocab(items), dim))
+            if name == "word":
+                feats[-1].vocab.n_seen = n_seen
         chars: Counter = Counter()
         if fcfg.char_dim:
             for w, c in words.items():

@@ -38,7 +38,7 @@ from typing import Callable
 
 import numpy as np
 
-from nertag.config import Config
+from nertag.config import Config, SaveConfig
 from nertag.errors import NertagError
 from nertag.inference.model import NerModel, first_stage_codes
 from nertag.modelio import load_model
@@ -177,8 +177,8 @@ def first_stage(cfg: Config, train: Corpus, dev: Corpus | None, stages: Path, *,
                 emit: Emit = lambda event, info: None) -> Stage1:
     """Train (or, resuming, load) the first models into ``stages`` and return what the
     second model needs; progress goes to ``stage`` and ``warn`` events."""
-    first_cfg = dataclasses.replace(cfg, features=dataclasses.replace(cfg.features,
-                                                                      doc_context=False))
+    first_cfg = dataclasses.replace(  # (saved whole: the final save stores it as cfg.save says)
+        cfg, features=dataclasses.replace(cfg.features, doc_context=False), save=SaveConfig())
     k = cfg.train.doc_folds
     folds = fold_sentences(train, k)
     if sum(len(f) > 0 for f in folds) < k:

@@ -138,7 +138,8 @@ def _newer_version(d):
     meta["format_version"] = modelio.FORMAT_VERSION + 1
     (d / "meta.json").write_text(json.dumps(meta))
     refresh_manifest(d)
-    return ("{d}: model format version 2 is newer than this nertag understands (1)",
+    v = modelio.FORMAT_VERSION
+    return (f"{{d}}: model format version {v + 1} is newer than this nertag understands ({v})",
             "upgrade nertag")
 
 

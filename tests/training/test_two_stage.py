@@ -56,7 +56,8 @@ def test_each_fold_model_never_sees_the_documents_it_tags(tmp_path, monkeypatch)
 
 def test_the_model_directory_carries_the_first_model(doc_model):
     manifest = json.loads((doc_model / "manifest.json").read_text())
-    assert {"stage1/weights.npz", "stage1/manifest.json", "stage1/vocab.json"} <= set(manifest)
+    assert {"stage1/weights.npz", "stage1/manifest.json"} <= set(manifest)  # (its vocabulary:
+    assert "stage1/vocab.json" not in manifest  # the model's, shared: tests/test_modelio_storage)
     vocab = json.loads((doc_model / "vocab.json").read_text())
     assert vocab["doc_context"] == ["LOC", "MISC", "ORG", "PER"]
     model = load_model(doc_model)
