@@ -50,33 +50,44 @@ def _exp_shifted(A):
     return np.exp(A - shift), shift
 
 
-def _alphas(P, mask, A, start):
+def _recursions(P, lengths, A, start, end):
+    """α and β of every sentence, time-major: (T, N_s, K) each, valid at t < length only.
+
+    The two recursions are independent, so step t of α and step u = T−1−t of β run as
+    one stacked (2, N_s, K) computation (half the NumPy calls), each row exactly as on
+    its own: R[t] = [α_t; v_u] with v_u = S_u + β_u is what step t + 1 reads, and
+    N[t] = [α_t − S_t; β_u] what it computed.  Past a sentence's end α runs on with
+    zero scores (finite, never read); β is reset to ``end`` at each sentence's last token.
+    """
     n, T, K = P.shape
-    alpha = np.empty_like(P)
-    alpha[:, 0] = start + P[:, 0]
+    Pt = P.transpose(1, 0, 2)                                  # (T, N_s, K)
+    Q = np.stack([Pt, Pt[::-1]], axis=1)                       # Q[t] = [S_t; S_u]
+    R = np.empty((T, 2, n, K), dtype=P.dtype)
+    N = np.empty_like(R)
+    N[0, 1] = end                                              # β_{T−1} = end
+    R[0, 0] = start + Pt[0]                                    # α₀ = start + S₀
+    R[0, 1] = Q[0, 1] + end
     expA, shift = _exp_shifted(A)
+    mats = np.stack([expA, expA.T])                            # (2, K, K): α uses A, β Aᵀ
+    last = lengths - 1
+    resets = {T - 1 - u: np.flatnonzero(last == u)
+              for u in np.unique(last[last < T - 1]).tolist()}
+    e = np.empty((2, n, K), dtype=P.dtype)
     with np.errstate(divide="ignore"):
         for t in range(1, T):
-            prev = alpha[:, t - 1]
-            m = prev.max(axis=1, keepdims=True)
-            new = np.log(np.exp(prev - m) @ expA) + (m + shift) + P[:, t]
-            alpha[:, t] = np.where(mask[:, t, None], new, prev)
-    return alpha
-
-
-def _betas(P, lengths, A, end):
-    n, T, K = P.shape
-    beta = np.empty_like(P)
-    beta[:, T - 1] = end
-    expAT, shift = _exp_shifted(A)
-    expAT = np.ascontiguousarray(expAT.T)
-    with np.errstate(divide="ignore"):
-        for t in range(T - 2, -1, -1):
-            v = P[:, t + 1] + beta[:, t + 1]
-            m = v.max(axis=1, keepdims=True)
-            new = np.log(np.exp(v - m) @ expAT) + (m + shift)
-            beta[:, t] = np.where((t < lengths - 1)[:, None], new, end)
-    return beta
+            x = R[t - 1]
+            m = x.max(axis=2, keepdims=True)
+            np.subtract(x, m, out=e)
+            np.exp(e, out=e)
+            y = np.matmul(e, mats, out=N[t])
+            np.log(y, out=y)
+            y += m + shift                                     # logsumexp_i(x_i + A[i, j])
+            np.add(y, Q[t], out=R[t])                          # α_t = … + S_t;  v_u = S_u + β_u
+            if t in resets:                                    # β_{T_s−1} = end
+                rows = resets[t]
+                y[1, rows] = end
+                R[t, 1, rows] = Q[t, 1, rows] + end
+    return R[:, 0], N[::-1, 1]
 
 
 def crf_loss(S: np.ndarray, y: np.ndarray, lengths, A: np.ndarray, start: np.ndarray,
@@ -84,35 +95,45 @@ def crf_loss(S: np.ndarray, y: np.ndarray, lengths, A: np.ndarray, start: np.nda
     """J = mean over sentences of (log Z − score(x, y)) and its gradients.
 
     S: (B, K), y: (B,), lengths: (N_s,)  ->  (J, ∂J/∂S (B, K), {"A", "start", "end"})
+    The marginals are computed on the B token rows only (no padding): row r of
+    ``alpha[mask]`` is token r, since the sentences are laid end to end.
     """
     P, mask, flat, lengths = _pad(S, lengths)
     n, T, K = P.shape
-    alpha = _alphas(P, mask, A, start)
+    alpha, beta = _recursions(P, lengths, A, start, end)            # (T, N_s, K)
     last = lengths - 1
-    alpha_last = alpha[np.arange(n), last]                           # (N_s, K)
+    alpha_last = alpha[last, np.arange(n)]                           # (N_s, K)
     logZ = _lse(alpha_last + end, axis=1)                            # (N_s,)
-    beta = _betas(P, lengths, A, end)
     # gold path score
     yp = np.where(mask, y[flat], 0)                                  # (N_s, T)
     emit = np.where(mask, np.take_along_axis(P, yp[:, :, None], 2)[:, :, 0], 0).sum(1)
     trans = np.where(mask[:, 1:], A[yp[:, :-1], yp[:, 1:]], 0).sum(1)
     gold = start[yp[:, 0]] + emit + trans + end[yp[np.arange(n), last]]
     loss = np.mean(logZ - gold)
-    # marginals p(y_t = j) and pairwise p(y_{t-1} = i, y_t = j)
-    marg = np.exp(alpha + beta - logZ[:, None, None]) * mask[:, :, None]
+    # marginals p(y_t = j) (= ∂logZ/∂S, so they become dS in place)
+    firsts = flat[:, 0]
+    lasts = firsts + last
+    logZ_r = logZ[np.repeat(np.arange(n), lengths)]                  # (B,) log Z of row r
+    a = alpha.transpose(1, 0, 2)[mask]                               # (B, K)
+    b = beta.transpose(1, 0, 2)[mask]
+    dS = a + b
+    dS -= logZ_r[:, None]
+    np.exp(dS, out=dS)                                               # p(y_t = j)
+    dstart = dS[firsts].sum(0)
+    np.add.at(dstart, y[firsts], -1)
+    dend = dS[lasts].sum(0)
+    np.add.at(dend, y[lasts], -1)
     scale = S.dtype.type(1.0 / n)
-    dS = np.zeros_like(S)
-    dS[flat[mask]] = marg[mask]
     dS[np.arange(len(y)), y] -= 1
     dS *= scale
-    pair = np.exp(alpha[:, :-1, :, None] + A[None, None] + (P[:, 1:] + beta[:, 1:])[:, :, None, :]
-                  - logZ[:, None, None, None]) * mask[:, 1:, None, None]
-    dA = pair.sum(axis=(0, 1))
-    np.add.at(dA, (yp[:, :-1][mask[:, 1:]], yp[:, 1:][mask[:, 1:]]), -1)
-    dstart = marg[:, 0].sum(0)
-    np.add.at(dstart, yp[:, 0], -1)
-    dend = marg[np.arange(n), last].sum(0)
-    np.add.at(dend, yp[np.arange(n), last], -1)
+    # pairwise p(y_{t-1} = i, y_t = j) at the rows r with a successor r + 1 in the sentence
+    r = np.flatnonzero(np.isin(np.arange(len(y)), lasts, invert=True))
+    pair = a[r][:, :, None] + A[None]
+    pair += (S[r + 1] + b[r + 1])[:, None, :]
+    pair -= logZ_r[r][:, None, None]
+    np.exp(pair, out=pair)
+    dA = pair.sum(axis=0)
+    np.add.at(dA, (y[r], y[r + 1]), -1)
     return loss, dS, {"A": dA * scale, "start": dstart * scale, "end": dend * scale}
 
 
