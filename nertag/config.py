@@ -1,12 +1,10 @@
 """One config schema for nertag, as dataclasses, validated once.
 
-A config is read from YAML (``safe_load`` only), checked against the schema
-below (unknown keys are rejected with the nearest valid key suggested; wrong
-types and out-of-range values are rejected with the key named), and may be
-overridden from the command line with dotted keys: ``--set model.hidden=300``.
-
-Bundled configs live in ``nertag/configs/NAME.yaml`` and are usable by name
-(``--config conll2003``) as well as by path.
+A config is read from YAML (``safe_load`` only), checked against the schema below
+(unknown keys are rejected with the nearest valid key suggested; wrong types and
+out-of-range values with the key named), and may be overridden from the command line
+with dotted keys: ``--set model.hidden=300``.  Bundled configs live in
+``nertag/configs/NAME.yaml`` and are usable by name (``--config conll2003``) or path.
 """
 
 from __future__ import annotations
@@ -78,6 +76,8 @@ class FeaturesConfig:
                                        "on jackknifed tags: about twice the training time)")
     doc_context_dim: int = _f(4, lo=1, hi=100, help="embedding size of each entity type's "
                                                    "document-context code")
+    doc_max_sentences: int = _f(50, lo=0, hi=1000000, help="with doc_context: documents are cut "
+                                "into parts of at most this many sentences (0 = no cap)")
 
 
 @dataclass

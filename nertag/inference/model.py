@@ -47,10 +47,11 @@ def model_arch(cfg: Config, featurizer: Featurizer, n_labels: int) -> Arch:
 
 
 def first_stage_codes(first: "NerModel", words: Sequence[str], lengths, docs,
-                      types: Sequence[str]) -> np.ndarray:
+                      types: Sequence[str], max_sentences: int = 0) -> np.ndarray:
     """Document-context codes (N, T) from ``first``'s tags on sentences given flat: for
     each token and each of ``types``, what ``first`` tagged the other occurrences of its
-    word in its document (:func:`nertag.text.doc_context.document_codes`)."""
+    word in its document (:func:`nertag.text.doc_context.document_codes`), documents cut
+    into parts of at most ``max_sentences`` (``features.doc_max_sentences``)."""
     lengths = np.asarray(lengths, np.int64)
     ids, _ = first.predict_ids(words, lengths)
     lab = tagmod.label_codes(first.labels)
@@ -58,7 +59,8 @@ def first_stage_codes(first: "NerModel", words: Sequence[str], lengths, docs,
     index = {t: i for i, t in enumerate(types)}  # first model's types -> these
     remap = np.array([index.get(t, -1) for t in lab.entity_types] + [-1], np.int64)
     token_type = spans_to_types(len(words), begin, end, remap[typ])
-    return document_codes(words, token_type, doc_of_tokens(lengths, docs), len(types))
+    return document_codes(words, token_type, doc_of_tokens(lengths, docs, max_sentences),
+                          len(types))
 
 
 @dataclass
@@ -109,7 +111,8 @@ class NerModel:
         if dc is None:
             return None
         self.stage1.fast_inference = self.fast_inference
-        return first_stage_codes(self.stage1, words, lengths, docs, dc.types)
+        return first_stage_codes(self.stage1, words, lengths, docs, dc.types,
+                                 self.cfg.features.doc_max_sentences)
 
     def type_scorer(self) -> WordTypeScorer:
         """The cached :class:`~nertag.inference.word_types.WordTypeScorer` for the current

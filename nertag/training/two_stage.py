@@ -44,6 +44,7 @@ from nertag.inference.model import NerModel, first_stage_codes
 from nertag.modelio import load_model
 from nertag.nn.ragged import sentence_starts, token_rows
 from nertag.text.conll import Corpus
+from nertag.text.doc_context import document_parts
 from nertag.training.data import Emit
 from nertag.training.fit import Stopped, fit
 from nertag.training.saving import save
@@ -68,25 +69,33 @@ class FirstStageStopped(NertagError):
                          "start it again", exit_code=130)
 
 
-def fold_sentences(corpus: Corpus, k: int) -> list[np.ndarray]:
-    """The sentence indices of each of k folds: document d goes to fold d mod k; with
-    fewer than k documents (a corpus without ``-DOCSTART-`` lines is one), sentence s
-    goes to fold s mod k, and each fold's sentences are a document of their own."""
-    sizes = corpus.doc_sizes()
-    unit = np.repeat(np.arange(len(sizes)), sizes) if len(sizes) >= k \
-        else np.arange(len(corpus.sentences))
-    return [np.flatnonzero(unit % k == f) for f in range(k)]
+def fold_sentences(parts: np.ndarray, k: int) -> tuple[list[np.ndarray], list]:
+    """The sentence indices of each of k folds, and the sentences of each document
+    (part) in each fold: part p (:func:`~nertag.text.doc_context.document_parts`) goes
+    to fold p mod k, whole, so that no model tags a document it saw a part of; with
+    fewer than k parts, sentence s goes to fold s mod k, and each fold's sentences are a
+    document of their own (None: the fold's sentences, cut into parts again)."""
+    if len(parts) < k:
+        unit = np.arange(int(np.sum(parts)))
+        return [np.flatnonzero(unit % k == f) for f in range(k)], [None] * k
+    unit = np.repeat(np.arange(len(parts)), parts)
+    return ([np.flatnonzero(unit % k == f) for f in range(k)],
+            [parts[f::k] for f in range(k)])
 
 
 def subset(corpus: Corpus, rows: np.ndarray) -> Corpus:
     return Corpus(corpus.path, [corpus.sentences[i] for i in rows], corpus.scheme, corpus.format)
 
 
-def codes_of(first: NerModel, corpus: Corpus, types: list[str]) -> np.ndarray:
-    """The document-context codes (N, T) of a corpus from ``first``'s tags."""
+def codes_of(first: NerModel, corpus: Corpus, types: list[str], max_sentences: int,
+             docs=None) -> np.ndarray:
+    """The document-context codes (N, T) of a corpus from ``first``'s tags (``docs``:
+    sentences per document, by default the corpus's own)."""
     words = [w for s in corpus.sentences for w in s.words]
     lengths = np.array([len(s.words) for s in corpus.sentences], np.int64)
-    return first_stage_codes(first, words, lengths, corpus.doc_sizes(), types)
+    return first_stage_codes(first, words, lengths,
+                             corpus.doc_sizes() if docs is None else docs, types,
+                             max_sentences)
 
 
 @dataclass
@@ -179,16 +188,18 @@ def first_stage(cfg: Config, train: Corpus, dev: Corpus | None, stages: Path, *,
     second model needs; progress goes to ``stage`` and ``warn`` events."""
     first_cfg = dataclasses.replace(  # (saved whole: the final save stores it as cfg.save says)
         cfg, features=dataclasses.replace(cfg.features, doc_context=False), save=SaveConfig())
-    k = cfg.train.doc_folds
-    folds = fold_sentences(train, k)
+    k, cap = cfg.train.doc_folds, cfg.features.doc_max_sentences
+    folds, fold_docs = fold_sentences(document_parts(train.doc_sizes(), cap), k)
     if sum(len(f) > 0 for f in folds) < k:
         raise NertagError(f"{cfg.data.train}: features.doc_context needs at least "
                           f"train.doc_folds={k} sentences to jackknife the first stage; found "
                           f"{len(train.sentences)}", exit_code=2)
     if len(train.doc_sizes()) < k:
         emit("warn", {"message": f"{cfg.data.train}: {len(train.doc_sizes())} document(s) (no "
-                                 f"-DOCSTART- lines?): the jackknife folds deal sentences "
-                                 f"instead, and a document's context is the whole file"})
+                                 f"-DOCSTART- lines?): "
+                                 + (f"documents are parts of at most {cap} sentences "
+                                    f"(features.doc_max_sentences)" if cap else
+                                    "a document's context is the whole file")})
     jobs = {"stage1": train} | {
         f"fold{f}": subset(train, np.concatenate([folds[g] for g in range(k) if g != f]))
         for f in range(k)}
@@ -215,9 +226,10 @@ def first_stage(cfg: Config, train: Corpus, dev: Corpus | None, stages: Path, *,
     lengths = np.array([len(s.words) for s in train.sentences], np.int64)
     starts = sentence_starts(lengths)
     for f in range(k):  # each fold's tokens get the codes of the model that never saw them
-        codes = codes_of(models[f"fold{f}"], subset(train, folds[f]), types)
+        codes = codes_of(models[f"fold{f}"], subset(train, folds[f]), types, cap,
+                         fold_docs[f])
         train_codes[token_rows(starts[folds[f]], lengths[folds[f]])] = codes
-    dev_codes = codes_of(first, dev, types) if dev is not None and dev.sentences else None
+    dev_codes = codes_of(first, dev, types, cap) if dev is not None and dev.sentences else None
     score = [r for r in first_history(stages / "stage1") if r.get("best")]
     emit("stage", {"message": f"first stage done in {time.perf_counter() - t0:.0f} s"
                               + (f"; the first model's dev F1 "

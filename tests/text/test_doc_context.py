@@ -10,7 +10,7 @@ from nertag.config import FeaturesConfig
 from nertag.text.conll import read_conll
 from nertag.text.datasets import read_corpus
 from nertag.text.doc_context import (LEVELS, category_names, doc_of_tokens, document_codes,
-                                     spans_to_types)
+                                     document_parts, spans_to_types)
 from nertag.text.features import SPECIALS, Featurizer
 
 LOC, ORG, PER = 0, 1, 2
@@ -97,3 +97,24 @@ def test_featurizer_puts_document_codes_after_the_word_features():
                                    [len(SPECIALS) + 1, len(SPECIALS) + 2]]
     with pytest.raises(ValueError, match="needs document-context codes"):
         feat.feature_ids(["Paris", "x"])
+
+
+@pytest.mark.parametrize("sizes,cap,parts", [
+    ([130], 50, [44, 43, 43]),             # ⌈130/50⌉ = 3 near-equal parts, longest first
+    ([50, 51, 3], 50, [50, 26, 25, 3]),    # only a document over the cap is cut
+    ([100], 50, [50, 50]),
+    ([400], 0, [400]),                     # 0: no cap
+    ([12, 7], 50, [12, 7]),
+    ([], 50, []),
+])
+def test_document_parts(sizes, cap, parts):
+    got = document_parts(sizes, cap)
+    assert got.tolist() == parts and got.sum() == sum(sizes)
+    assert cap == 0 or all(p <= cap for p in got)
+
+
+def test_doc_of_tokens_cuts_long_documents_and_one_unnamed_document():
+    lengths = np.array([1, 2, 1, 1, 1])
+    assert doc_of_tokens(lengths, [5], 2).tolist() == [0, 0, 0, 1, 1, 2]
+    assert doc_of_tokens(lengths, None, 2).tolist() == [0, 0, 0, 1, 1, 2]
+    assert doc_of_tokens(lengths, None).tolist() == [0] * 6

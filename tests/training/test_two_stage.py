@@ -18,17 +18,19 @@ from nertag.modelio import load_model, load_weights
 from nertag.resources import sample_train
 from nertag.text.conll import read_conll
 from nertag.training import loop, two_stage
+from nertag.text.doc_context import document_parts
 from nertag.training.two_stage import fold_sentences, stages_dir
 
 
 def test_folds_deal_documents_round_robin():
     corpus = read_conll(sample_train())
     sizes = corpus.doc_sizes()
-    folds = fold_sentences(corpus, 3)
+    folds, docs = fold_sentences(np.array(sizes), 3)
     doc_of = np.repeat(np.arange(len(sizes)), sizes)
     assert sorted(np.concatenate(folds).tolist()) == list(range(len(corpus.sentences)))
     for f, rows in enumerate(folds):
         assert set((doc_of[rows] % 3).tolist()) == {f}
+        assert docs[f].tolist() == sizes[f::3]  # each fold's documents, whole and in order
 
 
 def test_each_fold_model_never_sees_the_documents_it_tags(tmp_path, monkeypatch):
@@ -48,7 +50,7 @@ def test_each_fold_model_never_sees_the_documents_it_tags(tmp_path, monkeypatch)
     corpus = read_conll(sample_train())
     lines = {s.line for s in corpus.sentences}
     assert len(runs) == 4 and lines in runs  # stage1: on every document
-    for rows in fold_sentences(corpus, 3):  # fold f: on every document but its own
+    for rows in fold_sentences(np.array(corpus.doc_sizes()), 3)[0]:  # fold f: on every document but its own
         held = {corpus.sentences[i].line for i in rows}
         assert held and runs.count(lines - held) == 1
     assert model.stage1 is not None and not stages_dir(tmp_path / "m").exists()
@@ -141,7 +143,9 @@ def test_an_interrupted_second_stage_resumes_to_the_same_model(doc_model, tmp_pa
     assert not stages_dir(out).exists()
 
 
-def test_a_corpus_without_documents_is_jackknifed_by_sentences(tmp_path):
+def test_a_corpus_without_documents_is_jackknifed_by_parts_of_documents(tmp_path):
+    """A file without -DOCSTART- is one document: cut into parts of at most
+    features.doc_max_sentences (50) sentences, dealt to the folds whole."""
     from nertag.resources import sample_dev
 
     src = tmp_path / "nodocs.conll"
@@ -150,12 +154,35 @@ def test_a_corpus_without_documents_is_jackknifed_by_sentences(tmp_path):
                    encoding="utf-8")
     corpus = read_conll(src)
     assert corpus.doc_sizes() == [len(corpus.sentences)]
-    folds = fold_sentences(corpus, 2)
-    assert folds[0].tolist() == list(range(0, len(corpus.sentences), 2))
+    assert len(corpus.sentences) == 400
+    parts = document_parts(corpus.doc_sizes(), 50)
+    assert parts.tolist() == [50] * 8
+    folds, docs = fold_sentences(parts, 2)
+    assert folds[0].tolist() == [s for p in (0, 2, 4, 6) for s in range(50 * p, 50 * p + 50)]
+    assert docs[0].tolist() == docs[1].tolist() == [50] * 4
     warnings = []
     model, _ = loop.train(load_config(None, DOC_CONTEXT + ["train.epochs=1"]),
                           train_path=src, dev_path=sample_dev(), report=False,
                           callback=lambda e, i: warnings.append(i["message"]) if e == "warn"
                           else None)
     assert model.stage1 is not None
-    assert any("the jackknife folds deal sentences instead" in w for w in warnings), warnings
+    assert any("1 document(s) (no -DOCSTART- lines?): documents are parts of at most 50 "
+               "sentences (features.doc_max_sentences)" in w for w in warnings), warnings
+
+
+def test_without_a_cap_a_one_document_corpus_is_jackknifed_by_sentences():
+    folds, docs = fold_sentences(document_parts([7], 0), 2)
+    assert [f.tolist() for f in folds] == [[0, 2, 4, 6], [1, 3, 5]] and docs == [None, None]
+
+
+def test_a_long_document_gets_the_codes_of_its_parts():
+    """Tagging a document of 5 sentences with a cap of 2 gives the codes of its parts
+    [2, 2, 1] tagged as documents of their own: Paris in the last part has no other
+    occurrence there, whatever the first parts hold."""
+    words = ["Paris", "x", "Paris", "x", "Kim", "x", "Kim", "x", "Paris", "x"]
+    types = ["LOC", "MISC", "PER"]
+    capped = first_stage_codes(_First(), words, [2] * 5, [5], types, max_sentences=2)
+    parts = first_stage_codes(_First(), words, [2] * 5, [2, 2, 1], types)
+    whole = first_stage_codes(_First(), words, [2] * 5, [5], types)
+    assert capped.tolist() == parts.tolist()
+    assert capped[8].tolist() == [0, 0, 0] and whole[8].tolist() == [3, 0, 0]
