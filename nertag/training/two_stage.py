@@ -189,13 +189,14 @@ def first_stage(cfg: Config, train: Corpus, dev: Corpus | None, stages: Path, *,
     first_cfg = dataclasses.replace(  # (saved whole: the final save stores it as cfg.save says)
         cfg, features=dataclasses.replace(cfg.features, doc_context=False), save=SaveConfig())
     k, cap = cfg.train.doc_folds, cfg.features.doc_max_sentences
-    folds, fold_docs = fold_sentences(document_parts(train.doc_sizes(), cap), k)
+    sizes = train.doc_sizes()
+    folds, fold_docs = fold_sentences(document_parts(sizes, cap), k)
     if sum(len(f) > 0 for f in folds) < k:
         raise NertagError(f"{cfg.data.train}: features.doc_context needs at least "
                           f"train.doc_folds={k} sentences to jackknife the first stage; found "
                           f"{len(train.sentences)}", exit_code=2)
-    if len(train.doc_sizes()) < k:
-        emit("warn", {"message": f"{cfg.data.train}: {len(train.doc_sizes())} document(s) (no "
+    if len(sizes) < k:
+        emit("warn", {"message": f"{cfg.data.train}: {len(sizes)} document(s) (no "
                                  f"-DOCSTART- lines?): "
                                  + (f"documents are parts of at most {cap} sentences "
                                     f"(features.doc_max_sentences)" if cap else
