@@ -189,12 +189,13 @@ def _write_gazetteer(d: Path, lists: Gazetteer) -> None:
         (d / GAZETTEER_PROVENANCE).write_text(text, encoding="utf-8")
 
 
-def _load_gazetteer(d: Path, vocab: dict) -> Gazetteer:
+def _load_gazetteer(d: Path, vocab: dict, outer: Gazetteer | None = None) -> Gazetteer:
     path = d / GAZETTEER_FILE
     if not path.is_file():
         raise NertagError(f"{d}: {GAZETTEER_FILE} is missing, and config.yaml uses name lists "
                           f"(features.gazetteer); re-copy the whole model directory")
-    lists = Gazetteer.load(path)
+    same = outer is not None and outer.file_bytes == path.read_bytes()
+    lists = outer if same else Gazetteer.load(path)  # (a first stage: read once, shared)
     if vocab.get("gazetteer") != lists.categories:
         raise NertagError(f"{path}: its categories {lists.categories} are not the model's "
                           f"{vocab.get('gazetteer')} (vocab.json); the files do not belong "
@@ -326,7 +327,7 @@ def _load(d: Path, verify: bool, read_only: bool, parent=None) -> NerModel:
     if shared:
         stored["E_word"] = storage.apply_word_delta(parent[1]["E_word"], stored,
                                                     d / "weights.npz")
-    feat, labels = _featurizer(d, cfg, vocab)
+    feat, labels = _featurizer(d, cfg, vocab, parent[2] if parent and len(parent) > 2 else None)
     arch = model_arch(cfg, feat, len(labels))
     for name, shape in arch.shapes().items():
         if name not in stored:
@@ -349,16 +350,20 @@ def _load(d: Path, verify: bool, read_only: bool, parent=None) -> NerModel:
             raise NertagError(f"{d}: {STAGE1_DIR}/ (the first model) is missing, and config.yaml "
                               f"uses document context (features.doc_context); re-copy the "
                               f"whole model directory")
-        stage1 = _load(d / STAGE1_DIR, False, read_only, (vocab, stored))  # (checked above)
+        stage1 = _load(d / STAGE1_DIR, False, read_only,  # (checked above)
+                       (vocab, stored, feat.gazetteer and feat.gazetteer.lists))
     return NerModel(cfg, feat, arch, params, labels, stage1)
 
 
-def _featurizer(d: Path, cfg, vocab) -> tuple[Featurizer, list[str]]:
+def _featurizer(d: Path, cfg, vocab, outer: Gazetteer | None = None
+                ) -> tuple[Featurizer, list[str]]:
+    """The featurizer and labels of a model directory (``outer``: the name lists of the
+    model around a first stage, used if the stage's own file holds the same bytes)."""
     try:
         chars = vocab.get("chars")
         if chars is not None and not all(isinstance(ch, str) for ch in chars):
             raise TypeError("chars")
-        lists = _load_gazetteer(d, vocab) if cfg.features.gazetteer else None
+        lists = _load_gazetteer(d, vocab, outer) if cfg.features.gazetteer else None
         doc_types = vocab.get("doc_context")
         if doc_types is not None and not all(isinstance(t, str) for t in doc_types):
             raise TypeError("doc_context")

@@ -114,3 +114,20 @@ def test_the_cli_tags_with_the_lists(gazetteer_model, tmp_path, cli):
     m = load_model(gazetteer_model)
     want = m.predict([src.read_text().split()])[0][0]
     assert [t["tag"] for t in json.loads(r.stdout)["tokens"]] == want
+
+
+def test_a_first_stage_with_the_same_lists_shares_them(gaz_copy, tmp_path):
+    """A first stage whose list file holds the model's bytes reuses the lists read for the
+    model (read once); a different file is read on its own."""
+    from nertag.modelio import _load_gazetteer
+
+    vocab = json.loads((gaz_copy / "vocab.json").read_text(encoding="utf-8"))
+    outer = load_model(gaz_copy).featurizer.gazetteer.lists
+    stage = tmp_path / "stage1"
+    stage.mkdir()
+    shutil.copyfile(gaz_copy / GAZETTEER_FILE, stage / GAZETTEER_FILE)
+    assert _load_gazetteer(stage, vocab, outer) is outer
+    other = gzip.decompress((gaz_copy / GAZETTEER_FILE).read_bytes()) + b""
+    (stage / GAZETTEER_FILE).write_bytes(gzip.compress(other, mtime=1))
+    lists = _load_gazetteer(stage, vocab, outer)
+    assert lists is not outer and lists.categories == outer.categories

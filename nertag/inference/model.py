@@ -47,20 +47,42 @@ def model_arch(cfg: Config, featurizer: Featurizer, n_labels: int) -> Arch:
 
 
 def first_stage_codes(first: "NerModel", words: Sequence[str], lengths, docs,
-                      types: Sequence[str], max_sentences: int = 0) -> np.ndarray:
+                      types: Sequence[str], max_sentences: int = 0,
+                      known: "Known | None" = None) -> np.ndarray:
     """Document-context codes (N, T) from ``first``'s tags on sentences given flat: for
     each token and each of ``types``, what ``first`` tagged the other occurrences of its
     word in its document (:func:`nertag.text.doc_context.document_codes`), documents cut
-    into parts of at most ``max_sentences`` (``features.doc_max_sentences``)."""
+    into parts of at most ``max_sentences`` (``features.doc_max_sentences``); ``known``:
+    what the second stage has already computed of these words, for ``first`` to reuse."""
     lengths = np.asarray(lengths, np.int64)
-    ids, _ = first.predict_ids(words, lengths)
+    if known is None:
+        ids, _ = first.predict_ids(words, lengths)
+    else:
+        ids, _ = first.decode(first.type_scores(words, known.types, lengths, gaz=known.gaz),
+                              lengths)
     lab = tagmod.label_codes(first.labels)
     begin, end, typ, _ = tagmod.entity_spans(ids, sentence_starts(lengths[lengths > 0]), lab)
     index = {t: i for i, t in enumerate(types)}  # first model's types -> these
     remap = np.array([index.get(t, -1) for t in lab.entity_types] + [-1], np.int64)
     token_type = spans_to_types(len(words), begin, end, remap[typ])
     return document_codes(words, token_type, doc_of_tokens(lengths, docs, max_sentences),
-                          len(types))
+                          len(types), None if known is None else known.lower)
+
+
+@dataclass
+class Known:
+    """What the second stage computed of a batch's N words that the first can reuse (it
+    shares the second's word cache: :meth:`NerModel.shares_words`)."""
+
+    types: np.ndarray          # (N,) the words' type numbers in the shared word cache
+    gaz: np.ndarray | None     # (N, C) their name-list codes (None: the model has none)
+    lower: np.ndarray          # (N,) a number per lower-case form (WordCache.lower_ids)
+
+
+def _word_keys(cfg: Config) -> tuple:
+    """The config values that decide a word's feature keys."""
+    f = cfg.features
+    return (f.lowercase, f.digits_to_zero, tuple(f.prefix_lengths), tuple(f.suffix_lengths))
 
 
 @dataclass
@@ -75,6 +97,9 @@ class NerModel:
     _words: WordCache | None = field(default=None, init=False, repr=False, compare=False)
     _decoder: Decoder | None = field(default=None, init=False, repr=False, compare=False)
     _types: WordTypeScorer | None = field(default=None, init=False, repr=False, compare=False)
+    _shares: bool | None = field(default=None, init=False, repr=False, compare=False)
+    #: a first stage's: its second stage's word cache, while that one :meth:`shares_words`
+    _shared_words: WordCache | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def scheme(self) -> str:
@@ -87,6 +112,9 @@ class NerModel:
         return self.windows_flat([w for s in sentences for w in s], lengths)
 
     def word_cache(self) -> WordCache:
+        """The cache of word types (a first stage's may be its second stage's cache)."""
+        if self._shared_words is not None:
+            return self._shared_words
         if self._words is None or self._words.featurizer is not self.featurizer:
             self._words = WordCache(self.featurizer)
         return self._words
@@ -103,16 +131,38 @@ class NerModel:
             ids = feat.feature_ids(words, lengths, doc)
         return feat.windows(ids, lengths)
 
-    def doc_codes(self, words: Sequence[str], lengths, docs=None) -> np.ndarray | None:
+    def doc_codes(self, words: Sequence[str], lengths, docs=None,
+                  known: Known | None = None) -> np.ndarray | None:
         """With ``features.doc_context``: :func:`first_stage_codes` of the first model
         (``stage1``); ``docs`` (D,) the number of sentences of each document (None: all
-        one document).  None without."""
+        one document); ``known``: what this model computed of the words already.  None
+        without."""
         dc = self.featurizer.doc_context
         if dc is None:
             return None
         self.stage1.fast_inference = self.fast_inference
         return first_stage_codes(self.stage1, words, lengths, docs, dc.types,
-                                 self.cfg.features.doc_max_sentences)
+                                 self.cfg.features.doc_max_sentences, known)
+
+    def shares_words(self) -> bool:
+        """True if the first stage sees words as this model does (the same word features,
+        vocabularies, characters and name lists: the first stage of a format-2 model
+        directory): it then reuses this model's word types and name-list codes."""
+        if self._shares is None:
+            mine, first = self.featurizer, self.stage1.featurizer
+            self._shares = (
+                mine.word_columns == first.word_columns
+                and [(f.name, f.vocab.items) for f in mine.features]
+                == [(f.name, f.vocab.items) for f in first.features]
+                and (mine.chars is None) == (first.chars is None)
+                and (mine.chars is None or (mine.chars.vocab.items, mine.chars.max_len,
+                                            mine.chars.pad) == (first.chars.vocab.items,
+                                                                first.chars.max_len,
+                                                                first.chars.pad))
+                and (mine.gazetteer is None) == (first.gazetteer is None)
+                and (mine.gazetteer is None or mine.gazetteer.lists is first.gazetteer.lists)
+                and _word_keys(self.cfg) == _word_keys(self.stage1.cfg))
+        return self._shares
 
     def type_scorer(self) -> WordTypeScorer:
         """The cached :class:`~nertag.inference.word_types.WordTypeScorer` for the current
@@ -127,12 +177,27 @@ class NerModel:
         """Scores (N, K) of sentences given as one flat word list and their lengths
         (``docs``: sentences per document, for document context; None: one document)."""
         if self.fast_inference:
-            types = self.word_cache().types(words)
-            codes = self.featurizer.token_codes(words, lengths,
-                                                self.doc_codes(words, lengths, docs)) \
-                if self.featurizer.n_token_features else None
-            return self.type_scorer().scores(types, lengths, codes)
+            return self.type_scores(words, self.word_cache().types(words), lengths, docs)
         return self.scores(self.windows_flat(words, lengths, docs))
+
+    def type_scores(self, words: Sequence[str], types: np.ndarray, lengths, docs=None,
+                    gaz: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`scores_flat` of words whose type numbers ``types`` (N,) the word cache
+        has given (``gaz`` (N, C): their name-list codes, if already computed).  With
+        document context the first stage reuses both if it :meth:`shares_words`."""
+        feat, codes = self.featurizer, None
+        if feat.n_token_features:
+            if gaz is None and feat.gazetteer is not None:
+                gaz = feat.gazetteer.codes(words, lengths)
+            doc = None
+            if feat.doc_context is not None:
+                cache = self.word_cache()  # (a --jobs worker's shared table: not reused)
+                known = Known(types, gaz, cache.lower_ids(types)) \
+                    if type(cache) is WordCache and self.shares_words() else None
+                self.stage1._shared_words = cache if known is not None else None
+                doc = self.doc_codes(words, lengths, docs, known)
+            codes = feat.token_codes(words, lengths, doc, gaz=gaz)
+        return self.type_scorer().scores(types, lengths, codes)
 
     # ------------------------------------------------------------------ scores
     def scores(self, X: np.ndarray) -> np.ndarray:

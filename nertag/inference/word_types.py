@@ -86,9 +86,12 @@ class WordCache:
 
     def clear(self) -> None:
         self.index: dict[str, int] = {}
+        self.words: list[str] = ["", ""]  # the word of each type (0, 1: the padding)
         self.rows = np.empty((1024, self.featurizer.word_columns), dtype=np.int32)
         self.rows[0], self.rows[1] = START, END
         self.size = 2
+        self.lower_index: dict[str, int] = {}  # lower-case forms, numbered
+        self.lower = np.zeros(0, np.int64)     # (types lowered so far,) its form's number
         self.generation += 1
 
     def types(self, words: Sequence[str]) -> np.ndarray:
@@ -112,8 +115,21 @@ class WordCache:
                 self.rows = grown
             self.features_of(new, out=self.rows[n0:need])
             index.update(zip(new, range(n0, need)))
+            self.words += new
             self.size = need
         return np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
+
+    def lower_ids(self, types: np.ndarray) -> np.ndarray:
+        """(N,) int64: one number per lower-case form of the types' words (two types get
+        the same number exactly when ``a.lower() == b.lower()``), for
+        :func:`~nertag.text.doc_context.document_codes`."""
+        done = len(self.lower)
+        if done < self.size:  # number the forms of the types added since the last call
+            index = self.lower_index
+            more = np.fromiter((index.setdefault(w.lower(), len(index))
+                                for w in self.words[done:self.size]), np.int64, self.size - done)
+            self.lower = np.concatenate([self.lower, more])
+        return self.lower[types]
 
     def features_of(self, words: Sequence[str], out: np.ndarray) -> None:
         """The word-feature ids of some distinct words into ``out`` (len(words), F (+ L))."""

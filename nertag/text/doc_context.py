@@ -46,11 +46,14 @@ def category_names(types: Sequence[str]) -> list[str]:
 
 
 def document_codes(words: Sequence[str], types: np.ndarray, doc_of: np.ndarray,
-                   n_types: int) -> np.ndarray:
+                   n_types: int, word_id: np.ndarray | None = None) -> np.ndarray:
     """Codes (N, T) int8 of tokens laid end to end (see the module's docstring).
 
     words: (N) the tokens; types: (N,) int, the first model's entity type of each token
-    (0..T-1, or -1 outside entities); doc_of: (N,) int, each token's document number.
+    (0..T-1, or -1 outside entities); doc_of: (N,) int, each token's document number;
+    word_id: (N,) int ≥ 0, equal for two tokens exactly when their words are equal in
+    lower case (None: numbered here from ``words``; the tagging path has them from its
+    word types, :meth:`~nertag.inference.word_types.WordCache.lower_ids`).
     Vectorised: one ``np.unique`` numbers the (document, lower-case word) groups, and
     ``bincount`` counts each group's tokens and its tokens per type.
     """
@@ -58,8 +61,10 @@ def document_codes(words: Sequence[str], types: np.ndarray, doc_of: np.ndarray,
     out = np.zeros((N, n_types), np.int8)
     if N == 0 or n_types == 0:
         return out
-    lower = np.array([w.lower() for w in words], dtype=object)
-    _, word_id = np.unique(lower, return_inverse=True)
+    if word_id is None:
+        lower = np.array([w.lower() for w in words], dtype=object)
+        _, word_id = np.unique(lower, return_inverse=True)
+    word_id = np.asarray(word_id, np.int64)
     pair = np.asarray(doc_of, np.int64) * (int(word_id.max()) + 1) + word_id.reshape(-1)
     _, group = np.unique(pair, return_inverse=True)
     group = group.reshape(-1)

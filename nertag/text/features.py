@@ -322,13 +322,15 @@ class Featurizer:
         return table[inverse]
 
     def token_codes(self, words: Sequence[str], lengths=None,
-                    doc_codes: np.ndarray | None = None) -> np.ndarray:
+                    doc_codes: np.ndarray | None = None, gaz: np.ndarray | None = None
+                    ) -> np.ndarray:
         """The raw token codes of sentences given flat: (N, C) int8, the name-list codes
-        ((N, 0) without lists; ``lengths`` (S,) None means one sentence) then, with
-        document context, ``doc_codes`` (N, T) as given (the featurizer cannot compute
-        them: they come from a first model)."""
-        gaz = self.gazetteer.codes(words, lengths) if self.gazetteer is not None \
-            else np.zeros((len(words), 0), np.int8)
+        ((N, 0) without lists; ``lengths`` (S,) None means one sentence; ``gaz``: those
+        codes if already computed) then, with document context, ``doc_codes`` (N, T) as
+        given (the featurizer cannot compute them: they come from a first model)."""
+        if gaz is None:
+            gaz = self.gazetteer.codes(words, lengths) if self.gazetteer is not None \
+                else np.zeros((len(words), 0), np.int8)
         if self.doc_context is None:
             return gaz
         if doc_codes is None or doc_codes.shape != (len(words), len(self.doc_context.types)):

@@ -79,3 +79,44 @@ def test_a_character_model_tags_raw_text_as_the_reference_path(trained_chars, de
     tagged = [s for c in tag_chunks(quick, [(0, text)]) for s in c.sentences]
     ref, _ = plain.predict([s.tokens.texts for s in tagged])
     assert [s.tags for s in tagged] == ref and len(tagged) > 3
+
+
+# ------------------------------------------------------------------ two stages, one pass
+def test_the_first_stage_reuses_the_second_stages_word_types(doc_model):
+    """A format-2 model's first stage sees words as the second does: tagging reuses the
+    second stage's word types and lower-case numbers, and gives the same scores as the
+    first stage computing everything itself."""
+    from nertag.inference.model import first_stage_codes
+    from nertag.modelio import load_model
+    from nertag.resources import sample_dev
+    from nertag.text.conll import read_conll
+
+    model = load_model(doc_model, read_only=True)
+    model.fast_inference = True
+    assert model.shares_words()
+    sents = read_conll(sample_dev()).sentences[:60]
+    words = [w for s in sents for w in s.words]
+    lengths = np.array([len(s.words) for s in sents])
+    shared = model.scores_flat(words, lengths)
+    assert model.stage1.word_cache() is model.word_cache()  # one cache, one featurisation
+    alone = load_model(doc_model, read_only=True)
+    alone.fast_inference = True
+    alone._shares = False  # the first stage on its own
+    np.testing.assert_array_equal(alone.scores_flat(words, lengths), shared)
+    assert alone.stage1.word_cache() is not alone.word_cache()
+    dc = model.featurizer.doc_context
+    np.testing.assert_array_equal(  # the codes as training computes them (no cache at all)
+        model.doc_codes(words, lengths),
+        first_stage_codes(load_model(doc_model).stage1, words, lengths, None, dc.types,
+                          model.cfg.features.doc_max_sentences))
+
+
+def test_lower_ids_number_the_lower_case_forms(small_model):
+    from nertag.inference.word_types import WordCache
+    from nertag.modelio import load_model
+
+    cache = WordCache(load_model(small_model).featurizer)
+    a = cache.lower_ids(cache.types(["Paris", "PARIS", "is", "Is"]))
+    b = cache.lower_ids(cache.types(["paris", "Berlin", "IS", "Paris"]))
+    assert a.tolist() == [a[0], a[0], a[2], a[2]] and a[0] != a[2]
+    assert b.tolist() == [a[0], b[1], a[2], a[0]] and b[1] not in (a[0], a[2])
