@@ -214,10 +214,6 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
         raise NertagError(f"no default model found at {model_path}; give --model DIR")
     model = load_model(model_path, read_only=True)
     model.fast_inference = True
-    if engine == "dask" and model.featurizer.doc_context is not None:
-        raise UsageError(f"{model_path}: this model uses document context "
-                         f"(features.doc_context), and --engine dask cuts a file into blocks "
-                         f"that would cut its documents; use --jobs N")
     if output is not None:
         sink = atomic_open(output, "w", newline="")
     else:

@@ -48,8 +48,8 @@ from collections import deque
 from concurrent.futures import CancelledError
 from typing import IO, Sequence
 
-from nertag.dask._blocks import (BLOCK_BYTES, Block, blocks_of, check_encoding, count_block,
-                                 split_points, tag_block, _size)
+from nertag.dask._blocks import (BLOCK_BYTES, Block, batch_blocks, blocks_of, check_blocksize,
+                                 check_encoding, count_block, split_points, tag_block, _size)
 from nertag.dask._connect import connect
 from nertag.dask._model import ModelRef, tagging, upload as _upload
 from nertag.errors import NertagError, UsageError  # noqa: F401 - NertagError: for callers
@@ -132,9 +132,19 @@ def _tag_frame(df, column: str, ref: ModelRef, prefix: str, sentences: str = DEF
 
 
 # ---------------------------------------------------------------------- text files
-def _plan(paths: Sequence[str], encoding: str, blocksize: int, compute) -> list[list[Block]]:
-    """Pass 1 over each file (see :mod:`nertag.dask._blocks`): its blocks, with offsets."""
+def _plan(paths: Sequence[str], encoding: str, blocksize: int, compute, doc_context: bool
+          ) -> list[list[Block]]:
+    """Pass 1 over each file (see :mod:`nertag.dask._blocks`): its blocks, with offsets
+    (``doc_context``: blocks of whole batches of one process, one task per file)."""
     check_encoding(encoding)
+    check_blocksize(blocksize)
+    if doc_context:
+        plans = compute([[(batch_blocks, str(p), str(p), encoding, blocksize, _size(p))]
+                         for p in paths])
+        for [(blocks, error)] in plans:
+            if error is not None:
+                raise NertagError(*error)
+        return [blocks for [(blocks, _)] in plans]
     jobs = []
     for path in paths:
         size = _size(path)
@@ -164,7 +174,7 @@ def read_text(paths, model=None, *, encoding: str = "utf-8", blocksize: int | No
     def compute(jobs):
         return dask.compute([[delayed(f)(*args) for f, *args in job] for job in jobs])[0]
 
-    plans = _plan(paths, encoding, blocksize or BLOCK_BYTES, compute)
+    plans = _plan(paths, encoding, blocksize or BLOCK_BYTES, compute, ref.doc_context)
     parts = [delayed(_jsonl_objects)(b, str(p), encoding, str(p) if with_source else None, ref,
                                      sentences)
              for p, blocks in zip(paths, plans)
@@ -206,7 +216,8 @@ def tag_files(client, paths: Sequence[str], out: IO[str], *, model=None,
         futures = [[client.submit(f, *args, pure=False) for f, *args in job] for job in jobs]
         return [[result(client, f, no_workers) for f in job] for job in futures]
 
-    plans = _plan([str(p) for p in paths], encoding, blocksize or BLOCK_BYTES, compute)
+    plans = _plan([str(p) for p in paths], encoding, blocksize or BLOCK_BYTES, compute,
+                  ref.doc_context)
     for path, source, blocks in zip(paths, sources, plans):
         pending: deque = deque()
         for block in blocks:

@@ -13,6 +13,14 @@ the blocks, both in the workers:
    its number in the file, as one process does);
 2. :func:`tag_block` tags its block as one process tags the file: offsets are offsets
    into the file, and the output is the same bytes.
+
+A model with document context (``features.doc_context``) treats each batch one process
+tags (:func:`~nertag.tagging.chunks.group_chunks`, about ``BATCH_CHARS`` characters) as
+one document, so its blocks must hold whole batches: pass 1 is then
+:func:`batch_blocks`, one task per file that reads the file as one process does and
+cuts it only where one process ends a batch at a line start.  Reading from such a cut,
+``tag_block`` makes the same chunks and batches as one process (both restart empty after
+a batch), so the same documents and the same bytes.
 """
 
 from __future__ import annotations
@@ -20,14 +28,15 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import fsspec
 
 from nertag.dask._model import ModelRef, tagging
 from nertag.errors import NertagError
 from nertag.tagging import runtime
-from nertag.tagging.parallel import range_safe
+from nertag.tagging.chunks import batches
+from nertag.tagging.parallel import _Counted as Counted, range_safe
 from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES
 
 #: A blank line: a line end, spaces or tabs, a line end (LF, CRLF or a lone CR).
@@ -128,6 +137,35 @@ def blocks_of(counts, path: str, name: str, encoding: str) -> list[Block]:
     return out
 
 
+def batch_blocks(path: str, name: str, encoding: str, blocksize: int, size: int
+                 ) -> tuple[list[Block], tuple[str, int] | None]:
+    """Pass 1 for a model with document context, one task per file in a worker: the
+    file's blocks, each of whole consecutive batches of one process (about ``blocksize``
+    bytes, cut only where a batch ends at a line start), and None; or, for a line that
+    does not decode or holds a NUL byte (or a file that changed), ``(message, exit
+    code)``, the error one process gives (the file's own line number)."""
+    try:
+        with _reading(path) as f:
+            stream = io.TextIOWrapper(f, encoding=encoding, newline="",
+                                      errors="surrogateescape")
+            counted = Counted(runtime.checked_lines(stream, name, encoding))
+            blocks, first, at = [], Block(path, 0, 0, 0, 1), 0  # first: the open block
+            for batch in batches(runtime.Lines(iter(counted))):
+                at += sum(len(text.encode(encoding, "surrogateescape")) for _, text in batch)
+                offset, text = batch[-1]
+                if offset + len(text) == counted.chars and at - first.start >= blocksize:
+                    blocks.append(replace(first, end=at))  # (a batch ends at a line start)
+                    first = Block(path, at, at, counted.chars, counted.lines + 1)
+        if at != size:
+            raise NertagError(f"{name}: the file changed while it was being read; tag it "
+                              f"again")
+    except NertagError as e:  # (given back as data: an exception's own fields keep)
+        return [], (e.message, e.exit_code)
+    if at > first.start:
+        blocks.append(replace(first, end=at))
+    return blocks, None
+
+
 def tag_block(block: Block, name: str, encoding: str, fmt: str, source: str | None,
               ref: ModelRef, sentences: str = DEFAULT_SENTENCES) -> bytes:
     """Pass 2 in a worker: the block tagged and written in ``fmt`` (UTF-8 bytes);
@@ -147,10 +185,14 @@ def tag_block(block: Block, name: str, encoding: str, fmt: str, source: str | No
 
 def split_points(size: int, blocksize: int) -> list[tuple[int, int]]:
     """The ``(offset, next_offset)`` pairs a file of ``size`` bytes is split at."""
-    if blocksize < 1:
-        raise NertagError(f"blocksize must be at least 1 byte, got {blocksize}")
+    check_blocksize(blocksize)
     offsets = list(range(0, size, blocksize)) or [0]
     return list(zip(offsets, offsets[1:] + [size]))
+
+
+def check_blocksize(blocksize: int) -> None:
+    if blocksize < 1:
+        raise NertagError(f"blocksize must be at least 1 byte, got {blocksize}")
 
 
 def check_encoding(encoding: str) -> None:

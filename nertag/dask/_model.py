@@ -57,11 +57,13 @@ class ModelRef:
         self.decoder = decoder or tagger.decoder
         self.digest = _digest(Path(self.path))
         self.labels = tagger.labels
+        #: True if the model has document context: a file's blocks hold whole batches
+        self.doc_context = tagger._model.featurizer.doc_context is not None
         _loaded.setdefault((self.digest, self.decoder), tagger)
 
     def __getstate__(self):
         return {"path": self.path, "decoder": self.decoder, "digest": self.digest,
-                "labels": self.labels}
+                "labels": self.labels, "doc_context": self.doc_context}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -135,7 +137,8 @@ def _install(base: Path, digest: str, files: dict[str, bytes]) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".upload-", dir=target.parent))
         try:
-            for name, data in files.items():
+            for name, data in files.items():  # (a two-stage model's stage1/ too)
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
                 (tmp / name).write_bytes(data)
             os.replace(tmp, target)
         except OSError:

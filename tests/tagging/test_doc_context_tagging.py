@@ -7,7 +7,7 @@ import subprocess
 
 import numpy as np
 
-from conftest import NERTAG, check_error
+from conftest import NERTAG
 from nertag.api import load
 from nertag.tagging.tokenized import tag_file
 from nertag.modelio import load_model
@@ -56,9 +56,3 @@ def test_jobs_give_the_same_output(doc_model, tmp_path):
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] and len(outs[0]) > 1_000_000
 
-
-def test_dask_is_refused_with_the_reason(doc_model, cli, tmp_path):
-    text = tmp_path / "t.txt"
-    text.write_text(TEXTS[0], encoding="utf-8")
-    check_error(cli("tag", text, "-m", doc_model, "--engine", "dask", "-f", "jsonl"), 2,
-                "uses document context", "--engine dask cuts a file into blocks", "--jobs N")
