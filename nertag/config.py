@@ -126,6 +126,8 @@ class TrainConfig:
     doc_folds: int = _f(2, lo=2, hi=20, help="with features.doc_context: the training "
                                              "documents' first-stage tags come from this many "
                                              "models, each trained without one part")
+    doc_first_hidden: int = _f(0, lo=0, hi=100000, help="with features.doc_context: the "
+                               "first-stage models' hidden size (0 = model.hidden)")
     seed: int = _f(1, lo=0, help="random seed")
     dtype: str = _f("float32", choices=["float32", "float64"], help="floating-point type")
 
@@ -156,8 +158,7 @@ def _type_name(tp) -> str:
 
 def _check_value(key: str, value: Any, tp, meta: dict, src: str) -> Any:
     """Check one leaf value against its annotated type and range; return it (coerced)."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         if value is None and type(None) in args:
             return None
@@ -349,9 +350,7 @@ def read_yaml(path: Path) -> Any:
 def load_config(name_or_path: str | None = None, overrides: list[str] = ()) -> Config:
     """Load a config by bundled name or path (default: ``default``), apply overrides."""
     path = resolve_config_path(name_or_path or "default")
-    raw = read_yaml(path)
-    cfg = from_dict(raw, src=str(path))
-    return apply_overrides(cfg, overrides)
+    return apply_overrides(from_dict(read_yaml(path), src=str(path)), overrides)
 
 
 def apply_overrides(cfg: Config, overrides: list[str] = ()) -> Config:

@@ -13,7 +13,8 @@ documents' codes are *jackknifed*:
    final model's ``stage1/``;
 4. the second model trains on the codes of 2 (training) and 3 (dev).
 
-The k + 1 first models have the same config with ``features.doc_context`` off and run
+The k + 1 first models have the same config with ``features.doc_context`` off (and
+``train.doc_first_hidden`` hidden units, if set) and run
 in up to two processes side by side (this is what makes the recipe about twice, not
 k + 2 times, as long as one model).  They are written to ``OUTPUT.stages/``, which
 stays only while a checkpoint of the second model needs it (resuming loads the first
@@ -186,8 +187,10 @@ def first_stage(cfg: Config, train: Corpus, dev: Corpus | None, stages: Path, *,
                 emit: Emit = lambda event, info: None) -> Stage1:
     """Train (or, resuming, load) the first models into ``stages`` and return what the
     second model needs; progress goes to ``stage`` and ``warn`` events."""
+    hidden = cfg.train.doc_first_hidden or cfg.model.hidden
     first_cfg = dataclasses.replace(  # (saved whole: the final save stores it as cfg.save says)
-        cfg, features=dataclasses.replace(cfg.features, doc_context=False), save=SaveConfig())
+        cfg, features=dataclasses.replace(cfg.features, doc_context=False), save=SaveConfig(),
+        model=dataclasses.replace(cfg.model, hidden=hidden))
     k, cap = cfg.train.doc_folds, cfg.features.doc_max_sentences
     sizes = train.doc_sizes()
     folds, fold_docs = fold_sentences(document_parts(sizes, cap), k)

@@ -56,6 +56,20 @@ def test_each_fold_model_never_sees_the_documents_it_tags(tmp_path, monkeypatch)
     assert model.stage1 is not None and not stages_dir(tmp_path / "m").exists()
 
 
+def test_a_smaller_first_stage(tmp_path):
+    """train.doc_first_hidden: the first models get that many hidden units (the second
+    keeps model.hidden); the first stage still shares the vocabulary and the word types."""
+    cfg = load_config(None, DOC_CONTEXT + ["train.epochs=1", "train.doc_first_hidden=7"])
+    loop.train(cfg, output=tmp_path / "m", report=False)
+    model = load_model(tmp_path / "m")
+    assert model.stage1.arch.hidden == 7 and model.arch.hidden == 20
+    assert model.stage1.cfg.model.hidden == 7
+    assert not (tmp_path / "m" / "stage1" / "vocab.json").exists()
+    model.fast_inference = True
+    assert model.shares_words()
+    assert len(model.predict([["Paris", "is", "big", "."], ["PARIS", "!"]])[0]) == 2
+
+
 def test_the_model_directory_carries_the_first_model(doc_model):
     manifest = json.loads((doc_model / "manifest.json").read_text())
     assert {"stage1/weights.npz", "stage1/manifest.json"} <= set(manifest)  # (its vocabulary:
