@@ -27,7 +27,9 @@ path and checksum), and each worker process loads the model the first time it ne
 with ``upload=True`` the model's files are first copied to every worker of the current
 ``distributed`` client (for workers that cannot read the path).  Tagging is the same as
 in one process: a text, or a file's sentences, get the same tokens, tags, entities and
-scores in any partition on any worker.
+scores in any partition on any worker.  With a document-context model a file's blocks
+hold whole batches of one process (its documents: :mod:`nertag.dask._blocks`), and
+each text of a bag or column is a document of its own, as for a Tagger.
 """
 
 from __future__ import annotations
