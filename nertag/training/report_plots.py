@@ -72,10 +72,17 @@ def _epochs_axis(ax, epochs: Sequence[int], best: int | None) -> None:
         ax.axvline(best, color=BEST, linestyle=":", linewidth=1.2, zorder=0)
 
 
+#: Legend entries in a column beside the plot (more: more columns, a wider figure).
+LEGEND_ROWS = 14
+
+
 def _legend(ax, outside: bool) -> None:
-    if outside:  # many lines: beside the plot, not over them
+    if outside:  # many lines: beside the plot, not over them, in as many columns as fit
+        ncol = -(-len(ax.get_legend_handles_labels()[1]) // LEGEND_ROWS) or 1
+        if ncol > 1:  # (a two-stage model with name lists has 20+ parameters)
+            ax.figure.set_figwidth(SIZE[0] + 1.3 * (ncol - 1))
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
-                  handlelength=2.2)
+                  handlelength=2.2, ncol=ncol)
     else:
         ax.legend(loc="best", fontsize=8, frameon=False)
 

@@ -202,3 +202,18 @@ def test_the_header_shows_document_context(trained, doc_model, tmp_path):
         build_report(copy)
     assert e.value.message == (f"{copy / 'stage1' / 'metrics.json'}: record 1: loss is "
                                f"missing; retrain or re-copy the model directory")
+
+
+def test_a_plot_of_many_parameters_keeps_its_axes(recwarn):
+    """A two-stage model with name lists has 20+ parameters: the gradient-norm legend goes
+    into columns beside a wider plot, and matplotlib does not give up on the layout (it
+    warned 'constrained_layout not applied' on stderr)."""
+    from nertag.training.report_plots import LEGEND_ROWS, grad_norm_plot
+
+    names = ["W", "b", "U", "c", "A", "E_word", "E_caps", "E_shape", "K", "E_char"] + \
+        [f"E_gaz_CAT-{i}" for i in range(7)] + [f"E_doc_T{i}" for i in range(4)]
+    assert len(names) > LEGEND_ROWS
+    png = grad_norm_plot([1, 2, 3], {n: [1.0, 0.5, 0.25] for n in names}, 2)
+    assert not [w for w in recwarn.list if "constrained_layout" in str(w.message)]
+    width = int.from_bytes(base64.b64decode(png)[16:20], "big")  # the PNG's IHDR width
+    assert width > 5.6 * 160
