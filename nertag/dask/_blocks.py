@@ -36,7 +36,7 @@ from nertag.dask._model import ModelRef, tagging
 from nertag.errors import NertagError
 from nertag.tagging import runtime
 from nertag.tagging.chunks import batches
-from nertag.tagging.parallel import _Counted as Counted, range_safe
+from nertag.tagging.parallel import Counted, range_safe
 from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES
 
 #: A blank line: a line end, spaces or tabs, a line end (LF, CRLF or a lone CR).

@@ -75,7 +75,7 @@ def splittable(name: str, encoding: str) -> bool:
     return os.path.getsize(name) >= SPLIT_MIN_BYTES
 
 
-class _Counted:
+class Counted:
     """The lines of a text stream, counting lines and characters as they are read."""
 
     def __init__(self, lines: Iterator[str]):
@@ -93,7 +93,7 @@ def plan(name: str, encoding: str, jobs: int, size: int | None = None) -> Iterat
     """The ranges of file ``name`` for ``jobs`` workers, as the pass over it finds them."""
     size = os.path.getsize(name) if size is None else size
     with runtime.open_text(name, encoding) as stream:
-        counted = _Counted(runtime.checked_lines(stream, name, encoding))
+        counted = Counted(runtime.checked_lines(stream, name, encoding))
         first = Range(0, 0, 0, 1)  # where the next range starts
         at = 0  # bytes read
         target = _target(size, 0, jobs)
