@@ -8,6 +8,7 @@
   meta.json      format name and version, nertag version, provenance
   gazetteers.tsv.gz            with name lists (features.gazetteer): the lists the model
   gazetteers.provenance.json   was trained with, and where they came from (if known)
+  patterns.jsonl entity patterns merged when it tags (optional: nertag.api.add_patterns)
   stage1/        with document context (features.doc_context): the first model.  In
                  format 2 it shares the vocabulary and word vectors of the model
                  around it: no vocab.json, and its weights.npz holds only the rows of
@@ -41,6 +42,8 @@ from nertag.resources import default_model
 from nertag.text.features import Featurizer
 from nertag.text.gazetteer import Gazetteer
 from nertag.text.gazetteer_file import provenance_path
+from nertag.text.patterns import read_patterns
+from nertag.tagging.chunks import use_patterns
 from nertag.inference import storage
 from nertag.inference.storage import load_weights  # (here too: the model files' reader)
 from nertag.inference.model import NerModel, model_arch
@@ -55,7 +58,8 @@ FILES = ("weights.npz", "config.yaml", "vocab.json", "metrics.json", "meta.json"
 #: The name lists a model was trained with (features.gazetteer), copied into it so that
 #: tagging needs nothing outside the directory, and their provenance (when known).
 GAZETTEER_FILE, GAZETTEER_PROVENANCE = "gazetteers.tsv.gz", "gazetteers.provenance.json"
-OPTIONAL_FILES = (GAZETTEER_FILE, GAZETTEER_PROVENANCE)
+PATTERNS_FILE = "patterns.jsonl"  # entity patterns, merged when tagging (optional)
+OPTIONAL_FILES = (GAZETTEER_FILE, GAZETTEER_PROVENANCE, PATTERNS_FILE)
 #: With document context: the first model's directory inside the model's.
 STAGE1_DIR = "stage1"
 
@@ -254,7 +258,13 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
         raise NertagError(f"{d}: the checkpoint of an interrupted training run, not a model; "
                           f"the best epoch so far is the model in {out}, and resuming the "
                           f"run in {out} continues it", inputs=("model",))
-    return _load(d, verify, read_only)
+    model = _load(d, verify, read_only)
+    if (d / PATTERNS_FILE).is_file():  # (nertag.api.add_patterns lists it in the manifest)
+        if verify and PATTERNS_FILE not in _read_json(d, "manifest.json"):
+            raise NertagError(f"{d / PATTERNS_FILE}: not listed in manifest.json; add it with "
+                              f"nertag.api.add_patterns(model_dir, file), or remove it")
+        use_patterns(model, read_patterns(d / PATTERNS_FILE))
+    return model
 
 
 def _check_meta(d: Path) -> tuple[str, ...]:

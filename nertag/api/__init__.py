@@ -3,7 +3,7 @@
 (:mod:`nertag.api.runs`); see the README's "Use from Python" and docs/python.md."""
 
 from nertag.api.runs import Prediction, evaluate, predict_file, train
-from nertag.api.tagger import Doc, Entity, Span, Tagger, Token, load
+from nertag.api.tagger import Doc, Entity, Span, Tagger, Token, add_patterns, load
 
 __all__ = ["load", "Tagger", "Doc", "Span", "Token", "Entity", "train", "evaluate",
-           "predict_file", "Prediction"]
+           "predict_file", "Prediction", "add_patterns"]

@@ -16,6 +16,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 from collections import abc
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Sequence
@@ -23,17 +24,20 @@ from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Sequence
 from nertag.blas import one_thread
 from nertag.errors import NertagError, UsageError
 from nertag.inference.decode import DECODERS
-from nertag.modelio import load_model, model_path
+from nertag.atomic import atomic_open
+from nertag.modelio import PATTERNS_FILE, load_model, model_path, sha256
 from nertag.render.formats import document_json
-from nertag.tagging.chunks import group_chunks, iter_chunks, tag_chunks
+from nertag.tagging.chunks import (group_chunks, iter_chunks, model_patterns, tag_chunks,
+                                   use_patterns)
 from nertag.tagging.runtime import few_collections
 from nertag.text import sentences as sentence_modes
+from nertag.text.patterns import Patterns, patterns_from, read_patterns
 from nertag.text.tagged import Entity, TaggedChunk, TaggedSentence
 
 if TYPE_CHECKING:
     from nertag.inference.model import NerModel
 
-__all__ = ["load", "Tagger", "Doc", "Span", "Token", "Entity"]
+__all__ = ["load", "Tagger", "Doc", "Span", "Token", "Entity", "add_patterns"]
 
 
 # ---------------------------------------------------------------------- documents
@@ -173,11 +177,14 @@ class Tagger:
     breaks of hard-wrapped prose do not, those of line-per-item text do), ``"line"``
     (every one) or ``"blank"`` (only blank lines); see :mod:`nertag.text.sentences`."""
 
-    def __init__(self, model: str | Path | None = None, decoder: str | None = None):
+    def __init__(self, model: str | Path | None = None, decoder: str | None = None, *,
+                 patterns=None, pattern_mode: str | None = None):
         _check_decoder(decoder, f"nertag.load({'' if model is None else repr(str(model))})")
         path = model_path(model)
         digest = _manifest_digest(path)  # before loading: a later change is noticed
-        self._setup(path.resolve(), digest, load_model(path, read_only=True), decoder)
+        loaded = load_model(path, read_only=True)
+        use_patterns(loaded, _patterns(patterns, pattern_mode, model_patterns(loaded)))
+        self._setup(path.resolve(), digest, loaded, decoder)
 
     def _setup(self, path: Path, digest: str, model: "NerModel", decoder: str | None):
         model.fast_inference = True
@@ -186,9 +193,19 @@ class Tagger:
         self.decoder: str = decoder or model.cfg.model.decoder
 
     @property
+    def patterns(self) -> Patterns | None:
+        """The entity patterns merged with the model's entities (None: none); their
+        ``mode`` says how (:mod:`nertag.text.patterns`)."""
+        return model_patterns(self._model)
+
+    @property
     def labels(self) -> list[str]:
-        """The entity types the model predicts, e.g. ``['LOC', 'MISC', 'ORG', 'PER']``."""
-        return sorted({t[2:] for t in self._model.labels if t != "O"})
+        """The entity types the tagger gives, e.g. ``['LOC', 'MISC', 'ORG', 'PER']``: the
+        model's and its patterns' (only the patterns' in pattern mode ``patterns``)."""
+        rules = self.patterns
+        own = set() if rules is not None and rules.mode == "patterns" else \
+            {t[2:] for t in self._model.labels if t != "O"}
+        return sorted(own | set(rules.labels if rules is not None else ()))
 
     def __call__(self, text: str, *, decoder: str | None = None,
                  sentences: str = sentence_modes.DEFAULT) -> Doc:
@@ -236,10 +253,57 @@ class Tagger:
         return [Doc(t, tagged[e - len(cs):e]) for t, cs, e in zip(texts, chunks, ends)]
 
     def __reduce__(self):
-        return _unpickle, (str(self.path), self.decoder, self._digest)
+        return _unpickle, (str(self.path), self.decoder, self._digest, self.patterns)
 
     def __repr__(self) -> str:
-        return f"Tagger({str(self.path)!r}, decoder={self.decoder!r})"
+        rules = self.patterns
+        extra = "" if rules is None else \
+            f", patterns={rules.source!r} ({len(rules)}, mode {rules.mode!r})"
+        return f"Tagger({str(self.path)!r}, decoder={self.decoder!r}{extra})"
+
+
+def _patterns(patterns, mode: str | None, own: Patterns | None) -> Patterns | None:
+    """The patterns a Tagger merges: ``patterns`` (a JSONL file's path, a list of pattern
+    dicts, a :class:`Patterns`, or an empty list: none; None: the model's own, ``own``)
+    in ``mode`` (None: theirs, or ``override``)."""
+    if patterns is None:
+        rules = own
+    elif isinstance(patterns, Patterns):
+        rules = patterns
+    elif isinstance(patterns, (str, os.PathLike)):
+        rules = read_patterns(patterns)
+    elif isinstance(patterns, abc.Iterable) and not isinstance(patterns, (bytes, dict)):
+        items = list(patterns)
+        rules = patterns_from(items) if items else None
+    else:
+        raise TypeError(f"patterns: a JSONL file's path or a list of pattern dicts, not "
+                        f"{type(patterns).__name__}")
+    if mode is not None:
+        if rules is None:
+            raise UsageError(f"pattern_mode={mode!r}: there are no patterns (give patterns, "
+                             f"or a model directory with {PATTERNS_FILE})",
+                             inputs=("pattern_mode", "patterns"))
+        rules = rules.with_mode(mode)
+    return rules
+
+
+def add_patterns(model_dir: str | Path, patterns_file: str | Path | None) -> None:
+    """Give model directory ``model_dir`` the entity patterns of ``patterns_file`` (checked
+    first; None: remove them) as its ``patterns.jsonl``, which tagging then merges by
+    default, and list it in the manifest.  Each file is replaced atomically."""
+    d = Path(model_dir)
+    load_model(d, read_only=True)  # a complete, unchanged model
+    data = None if patterns_file is None else read_patterns(patterns_file).file_bytes
+    manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    manifest.pop(PATTERNS_FILE, None)
+    if data is None:
+        (d / PATTERNS_FILE).unlink(missing_ok=True)
+    else:
+        with atomic_open(d / PATTERNS_FILE, "wb", encoding=None) as f:
+            f.write(data)
+        manifest[PATTERNS_FILE] = sha256(d / PATTERNS_FILE)
+    with atomic_open(d / "manifest.json", "w") as f:
+        f.write(json.dumps(manifest, indent=2))
 
 
 def _checked(text, where: str) -> str:
@@ -248,21 +312,27 @@ def _checked(text, where: str) -> str:
     return text
 
 
-def _unpickle(path: str, decoder: str, digest: str) -> Tagger:
+def _unpickle(path: str, decoder: str, digest: str, patterns: Patterns | None = None
+              ) -> Tagger:
     """A pickled Tagger, reloaded from its model directory (which must be unchanged)."""
     if _manifest_digest(Path(path)) != digest:
         raise NertagError(f"unpickling a Tagger: {path}: the model directory is missing or "
                           f"changed since the Tagger was pickled")
-    key = (path, digest)
+    key = (path, digest, patterns and patterns.digest)
     if key not in _unpickled:
         _unpickled.clear()
         _unpickled[key] = load_model(path, read_only=True)
+        use_patterns(_unpickled[key], patterns)
     tagger = Tagger.__new__(Tagger)
     tagger._setup(Path(path), digest, _unpickled[key], decoder)
     return tagger
 
 
-def load(model: str | Path | None = None, *, decoder: str | None = None) -> Tagger:
+def load(model: str | Path | None = None, *, decoder: str | None = None, patterns=None,
+         pattern_mode: str | None = None) -> Tagger:
     """The model in directory ``model`` (None or ``"default"``: the shipped one) as a
-    :class:`Tagger`."""
-    return Tagger(model, decoder)
+    :class:`Tagger`; ``patterns``: entity patterns merged with its entities instead of
+    the directory's ``patterns.jsonl`` (a JSONL file's path or a list of pattern dicts,
+    as spaCy's EntityRuler takes them; ``[]``: none), ``pattern_mode``: ``override`` (the
+    default), ``fill`` or ``patterns`` (:mod:`nertag.text.patterns`)."""
+    return Tagger(model, decoder, patterns=patterns, pattern_mode=pattern_mode)

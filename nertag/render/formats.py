@@ -33,14 +33,23 @@ def jsonl(chunk: TaggedChunk, source: str | None = None) -> str:
         toks = ", ".join([f'{{"text": {enc(w)}, "start": {a}, "end": {b}, "tag": {tag_json[g]}}}'
                           for w, a, b, g in zip(t.texts, t.starts, t.ends, s.tags)])
         ents = ", ".join([f'{{"start": {e.start}, "end": {e.end}, "label": {enc(e.label)}, '
-                          f'"text": {enc(e.text)}, "score": {_num(round(e.score, 4))}}}'
-                          for e in s.entities])
+                          f'"text": {enc(e.text)}, "score": {_num(round(e.score, 4))}'
+                          f'{_origin(e)}}}' for e in s.entities])
         lines.append(f'{{"text": {enc(text[s.start - base:s.end - base])}, "start": {s.start}'
                      f'{src}, "tokens": [{toks}], "entities": [{ents}]}}\n')
     return "".join(lines)
 
 
 _enc = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) uses
+
+
+def _origin(e) -> str:
+    """An entity's ``source`` (and pattern ``id``) keys, as :meth:`Entity.as_dict` has
+    them: nothing in a run without patterns."""
+    if e.source is None:
+        return ""
+    pid = "" if e.pattern_id is None else f', "id": {_enc(e.pattern_id)}'
+    return f', "source": {_enc(e.source)}{pid}'
 
 
 def _num(x: float) -> str:
@@ -142,7 +151,8 @@ def html_body(chunk: TaggedChunk) -> str:
     for e in _spans(chunk):
         label = html.escape(e.label)
         out.append(html.escape(chunk.text[pos:e.start - base]))
-        out.append(f'<mark data-label="{label}" title="{label} {e.score:.2f}">'
+        how = " (pattern)" if e.source == "pattern" else ""
+        out.append(f'<mark data-label="{label}" title="{label} {e.score:.2f}{how}">'
                    f'{html.escape(e.text)}<span class="l">{label}</span></mark>')
         pos = e.end - base
     out.append(html.escape(chunk.text[pos:]))

@@ -10,6 +10,7 @@ their results in input order.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import IO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ from nertag.inference.model import NerModel
 from nertag.nn.ragged import sentence_starts
 from nertag.text import tags as tagmod
 from nertag.text import sentences as sentence_modes
+from nertag.text.patterns import Patterns, merge_keep
 from nertag.text.tagged import Entity, TaggedChunk, TaggedSentence
 from nertag.text.tokenize import TokenSpans, split_flat
 
@@ -90,7 +92,12 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
     doc_sizes = None
     if docs is not None:  # sentences per document, from each sentence's chunk's document
         doc_sizes = np.diff(np.flatnonzero(np.diff(np.r_[-1, np.asarray(docs)[chunk_of], -2])))
-    ids, conf = model.predict_ids(texts, lengths, decoder=decoder, docs=doc_sizes)
+    rules = model_patterns(model)
+    if rules is not None and rules.mode == "patterns":  # the model's entities are not used
+        ids = np.full(len(texts), model.labels.index("O"), np.int64)
+        conf = np.ones(len(texts), np.float32)
+    else:
+        ids, conf = model.predict_ids(texts, lengths, decoder=decoder, docs=doc_sizes)
     sent_start = sentence_starts(lengths)                                         # (S,)
     # BIO tags: a BIO model's own (as predict gives them), BIOES converted
     begin, end, typ, bio = tagmod.entity_spans(ids, sent_start, lab)
@@ -108,7 +115,88 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
             k += 1
         o += len(p.texts)
         out.append(TaggedChunk(offset, text, tagged))
+    if rules is not None:
+        apply_patterns(rules, out, texts, lengths)
     return out
+
+
+# ------------------------------------------------------------------ entity patterns
+#: The attribute of a loaded model that holds its entity patterns (None: none), set by
+#: :func:`use_patterns`: the model directory's ``patterns.jsonl`` when it is loaded
+#: (:func:`nertag.modelio.load_model`), or the patterns a run gives instead.  Every path
+#: that tags raw text (:func:`tag_chunks`: one process, ``--jobs`` workers, Dask, the
+#: API, serve) or CoNLL words (``--tokenized``) merges them through :func:`apply_patterns`.
+PATTERNS_ATTR = "entity_patterns"
+
+
+def model_patterns(model) -> Patterns | None:
+    """The entity patterns tagging with ``model`` merges (None: none)."""
+    return getattr(model, PATTERNS_ATTR, None)
+
+
+def use_patterns(model, patterns: Patterns | None) -> None:
+    """Tag with ``patterns`` (None: none) from now on (and in workers forked later)."""
+    if patterns is not None and "O" not in model.labels:
+        raise NertagError("the model has no 'O' tag; entity patterns need a model of the "
+                          "BIO or BIOES scheme")
+    setattr(model, PATTERNS_ATTR, patterns)
+
+
+def apply_patterns(rules: Patterns, chunks: Sequence[TaggedChunk],
+                   words: Sequence[str] | None = None, lengths=None) -> None:
+    """Merge the pattern matches into the tagged ``chunks`` (in place), sentence by
+    sentence, as ``rules.mode`` says (:mod:`nertag.text.patterns`): the entities of a
+    sentence a match or the merge changes are made again, in order, and its BIO tags
+    from them; every entity gets its ``source`` (``model`` or ``pattern``, score 1.0).
+    ``words``/``lengths``: the sentences' tokens end to end and their lengths (S,), if
+    the caller has them."""
+    sents = [(c, s) for c in chunks for s in c.sentences]
+    if not sents:
+        return
+    if words is None:
+        words = [w for _, s in sents for w in s.tokens.texts]
+        lengths = np.fromiter((len(s.tokens) for _, s in sents), np.int64, len(sents))
+    begin, end, which = rules.match(words, lengths)
+    first = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)  # (S,) first token of each
+    sent_of = np.searchsorted(first, begin, side="right") - 1
+    found: dict[int, list[tuple[int, int, int]]] = {}
+    for k, b, e, i in zip(sent_of.tolist(), (begin - first[sent_of]).tolist(),
+                          (end - first[sent_of]).tolist(), which.tolist()):
+        found.setdefault(k, []).append((b, e, i))
+    for k, (chunk, s) in enumerate(sents):
+        if k in found or (rules.mode == "patterns" and s.entities):
+            _merge_sentence(rules, chunk, s, found.get(k, []))
+        else:
+            for e in s.entities:
+                e.source = "model"
+
+
+def _merge_sentence(rules: Patterns, chunk: TaggedChunk, s: TaggedSentence,
+                    matches: list[tuple[int, int, int]]) -> None:
+    """One sentence's entities and tags with its pattern ``matches`` merged in
+    (``(begin, end, pattern)``: token spans in the sentence)."""
+    starts, ends = s.tokens.starts, s.tokens.ends
+    model = [(bisect_left(starts, e.start), bisect_left(starts, e.end), e) for e in s.entities]
+    keep_model, keep_match = merge_keep(
+        rules.mode, (np.array([b for b, _, _ in model], np.int64),
+                     np.array([e for _, e, _ in model], np.int64)),
+        (np.array([b for b, _, _ in matches], np.int64),
+         np.array([e for _, e, _ in matches], np.int64)), len(starts))
+    merged = [(b, e, ent) for (b, e, ent), keep in zip(model, keep_model.tolist()) if keep]
+    for e in merged:
+        e[2].source = "model"
+    for (b, e, i), keep in zip(matches, keep_match.tolist()):
+        if keep:
+            a, z = starts[b], ends[e - 1]
+            merged.append((b, e, Entity(a, z, rules.labels[i],
+                                        chunk.text[a - chunk.offset:z - chunk.offset], 1.0,
+                                        "pattern", rules.ids[i])))
+    merged.sort(key=lambda m: m[0])
+    tags = ["O"] * len(starts)
+    for b, e, ent in merged:
+        tags[b] = "B-" + ent.label
+        tags[b + 1:e] = ["I-" + ent.label] * (e - b - 1)
+    s.tags, s.entities = tags, [ent for _, _, ent in merged]
 
 
 def _entities(chunks, names, starts, ends, conf, sent_start, chunk_of, begin, end, typ

@@ -15,10 +15,19 @@ class Entity:
     label: str
     text: str
     score: float
+    #: with entity patterns (:mod:`nertag.text.patterns`): ``"model"`` or ``"pattern"``
+    #: (None: a run without patterns, where every entity is the model's)
+    source: str | None = None
+    pattern_id: str | None = None  # a pattern entity's pattern's ``id``, if it has one
 
     def as_dict(self) -> dict:
-        return {"start": self.start, "end": self.end, "label": self.label, "text": self.text,
-                "score": round(self.score, 4)}
+        out = {"start": self.start, "end": self.end, "label": self.label, "text": self.text,
+               "score": round(self.score, 4)}
+        if self.source is not None:
+            out["source"] = self.source
+        if self.pattern_id is not None:
+            out["id"] = self.pattern_id
+        return out
 
 
 @dataclass

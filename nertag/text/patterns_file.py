@@ -1,0 +1,197 @@
+"""The entity patterns file (:mod:`nertag.text.patterns`): reading and checking it.
+
+Every bad line is a :class:`~nertag.errors.NertagError` (exit code 2) naming the file and
+line (``FILE:LINE``; given as dicts, ``patterns[i]``) and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from nertag.errors import NertagError
+from nertag.text.tokenize import token_arrays
+
+EXAMPLE = '{"label": "PRODUCT", "pattern": "iPhone 15"}'
+_KEYS = ("label", "pattern", "id")
+_TOKEN_KEYS = ("text", "orth", "lower", "shape", "regex")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One key of a token object: ``kind`` (text, lower, shape, regex) and its value (a
+    compiled regex for ``regex``; ``on_lower``: the regex sees the lower-cased text)."""
+
+    kind: str
+    value: object
+    on_lower: bool = False
+
+    def test(self, word: str, shape_of) -> bool:
+        if self.kind == "text":
+            return word == self.value
+        if self.kind == "lower":
+            return word.lower() == self.value
+        if self.kind == "shape":
+            return shape_of(word) == self.value
+        return self.value.fullmatch(word.lower() if self.on_lower else word) is not None
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    id: str | None
+    phrases: tuple[tuple[str, ...], ...]  # a phrase pattern: its token texts (1 or 2 ways)
+    tokens: tuple[tuple[Spec, ...], ...]   # a token pattern: per token, the keys it holds
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """A patterns file's bytes (a missing or unreadable file: a one-line error)."""
+    p = Path(path)
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise _error(f"{p}: patterns file not found; give a JSONL file of patterns, one a "
+                     f"line, e.g. {EXAMPLE}") from None
+    except IsADirectoryError:
+        raise _error(f"{p}: a directory, not a patterns file (JSONL, one pattern a line)") \
+            from None
+    except OSError as e:
+        raise _error(f"{p}: cannot read the patterns file ({e.strerror})") from None
+
+
+def _error(message: str) -> NertagError:
+    return NertagError(message, exit_code=2, inputs=("patterns",))
+
+
+def parse_entries(data: bytes, source: str) -> list[Entry]:
+    """The patterns in a file's bytes, checked (``source``: its name, for messages)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise _error(f"{source}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x}); save "
+                     f"the patterns file as UTF-8") from None
+    entries = []
+    for lineno, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as e:
+            raise _error(f"{source}:{lineno}: not JSON ({getattr(e, 'msg', e)}); each line "
+                         f"is one object, e.g. {EXAMPLE}") from None
+        entries.append(_entry(obj, f"{source}:{lineno}"))
+    if not entries:
+        raise _error(f"{source}: no patterns in the file; write one a line, e.g. {EXAMPLE}")
+    return entries
+
+
+def entries_from(items: Iterable[dict], source: str = "patterns") -> tuple[list[Entry], bytes]:
+    """Patterns given as dicts (a file's lines, decoded), checked (errors name
+    ``source[i]``), and the bytes of the file that holds them."""
+    items = list(items)
+    entries = [_entry(obj, f"{source}[{i}]") for i, obj in enumerate(items)]
+    data = "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in items)
+    return entries, data.encode("utf-8")
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _entry(obj, where: str) -> Entry:
+    """One pattern, checked: ``where`` (``FILE:LINE``) starts every message."""
+    def bad(message: str) -> NertagError:
+        return _error(f"{where}: {message}")
+
+    if not isinstance(obj, dict):
+        raise bad(f"{_json_type(obj)}, not a pattern object; write e.g. {EXAMPLE}")
+    for key in obj:
+        if key not in _KEYS:
+            raise bad(f"unknown key {key!r}; a pattern has 'label', 'pattern' and "
+                      f"optionally 'id'")
+    label = obj.get("label")
+    if label is None:
+        raise bad(f"no 'label' (the entity type the pattern gives); write e.g. {EXAMPLE}")
+    if not isinstance(label, str) or not label or any(c.isspace() for c in label):
+        raise bad(f"'label' must be a non-empty string without spaces, e.g. \"PRODUCT\", "
+                  f"got {json.dumps(label, ensure_ascii=False)}")
+    pid = obj.get("id")
+    if pid is not None and not isinstance(pid, str):
+        raise bad(f"'id' must be a string, got {_json_type(pid)}")
+    if "pattern" not in obj:
+        raise bad(f"no 'pattern' (a phrase, or a list of token objects); write e.g. {EXAMPLE}")
+    pattern = obj["pattern"]
+    if isinstance(pattern, str):
+        return Entry(label, pid, _phrase_tokens(pattern, bad), ())
+    if isinstance(pattern, list):
+        if not pattern:
+            raise bad("'pattern' is an empty list; give one object per token, e.g. "
+                      "[{\"lower\": \"python\"}, {\"shape\": \"d.d\"}]")
+        return Entry(label, pid, (), tuple(_token(t, k, bad) for k, t in
+                                           enumerate(pattern, 1)))
+    raise bad(f"'pattern' must be a string (a phrase) or a list of token objects, got "
+              f"{_json_type(pattern)}")
+
+
+def _phrase_tokens(phrase: str, bad) -> tuple[tuple[str, ...], ...]:
+    """A phrase's tokens as the tokenizer cuts it at the end of a text and inside one."""
+    alone = tuple(token_arrays(phrase)[0])
+    if not alone:
+        raise bad(f"'pattern' {phrase!r} is an empty phrase (no tokens)")
+    inside = token_arrays(phrase + " x")[0]
+    if inside[-1:] == ["x"] and tuple(inside[:-1]) != alone and inside[:-1]:
+        return alone, tuple(inside[:-1])
+    return (alone,)
+
+
+def _token(obj, k: int, bad) -> tuple[Spec, ...]:
+    """Token object number ``k`` of a token pattern, as its specs."""
+    if not isinstance(obj, dict) or not obj:
+        what = "an empty object" if isinstance(obj, dict) else _json_type(obj)
+        raise bad(f"token {k}: {what}; give e.g. {{\"lower\": \"python\"}} (keys: "
+                  f"{', '.join(_TOKEN_KEYS)})")
+    specs = []
+    for key, value in obj.items():
+        name = key.lower() if isinstance(key, str) else key
+        if name not in _TOKEN_KEYS:
+            raise bad(f"token {k}: unknown key {key!r}; use {', '.join(_TOKEN_KEYS)} "
+                      f"(spaCy's other keys and operators such as OP are not supported)")
+        if isinstance(value, dict) and name in ("text", "orth", "lower"):
+            if list(value) not in (["REGEX"], ["regex"]) or not isinstance(
+                    next(iter(value.values())), str):
+                raise bad(f"token {k}: {key!r}: an object may only be {{\"REGEX\": "
+                          f"\"...\"}}, got {json.dumps(value, ensure_ascii=False)}")
+            specs.append(Spec("regex", _regex(next(iter(value.values())), k, bad),
+                               on_lower=name == "lower"))
+            continue
+        if not isinstance(value, str) or not value:
+            raise bad(f"token {k}: {key!r} must be a non-empty string, got "
+                      f"{json.dumps(value, ensure_ascii=False)}")
+        if name == "regex":
+            specs.append(Spec("regex", _regex(value, k, bad)))
+        elif name == "lower" and value != value.lower():
+            raise bad(f"token {k}: 'lower' {value!r} has capital letters, so it never "
+                      f"matches; write it in lower case (or use 'text' for the exact text)")
+        else:
+            specs.append(Spec("text" if name == "orth" else name, value))
+    return tuple(specs)
+
+
+def _regex(value: str, k: int, bad) -> re.Pattern:
+    try:
+        return re.compile(value)
+    except re.error as e:
+        raise bad(f"token {k}: bad regex {value!r}: {e}") from None
