@@ -182,9 +182,8 @@ class Tagger:
         _check_decoder(decoder, f"nertag.load({'' if model is None else repr(str(model))})")
         path = model_path(model)
         digest = _manifest_digest(path)  # before loading: a later change is noticed
-        loaded = load_model(path, read_only=True)
-        use_patterns(loaded, _patterns(patterns, pattern_mode, model_patterns(loaded)))
-        self._setup(path.resolve(), digest, loaded, decoder)
+        self._setup(path.resolve(), digest, load_tagging_model(path, patterns, pattern_mode),
+                    decoder)
 
     def _setup(self, path: Path, digest: str, model: "NerModel", decoder: str | None):
         model.fast_inference = True
@@ -262,6 +261,15 @@ class Tagger:
         return f"Tagger({str(self.path)!r}, decoder={self.decoder!r}{extra})"
 
 
+def load_tagging_model(path: str | Path, patterns=None, pattern_mode: str | None = None, *,
+                       verify: bool = True) -> "NerModel":
+    """The model in directory ``path``, read-only, merging ``patterns`` in ``pattern_mode``
+    (as :func:`load` takes them; None, None: the directory's own, if any)."""
+    model = load_model(path, verify=verify, read_only=True)
+    use_patterns(model, _patterns(patterns, pattern_mode, model_patterns(model)))
+    return model
+
+
 def _patterns(patterns, mode: str | None, own: Patterns | None) -> Patterns | None:
     """The patterns a Tagger merges: ``patterns`` (a JSONL file's path, a list of pattern
     dicts, a :class:`Patterns`, or an empty list: none; None: the model's own, ``own``)
@@ -280,9 +288,9 @@ def _patterns(patterns, mode: str | None, own: Patterns | None) -> Patterns | No
                         f"{type(patterns).__name__}")
     if mode is not None:
         if rules is None:
-            raise UsageError(f"pattern_mode={mode!r}: there are no patterns (give patterns, "
-                             f"or a model directory with {PATTERNS_FILE})",
-                             inputs=("pattern_mode", "patterns"))
+            raise UsageError(f"pattern mode {mode!r}: there are no patterns to merge (give "
+                             f"patterns, or a model directory with a {PATTERNS_FILE})",
+                             inputs=("patterns",))
         rules = rules.with_mode(mode)
     return rules
 

@@ -16,6 +16,7 @@ import typer
 
 from nertag.atomic import atomic_open, scratch_dir
 from nertag.cli.application import Decoder, refuse_overwriting_input
+from nertag.cli.tag_frame import Frame
 from nertag.errors import NertagError, UsageError
 from nertag.resources import default_model
 from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES
@@ -42,6 +43,10 @@ class SentenceMode(str, Enum):
     blank = "blank"
     line = "line"
     auto = "auto"
+
+
+#: How entity patterns merge with the model's entities (:data:`nertag.text.patterns.MODES`).
+PatternMode = Enum("PatternMode", {m: m for m in ("override", "fill", "patterns")}, type=str)
 
 
 class Engine(str, Enum):
@@ -89,6 +94,12 @@ def command(
         None, "--sentences", help="which line breaks end a sentence: blank (only blank "
                                   "lines), line (every one: one item per line), auto (tell "
                                   "line-per-item text from hard-wrapped prose; the default)"),
+    patterns: Optional[Path] = typer.Option(
+        None, "--patterns", metavar="FILE", help="entity patterns (JSONL, as spaCy's "
+        "EntityRuler) to merge with the model's entities, instead of the model's own"),
+    pattern_mode: Optional[PatternMode] = typer.Option(
+        None, "--pattern-mode", help="override (the default: a match wins over the model's "
+        "entities it overlaps), fill (the model wins), patterns (the matches alone)"),
 ):
     """Tag raw text (or CoNLL columns) with a trained model.
 
@@ -107,7 +118,8 @@ def command(
     run_tag(inputs=list(inputs), output=output, fmt=fmt and fmt.value, per=per.value,
             tokenized=tokenized, model_dir=model, encoding=encoding, jobs=jobs,
             decoder=decoder and decoder.value, engine=engine.value, scheduler=scheduler,
-            workers=workers, sentences=sentences and sentences.value)
+            workers=workers, sentences=sentences and sentences.value, patterns=patterns,
+            pattern_mode=pattern_mode and pattern_mode.value)
 
 
 def _broken_pipe() -> None:
@@ -150,7 +162,7 @@ def _warn(message: str) -> None:
 
 
 def _check_engine(engine: str, scheduler, workers, *, inputs, fmt, per, tokenized,
-                  jobs) -> None:
+                  jobs, patterns=None, pattern_mode=None) -> None:
     """The options that go with ``--engine`` (before anything is loaded)."""
     if engine != "dask":
         for name, value in (("--scheduler", scheduler), ("--workers", workers)):
@@ -165,6 +177,9 @@ def _check_engine(engine: str, scheduler, workers, *, inputs, fmt, per, tokenize
                          "own workers tag (start as many as you want with dask worker)")
     if "-" in inputs:
         raise UsageError("--engine dask reads files, not standard input; give file names")
+    if patterns is not None or pattern_mode is not None:
+        raise UsageError("--patterns and --pattern-mode are not available with --engine dask; "
+                         "Dask workers merge a model directory's own (nertag.api.add_patterns)")
     for what, bad in (("--tokenized", tokenized), ("--per document", per == "document"),
                       ("--format pretty", fmt == "pretty")):
         if bad:
@@ -175,19 +190,22 @@ def _check_engine(engine: str, scheduler, workers, *, inputs, fmt, per, tokenize
 def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str,
             tokenized: bool, model_dir: str | None, encoding: str, jobs: int,
             decoder: str | None, engine: str = "local", scheduler: str | None = None,
-            workers: int | None = None, sentences: str | None = None) -> None:
+            workers: int | None = None, sentences: str | None = None,
+            patterns: Path | None = None, pattern_mode: str | None = None) -> None:
     # BLAS threads are set (one by default) by the CLI's --threads before NumPy loads
     # (app.set_threads); parallelism comes from --jobs processes.
     # NumPy asks for transparent huge pages for big arrays; here the kernel then compacts
     # memory on first touch, which made building the 100 MB lookup tables 3-5x slower
     # (0.5 s vs 0.15 s) without making the lookups any faster.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
-    from nertag.modelio import load_model, model_path as resolve_model  # lazy: NumPy (0.2 s)
+    from nertag.api.tagger import load_tagging_model  # lazy: NumPy (0.2 s)
+    from nertag.modelio import model_path as resolve_model
     from nertag.tagging import runtime
+    from nertag.tagging.chunks import model_patterns
     from nertag.text.tags import label_codes
 
     _check_engine(engine, scheduler, workers, inputs=inputs, fmt=fmt, per=per,
-                  tokenized=tokenized, jobs=jobs)
+                  tokenized=tokenized, jobs=jobs, patterns=patterns, pattern_mode=pattern_mode)
     if tokenized and sentences is not None:
         raise UsageError("--sentences splits raw text; --tokenized input is already in "
                          "sentences (one word a line, a blank line after each)")
@@ -212,13 +230,15 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     model_path = resolve_model(model_dir)
     if model_path == default_model() and not model_path.exists():
         raise NertagError(f"no default model found at {model_path}; give --model DIR")
-    model = load_model(model_path, read_only=True)
+    model = load_tagging_model(model_path, patterns, pattern_mode)
     model.fast_inference = True
     if output is not None:
         sink = atomic_open(output, "w", newline="")
     else:
         sink = contextlib.nullcontext(sys.stdout)
     types = [t for t in label_codes(model.labels).entity_types if t]
+    if (rules := model_patterns(model)) is not None:  # the patterns' labels too
+        types = [t for t in types if rules.mode != "patterns"] + rules.entity_labels()
     with runtime.rare_gc(), sink as out:
         pretty = None
         if fmt == "pretty":
@@ -230,7 +250,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
                               force_terminal=None if output is None else False)
             console.on_broken_pipe = _broken_pipe  # rich would exit 1; the CLI stops quietly
             pretty = Pretty(console, types, console.width if console.is_terminal else None)
-        frame = _Frame(fmt, out, inputs, types, pretty, blank)
+        frame = Frame(fmt, out, inputs, types, pretty, blank)
         if tokenized:
             for name in inputs:
                 with frame.input(name):
@@ -252,7 +272,7 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
                sentences, decoder):
     """The inputs tagged in this process, or in ``jobs`` worker processes (``decoder``:
     None for the model's own)."""
-    from nertag.modelio import load_model  # lazy: NumPy only when tagging (0.2 s)
+    from nertag.api.tagger import load_tagging_model  # lazy: NumPy only when tagging
     from nertag.tagging import chunks, parallel, runtime
     from nertag.tagging.workers import cap_for
 
@@ -263,7 +283,7 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
     if jobs > 1:
         out.flush()  # a forked worker must not inherit unwritten output
         pool = runtime.start_pool(model, jobs, reload=functools.partial(
-            load_model, model_path, verify=False, read_only=True))
+            load_tagging_model, model_path, chunks.model_patterns(model), verify=False))
     finished = False
     try:
         for name in inputs:
@@ -327,44 +347,7 @@ def _tag_tokenized(model, name: str, out, *, fmt: str, per: str, encoding: str,
         out.write(formats.document_json(chunks, source))
 
 
-class _Frame:
-    """What goes around the inputs' output: the html page, and with several inputs in
-    html or pretty, a section or heading for each (naming it, and saying when it is
-    blank)."""
-
-    def __init__(self, fmt: str, out, inputs: list[str], types: list[str], pretty, blank):
-        from nertag.render import formats  # lazy: NumPy only when tagging (0.2 s)
-
-        self.fmt, self.out, self.pretty, self.blank = fmt, out, pretty, blank
-        self.sections = len(inputs) > 1 and fmt in ("html", "pretty")
-        if fmt == "html":
-            out.write(formats.html_head(", ".join(inputs), types, self.sections))
-
-    @contextlib.contextmanager
-    def input(self, name: str):
-        from nertag.render import formats  # lazy: NumPy only when tagging (0.2 s)
-
-        if self.sections:
-            shown = "<stdin>" if name == "-" else name
-            note = self.blank.get(name)
-            if self.fmt == "html":
-                self.out.write(formats.html_section(shown, note))
-            else:
-                self.pretty.heading(shown, note)
-        yield
-        if self.sections and self.fmt == "html":
-            self.out.write(formats.SECTION_END)
-
-    def close(self) -> None:
-        from nertag.render import formats  # lazy: NumPy only when tagging (0.2 s)
-
-        if self.fmt == "html":
-            self.out.write(formats.PAGE_END if self.sections else formats.HTML_TAIL)
-        elif self.pretty is not None:
-            self.pretty.finish()
-
-
-def _tag_dask(inputs: list[str], out, frame: _Frame, *, model_path: Path,
+def _tag_dask(inputs: list[str], out, frame: Frame, *, model_path: Path,
               decoder: str | None, fmt: str, encoding: str, scheduler: str | None,
               workers: int | None, sentences: str) -> None:
     """``--engine dask``: the inputs tagged on a Dask cluster (a local one unless

@@ -21,6 +21,7 @@ import numpy as np
 
 from nertag.errors import NertagError
 from nertag.render import formats
+from nertag.tagging.chunks import apply_patterns, model_patterns
 from nertag.text.tagged import Entity, TaggedChunk, TaggedSentence
 from nertag.text import tags as tagmod
 from nertag.text.conll import Sentence, iter_words
@@ -41,6 +42,9 @@ def tag_file(model, path: str, encoding: str = "utf-8", decoder: str | None = No
     for batch, sizes in _document_batches(columns_checked(iter_words(path, encoding), path)):
         tags, conf = model.predict([s.words for s in batch], decoder=decoder, docs=sizes)
         chunk = tagged_chunk(batch, tags, conf, offset)
+        if (rules := model_patterns(model)) is not None:  # entity patterns: tags follow
+            apply_patterns(rules, [chunk])
+            tags = [s.tags for s in chunk.sentences]
         offset += len(chunk.text)
         yield batch, tags, chunk
 
