@@ -36,6 +36,10 @@ class Decoder(str, Enum):
     viterbi = "viterbi"
 
 
+#: ``--pattern-mode`` of tag and serve (:data:`nertag.text.patterns.MODES`).
+PatternMode = Enum("PatternMode", {m: m for m in ("override", "fill", "patterns")}, type=str)
+
+
 def _take_debug(args: list[str]) -> tuple[bool, list[str]]:
     """Remove ``--debug`` from anywhere before a literal ``--``; was it there?"""
     end = args.index("--") if "--" in args else len(args)

@@ -11,6 +11,7 @@ from typing import Optional
 
 import typer
 
+from nertag.cli.application import PatternMode
 from nertag.errors import NertagError
 
 #: Bounds of the request limits (a bigger request is better cut in several).
@@ -41,6 +42,12 @@ def command(
                                        "and then its body"),
     access_log: bool = typer.Option(False, "--access-log",
                                     help="log every request on standard error"),
+    patterns: Optional[Path] = typer.Option(
+        None, "--patterns", metavar="FILE", help="entity patterns (JSONL, as spaCy's "
+        "EntityRuler) to merge with the model's entities, instead of the model's own"),
+    pattern_mode: Optional[PatternMode] = typer.Option(
+        None, "--pattern-mode", help="override (the default: a match wins over the model's "
+        "entities it overlaps), fill (the model wins), patterns (the matches alone)"),
 ):
     """Serve the tagger over HTTP: POST /tag, GET /health, GET /model, and a page at /
     to try it.
@@ -53,11 +60,13 @@ def command(
            -d '{"text": "Laura Okafor flew to Geneva."}'
     """
     run_serve(model=model, host=host, port=port, workers=workers, max_bytes=max_bytes,
-              max_texts=max_texts, timeout=timeout, access_log=access_log)
+              max_texts=max_texts, timeout=timeout, access_log=access_log, patterns=patterns,
+              pattern_mode=pattern_mode and pattern_mode.value)
 
 
 def run_serve(*, model: Optional[str], host: str, port: int, workers: int, max_bytes: int,
-              max_texts: int, timeout: float, access_log: bool) -> None:
+              max_texts: int, timeout: float, access_log: bool,
+              patterns: Optional[Path] = None, pattern_mode: Optional[str] = None) -> None:
     try:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
@@ -67,7 +76,8 @@ def run_serve(*, model: Optional[str], host: str, port: int, workers: int, max_b
     from nertag.serve.server import is_loopback, run
 
     settings = Settings(model=None if model is None else str(model), max_bytes=max_bytes,
-                        max_texts=max_texts, timeout=timeout)
+                        max_texts=max_texts, timeout=timeout, pattern_mode=pattern_mode,
+                        patterns=None if patterns is None else str(patterns.absolute()))
     if not is_loopback(host):
         typer.echo(f"warning: listening on {host}, not only on this machine: anyone who can "
                    f"reach it can use the tagger (there is no authentication)", err=True)

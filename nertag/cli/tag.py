@@ -15,7 +15,7 @@ from typing import List, Optional
 import typer
 
 from nertag.atomic import atomic_open, scratch_dir
-from nertag.cli.application import Decoder, refuse_overwriting_input
+from nertag.cli.application import Decoder, PatternMode, refuse_overwriting_input
 from nertag.cli.tag_frame import Frame
 from nertag.errors import NertagError, UsageError
 from nertag.resources import default_model
@@ -43,10 +43,6 @@ class SentenceMode(str, Enum):
     blank = "blank"
     line = "line"
     auto = "auto"
-
-
-#: How entity patterns merge with the model's entities (:data:`nertag.text.patterns.MODES`).
-PatternMode = Enum("PatternMode", {m: m for m in ("override", "fill", "patterns")}, type=str)
 
 
 class Engine(str, Enum):

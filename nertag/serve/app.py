@@ -16,6 +16,7 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Optional
 
 import yaml
@@ -52,6 +53,12 @@ class Settings:
     max_texts: int = 1000           # most texts in one request
     timeout: float = 10.0           # seconds to send a request's headers, and its body
     workers: int = 1                # worker processes sharing the listening socket
+    patterns: Optional[str] = None  # entity patterns file (None: the model directory's)
+    pattern_mode: Optional[str] = None  # override, fill or patterns (None: override)
+
+    def load(self) -> Tagger:
+        """The Tagger these settings describe."""
+        return load(self.model, patterns=self.patterns, pattern_mode=self.pattern_mode)
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -153,13 +160,22 @@ def model_info(tagger: Tagger) -> dict:
             "tags": meta.get("labels"), "recipe": read("config.yaml", yaml.safe_load),
             "dev_scores": provenance.pop("dev_scores", None), "provenance": provenance,
             "format": meta.get("format"), "format_version": meta.get("format_version"),
-            "trained_with": meta.get("nertag_version")}
+            "trained_with": meta.get("nertag_version"), "patterns": patterns_info(tagger)}
+
+
+def patterns_info(tagger: Tagger) -> dict | None:
+    """``GET /model``'s ``patterns``: the entity patterns merged (None: none)."""
+    rules = tagger.patterns
+    if rules is None:
+        return None
+    return {"file": Path(rules.source).name, "count": len(rules), "mode": rules.mode,
+            "labels": rules.entity_labels()}
 
 
 def create_app(tagger: Tagger | None = None, settings: Settings = Settings()) -> Starlette:
     """The application around ``tagger`` (None: load ``settings.model`` now)."""
     if tagger is None:
-        tagger = load(settings.model)
+        tagger = settings.load()
     runner = TagRunner(tagger)
     rebalance = Rebalancer() if settings.workers > 1 else None
     started = time.time()

@@ -32,7 +32,6 @@ from typing import Callable
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from nertag.api import load
 from nertag.errors import NertagError
 from nertag.serve.app import SETTINGS_ENV, Settings, create_app
 from nertag.serve.schema import error_body
@@ -211,7 +210,7 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080, worker
     them answers; if none does within :data:`READY_WAIT` seconds, never)."""
     sock = bind(host, port)
     url = url_of(sock)
-    tagger = load(settings.model)  # with several workers: only to report errors here, once
+    tagger = settings.load()  # with several workers: only to report errors here, once
     if workers == 1:
         config = make_config(create_app(tagger, settings), settings, access_log=access_log)
     else:
