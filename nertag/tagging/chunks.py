@@ -116,7 +116,7 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
         o += len(p.texts)
         out.append(TaggedChunk(offset, text, tagged))
     if rules is not None:
-        apply_patterns(rules, out, texts, lengths)
+        apply_patterns(rules, out, texts, lengths, (begin, end))
     return out
 
 
@@ -143,54 +143,69 @@ def use_patterns(model, patterns: Patterns | None) -> None:
 
 
 def apply_patterns(rules: Patterns, chunks: Sequence[TaggedChunk],
-                   words: Sequence[str] | None = None, lengths=None) -> None:
+                   words: Sequence[str] | None = None, lengths=None, model_spans=None) -> None:
     """Merge the pattern matches into the tagged ``chunks`` (in place), sentence by
     sentence, as ``rules.mode`` says (:mod:`nertag.text.patterns`): the entities of a
-    sentence a match or the merge changes are made again, in order, and its BIO tags
-    from them; every entity gets its ``source`` (``model`` or ``pattern``, score 1.0).
-    ``words``/``lengths``: the sentences' tokens end to end and their lengths (S,), if
-    the caller has them."""
+    sentence the merge changes are made again, in order, and its BIO tags from them;
+    every entity gets its ``source`` (``model`` or ``pattern``, score 1.0).  Optional,
+    if the caller has them: ``words``/``lengths``, the sentences' tokens end to end and
+    their lengths (S,), and ``model_spans``, the model entities' token spans ``(begin,
+    end)`` (E,) in those words, in order."""
     sents = [(c, s) for c in chunks for s in c.sentences]
     if not sents:
         return
     if words is None:
         words = [w for _, s in sents for w in s.tokens.texts]
         lengths = np.fromiter((len(s.tokens) for _, s in sents), np.int64, len(sents))
-    begin, end, which = rules.match(words, lengths)
     first = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)  # (S,) first token of each
-    sent_of = np.searchsorted(first, begin, side="right") - 1
-    found: dict[int, list[tuple[int, int, int]]] = {}
-    for k, b, e, i in zip(sent_of.tolist(), (begin - first[sent_of]).tolist(),
-                          (end - first[sent_of]).tolist(), which.tolist()):
+    if model_spans is None:
+        model_spans = _entity_tokens(sents, first.tolist())
+    mb, me = model_spans
+    pb, pe, which = rules.match(words, lengths)
+    keep_m, keep_p = merge_keep(rules.mode, (mb, me), (pb, pe), len(words))
+    # the sentences a kept match or a dropped model entity changes
+    msent = np.searchsorted(first, mb, side="right") - 1
+    psent = np.searchsorted(first, pb[keep_p], side="right") - 1
+    changed = set(psent.tolist()).union(msent[~keep_m].tolist())
+    for _, s in sents:
+        for e in s.entities:
+            e.source = "model"
+    k_model = np.r_[0, np.cumsum(np.bincount(msent, minlength=len(sents)))].tolist()
+    kept, mb_l, me_l, first_l = keep_m.tolist(), mb.tolist(), me.tolist(), first.tolist()
+    found: dict[int, list] = {}
+    for k, b, e, i in zip(psent.tolist(), pb[keep_p].tolist(), pe[keep_p].tolist(),
+                          which[keep_p].tolist()):
         found.setdefault(k, []).append((b, e, i))
-    for k, (chunk, s) in enumerate(sents):
-        if k in found or (rules.mode == "patterns" and s.entities):
-            _merge_sentence(rules, chunk, s, found.get(k, []))
-        else:
-            for e in s.entities:
-                e.source = "model"
+    for k in sorted(changed):
+        chunk, s = sents[k]
+        a, z = k_model[k], k_model[k + 1]
+        _merge_sentence(rules, chunk, s, first_l[k], list(zip(
+            mb_l[a:z], me_l[a:z], s.entities, kept[a:z])), found.get(k, []))
 
 
-def _merge_sentence(rules: Patterns, chunk: TaggedChunk, s: TaggedSentence,
+def _entity_tokens(sents, first: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The token spans ``(begin, end)`` of every sentence's entities, in the words end to
+    end (``first``: each sentence's first token there)."""
+    spans = [(f + bisect_left(s.tokens.starts, e.start), f + bisect_left(s.tokens.starts, e.end))
+             for (_, s), f in zip(sents, first) for e in s.entities]
+    arr = np.array(spans, np.int64).reshape(len(spans), 2)
+    return arr[:, 0].copy(), arr[:, 1].copy()
+
+
+def _merge_sentence(rules: Patterns, chunk: TaggedChunk, s: TaggedSentence, first: int,
+                    model: list[tuple[int, int, Entity, bool]],
                     matches: list[tuple[int, int, int]]) -> None:
-    """One sentence's entities and tags with its pattern ``matches`` merged in
-    (``(begin, end, pattern)``: token spans in the sentence)."""
+    """One sentence's entities and tags: its model entities that the merge keeps (``model``:
+    ``(begin, end, entity, kept)``) and its kept pattern ``matches`` (``(begin, end,
+    pattern)``), token spans counted from the batch's ``first`` token of the sentence."""
     starts, ends = s.tokens.starts, s.tokens.ends
-    model = [(bisect_left(starts, e.start), bisect_left(starts, e.end), e) for e in s.entities]
-    keep_model, keep_match = merge_keep(
-        rules.mode, (np.array([b for b, _, _ in model], np.int64),
-                     np.array([e for _, e, _ in model], np.int64)),
-        (np.array([b for b, _, _ in matches], np.int64),
-         np.array([e for _, e, _ in matches], np.int64)), len(starts))
-    merged = [(b, e, ent) for (b, e, ent), keep in zip(model, keep_model.tolist()) if keep]
-    for e in merged:
-        e[2].source = "model"
-    for (b, e, i), keep in zip(matches, keep_match.tolist()):
-        if keep:
-            a, z = starts[b], ends[e - 1]
-            merged.append((b, e, Entity(a, z, rules.labels[i],
-                                        chunk.text[a - chunk.offset:z - chunk.offset], 1.0,
-                                        "pattern", rules.ids[i])))
+    merged = [(b - first, e - first, ent) for b, e, ent, keep in model if keep]
+    for b, e, i in matches:
+        b, e = b - first, e - first
+        a, z = starts[b], ends[e - 1]
+        merged.append((b, e, Entity(a, z, rules.labels[i],
+                                    chunk.text[a - chunk.offset:z - chunk.offset], 1.0,
+                                    "pattern", rules.ids[i])))
     merged.sort(key=lambda m: m[0])
     tags = ["O"] * len(starts)
     for b, e, ent in merged:

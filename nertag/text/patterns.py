@@ -95,27 +95,34 @@ class Patterns:
 
     # ------------------------------------------------------------------ phrases
     def _build_phrases(self, phrases: list[tuple[int, tuple[str, ...]]]) -> None:
-        """Hash tables of the phrases' token-id n-grams (as :class:`Gazetteer` has)."""
-        self.vocab: dict[str, int] = {}
-        first: dict[tuple[int, ...], int] = {}  # token ids -> pattern (the earliest line)
-        for i, words in phrases:
-            key = tuple(self.vocab.setdefault(w, len(self.vocab) + 1) for w in words)
-            first.setdefault(key, i)
-        self.max_len = max(map(len, first), default=0)
+        """Hash tables of the phrases' token-id n-grams (as :class:`Gazetteer` has): the
+        phrases as rows of token ids ``(P, max_len)``, padded with 0 (no token's id)."""
+        words = [w for _, p in phrases for w in p]
+        self.vocab = dict(zip(dict.fromkeys(words), range(1, len(words) + 1)))
+        lens = np.fromiter((len(p) for _, p in phrases), np.int64, len(phrases))
+        self.max_len = int(lens.max(initial=0))
+        pad = np.zeros((len(phrases), max(self.max_len, 1)), np.int64)
+        pad[np.repeat(np.arange(len(phrases)), lens), np.arange(len(words)) -
+            np.repeat(np.cumsum(lens) - lens, lens)] = np.fromiter(
+            map(self.vocab.__getitem__, words), np.int64, len(words))
+        # the same tokens twice: one phrase, the earliest pattern's (phrases are in order)
+        _, first = np.unique(pad, axis=0, return_index=True)
+        first.sort()
+        pad, lens = pad[first], lens[first]
+        pattern = np.array([i for i, _ in phrases], np.int64)[first] if len(phrases) else lens
         for mult in _MULTIPLIERS:
             self._powers = np.array([mult], np.uint64) ** np.arange(max(self.max_len, 1),
                                                                     dtype=np.uint64)
             self._tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-            if all(self._table(n, [(k, i) for k, i in first.items() if len(k) == n])
-                   for n in sorted({len(k) for k in first})):
+            if all(self._table(n, pad[lens == n, :n], pattern[lens == n])
+                   for n in np.unique(lens).tolist()):
                 break
         else:  # pragma: no cover - five 64-bit hash functions all colliding
             raise ValueError("patterns: n-gram hash collisions with every multiplier")
         self._prefixes = [np.zeros(0, np.uint64)]
         self._at = np.zeros((max(self.max_len, 1), len(self.vocab) + 1), bool)
         for k in range(1, self.max_len + 1):
-            keys = [key for key in first if len(key) >= k]
-            rows = np.array([key[:k] for key in keys], np.int64).reshape(len(keys), k)
+            rows = pad[lens >= k, :k]
             self._prefixes.append(np.unique(self._hash(rows)))
             self._at[k - 1, rows[:, k - 1]] = True
 
@@ -124,15 +131,15 @@ class Patterns:
         n = rows.shape[1]
         return (rows.astype(np.uint64) * self._powers[:n]).sum(axis=1, dtype=np.uint64)
 
-    def _table(self, n: int, items: list[tuple[tuple[int, ...], int]]) -> bool:
-        """The table of the length-n phrases; False on a hash collision (another P)."""
-        rows = np.array([k for k, _ in items], np.int64).reshape(len(items), n)
+    def _table(self, n: int, rows: np.ndarray, pattern: np.ndarray) -> bool:
+        """The table of the length-n phrases (distinct ``rows`` (m, n), the ``pattern``
+        each is); False on a hash collision (then another multiplier is tried)."""
         h = self._hash(rows)
         order = np.argsort(h, kind="stable")
         h = h[order]
-        if len(h) > 1 and np.any(h[1:] == h[:-1]):  # (distinct rows: a real collision)
+        if len(h) > 1 and np.any(h[1:] == h[:-1]):
             return False
-        self._tables[n] = (h, rows[order], np.array([i for _, i in items], np.int64)[order])
+        self._tables[n] = (h, rows[order], pattern[order])
         return True
 
     def _phrase_longest(self, ids: np.ndarray, sid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from nertag.errors import NertagError
 from nertag.text.tokenize import token_arrays
 
 EXAMPLE = '{"label": "PRODUCT", "pattern": "iPhone 15"}'
 _KEYS = ("label", "pattern", "id")
 _TOKEN_KEYS = ("text", "orth", "lower", "shape", "regex")
+_CLOSE_SPACE = "\"'”’» \t\r\n"  # closing quotes and spaces the tokenizer looks past
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Entry:
     id: str | None
     phrases: tuple[tuple[str, ...], ...]  # a phrase pattern: its token texts (1 or 2 ways)
     tokens: tuple[tuple[Spec, ...], ...]   # a token pattern: per token, the keys it holds
+    phrase: str | None = None  # a phrase pattern's text, until :func:`_cut_phrases` cuts it
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
@@ -75,7 +79,7 @@ def parse_entries(data: bytes, source: str) -> list[Entry]:
         line = data[:e.start].count(b"\n") + 1
         raise _error(f"{source}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x}); save "
                      f"the patterns file as UTF-8") from None
-    entries = []
+    entries, wheres = [], []
     for lineno, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
         if not line.strip():
             continue
@@ -84,17 +88,19 @@ def parse_entries(data: bytes, source: str) -> list[Entry]:
         except ValueError as e:
             raise _error(f"{source}:{lineno}: not JSON ({getattr(e, 'msg', e)}); each line "
                          f"is one object, e.g. {EXAMPLE}") from None
-        entries.append(_entry(obj, f"{source}:{lineno}"))
+        wheres.append(f"{source}:{lineno}")
+        entries.append(_entry(obj, wheres[-1]))
     if not entries:
         raise _error(f"{source}: no patterns in the file; write one a line, e.g. {EXAMPLE}")
-    return entries
+    return _cut_phrases(entries, wheres)
 
 
 def entries_from(items: Iterable[dict], source: str = "patterns") -> tuple[list[Entry], bytes]:
     """Patterns given as dicts (a file's lines, decoded), checked (errors name
     ``source[i]``), and the bytes of the file that holds them."""
     items = list(items)
-    entries = [_entry(obj, f"{source}[{i}]") for i, obj in enumerate(items)]
+    wheres = [f"{source}[{i}]" for i in range(len(items))]
+    entries = _cut_phrases([_entry(obj, w) for obj, w in zip(items, wheres)], wheres)
     data = "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in items)
     return entries, data.encode("utf-8")
 
@@ -125,7 +131,7 @@ def _entry(obj, where: str) -> Entry:
     label = obj.get("label")
     if label is None:
         raise bad(f"no 'label' (the entity type the pattern gives); write e.g. {EXAMPLE}")
-    if not isinstance(label, str) or not label or any(c.isspace() for c in label):
+    if not isinstance(label, str) or len(label.split()) != 1 or label.strip() != label:
         raise bad(f"'label' must be a non-empty string without spaces, e.g. \"PRODUCT\", "
                   f"got {json.dumps(label, ensure_ascii=False)}")
     pid = obj.get("id")
@@ -135,7 +141,7 @@ def _entry(obj, where: str) -> Entry:
         raise bad(f"no 'pattern' (a phrase, or a list of token objects); write e.g. {EXAMPLE}")
     pattern = obj["pattern"]
     if isinstance(pattern, str):
-        return Entry(label, pid, _phrase_tokens(pattern, bad), ())
+        return Entry(label, pid, (), (), pattern)
     if isinstance(pattern, list):
         if not pattern:
             raise bad("'pattern' is an empty list; give one object per token, e.g. "
@@ -146,15 +152,36 @@ def _entry(obj, where: str) -> Entry:
               f"{_json_type(pattern)}")
 
 
-def _phrase_tokens(phrase: str, bad) -> tuple[tuple[str, ...], ...]:
-    """A phrase's tokens as the tokenizer cuts it at the end of a text and inside one."""
-    alone = tuple(token_arrays(phrase)[0])
-    if not alone:
-        raise bad(f"'pattern' {phrase!r} is an empty phrase (no tokens)")
-    inside = token_arrays(phrase + " x")[0]
-    if inside[-1:] == ["x"] and tuple(inside[:-1]) != alone and inside[:-1]:
-        return alone, tuple(inside[:-1])
-    return (alone,)
+def _cut_phrases(entries: list[Entry], wheres: list[str]) -> list[Entry]:
+    """The entries with their phrases cut into tokens as the tokenizer cuts them at the end
+    of a text and inside one (``Acme Inc .`` / ``Acme Inc.``; both kept if they differ).
+    All phrases go through the tokenizer at once, each followed by a blank line (which
+    ends a text for every rule of the tokenizer: ``tests/text/test_patterns.py`` checks)."""
+    todo = [k for k, e in enumerate(entries) if e.phrase is not None]
+    alone = _cut_all([entries[k].phrase for k in todo])
+    # (the cut differs only after a final period: the tokenizer's "end of text" rules)
+    dot = [k for k in todo if entries[k].phrase.rstrip(_CLOSE_SPACE).endswith(".")]
+    inside = dict(zip(dot, _cut_all([entries[k].phrase + " x" for k in dot])))
+    out = list(entries)
+    for k, a in zip(todo, alone):
+        if not a:
+            raise _error(f"{wheres[k]}: 'pattern' {entries[k].phrase!r} is an empty phrase "
+                         f"(no tokens)")
+        b = inside.get(k, ())
+        ways = (a, b[:-1]) if b[-1:] == ("x",) and b[:-1] and b[:-1] != a else (a,)
+        out[k] = Entry(entries[k].label, entries[k].id, ways, ())
+    return out
+
+
+def _cut_all(phrases: list[str]) -> list[tuple[str, ...]]:
+    """Each phrase's tokens (one tokenizer call for them all, a blank line after each)."""
+    if not phrases:
+        return []
+    words, starts, _ = token_arrays("\n\n".join(phrases))
+    bounds = np.cumsum([0] + [len(p) + 2 for p in phrases[:-1]])
+    owner = np.searchsorted(bounds, starts, side="right") - 1
+    cuts = np.searchsorted(owner, np.arange(len(phrases) + 1))
+    return [tuple(words[a:b]) for a, b in zip(cuts.tolist(), cuts[1:].tolist())]
 
 
 def _token(obj, k: int, bad) -> tuple[Spec, ...]:

@@ -139,3 +139,20 @@ def test_file_level_errors(tmp_path):
         patterns_from([{"label": "A", "pattern": "a"}, {"pattern": "b"}])
     ok = parse_patterns(b'\xef\xbb\xbf{"label": "A", "pattern": "a"}\r\n', "p.jsonl")
     assert ok.labels == ["A"] and json.loads(ok.file_bytes[3:]) == {"label": "A", "pattern": "a"}
+
+
+TRICKY_PHRASES = ["Acme Inc.", "the U.S.", "J. Smith", "No. 1", "AT&T Inc.", "O'Brien's",
+                  "don't", "3. Name", "-3.5 pct", "e-mail me@x.org", "multi- media", "'s",
+                  "\"Quoted.\"", "Mr. Smith Jr.", "www.example.com.", "1/2 cup", "U.N.-backed",
+                  "Köln", "  spaced  out  ", "Co.", "etc."]
+
+
+def test_phrases_are_cut_as_the_tokenizer_cuts_each_alone_and_inside_a_text():
+    from nertag.text.patterns_file import entries_from
+    from nertag.text.tokenize import token_arrays
+
+    entries, _ = entries_from({"label": "X", "pattern": p} for p in TRICKY_PHRASES)
+    for phrase, e in zip(TRICKY_PHRASES, entries):
+        alone = tuple(token_arrays(phrase)[0])
+        inside = tuple(token_arrays(phrase + " x")[0][:-1])
+        assert e.phrases == ((alone,) if inside == alone else (alone, inside)), phrase
