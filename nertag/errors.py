@@ -32,3 +32,16 @@ class UsageError(NertagError):
 
     def __init__(self, message: str, *, inputs: tuple[str, ...] = ()):
         super().__init__(message, exit_code=2, inputs=inputs)
+
+
+def json_type(value) -> str:
+    """The JSON name of a decoded value's type, for messages (``got a number``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"

@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Sequence
 
+from nertag.errors import json_type
 from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES, MODES
 
 #: ``sentences`` values (:mod:`nertag.text.sentences`): a sentence ends after . ! ? before
@@ -51,19 +52,6 @@ class TagRequest:
     def options(self) -> tuple:
         """What must be equal for two requests to be tagged in one model call."""
         return self.decoder, self.sentences
-
-
-def json_type(value) -> str:
-    """The JSON name of a decoded value's type (for messages)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
 
 
 def check_content_type(header: str | None) -> None:

@@ -15,7 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
-from nertag.errors import NertagError
+from nertag.errors import NertagError, json_type
 from nertag.text.tokenize import token_arrays
 
 EXAMPLE = '{"label": "PRODUCT", "pattern": "iPhone 15"}'
@@ -105,25 +105,13 @@ def entries_from(items: Iterable[dict], source: str = "patterns") -> tuple[list[
     return entries, data.encode("utf-8")
 
 
-def _json_type(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
-
-
 def _entry(obj, where: str) -> Entry:
     """One pattern, checked: ``where`` (``FILE:LINE``) starts every message."""
     def bad(message: str) -> NertagError:
         return _error(f"{where}: {message}")
 
     if not isinstance(obj, dict):
-        raise bad(f"{_json_type(obj)}, not a pattern object; write e.g. {EXAMPLE}")
+        raise bad(f"{json_type(obj)}, not a pattern object; write e.g. {EXAMPLE}")
     for key in obj:
         if key not in _KEYS:
             raise bad(f"unknown key {key!r}; a pattern has 'label', 'pattern' and "
@@ -136,7 +124,7 @@ def _entry(obj, where: str) -> Entry:
                   f"got {json.dumps(label, ensure_ascii=False)}")
     pid = obj.get("id")
     if pid is not None and not isinstance(pid, str):
-        raise bad(f"'id' must be a string, got {_json_type(pid)}")
+        raise bad(f"'id' must be a string, got {json_type(pid)}")
     if "pattern" not in obj:
         raise bad(f"no 'pattern' (a phrase, or a list of token objects); write e.g. {EXAMPLE}")
     pattern = obj["pattern"]
@@ -149,7 +137,7 @@ def _entry(obj, where: str) -> Entry:
         return Entry(label, pid, (), tuple(_token(t, k, bad) for k, t in
                                            enumerate(pattern, 1)))
     raise bad(f"'pattern' must be a string (a phrase) or a list of token objects, got "
-              f"{_json_type(pattern)}")
+              f"{json_type(pattern)}")
 
 
 def _cut_phrases(entries: list[Entry], wheres: list[str]) -> list[Entry]:
@@ -187,7 +175,7 @@ def _cut_all(phrases: list[str]) -> list[tuple[str, ...]]:
 def _token(obj, k: int, bad) -> tuple[Spec, ...]:
     """Token object number ``k`` of a token pattern, as its specs."""
     if not isinstance(obj, dict) or not obj:
-        what = "an empty object" if isinstance(obj, dict) else _json_type(obj)
+        what = "an empty object" if isinstance(obj, dict) else json_type(obj)
         raise bad(f"token {k}: {what}; give e.g. {{\"lower\": \"python\"}} (keys: "
                   f"{', '.join(_TOKEN_KEYS)})")
     specs = []
