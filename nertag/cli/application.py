@@ -38,6 +38,13 @@ class Decoder(str, Enum):
 
 #: ``--pattern-mode`` of tag and serve (:data:`nertag.text.patterns.MODES`).
 PatternMode = Enum("PatternMode", {m: m for m in ("override", "fill", "patterns")}, type=str)
+#: ``--patterns`` and ``--pattern-mode``, the same options in tag and serve.
+PATTERNS_OPTION = typer.Option(
+    None, "--patterns", metavar="FILE", help="entity patterns (JSONL, as spaCy's "
+    "EntityRuler) to merge with the model's entities, instead of the model's own")
+PATTERN_MODE_OPTION = typer.Option(
+    None, "--pattern-mode", help="override (the default: a match wins over the model's "
+    "entities it overlaps), fill (the model wins), patterns (the matches alone)")
 
 
 def _take_debug(args: list[str]) -> tuple[bool, list[str]]:

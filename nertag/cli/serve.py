@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from nertag.cli.application import PatternMode
+from nertag.cli.application import PATTERN_MODE_OPTION, PATTERNS_OPTION, PatternMode
 from nertag.errors import NertagError
 
 #: Bounds of the request limits (a bigger request is better cut in several).
@@ -42,12 +42,8 @@ def command(
                                        "and then its body"),
     access_log: bool = typer.Option(False, "--access-log",
                                     help="log every request on standard error"),
-    patterns: Optional[Path] = typer.Option(
-        None, "--patterns", metavar="FILE", help="entity patterns (JSONL, as spaCy's "
-        "EntityRuler) to merge with the model's entities, instead of the model's own"),
-    pattern_mode: Optional[PatternMode] = typer.Option(
-        None, "--pattern-mode", help="override (the default: a match wins over the model's "
-        "entities it overlaps), fill (the model wins), patterns (the matches alone)"),
+    patterns: Optional[Path] = PATTERNS_OPTION,
+    pattern_mode: Optional[PatternMode] = PATTERN_MODE_OPTION,
 ):
     """Serve the tagger over HTTP: POST /tag, GET /health, GET /model, and a page at /
     to try it.

@@ -15,7 +15,8 @@ from typing import List, Optional
 import typer
 
 from nertag.atomic import atomic_open, scratch_dir
-from nertag.cli.application import Decoder, PatternMode, refuse_overwriting_input
+from nertag.cli.application import (PATTERN_MODE_OPTION, PATTERNS_OPTION, Decoder,
+                                    PatternMode, refuse_overwriting_input)
 from nertag.cli.tag_frame import Frame
 from nertag.errors import NertagError, UsageError
 from nertag.resources import default_model
@@ -90,12 +91,8 @@ def command(
         None, "--sentences", help="which line breaks end a sentence: blank (only blank "
                                   "lines), line (every one: one item per line), auto (tell "
                                   "line-per-item text from hard-wrapped prose; the default)"),
-    patterns: Optional[Path] = typer.Option(
-        None, "--patterns", metavar="FILE", help="entity patterns (JSONL, as spaCy's "
-        "EntityRuler) to merge with the model's entities, instead of the model's own"),
-    pattern_mode: Optional[PatternMode] = typer.Option(
-        None, "--pattern-mode", help="override (the default: a match wins over the model's "
-        "entities it overlaps), fill (the model wins), patterns (the matches alone)"),
+    patterns: Optional[Path] = PATTERNS_OPTION,
+    pattern_mode: Optional[PatternMode] = PATTERN_MODE_OPTION,
 ):
     """Tag raw text (or CoNLL columns) with a trained model.
 
