@@ -13,6 +13,7 @@ from nertag.api.tagger import Tagger, _check_decoder
 from nertag.blas import one_thread
 from nertag.config import Config, from_dict, load_config, parse_override
 from nertag.errors import NertagError, UsageError
+from nertag.inference.calibration import model_calibration
 from nertag.modelio import load_model, model_path
 from nertag.text.conll import Corpus
 from nertag.text.datasets import read_corpus
@@ -96,6 +97,8 @@ class Prediction(NamedTuple):
     pred: list[list[str]]              # predicted BIO tags, sentence by sentence
     model_types: list[str]             # the entity types the model predicts
     unknown_types: Counter             # gold entity types the model does not predict
+    conf: list | None = None           # the predicted tags' probabilities (arrays, per sentence)
+    calibration: object | None = None  # the model's entity-score calibration (None: none)
 
 
 def predict_file(model: str | Path | Tagger, data: str | Path, *, decoder: str | None = None,
@@ -117,9 +120,9 @@ def predict_file(model: str | Path | Tagger, data: str | Path, *, decoder: str |
     unknown = Counter(t for s in corpus.sentences for t, _, _ in get_entities(s.tags)
                       if t not in known)
     with one_thread():  # as the command (one thread unless the environment says)
-        pred, _ = m.predict([s.words for s in corpus.sentences], decoder,
-                            docs=corpus.doc_sizes())
-    return Prediction(corpus, pred, sorted(known), unknown)
+        pred, conf = m.predict([s.words for s in corpus.sentences], decoder,
+                               docs=corpus.doc_sizes())
+    return Prediction(corpus, pred, sorted(known), unknown, conf, model_calibration(m))
 
 
 def evaluate(model: str | Path | Tagger, data: str | Path, *, decoder: str | None = None,
