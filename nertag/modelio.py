@@ -9,6 +9,7 @@
   gazetteers.tsv.gz            with name lists (features.gazetteer): the lists the model
   gazetteers.provenance.json   was trained with, and where they came from (if known)
   patterns.jsonl entity patterns merged when it tags (optional: nertag.api.add_patterns)
+  calibration.json  calibrated entity scores (optional: nertag.inference.calibration)
   stage1/        with document context (features.doc_context): the first model.  In
                  format 2 it shares the vocabulary and word vectors of the model
                  around it: no vocab.json, and its weights.npz holds only the rows of
@@ -45,6 +46,8 @@ from nertag.text.gazetteer_file import provenance_path
 from nertag.text.patterns import read_patterns
 from nertag.tagging.chunks import use_patterns
 from nertag.inference import storage
+from nertag.inference.calibration import CALIBRATION_FILE, Calibration, read_calibration
+from nertag.inference.calibration import use_calibration
 from nertag.inference.storage import load_weights  # (here too: the model files' reader)
 from nertag.inference.model import NerModel, model_arch
 
@@ -59,7 +62,7 @@ FILES = ("weights.npz", "config.yaml", "vocab.json", "metrics.json", "meta.json"
 #: tagging needs nothing outside the directory, and their provenance (when known).
 GAZETTEER_FILE, GAZETTEER_PROVENANCE = "gazetteers.tsv.gz", "gazetteers.provenance.json"
 PATTERNS_FILE = "patterns.jsonl"  # entity patterns, merged when tagging (optional)
-OPTIONAL_FILES = (GAZETTEER_FILE, GAZETTEER_PROVENANCE, PATTERNS_FILE)
+OPTIONAL_FILES = (GAZETTEER_FILE, GAZETTEER_PROVENANCE, PATTERNS_FILE, CALIBRATION_FILE)
 #: With document context: the first model's directory inside the model's.
 STAGE1_DIR = "stage1"
 
@@ -100,10 +103,12 @@ def check_output_dir(out: Path, force: bool) -> None:
 
 def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
                provenance: dict | None = None, force: bool = False,
-               stage1_dir: str | Path | None = None) -> Path:
+               stage1_dir: str | Path | None = None,
+               calibration: Calibration | None = None) -> Path:
     """Write ``model`` as a complete model directory ``out`` (atomically), stored as its
     config's ``save`` section says; with document context, ``stage1_dir`` is the first
-    model's directory (format 1, as training writes it), stored in as ``stage1/``."""
+    model's directory (format 1, as training writes it), stored in as ``stage1/``;
+    ``calibration``: its entity scores' calibration (``calibration.json``), if any."""
     out = Path(out)
     if model.featurizer.doc_context is not None and stage1_dir is None:
         raise ValueError("a model with document context is saved with its stage1_dir")
@@ -139,6 +144,8 @@ def save_model(out: str | Path, model: NerModel, history: list | None = None, *,
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         if feat.gazetteer is not None:
             _write_gazetteer(tmp, feat.gazetteer.lists)
+        if calibration is not None:
+            (tmp / CALIBRATION_FILE).write_text(calibration.to_json(), encoding="utf-8")
         _write_manifest(tmp)
         replace_dir(tmp, out)
     except BaseException:
@@ -264,6 +271,10 @@ def load_model(path: str | Path, verify: bool = True, read_only: bool = False) -
             raise NertagError(f"{d / PATTERNS_FILE}: not listed in manifest.json; add it with "
                               f"nertag.api.add_patterns(model_dir, file), or remove it")
         use_patterns(model, read_patterns(d / PATTERNS_FILE))
+    if (d / CALIBRATION_FILE).is_file():
+        if verify and CALIBRATION_FILE not in _read_json(d, "manifest.json"):
+            raise NertagError(f"{d / CALIBRATION_FILE}: not listed in manifest.json; remove it")
+        use_calibration(model, read_calibration(d / CALIBRATION_FILE))
     return model
 
 

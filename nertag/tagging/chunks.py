@@ -15,7 +15,8 @@ from typing import IO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from nertag.errors import NertagError
+from nertag.errors import NertagError, UsageError
+from nertag.inference.calibration import calibrated
 from nertag.inference.model import NerModel
 from nertag.nn.ragged import sentence_starts
 from nertag.text import tags as tagmod
@@ -70,12 +71,14 @@ def _cut(line: str, limit: int) -> int:
 
 def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
                sentences: str = sentence_modes.DEFAULT, docs: Sequence[int] | None = None,
-               decoder: str | None = None) -> list[TaggedChunk]:
+               decoder: str | None = None, min_score: float | None = None
+               ) -> list[TaggedChunk]:
     """Tokenize, split and tag a batch of chunks in one model call; ``sentences``: which
     line breaks end a sentence (``blank``, ``line``, ``auto``: :mod:`nertag.text.sentences`);
     ``docs``: the document number of each chunk, ascending (None: the batch is one
     document; it matters only to a model with document context); ``decoder``: ``greedy``,
-    ``constrained`` or ``viterbi`` (None: the model's own)."""
+    ``constrained`` or ``viterbi`` (None: the model's own); ``min_score``: the model's
+    entities scored below it are dropped (None: the model's :func:`model_min_score`)."""
     split = [split_flat(text, offset, sentences) for offset, text in chunks]
     # the batch's tokens end to end: texts (N), offsets (N,), sentence lengths (S,)
     texts = [w for p in split for w in p.texts]
@@ -102,7 +105,14 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
     # BIO tags: a BIO model's own (as predict gives them), BIOES converted
     begin, end, typ, bio = tagmod.entity_spans(ids, sent_start, lab)
     labels = (lab.as_array[ids] if model.scheme == "bio" else lab.bio_tags[bio]).tolist()
-    ents = _entities(chunks, lab.entity_types, starts, ends, conf, sent_start, chunk_of,
+    score = calibrated(model, _span_means(conf, begin, end))
+    floor = model_min_score(model) if min_score is None else min_score
+    if floor and len(score) and (score < floor).any():  # dropped: their tokens become O
+        low = score < floor
+        for b, e in zip(begin[low].tolist(), end[low].tolist()):
+            labels[b:e] = ["O"] * (e - b)
+        begin, end, typ, score = begin[~low], end[~low], typ[~low], score[~low]
+    ents = _entities(chunks, lab.entity_types, starts, ends, score, sent_start, chunk_of,
                      begin, end, typ)
     starts_l, ends_l = starts.tolist(), ends.tolist()
     out, k, o = [], 0, 0
@@ -118,6 +128,36 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
     if rules is not None:
         apply_patterns(rules, out, texts, lengths, (begin, end))
     return out
+
+
+# ------------------------------------------------------------------ a minimum score
+#: The attribute of a loaded model that holds the score below which tagging drops the
+#: model's entities (None: keep them all), set by :func:`use_min_score`; the score is the
+#: calibrated one if the model has a calibration (:mod:`nertag.inference.calibration`).
+MIN_SCORE_ATTR = "min_entity_score"
+
+
+def check_min_score(value, where: str = "min_score") -> float | None:
+    """``value`` as a minimum entity score: None, or a number in [0, 1] (else
+    :class:`UsageError` naming ``where``)."""
+    if value is None:
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+    if not ok:  # (NaN fails 0 <= value too)
+        raise UsageError(f"{where}: must be a number from 0 to 1 (an entity score), got "
+                         f"{value!r}", inputs=("min_score",))
+    return float(value)
+
+
+def model_min_score(model) -> float | None:
+    """The score below which tagging with ``model`` drops its entities (None: none)."""
+    return getattr(model, MIN_SCORE_ATTR, None)
+
+
+def use_min_score(model, min_score: float | None) -> None:
+    """Drop the model's entities scored below ``min_score`` from now on (None: keep all;
+    workers forked later inherit it)."""
+    setattr(model, MIN_SCORE_ATTR, check_min_score(min_score))
 
 
 # ------------------------------------------------------------------ entity patterns
@@ -214,17 +254,22 @@ def _merge_sentence(rules: Patterns, chunk: TaggedChunk, s: TaggedSentence, firs
     s.tags, s.entities = tags, [ent for _, _, ent in merged]
 
 
-def _entities(chunks, names, starts, ends, conf, sent_start, chunk_of, begin, end, typ
-              ) -> list[list[Entity]]:
-    """The entities of each sentence from the token spans ``begin:end`` (E,) of entity
-    type ``typ`` (E,); starts/ends/conf: (N,) per token; sent_start, chunk_of: (S,) per
-    sentence.  An entity's score is the mean probability of its tokens' tags."""
-    # mean confidence of each span, summed span by span (the same bits wherever the
-    # sentence falls in a batch)
+def _span_means(conf: np.ndarray, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The raw score (E,) of each token span ``begin:end`` (E,): the mean probability
+    ``conf`` (N,) of its tokens' tags, summed span by span (the same bits wherever the
+    sentence falls in a batch)."""
     bounds = np.stack([begin, end], axis=1).ravel()
     sums = np.add.reduceat(np.append(conf.astype(np.float64), 0.0), bounds)[::2] \
         if len(begin) else np.zeros(0)
-    score = (sums / (end - begin)).tolist()
+    return sums / (end - begin)
+
+
+def _entities(chunks, names, starts, ends, scores, sent_start, chunk_of, begin, end, typ
+              ) -> list[list[Entity]]:
+    """The entities of each sentence from the token spans ``begin:end`` (E,) of entity
+    type ``typ`` (E,) with ``scores`` (E,); starts/ends: (N,) per token; sent_start,
+    chunk_of: (S,) per sentence."""
+    score = scores.tolist()
     sent_of = np.searchsorted(sent_start, begin, side="right") - 1
     ents: list[list[Entity]] = [[] for _ in sent_start]
     for a, b, t, sc, k, c in zip(starts[begin].tolist(), ends[end - 1].tolist(), typ.tolist(),

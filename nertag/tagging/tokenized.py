@@ -21,7 +21,8 @@ import numpy as np
 
 from nertag.errors import NertagError
 from nertag.render import formats
-from nertag.tagging.chunks import apply_patterns, model_patterns
+from nertag.inference.calibration import Calibration, model_calibration
+from nertag.tagging.chunks import apply_patterns, model_min_score, model_patterns
 from nertag.text.tagged import Entity, TaggedChunk, TaggedSentence
 from nertag.text import tags as tagmod
 from nertag.text.conll import Sentence, iter_words
@@ -41,10 +42,11 @@ def tag_file(model, path: str, encoding: str = "utf-8", decoder: str | None = No
     offset = 0
     for batch, sizes in _document_batches(columns_checked(iter_words(path, encoding), path)):
         tags, conf = model.predict([s.words for s in batch], decoder=decoder, docs=sizes)
-        chunk = tagged_chunk(batch, tags, conf, offset)
+        chunk = tagged_chunk(batch, tags, conf, offset, model_calibration(model),
+                             model_min_score(model))
         if (rules := model_patterns(model)) is not None:  # entity patterns: tags follow
             apply_patterns(rules, [chunk])
-            tags = [s.tags for s in chunk.sentences]
+        tags = [s.tags for s in chunk.sentences]
         offset += len(chunk.text)
         yield batch, tags, chunk
 
@@ -97,18 +99,31 @@ def _document_batches(sentences: Iterator[Sentence]
         yield batch, sizes
 
 
-def tagged_chunk(sentences: list[Sentence], tags: list[list[str]], conf, offset: int = 0
+def tagged_chunk(sentences: list[Sentence], tags: list[list[str]], conf, offset: int = 0,
+                 calibration: Calibration | None = None, min_score: float | None = None
                  ) -> TaggedChunk:
     """Tagged sentences of words as a :class:`TaggedChunk` of rebuilt text, one sentence a
     line from ``offset``; an entity's score is the mean confidence of its tokens, as for
-    raw text."""
+    raw text, through ``calibration`` (if any); entities scored below ``min_score`` are
+    dropped, their tokens tagged O (before the text is rebuilt from the tags)."""
     lines, out, pos = [], [], offset
     for s, t, c in zip(sentences, tags, conf):
+        found = [(typ, i, j, float(np.mean(c[i:j]))) for typ, i, j in tagmod.get_entities(t)]
+        if calibration is not None and found:
+            found = [(typ, i, j, float(v)) for (typ, i, j, _), v in
+                     zip(found, calibration([c[i:j].sum(dtype=np.float64) / (j - i)
+                                             for _, i, j, _ in found]))]
+        if min_score and any(f[3] < min_score for f in found):
+            t = list(t)
+            for typ, i, j, v in found:
+                if v < min_score:
+                    t[i:j] = ["O"] * (j - i)
+            found = [f for f in found if f[3] >= min_score]
         text, spans = sentence_text(Sentence(s.words, t))
         starts = [pos + a for a, _ in spans]
         ends = [pos + b for _, b in spans]
-        ents = [Entity(starts[i], ends[j - 1], typ, text[spans[i][0]:spans[j - 1][1]],
-                       float(np.mean(c[i:j]))) for typ, i, j in tagmod.get_entities(t)]
+        ents = [Entity(starts[i], ends[j - 1], typ, text[spans[i][0]:spans[j - 1][1]], v)
+                for typ, i, j, v in found]
         out.append(TaggedSentence(starts[0] if starts else pos, ends[-1] if ends else pos,
                                   TokenSpans(list(s.words), starts, ends), list(t), ents))
         lines.append(text + "\n")

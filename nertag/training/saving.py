@@ -10,6 +10,9 @@ from pathlib import Path
 from nertag import modelio
 from nertag.config import Config
 from nertag.errors import NertagError
+from nertag.inference.calibration import CALIBRATION_FILE, Calibration
+from nertag.text.datasets import read_corpus
+from nertag.training.calibrate import describe, fit_on
 from nertag.training.checkpoint import TrainState
 from nertag.training.data import Emit
 from nertag.training.fit import Fitted
@@ -56,9 +59,30 @@ def save(out: Path, fitted: Fitted, commit: str | None, emit: Emit, *, force: bo
     prov = provenance(fitted.model.cfg, fitted.state, commit)
     if interrupted:
         prov["interrupted"] = True
+    calibration = dev_calibration(fitted, emit)
+    if calibration is not None:
+        prov["calibration"] = calibration.info
     modelio.save_model(out, fitted.model, fitted.history, force=force, provenance=prov,
-                       stage1_dir=stage1_dir)
+                       stage1_dir=stage1_dir, calibration=calibration)
     return write_report(out, emit) if report else None
+
+
+def dev_calibration(fitted: Fitted, emit: Emit) -> Calibration | None:
+    """The calibration of the model's entity scores on its dev set (None without a dev
+    set, or if the model finds no entities there); a ``note`` event gives the dev ECE
+    before and after it."""
+    data = fitted.model.cfg.data
+    if not fitted.has_dev or not data.dev:
+        return None
+    corpus = read_corpus(data.dev, data.format, data.encoding, data.tag_scheme)
+    try:
+        cal = fit_on(fitted.model, corpus, describe(data.dev)).calibration
+    except NertagError:  # no predicted entities: nothing to calibrate
+        return None
+    emit("note", {"message": f"entity scores calibrated on the dev set: expected calibration "
+                             f"error {cal.info['ece_before']:.4f} -> {cal.info['ece_after']:.4f}"
+                             f" ({cal.info['entities']} entities, {CALIBRATION_FILE})"})
+    return cal
 
 
 def write_report(out: Path, emit: Emit) -> Path | None:
