@@ -48,6 +48,12 @@ def command(
                                 help="list every wrong entity and the confusion table"),
     html_file: Optional[Path] = typer.Option(None, "--html", metavar="FILE",
                                              help="write the errors as an HTML page"),
+    types: Optional[str] = typer.Option(None, "--types", metavar="TYPE,...",
+                                        help="score only these entity types (the others, "
+                                             "predicted and gold, count as O)"),
+    show_reliability: bool = typer.Option(False, "--reliability",
+                                          help="print the reliability table of the entity "
+                                               "scores (count, mean score, accuracy per bin)"),
 ):
     """Score a model on a tagged file, exactly as the CoNLL-2003 scorer (conlleval) does.
 
@@ -57,18 +63,25 @@ def command(
     --errors and --html give each error's place as FILE:LINE, the line of the entity's
     first token (of its record, in JSONL).
 
+    Also printed: the expected calibration error of the entity scores (10 bins; an
+    entity is right if the data has it with the same type and tokens), calibrated if
+    the model has a calibration.json (see 'nertag calibrate --help').
+
     \b
     Examples:
       nertag evaluate default dev.conll
       nertag evaluate default dev.txt --decoder greedy --json
       nertag evaluate default dev.txt --errors            # what went wrong
       nertag evaluate my-model dev.jsonl --html errors.html
+      nertag evaluate adapted dev.txt --types PER,LOC,ORG,MISC   # the old four types
     """
     # here, not at the top: NumPy, rich and the model code would slow down `nertag --help`
     from rich.markup import escape  # a path is text, not markup: data[/x].conll
 
     from nertag.api import predict_file
+    from nertag.cli.calibration_report import ece_line, reliability_json, reliability_table
     from nertag.cli.tables import console, evaluation_table
+    from nertag.inference.calibration import entity_outcomes, reliability, table_ece
     from nertag.text.error_analysis import analyse, error_lines
     from nertag.text.scoring import evaluate as score
 
@@ -86,7 +99,14 @@ def command(
                   f"{escape(', '.join(p.model_types) or 'no entities')})", soft_wrap=True)
 
     gold = [s.tags for s in corpus.sentences]
+    if types is not None:
+        keep = _types(types, p.model_types)
+        gold, pred = _keep_types(gold, keep), _keep_types(pred, keep)
     ev = score(gold, pred)
+    raw, correct = entity_outcomes(gold, pred, p.conf)
+    table = reliability(raw if p.calibration is None else p.calibration(raw), correct)
+    which = "raw scores: the model has no calibration" if p.calibration is None else \
+        "calibrated scores"
     analysis = None
     if errors or html_file is not None:
         analysis = analyse(gold, pred)
@@ -105,6 +125,11 @@ def command(
                                analysis))
     if as_json:
         out = ev.as_dict()
+        out["calibration"] = {"ece": table_ece(table), "bins": len(table),
+                              "entities": int(len(raw)),
+                              "calibrated": p.calibration is not None}
+        if show_reliability:
+            out["calibration"]["reliability"] = reliability_json(table)
         if errors:
             from nertag.cli.error_report import errors_json
 
@@ -114,6 +139,9 @@ def command(
     out_console = console(stderr=False)
     out_console.print(evaluation_table(
         ev, title=f"{escape(str(data))} ({ev.n_sentences} sentences, {ev.n_tokens} tokens)"))
+    out_console.print(ece_line(table, which), soft_wrap=True)
+    if show_reliability:
+        out_console.print(reliability_table({"": table}))
     if errors:
         from nertag.cli.error_report import confusion_table, print_errors
 
@@ -121,3 +149,24 @@ def command(
         print_errors(out_console, analysis, words, locate)
     if html_file is not None:
         err.print(f"wrote {escape(str(html_file))}", soft_wrap=True)
+
+
+def _types(option: str, model_types: list[str]) -> set[str]:
+    """The entity types ``--types`` names (comma-separated), each one the model's."""
+    from nertag.errors import UsageError
+
+    names = [t.strip() for t in option.split(",") if t.strip()]
+    known = ", ".join(model_types) or "none"
+    if not names:
+        raise UsageError(f"--types: no entity type given; give some of the model's: {known}")
+    for t in names:
+        if t not in model_types:
+            raise UsageError(f"--types: {t!r} is not an entity type of the model; its types "
+                             f"are {known}")
+    return set(names)
+
+
+def _keep_types(tags: list[list[str]], keep: set[str]) -> list[list[str]]:
+    """BIO ``tags`` with the tags of every other entity type made O (the kept types'
+    entities are unchanged: conlleval's chunk rules end a chunk at a change of type)."""
+    return [[t if t == "O" or t[2:] in keep else "O" for t in sent] for sent in tags]

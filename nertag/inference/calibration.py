@@ -75,12 +75,14 @@ def reliability(scores, correct, bins: int = BINS) -> list[Bin]:
 def ece(scores, correct, bins: int = BINS) -> float:
     """Expected calibration error of entity ``scores`` (E,) against ``correct`` (E,):
     sum over bins of (share of entities) * |accuracy - mean score|; 0.0 for no entities."""
-    table = reliability(scores, correct, bins)
+    return table_ece(reliability(scores, correct, bins))
+
+
+def table_ece(table: Sequence[Bin]) -> float:
+    """The expected calibration error of a reliability table (0.0 for no entities)."""
     total = sum(r.count for r in table)
-    if total == 0:
-        return 0.0
     return float(sum(r.count / total * abs(r.accuracy - r.mean_score)
-                     for r in table if r.count))
+                     for r in table if r.count)) if total else 0.0
 
 
 def entity_outcomes(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], conf
