@@ -79,6 +79,17 @@ def load_setup(config: str | None = "default", train: str | None = None,
 
 
 # ---------------------------------------------------------------------------- training
+def _doc_codes(model, corpus) -> np.ndarray | None:
+    """A document-context model's codes of the corpus (its first stage's tags, as at
+    tagging time; training would jackknife them, which costs the same per step); None
+    for other models."""
+    if model.featurizer.doc_context is None:
+        return None
+    words = [w for s in corpus.sentences for w in s.words]
+    lengths = np.array([len(s.words) for s in corpus.sentences], dtype=np.int64)
+    return model.doc_codes(words, lengths, corpus.doc_sizes())
+
+
 def train_throughput(model, corpus, *, repeats: int = 5, seconds: float = 2.0,
                      warmup: float = 0.5, seed: int = 0) -> dict:
     """Training tokens/s with the hand backend, split into phases.
@@ -92,7 +103,7 @@ def train_throughput(model, corpus, *, repeats: int = 5, seconds: float = 2.0,
     """
     cfg, arch = model.cfg, model.arch
     tc = cfg.train
-    data = prepare(model, corpus)
+    data = prepare(model, corpus, _doc_codes(model, corpus))
     work = replace(model, params={k: v.copy() for k, v in model.params.items()})
     frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
     opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen)

@@ -50,7 +50,7 @@ def test_model(live, tagger):
     assert obj["labels"] == ["LOC", "MISC", "ORG", "PER"] == tagger.labels
     assert obj["decoder"] == "viterbi" and obj["name"] == "default"
     assert obj["recipe"]["model"]["head"] == "crf"  # config.yaml
-    assert 0.9 < obj["dev_scores"]["f1"] < 1 and "PER" in obj["dev_scores"]["per_type"]
+    assert obj["dev_scores"] is None  # the shipped model learned from dev: none to report
     assert "train" in obj["provenance"] and "dev_scores" not in obj["provenance"]
     assert obj["server"]["max_bytes"] == 1_000_000 and obj["server"]["max_texts"] == 1000
     assert obj["server"]["sentences"] == ["blank", "line", "auto"]
