@@ -27,8 +27,8 @@ from nertag.inference.decode import DECODERS
 from nertag.atomic import atomic_open
 from nertag.modelio import PATTERNS_FILE, load_model, model_path, sha256
 from nertag.render.formats import document_json
-from nertag.tagging.chunks import (group_chunks, iter_chunks, model_patterns, tag_chunks,
-                                   use_patterns)
+from nertag.tagging.chunks import (check_min_score, group_chunks, iter_chunks, model_patterns,
+                                   tag_chunks, use_min_score, use_patterns)
 from nertag.tagging.runtime import few_collections
 from nertag.text import sentences as sentence_modes
 from nertag.text.patterns import Patterns, patterns_from, read_patterns
@@ -175,21 +175,31 @@ class Tagger:
     model's own, as ``nertag tag --decoder``).  Each call takes ``sentences``: which line
     breaks end a sentence, as ``nertag tag --sentences``: ``"auto"`` (the default: line
     breaks of hard-wrapped prose do not, those of line-per-item text do), ``"line"``
-    (every one) or ``"blank"`` (only blank lines); see :mod:`nertag.text.sentences`."""
+    (every one) or ``"blank"`` (only blank lines); see :mod:`nertag.text.sentences`;
+    and ``min_score``: the model's entities scored below it are dropped (None: the
+    Tagger's :attr:`min_score`)."""
 
     def __init__(self, model: str | Path | None = None, decoder: str | None = None, *,
-                 patterns=None, pattern_mode: str | None = None):
-        _check_decoder(decoder, f"nertag.load({'' if model is None else repr(str(model))})")
+                 patterns=None, pattern_mode: str | None = None,
+                 min_score: float | None = None):
+        where = f"nertag.load({'' if model is None else repr(str(model))})"
+        _check_decoder(decoder, where)
+        check_min_score(min_score, f"{where}: min_score")
         path = model_path(model)
         digest = _manifest_digest(path)  # before loading: a later change is noticed
         self._setup(path.resolve(), digest, load_tagging_model(path, patterns, pattern_mode),
-                    decoder)
+                    decoder, min_score)
 
-    def _setup(self, path: Path, digest: str, model: "NerModel", decoder: str | None):
+    def _setup(self, path: Path, digest: str, model: "NerModel", decoder: str | None,
+               min_score: float | None = None):
         model.fast_inference = True
         self.path, self._digest, self._model = path, digest, model
         #: The decoder used when a call gives none (the model's own unless given).
         self.decoder: str = decoder or model.cfg.model.decoder
+        #: The model's entities scored below this are dropped when a call gives no
+        #: ``min_score`` (None: none are); the scores are calibrated if the model
+        #: directory has a ``calibration.json``.
+        self.min_score: float | None = check_min_score(min_score)
 
     @property
     def patterns(self) -> Patterns | None:
@@ -207,35 +217,44 @@ class Tagger:
         return sorted(own | set(rules.labels if rules is not None else ()))
 
     def __call__(self, text: str, *, decoder: str | None = None,
-                 sentences: str = sentence_modes.DEFAULT) -> Doc:
+                 sentences: str = sentence_modes.DEFAULT, min_score: float | None = None
+                 ) -> Doc:
         """Tag one text (any length); offsets in the Doc are offsets into ``text``."""
         _check_decoder(decoder, "tagger(text)")
         sentence_modes.check_mode(sentences, "tagger(text): sentences")
+        floor = self._floor(min_score, "tagger(text): min_score")
         return self._tag([_checked(text, "tagger(text)")], decoder or self.decoder,
-                         sentences)[0]
+                         sentences, floor)[0]
 
     def pipe(self, texts: Iterable[str], batch_size: int = 1000, *,
-             decoder: str | None = None, sentences: str = sentence_modes.DEFAULT
-             ) -> Iterator[Doc]:
+             decoder: str | None = None, sentences: str = sentence_modes.DEFAULT,
+             min_score: float | None = None) -> Iterator[Doc]:
         """Tag many texts, ``batch_size`` at a time in one model call: a generator of
         Docs in the order of ``texts`` (read lazily, one batch ahead)."""
         _check_decoder(decoder, "tagger.pipe()")
         sentence_modes.check_mode(sentences, "tagger.pipe(): sentences")
+        floor = self._floor(min_score, "tagger.pipe(): min_score")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise UsageError(f"tagger.pipe(): batch_size must be an integer >= 1, got "
                              f"{batch_size!r}")
         if isinstance(texts, str):
             raise TypeError("tagger.pipe() takes an iterable of texts, not one str; use "
                             "tagger(text) for one text")
-        return self._pipe(iter(texts), batch_size, decoder or self.decoder, sentences)
+        return self._pipe(iter(texts), batch_size, decoder or self.decoder, sentences, floor)
 
-    def _pipe(self, texts: Iterator[str], batch_size: int, decoder: str, sentences: str
-              ) -> Iterator[Doc]:
+    def _floor(self, min_score, where: str) -> float:
+        """The minimum entity score of a call (``min_score``, or the Tagger's; 0: none)."""
+        floor = check_min_score(min_score, where)
+        return (self.min_score or 0.0) if floor is None else floor
+
+    def _pipe(self, texts: Iterator[str], batch_size: int, decoder: str, sentences: str,
+              floor: float) -> Iterator[Doc]:
         for batch in iter(lambda: list(itertools.islice(texts, batch_size)), []):
             yield from self._tag([_checked(t, "tagger.pipe()") for t in batch], decoder,
-                                 sentences)
+                                 sentences, floor)
 
-    def _tag(self, texts: Sequence[str], decoder: str, sentences: str) -> list[Doc]:
+    def _tag(self, texts: Sequence[str], decoder: str, sentences: str, floor: float
+             ) -> list[Doc]:
         """The texts' chunks tagged together (model calls of about ``BATCH_CHARS``
         characters, as ``nertag tag``), then split back per text."""
         chunks = [[c for c in iter_chunks(io.StringIO(t, newline=""))] for t in texts]
@@ -245,28 +264,33 @@ class Tagger:
         with few_collections(), one_thread():  # (no full collection: ms per call)
             done = 0
             for group in group_chunks(c for cs in chunks for c in cs):
-                tagged.extend(tag_chunks(model, group, sentences,
-                                         text_of[done:done + len(group)], decoder=decoder))
+                tagged.extend(tag_chunks(model, group, sentences, text_of[done:done + len(group)],
+                                         decoder=decoder, min_score=floor))
                 done += len(group)
         ends = itertools.accumulate(len(cs) for cs in chunks)
         return [Doc(t, tagged[e - len(cs):e]) for t, cs, e in zip(texts, chunks, ends)]
 
     def __reduce__(self):
-        return _unpickle, (str(self.path), self.decoder, self._digest, self.patterns)
+        return _unpickle, (str(self.path), self.decoder, self._digest, self.patterns,
+                           self.min_score)
 
     def __repr__(self) -> str:
         rules = self.patterns
         extra = "" if rules is None else \
             f", patterns={rules.source!r} ({len(rules)}, mode {rules.mode!r})"
+        if self.min_score is not None:
+            extra += f", min_score={self.min_score!r}"
         return f"Tagger({str(self.path)!r}, decoder={self.decoder!r}{extra})"
 
 
 def load_tagging_model(path: str | Path, patterns=None, pattern_mode: str | None = None, *,
-                       verify: bool = True) -> "NerModel":
+                       verify: bool = True, min_score: float | None = None) -> "NerModel":
     """The model in directory ``path``, read-only, merging ``patterns`` in ``pattern_mode``
-    (as :func:`load` takes them; None, None: the directory's own, if any)."""
+    (as :func:`load` takes them; None, None: the directory's own, if any) and dropping
+    its entities scored below ``min_score`` (None: none)."""
     model = load_model(path, verify=verify, read_only=True)
     use_patterns(model, _patterns(patterns, pattern_mode, model_patterns(model)))
+    use_min_score(model, min_score)
     return model
 
 
@@ -320,8 +344,8 @@ def _checked(text, where: str) -> str:
     return text
 
 
-def _unpickle(path: str, decoder: str, digest: str, patterns: Patterns | None = None
-              ) -> Tagger:
+def _unpickle(path: str, decoder: str, digest: str, patterns: Patterns | None = None,
+              min_score: float | None = None) -> Tagger:
     """A pickled Tagger, reloaded from its model directory (which must be unchanged)."""
     if _manifest_digest(Path(path)) != digest:
         raise NertagError(f"unpickling a Tagger: {path}: the model directory is missing or "
@@ -332,15 +356,18 @@ def _unpickle(path: str, decoder: str, digest: str, patterns: Patterns | None = 
         _unpickled[key] = load_model(path, read_only=True)
         use_patterns(_unpickled[key], patterns)
     tagger = Tagger.__new__(Tagger)
-    tagger._setup(Path(path), digest, _unpickled[key], decoder)
+    tagger._setup(Path(path), digest, _unpickled[key], decoder, min_score)
     return tagger
 
 
 def load(model: str | Path | None = None, *, decoder: str | None = None, patterns=None,
-         pattern_mode: str | None = None) -> Tagger:
+         pattern_mode: str | None = None, min_score: float | None = None) -> Tagger:
     """The model in directory ``model`` (None or ``"default"``: the shipped one) as a
     :class:`Tagger`; ``patterns``: entity patterns merged with its entities instead of
     the directory's ``patterns.jsonl`` (a JSONL file's path or a list of pattern dicts,
     as spaCy's EntityRuler takes them; ``[]``: none), ``pattern_mode``: ``override`` (the
-    default), ``fill`` or ``patterns`` (:mod:`nertag.text.patterns`)."""
-    return Tagger(model, decoder, patterns=patterns, pattern_mode=pattern_mode)
+    default), ``fill`` or ``patterns`` (:mod:`nertag.text.patterns`); ``min_score``:
+    drop the model's entities scored below it, from 0 to 1 (calibrated scores if the
+    directory has a ``calibration.json``; a call may give its own)."""
+    return Tagger(model, decoder, patterns=patterns, pattern_mode=pattern_mode,
+                  min_score=min_score)

@@ -10,7 +10,7 @@ are imported inside the commands, so ``nertag --help`` starts quickly.
 from __future__ import annotations
 
 from nertag.cli import benchmark, evaluate, gradcheck, serve, tag, train
-from nertag.cli import convert, report
+from nertag.cli import calibrate, convert, report
 from nertag.cli.application import Command, create_app, set_threads
 
 __all__ = ["app", "main", "set_threads"]
@@ -27,6 +27,7 @@ COMMANDS = {
     "benchmark": (benchmark, "Measure training, inference and tagging speed"),
     "serve": (serve, "Serve the tagger over HTTP, with a page to try it"),
     "report": (report, "Write a model's training report page"),
+    "calibrate": (calibrate, "Calibrate a model's entity scores on a tagged file"),
 }
 for _name, (_module, _summary) in COMMANDS.items():
     app.command(_name, cls=Command, short_help=_summary)(_module.command)

@@ -46,6 +46,11 @@ PATTERN_MODE_OPTION = typer.Option(
     None, "--pattern-mode", help="override (the default: a match wins over the model's "
     "entities it overlaps), fill (the model wins), patterns (the matches alone)")
 
+#: ``--min-score`` of tag and serve (checked again by nertag.tagging.chunks.check_min_score).
+MIN_SCORE_OPTION = typer.Option(
+    None, "--min-score", min=0.0, max=1.0, metavar="X", help="drop the model's entities "
+    "scored below X, from 0 to 1 (calibrated scores if the model has a calibration.json)")
+
 
 def _take_debug(args: list[str]) -> tuple[bool, list[str]]:
     """Remove ``--debug`` from anywhere before a literal ``--``; was it there?"""

@@ -23,14 +23,16 @@ def _num(x: float, fmt: str) -> str:
 
 def reliability_table(tables: dict[str, list[Bin]], title: str = "reliability") -> Table:
     """One row per score bin: its range, then each table's count, mean score and
-    accuracy (``tables``: name → rows, e.g. ``before``/``after`` a calibration)."""
+    accuracy (``tables``: name → rows, e.g. ``before``/``after`` a calibration; with
+    several, a column of counts is headed by its table's name)."""
     t = Table(title=title, title_justify="left")
     t.add_column("score", justify="left")
     several = len(tables) > 1
     for name in tables:
-        pre = f"{name} " if several else ""
-        for col in ("entities", "mean score", "accuracy"):
-            t.add_column(pre + col, justify="right")
+        cols = (f"{name}\nentities", "\nscore", "\naccuracy") if several else \
+            ("entities", "mean score", "accuracy")
+        for col in cols:
+            t.add_column(col, justify="right")
     for k, row in enumerate(next(iter(tables.values()))):
         cells = [f"{row.low:.1f}–{row.high:.1f}"]
         for rows in tables.values():

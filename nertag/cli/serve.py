@@ -11,7 +11,8 @@ from typing import Optional
 
 import typer
 
-from nertag.cli.application import PATTERN_MODE_OPTION, PATTERNS_OPTION, PatternMode
+from nertag.cli.application import (MIN_SCORE_OPTION, PATTERN_MODE_OPTION, PATTERNS_OPTION,
+                                    PatternMode)
 from nertag.errors import NertagError
 
 #: Bounds of the request limits (a bigger request is better cut in several).
@@ -44,6 +45,7 @@ def command(
                                     help="log every request on standard error"),
     patterns: Optional[Path] = PATTERNS_OPTION,
     pattern_mode: Optional[PatternMode] = PATTERN_MODE_OPTION,
+    min_score: Optional[float] = MIN_SCORE_OPTION,
 ):
     """Serve the tagger over HTTP: POST /tag, GET /health, GET /model, and a page at /
     to try it.
@@ -54,15 +56,18 @@ def command(
       nertag serve --model my-model --workers 2 --port 9000
       curl -s localhost:8080/tag -H 'Content-Type: application/json' \\
            -d '{"text": "Laura Okafor flew to Geneva."}'
+
+    A request's "min_score" (0 to 1) replaces --min-score for it.
     """
     run_serve(model=model, host=host, port=port, workers=workers, max_bytes=max_bytes,
               max_texts=max_texts, timeout=timeout, access_log=access_log, patterns=patterns,
-              pattern_mode=pattern_mode and pattern_mode.value)
+              pattern_mode=pattern_mode and pattern_mode.value, min_score=min_score)
 
 
 def run_serve(*, model: Optional[str], host: str, port: int, workers: int, max_bytes: int,
               max_texts: int, timeout: float, access_log: bool,
-              patterns: Optional[Path] = None, pattern_mode: Optional[str] = None) -> None:
+              patterns: Optional[Path] = None, pattern_mode: Optional[str] = None,
+              min_score: Optional[float] = None) -> None:
     try:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
@@ -73,7 +78,8 @@ def run_serve(*, model: Optional[str], host: str, port: int, workers: int, max_b
 
     settings = Settings(model=None if model is None else str(model), max_bytes=max_bytes,
                         max_texts=max_texts, timeout=timeout, pattern_mode=pattern_mode,
-                        patterns=None if patterns is None else str(patterns.absolute()))
+                        patterns=None if patterns is None else str(patterns.absolute()),
+                        min_score=min_score)
     if not is_loopback(host):
         typer.echo(f"warning: listening on {host}, not only on this machine: anyone who can "
                    f"reach it can use the tagger (there is no authentication)", err=True)

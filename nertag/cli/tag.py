@@ -15,8 +15,8 @@ from typing import List, Optional
 import typer
 
 from nertag.atomic import atomic_open, scratch_dir
-from nertag.cli.application import (PATTERN_MODE_OPTION, PATTERNS_OPTION, Decoder,
-                                    PatternMode, refuse_overwriting_input)
+from nertag.cli.application import (MIN_SCORE_OPTION, PATTERN_MODE_OPTION, PATTERNS_OPTION,
+                                    Decoder, PatternMode, refuse_overwriting_input)
 from nertag.cli.tag_frame import Frame
 from nertag.errors import NertagError, UsageError
 from nertag.resources import default_model
@@ -93,6 +93,7 @@ def command(
                                   "line-per-item text from hard-wrapped prose; the default)"),
     patterns: Optional[Path] = PATTERNS_OPTION,
     pattern_mode: Optional[PatternMode] = PATTERN_MODE_OPTION,
+    min_score: Optional[float] = MIN_SCORE_OPTION,
 ):
     """Tag raw text (or CoNLL columns) with a trained model.
 
@@ -104,6 +105,7 @@ def command(
       nertag tag news/*.txt --engine dask --scheduler tcp://10.0.0.5:8786 -o news.jsonl
       nertag tag headlines.txt --sentences line -f jsonl
       nertag tag wrapped-book.txt --sentences blank
+      nertag tag news.txt --min-score 0.8 -f jsonl     # entities right 80% of the time
     """
     if not inputs:
         raise UsageError("give one or more input files, or - for standard input "
@@ -112,7 +114,7 @@ def command(
             tokenized=tokenized, model_dir=model, encoding=encoding, jobs=jobs,
             decoder=decoder and decoder.value, engine=engine.value, scheduler=scheduler,
             workers=workers, sentences=sentences and sentences.value, patterns=patterns,
-            pattern_mode=pattern_mode and pattern_mode.value)
+            pattern_mode=pattern_mode and pattern_mode.value, min_score=min_score)
 
 
 def _broken_pipe() -> None:
@@ -184,7 +186,8 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
             tokenized: bool, model_dir: str | None, encoding: str, jobs: int,
             decoder: str | None, engine: str = "local", scheduler: str | None = None,
             workers: int | None = None, sentences: str | None = None,
-            patterns: Path | None = None, pattern_mode: str | None = None) -> None:
+            patterns: Path | None = None, pattern_mode: str | None = None,
+            min_score: float | None = None) -> None:
     # BLAS threads are set (one by default) by the CLI's --threads before NumPy loads
     # (app.set_threads); parallelism comes from --jobs processes.
     # NumPy asks for transparent huge pages for big arrays; here the kernel then compacts
@@ -194,11 +197,15 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     from nertag.api.tagger import load_tagging_model  # lazy: NumPy (0.2 s)
     from nertag.modelio import model_path as resolve_model
     from nertag.tagging import runtime
-    from nertag.tagging.chunks import model_patterns
+    from nertag.tagging.chunks import check_min_score, model_patterns
     from nertag.text.tags import label_codes
 
     _check_engine(engine, scheduler, workers, inputs=inputs, fmt=fmt, per=per,
                   tokenized=tokenized, jobs=jobs, patterns=patterns, pattern_mode=pattern_mode)
+    check_min_score(min_score, "--min-score")
+    if engine == "dask" and min_score is not None:
+        raise UsageError("--min-score is not available with --engine dask; filter the jsonl "
+                         "output by its scores")
     if tokenized and sentences is not None:
         raise UsageError("--sentences splits raw text; --tokenized input is already in "
                          "sentences (one word a line, a blank line after each)")
@@ -223,7 +230,7 @@ def run_tag(*, inputs: list[str], output: Path | None, fmt: str | None, per: str
     model_path = resolve_model(model_dir)
     if model_path == default_model() and not model_path.exists():
         raise NertagError(f"no default model found at {model_path}; give --model DIR")
-    model = load_tagging_model(model_path, patterns, pattern_mode)
+    model = load_tagging_model(model_path, patterns, pattern_mode, min_score=min_score)
     model.fast_inference = True
     if output is not None:
         sink = atomic_open(output, "w", newline="")
@@ -276,7 +283,8 @@ def _tag_local(model, model_path, inputs, out, frame, *, fmt, per, encoding, job
     if jobs > 1:
         out.flush()  # a forked worker must not inherit unwritten output
         pool = runtime.start_pool(model, jobs, reload=functools.partial(
-            load_tagging_model, model_path, chunks.model_patterns(model), verify=False))
+            load_tagging_model, model_path, chunks.model_patterns(model), verify=False,
+            min_score=chunks.model_min_score(model)))
     finished = False
     try:
         for name in inputs:

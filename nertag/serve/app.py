@@ -55,10 +55,12 @@ class Settings:
     workers: int = 1                # worker processes sharing the listening socket
     patterns: Optional[str] = None  # entity patterns file (None: the model directory's)
     pattern_mode: Optional[str] = None  # override, fill or patterns (None: override)
+    min_score: Optional[float] = None  # entities scored below it left out (None: none)
 
     def load(self) -> Tagger:
         """The Tagger these settings describe."""
-        return load(self.model, patterns=self.patterns, pattern_mode=self.pattern_mode)
+        return load(self.model, patterns=self.patterns, pattern_mode=self.pattern_mode,
+                    min_score=self.min_score)
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -182,7 +184,8 @@ def create_app(tagger: Tagger | None = None, settings: Settings = Settings()) ->
     info = model_info(tagger)
     info["server"] = {"nertag_version": __version__, "max_bytes": settings.max_bytes,
                       "max_texts": settings.max_texts, "timeout": settings.timeout,
-                      "decoders": list(DECODERS), "sentences": list(runner.modes)}
+                      "decoders": list(DECODERS), "sentences": list(runner.modes),
+                      "min_score": tagger.min_score}
     page = page_html(tagger.labels, info["name"], tagger.decoder).encode("utf-8")
     files = {name: static_file(name) for name in ("page.js", "page.css")}
 

@@ -147,10 +147,10 @@ class TagRunner:
         return out
 
     def _tag_together(self, batch: list[_Job]) -> list[bytes]:
-        decoder, sentences = batch[0].request.options
+        decoder, sentences, min_score = batch[0].request.options
         texts = [t for job in batch for t in job.request.texts]
         docs = list(self.tagger.pipe(texts, batch_size=max(len(texts), 1), decoder=decoder,
-                                     sentences=sentences))
+                                     sentences=sentences, min_score=min_score))
         self.calls += 1
         self.requests += len(batch)
         out, i = [], 0

@@ -3,8 +3,10 @@
 Request: a JSON object with ``text`` (one string) or ``texts`` (a list of strings),
 and optionally ``sentences`` (which line breaks end a sentence: ``auto``, the default,
 ``line`` or ``blank``, as ``nertag tag --sentences``; see :data:`SENTENCE_MODES`),
-``decoder`` (``greedy``, ``constrained``, ``viterbi``, or null for the model's own) and
-``tokens`` (false: leave the tokens out of the response).
+``decoder`` (``greedy``, ``constrained``, ``viterbi``, or null for the model's own),
+``tokens`` (false: leave the tokens out of the response) and ``min_score`` (a number
+from 0 to 1: leave out the entities scored below it, as ``nertag tag --min-score``;
+null: the server's ``--min-score``).
 
 Response: ``{"docs": [{"sentences": [S, ...]}, ...]}``, one doc per input text in
 order, where each ``S`` is the object ``nertag tag -f jsonl`` writes for one sentence
@@ -28,7 +30,7 @@ from nertag.text.sentences import DEFAULT as DEFAULT_SENTENCES, MODES
 #: a capital and at every blank line, and at line breaks: ``blank`` none, ``line`` every
 #: one, ``auto`` (the default) those of line-per-item text, not those of hard-wrapped prose.
 SENTENCE_MODES = MODES
-FIELDS = ("text", "texts", "sentences", "decoder", "tokens")
+FIELDS = ("text", "texts", "sentences", "decoder", "tokens", "min_score")
 EXAMPLE = '{"text": "Laura Okafor flew to Geneva."}'
 
 
@@ -47,11 +49,12 @@ class TagRequest:
     decoder: str | None = None
     sentences: str = DEFAULT_SENTENCES
     tokens: bool = False
+    min_score: float | None = None  # None: the Tagger's
 
     @property
     def options(self) -> tuple:
         """What must be equal for two requests to be tagged in one model call."""
-        return self.decoder, self.sentences
+        return self.decoder, self.sentences, self.min_score
 
 
 def check_content_type(header: str | None) -> None:
@@ -116,7 +119,15 @@ def parse_tag_request(body: bytes, *, max_texts: int, decoders: Sequence[str],
     tokens = obj.get("tokens", False)
     if not isinstance(tokens, bool):
         raise ApiError(422, f"field 'tokens' must be true or false, got {json_type(tokens)}")
-    return TagRequest(texts, decoder, sentences, tokens)
+    min_score = obj.get("min_score")
+    if min_score is not None:
+        number = isinstance(min_score, (int, float)) and not isinstance(min_score, bool)
+        if not number or not 0 <= min_score <= 1:
+            got = min_score if number else json_type(min_score)
+            raise ApiError(422, f"field 'min_score' must be a number from 0 to 1 (or null for "
+                                f"the server's), got {got}")
+    return TagRequest(texts, decoder, sentences, tokens,
+                      None if min_score is None else float(min_score))
 
 
 def _string(value, field: str) -> str:

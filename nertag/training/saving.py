@@ -49,7 +49,19 @@ def provenance(cfg: Config, state: TrainState, commit: str | None = None) -> dic
                 datetime.timezone.utc).isoformat(timespec="seconds"),
             "best_epoch": state.best_epoch, "epochs_run": len(state.history),
             "training_seconds": round(sum(r["seconds"] for r in state.history), 1),
-            "dev_scores": best.get("dev")}
+            "dev_scores": best.get("dev")} | _continued(cfg, describe)
+
+
+def _continued(cfg: Config, describe) -> dict:
+    """A run continuing a base model (``train.base``): the base (its manifest's SHA-256)
+    and the rehearsal used."""
+    tc = cfg.train
+    if not tc.base:
+        return {}
+    return {"base": {"path": tc.base, "manifest_sha256": modelio.sha256(
+                Path(tc.base) / "manifest.json")},
+            "rehearsal": {"file": describe(tc.rehearse), "ratio": tc.rehearse_ratio,
+                          "pseudo": tc.pseudo_rehearse}}
 
 
 def save(out: Path, fitted: Fitted, commit: str | None, emit: Emit, *, force: bool,
@@ -69,7 +81,7 @@ def save(out: Path, fitted: Fitted, commit: str | None, emit: Emit, *, force: bo
 
 def dev_calibration(fitted: Fitted, emit: Emit) -> Calibration | None:
     """The calibration of the model's entity scores on its dev set (None without a dev
-    set, or if the model finds no entities there); a ``note`` event gives the dev ECE
+    set, or if the model finds no entities there); a ``stage`` event gives the dev ECE
     before and after it."""
     data = fitted.model.cfg.data
     if not fitted.has_dev or not data.dev:
@@ -79,7 +91,7 @@ def dev_calibration(fitted: Fitted, emit: Emit) -> Calibration | None:
         cal = fit_on(fitted.model, corpus, describe(data.dev)).calibration
     except NertagError:  # no predicted entities: nothing to calibrate
         return None
-    emit("note", {"message": f"entity scores calibrated on the dev set: expected calibration "
+    emit("stage", {"message": f"entity scores calibrated on the dev set: expected calibration "
                              f"error {cal.info['ece_before']:.4f} -> {cal.info['ece_after']:.4f}"
                              f" ({cal.info['entities']} entities, {CALIBRATION_FILE})"})
     return cal

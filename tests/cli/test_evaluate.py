@@ -91,6 +91,8 @@ def test_cli_evaluate_json_equals_seqeval(trained, dev):
     result = CliRunner().invoke(app, ["evaluate", str(out), str(sample_dev()), "--json"])
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
+    calibration = got.pop("calibration")  # (the entity scores' ECE: tests/cli/test_calibrate.py)
+    assert calibration["calibrated"] is True and calibration["bins"] == 10
     gold = [s.tags for s in dev.sentences]
     pred, _ = modelio.load_model(out).predict([s.words for s in dev.sentences])
     p, r, f, report = seqeval_scores(gold, pred)
