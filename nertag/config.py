@@ -121,6 +121,14 @@ class TrainConfig:
                                              "models, each trained without one part")
     doc_first_hidden: int = _f(0, lo=0, hi=100000, help="with features.doc_context: the "
                                "first-stage models' hidden size (0 = model.hidden)")
+    base: str | None = _f(None, help="continue this trained model (nertag train --from): its "
+                                     "config, vocabulary and weights, with new types added")
+    rehearse: str | None = _f(None, help="with a base model: a file of its own training data, a "
+                                         "share of which is mixed into every epoch")
+    rehearse_ratio: float = _f(1.0, gt=0, hi=100.0, help="with train.rehearse: sentences drawn "
+                               "each epoch per training sentence (> 0)")
+    pseudo_rehearse: bool = _f(True, help="with a base model: its own entities of the types the "
+                                          "training data does not annotate are added to the gold")
     seed: int = _f(1, lo=0, help="random seed")
     dtype: str = _f("float32", choices=["float32", "float64"], help="floating-point type")
 
@@ -132,6 +140,12 @@ class SaveConfig:  # how the model directory stores the model (the training is t
 
 
 @dataclass
+class LabelsConfig:
+    map: dict[str, str] = _f({}, help="entity types renamed as the data files are read, e.g. "
+                                      "{person: PER}")
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
@@ -139,6 +153,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     save: SaveConfig = field(default_factory=SaveConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -164,7 +179,7 @@ def from_dict(raw: Any, src: str = "config") -> Config:
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         raise UsageError(f"{src}: a config must be a mapping of sections (data, features, "
-                         f"embeddings, model, train, save), got {type(raw).__name__}")
+                         f"embeddings, model, train, save, labels), got {type(raw).__name__}")
     cfg = Config()
     sections = {f.name: f for f in dataclasses.fields(Config)}
     for sec_name, sec_raw in raw.items():
@@ -237,13 +252,14 @@ def check_data_files(cfg: Config, train: str | Path | None = None,
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
-    """``'model.hidden=300'`` -> (['model', 'hidden'], 300); the value is YAML."""
+    """``'model.hidden=300'`` -> (['model', 'hidden'], 300); the value is YAML.  A key
+    of three parts names an entry of a mapping: ``labels.map.person=PER``."""
     if not isinstance(item, str) or "=" not in item:
         raise UsageError(f"{OVERRIDES} {item!r}: expected 'SECTION.KEY=VALUE', e.g. "
                          f"'model.hidden=300'", inputs=("overrides",))
     key, _, text = item.partition("=")
     parts = key.strip().split(".")
-    if len(parts) != 2 or not all(parts):
+    if len(parts) not in (2, 3) or not all(parts):  # (3: an entry of a mapping, labels.map.X)
         raise UsageError(f"{OVERRIDES} {item!r}: the key must be SECTION.KEY, e.g. "
                          f"model.hidden", inputs=("overrides",))
     try:
@@ -306,15 +322,27 @@ def apply_overrides(cfg: Config, overrides: list[str] = ()) -> Config:
     raw = cfg.to_dict()
     try:
         for item in overrides:
-            (sec, key), value = parse_override(item)
+            (sec, key, *entry), value = parse_override(item)
             if sec not in raw:
                 raise _unknown_key(sec, list(raw), OVERRIDES, "")
             if key not in raw[sec]:
                 raise _unknown_key(key, list(raw[sec]), OVERRIDES, f"{sec}.")
-            raw[sec][key] = value
+            set_entry(raw[sec], key, entry, value, f"{OVERRIDES}: '{sec}.")
         return from_dict(raw, src=OVERRIDES)
     except UsageError as e:  # the command line names its option
         raise UsageError(e.message, inputs=("overrides",)) from None
+
+
+def set_entry(section: dict, key: str, entry: list[str], value: Any, where: str) -> None:
+    """``section[key] = value``, or with ``entry`` ([name]) ``section[key][name] = value``
+    (a mapping's entry: ``labels.map.person``); ``where`` starts an error: ``"SRC: 'SEC."``."""
+    if not entry:
+        section[key] = value
+    elif isinstance(section[key], dict):
+        section[key] = dict(section[key], **{entry[0]: value})
+    else:
+        raise UsageError(f"{where}{key}.{entry[0]}': not a key of a mapping; set it as "
+                         f"{where[where.index(chr(39)):]}{key}=VALUE'")
 
 
 def dump_config(cfg: Config) -> str:

@@ -17,8 +17,8 @@ from nertag.errors import UsageError
 def _f(default, *, lo=None, gt=None, hi=None, choices=None, help=""):
     """A schema field with its range (lo <= value, gt < value, value <= hi) or choices."""
     meta = {"lo": lo, "gt": gt, "hi": hi, "choices": choices, "help": help}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -39,6 +39,11 @@ def _check_value(key: str, value: Any, tp, meta: dict, src: str) -> Any:
         if not isinstance(value, list):
             raise UsageError(bad.format(f"a list of {_type_name(args[0])}"))
         return [_check_value(f"{key}[{i}]", v, args[0], {"lo": 1}, src) for i, v in enumerate(value)]
+    if origin is dict:  # (labels.map: names of entity types, e.g. {person: PER})
+        if not isinstance(value, dict) or not all(
+                isinstance(v, str) and v.strip() for kv in value.items() for v in kv):
+            raise UsageError(bad.format("a mapping of names to names, e.g. {person: PER}"))
+        return {k.strip(): v.strip() for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
             raise UsageError(bad.format("true or false"))

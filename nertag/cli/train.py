@@ -42,6 +42,9 @@ def command(
     force: bool = typer.Option(False, "--force", help="replace an existing --output directory"),
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="DIR",
                                           help="continue an interrupted run in DIR"),
+    base: Optional[Path] = typer.Option(None, "--from", metavar="MODEL",
+                                        help="continue a trained model on --train (new words "
+                                             "and entity types added; see docs/adapt.md)"),
     show_grad_norms: bool = typer.Option(False, "--show-grad-norms",
                                          help="print gradient norms per epoch"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
@@ -55,24 +58,41 @@ def command(
     Examples:
       nertag train -c conll2003 -o models/conll2003
       nertag train --set train.epochs=3 --set model.hidden=50 -o runs/small
+      nertag train --from models/default --train mine.conll --dev mine-dev.conll -o runs/mine
     """
     if resume is not None and (config or train_file or dev_file or overrides or output
-                               or seed is not None or embeddings is not None):
-        raise UsageError("--resume continues a run with its saved config; do not combine it with "
-                         "--config, --train, --dev, --set, --seed, --embeddings or --output")
+                               or seed is not None or embeddings is not None or base):
+        raise UsageError("--resume continues a run with its saved config (a run started with "
+                         "--from too); do not combine it with --from, --config, --train, "
+                         "--dev, --set, --seed, --embeddings or --output")
     if show_config:
-        from nertag.config import config_yaml, load_config
+        from nertag.config import config_yaml
 
         extra = [f"train.seed={seed}"] * (seed is not None) + \
             [f"embeddings.path={embeddings}"] * (embeddings is not None)
-        typer.echo(config_yaml(load_config(config, list(overrides) + extra)), nl=False)
+        typer.echo(config_yaml(_config(config, list(overrides) + extra, base)), nl=False)
         return
     from nertag.cli.tables import console
 
     run_train(config=config, train_file=train_file, dev_file=dev_file, output=output,
               overrides=list(overrides), seed=seed, embeddings=embeddings, backend=backend.value,
               force=force, resume=resume, show_grad_norms=show_grad_norms, quiet=quiet,
-              console=console())
+              console=console(), base=base)
+
+
+def _config(config, overrides: list[str], base):
+    """The run's config: ``-c`` (default: ``default``) with the overrides; with ``--from``,
+    the base model's (or ``-c``, if its features and architecture are the base's)."""
+    from nertag.config import load_config, resolve_config_path
+
+    if base is None:
+        return load_config(config, overrides)
+    from nertag.training.adapt import adapt_config
+
+    if config is None:
+        return adapt_config(base, None, overrides)
+    return adapt_config(base, load_config(config, overrides),
+                        src=str(resolve_config_path(config)))
 
 
 class _Stopper:
@@ -187,14 +207,14 @@ def _with_options(e: NertagError, out: Path) -> NertagError:
 
 
 def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddings, backend,
-              force, resume, show_grad_norms, quiet, console):
+              force, resume, show_grad_norms, quiet, console, base=None):
     """Train and print: progress (unless ``quiet``), one line per epoch and the history
     table (unless ``quiet``), and always warnings and the final result lines."""
     from rich.markup import escape
 
     from nertag.api.runs import default_output
     from nertag.cli.tables import grad_norm_tables, history_table
-    from nertag.config import apply_overrides, check_data_files, load_config
+    from nertag.config import check_data_files
     from nertag.training import checkpoint as ckpt
     from nertag.training.loop import train
     from nertag.training.two_stage import FirstStageStopped
@@ -206,13 +226,12 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
             raise _with_options(e, resume) from None
         output = resume
     else:
-        cfg = load_config(config, overrides)
         extra = []
         if seed is not None:
             extra.append(f"train.seed={seed}")
         if embeddings is not None:
             extra.append(f"embeddings.path={embeddings}")
-        cfg = apply_overrides(cfg, extra)
+        cfg = _config(config, overrides + extra, base)
         check_data_files(cfg, train_file, dev_file)
         if output is None:
             output = default_output()

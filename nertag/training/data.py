@@ -61,7 +61,8 @@ def check_inputs(cfg: Config) -> None:
     ``embeddings.path``, ``features.gazetteer``): a bad one is an error now, before
     anything is written or minutes are spent."""
     for path, what in ((cfg.data.train, "data file"), (cfg.data.dev, "data file"),
-                       (cfg.embeddings.path, "embeddings file (embeddings.path)")):
+                       (cfg.embeddings.path, "embeddings file (embeddings.path)"),
+                       (cfg.train.rehearse, "rehearsal file (train.rehearse)")):
         if path:
             open_checked(path, what).close()
     gazetteer_path(cfg)
@@ -80,9 +81,21 @@ def read_corpora(cfg: Config, emit: Emit) -> tuple[Corpus, Corpus | None]:
                                  f"the model will only ever predict O"})
     dev_c = read_corpus(data.dev, data.format, data.encoding, data.tag_scheme) \
         if data.dev else None
+    for corpus in (train_c, dev_c):
+        map_types(corpus, cfg.labels.map)
     for note in train_c.notes + (dev_c.notes if dev_c else []):
         emit("warn", {"message": note})
     return train_c, dev_c
+
+
+def map_types(corpus: Corpus | None, mapping: dict[str, str]) -> None:
+    """Rename the entity types of a corpus's (BIO) tags in place as ``labels.map`` says
+    (``{person: PER}``: B-person becomes B-PER); types it does not name stay."""
+    if corpus is None or not mapping:
+        return
+    for s in corpus.sentences:
+        s.tags = [t if t == "O" or t[2:] not in mapping else f"{t[:2]}{mapping[t[2:]]}"
+                  for t in s.tags]
 
 
 def prepare(model: NerModel, corpus: Corpus, doc_codes: np.ndarray | None = None) -> TrainData:

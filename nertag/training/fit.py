@@ -31,6 +31,7 @@ from nertag.training.checkpoint import RunError, TrainState, _braced
 from nertag.training.data import (Emit, TrainData, batches, build_model, drop_gazetteer_matches,
                                   evaluate_model, n_batches, prepare)
 from nertag.training.diagnostics import sample_rows, saturation
+from nertag.training.rehearsal import Rehearsal
 from nertag.training.step import Diverged, train_step
 
 EXPLODE, VANISH = 1e3, 1e-7
@@ -84,7 +85,8 @@ def _ignore(event: str, info: dict) -> None:
 def fit(cfg: Config, train: Corpus, dev: Corpus | None = None, *,
         train_codes: np.ndarray | None = None, dev_codes: np.ndarray | None = None,
         checkpoint: Path | None = None, resume: bool = False, backend: str = "hand",
-        should_stop: Callable[[], bool] = _never, emit: Emit = _ignore) -> Fitted:
+        should_stop: Callable[[], bool] = _never, emit: Emit = _ignore,
+        model: NerModel | None = None, rehearsal: Rehearsal | None = None) -> Fitted:
     """Train one model of ``cfg`` on ``train``, scoring every epoch on ``dev``; return the
     best epoch.
 
@@ -92,31 +94,43 @@ def fit(cfg: Config, train: Corpus, dev: Corpus | None = None, *,
     codes (``features.doc_context``, :mod:`nertag.training.two_stage`). ``checkpoint``:
     the model directory whose ``.partial/`` keeps the checkpoints (None: none kept);
     ``resume`` continues from the latest one (in its ``backend``, not ``backend``).
+    ``model``: the model to start from (continuing a base model: :mod:`nertag.training.adapt`;
+    its parameters are trained in place), else one built fresh from ``cfg``;
+    ``rehearsal``: sentences mixed into each epoch (:mod:`nertag.training.rehearsal`).
     Raises :class:`Stopped` when ``should_stop()`` turns true before the last epoch ends,
     and :class:`TrainingDiverged`.
     """
-    model = build_model(cfg, train)
+    model = build_model(cfg, train) if model is None else model
+    if rehearsal is not None:  # the user's sentences, then every sentence any epoch draws
+        train, train_codes, rehearsal = rehearsal.joined(train, train_codes)
     data = prepare(model, train, train_codes)
     scored = prepare(model, dev, dev_codes) if dev is not None and dev.sentences else None
-    return _Trainer(cfg, model, data, scored, checkpoint, backend, emit).run(resume,
-                                                                              should_stop)
+    return _Trainer(cfg, model, data, scored, checkpoint, backend, emit,
+                    rehearsal).run(resume, should_stop)
 
 
 class _Trainer:
     """The state of one :func:`fit` between its epochs and batches."""
 
     def __init__(self, cfg: Config, model: NerModel, data: TrainData, dev: TrainData | None,
-                 checkpoint: Path | None, backend: str, emit: Emit):
+                 checkpoint: Path | None, backend: str, emit: Emit,
+                 rehearsal: Rehearsal | None = None):
         tc = cfg.train
         self.cfg, self.model, self.data, self.dev = cfg, model, data, dev
+        self.rehearsal = rehearsal  # (data then holds the user's sentences and the drawn ones)
         self.checkpoint, self.emit = checkpoint, emit
         frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
         self.opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen)
         self.state = TrainState(lr=tc.lr, backend=backend)
         self.best = {k: v.copy() for k, v in model.params.items()}
-        self.batches = n_batches(data, cfg.model.head, tc.batch_size)
+        self.batches = n_batches(self._epoch_data(1), cfg.model.head, tc.batch_size)
         probe = (dev or data).X  # saturation: a fixed sample of dev (else training) windows
         self.probe = probe[sample_rows(len(probe))]
+
+    def _epoch_data(self, epoch: int) -> TrainData:
+        """What epoch ``epoch`` trains on: all the data, or with rehearsal the user's
+        sentences and that epoch's draw."""
+        return self.data if self.rehearsal is None else self.rehearsal.epoch(self.data, epoch)
 
     def fitted(self) -> Fitted:
         return Fitted(dataclasses.replace(self.model, params=self.best), self.state,
@@ -130,7 +144,8 @@ class _Trainer:
                                           f"batch {self.state.batch}"})
         state = self.state
         self.emit("start", {"train": self.cfg.data.train, "dev": self.cfg.data.dev,
-                            "tokens": len(self.data.y), "sentences": len(self.data.lengths),
+                            "tokens": len(self._epoch_data(state.epoch).y),
+                            "sentences": len(self._epoch_data(state.epoch).lengths),
                             "epochs": tc.epochs, "labels": self.model.labels,
                             "params": int(sum(v.size for v in self.model.params.values())),
                             "start_epoch": state.epoch, "start_batch": state.batch,
@@ -152,7 +167,7 @@ class _Trainer:
     def _train_epoch(self, epoch: int, should_stop: Callable[[], bool]) -> None:
         """The rest of epoch ``epoch`` from batch ``state.batch`` on; stopped after a batch
         that is not its last: a checkpoint, then :class:`Stopped`."""
-        cfg, tc, state, data = self.cfg, self.cfg.train, self.state, self.data
+        cfg, tc, state, data = self.cfg, self.cfg.train, self.state, self._epoch_data(epoch)
         rng = np.random.default_rng([tc.seed, epoch])
         epoch_batches = batches(data, cfg.model.head, tc.batch_size, rng)
         drop_gazetteer_matches(self.model, data, tc.gazetteer_dropout, tc.seed, epoch)

@@ -19,6 +19,7 @@ from typing import Callable
 
 from nertag import modelio
 from nertag.config import Config
+from nertag.errors import NertagError
 from nertag.text.conll import Corpus
 from nertag.training import checkpoint as ckpt
 from nertag.training.data import (Emit, TrainData, batches, build_model, check_inputs,  # noqa: F401
@@ -26,6 +27,7 @@ from nertag.training.data import (Emit, TrainData, batches, build_model, check_i
                                   resolve_data, with_data)
 from nertag.training.fit import AVERAGE_EVERY, Fitted, Stopped, fit  # noqa: F401
 from nertag.training.saving import git_commit, provenance, save, write_report  # noqa: F401
+from nertag.training.adapt import Adaptation, prepare_adaptation
 from nertag.training.two_stage import Stage1, first_stage, stages_dir
 
 Callback = Callable[[str, dict], None]
@@ -58,22 +60,28 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
     :class:`~nertag.training.two_stage.FirstStageStopped` and keeps nothing.
     """
     emit = callback or _ignore
+    if cfg.train.base and not (train_path or cfg.data.train):
+        raise NertagError(f"continuing the model {cfg.train.base} ('train.base') needs your "
+                          f"training data: give a training file", exit_code=2,
+                          inputs=("train_file", "train"))
     commit = git_commit()  # the code that trains, taken now (the tree may change later)
     cfg = with_data(cfg, train_path, dev_path)
     check_inputs(cfg)
     out = Path(output) if output is not None else None
     if out is not None and not resume:
         _clear_output(out, force)
-    corpora = read_corpora(cfg, emit)
+    start = prepare_adaptation(cfg, emit) if cfg.train.base else None  # (--from MODEL)
+    corpora = read_corpora(cfg, emit) if start is None else (start.train, start.dev)
     run = dict(commit=commit, emit=emit, backend=backend, should_stop=should_stop,
-               force=force, report=report)
+               force=force, report=report, start=start)
     if not cfg.features.doc_context:
         return _train_one(cfg, corpora, out, resume=resume, **run)
     work = out if out is not None else Path(tempfile.mkdtemp()) / "model"
     stages = stages_dir(work)
     try:
         stage1 = first_stage(cfg, *corpora, stages, resume=resume, backend=backend,
-                             commit=commit, should_stop=should_stop, emit=emit)
+                             commit=commit, should_stop=should_stop, emit=emit,
+                             **(start.first_stage() if start is not None else {}))
         return _train_one(cfg, corpora, out, resume=resume and ckpt.exists(work),
                           stage1=stage1, **run)
     finally:  # the first models stay only for a checkpoint of the second to resume with
@@ -94,16 +102,18 @@ def _clear_output(out: Path, force: bool) -> None:
 
 def _train_one(cfg: Config, corpora: tuple[Corpus, Corpus | None], out: Path | None, *,
                commit: str | None, emit: Emit, backend: str, should_stop: Callable[[], bool],
-               force: bool, report: bool, resume: bool, stage1: Stage1 | None = None):
-    """Fit one model (the second, after ``stage1``) and save it to ``out``; return
-    ``(model, history)``."""
+               force: bool, report: bool, resume: bool, stage1: Stage1 | None = None,
+               start: Adaptation | None = None):
+    """Fit one model (the second, after ``stage1``; continuing a base model: from
+    ``start``) and save it to ``out``; return ``(model, history)``."""
     train_c, dev_c = corpora
     stage1_dir = stage1.path if stage1 is not None else None
     try:
         fitted = fit(cfg, train_c, dev_c, checkpoint=out, resume=resume, backend=backend,
                      should_stop=should_stop, emit=emit,
                      train_codes=stage1.train_codes if stage1 is not None else None,
-                     dev_codes=stage1.dev_codes if stage1 is not None else None)
+                     dev_codes=stage1.dev_codes if stage1 is not None else None,
+                     **(start.second_stage(stage1) if start is not None else {}))
     except Stopped as stop:
         raise _interrupted(stop, out, commit, emit, report, stage1_dir) from None
     if stage1 is not None:

@@ -48,6 +48,7 @@ from nertag.text.conll import Corpus
 from nertag.text.doc_context import document_parts
 from nertag.training.data import Emit
 from nertag.training.fit import Stopped, fit
+from nertag.training.rehearsal import Rehearsal
 from nertag.training.saving import save
 
 
@@ -109,6 +110,8 @@ class _Job:
     out: Path
     backend: str
     commit: str | None
+    init: NerModel | None = None          # continuing a model: its first stage, grown
+    rehearsal: Rehearsal | None = None    # sentences mixed into each epoch
 
 
 #: The first-stage jobs of the current call, for forked workers to read (a job holds
@@ -119,7 +122,10 @@ _JOBS: list[_Job] = []
 def _train_job(job: _Job, should_stop: Callable[[], bool]) -> None:
     """Train and save one first-stage model (raises :class:`FirstStageStopped`)."""
     try:
-        fitted = fit(job.cfg, job.train, job.dev, backend=job.backend, should_stop=should_stop)
+        start = None if job.init is None else dataclasses.replace(  # (a copy to train)
+            job.init, params={k: v.copy() for k, v in job.init.params.items()})
+        fitted = fit(job.cfg, job.train, job.dev, backend=job.backend, should_stop=should_stop,
+                     model=start, rehearsal=job.rehearsal)
     except Stopped:
         raise FirstStageStopped() from None
     save(job.out, fitted, job.commit, lambda event, info: None, force=True, report=False)
@@ -181,16 +187,25 @@ def _run_jobs(workers: int, should_stop: Callable[[], bool]) -> None:
             recv.close()
 
 
+def first_config(cfg: Config) -> Config:
+    """The config of the first-stage models of a two-stage ``cfg``."""
+    hidden = cfg.train.doc_first_hidden or cfg.model.hidden
+    return dataclasses.replace(  # (saved whole: the final save stores it as cfg.save says)
+        cfg, features=dataclasses.replace(cfg.features, doc_context=False), save=SaveConfig(),
+        model=dataclasses.replace(cfg.model, hidden=hidden))
+
+
 def first_stage(cfg: Config, train: Corpus, dev: Corpus | None, stages: Path, *,
                 resume: bool = False, backend: str = "hand", commit: str | None = None,
                 should_stop: Callable[[], bool] = lambda: False,
-                emit: Emit = lambda event, info: None) -> Stage1:
+                emit: Emit = lambda event, info: None, init: NerModel | None = None,
+                rehearsal: Rehearsal | None = None, types: list[str] | None = None) -> Stage1:
     """Train (or, resuming, load) the first models into ``stages`` and return what the
-    second model needs; progress goes to ``stage`` and ``warn`` events."""
-    hidden = cfg.train.doc_first_hidden or cfg.model.hidden
-    first_cfg = dataclasses.replace(  # (saved whole: the final save stores it as cfg.save says)
-        cfg, features=dataclasses.replace(cfg.features, doc_context=False), save=SaveConfig(),
-        model=dataclasses.replace(cfg.model, hidden=hidden))
+    second model needs; progress goes to ``stage`` and ``warn`` events.  Continuing a
+    model (:mod:`nertag.training.adapt`): each first model starts from ``init`` (its
+    grown first stage) and mixes in ``rehearsal``; ``types`` are the second model's
+    document-context types (default: the training data's)."""
+    first_cfg = first_config(cfg)
     k, cap = cfg.train.doc_folds, cfg.features.doc_max_sentences
     sizes = train.doc_sizes()
     folds, fold_docs = fold_sentences(document_parts(sizes, cap), k)
@@ -217,15 +232,15 @@ def first_stage(cfg: Config, train: Corpus, dev: Corpus | None, stages: Path, *,
                               f"the data, fold<i> on all but fold i) in {workers} "
                               f"process{'es' if workers > 1 else ''}, then the second model"})
     t0 = time.perf_counter()
-    _JOBS[:] = [_Job(first_cfg, jobs[name], dev, stages / name, backend, commit)
-                for name in todo]
+    _JOBS[:] = [_Job(first_cfg, jobs[name], dev, stages / name, backend, commit, init,
+                     rehearsal) for name in todo]
     try:
         _run_jobs(workers, should_stop)
     finally:
         _JOBS.clear()
     models = {name: load_model(stages / name, read_only=True) for name in jobs}
     first = models["stage1"]
-    types = train.entity_types()
+    types = train.entity_types() if types is None else types
     train_codes = np.zeros((train.n_tokens, len(types)), np.int8)
     lengths = np.array([len(s.words) for s in train.sentences], np.int64)
     starts = sentence_starts(lengths)
