@@ -166,11 +166,20 @@ def fit(scores, correct) -> Calibration:
 
 def read_calibration(path: str | Path) -> Calibration:
     """The calibration in ``path`` (a model directory's ``calibration.json``), checked."""
-    path = Path(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        text = ""  # (not JSON)
+    return calibration_from_json(text, path)
+
+
+def calibration_from_json(text: str, path: str | Path) -> Calibration:
+    """The calibration :meth:`Calibration.to_json` wrote as ``text`` (read from ``path``,
+    which errors name), checked."""
     fix = "re-run nertag calibrate, or remove the file"
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        obj = json.loads(text)
+    except ValueError:
         raise NertagError(f"{path}: corrupted (not valid JSON); {fix}") from None
     if not isinstance(obj, dict) or obj.get("method") != "isotonic":
         raise NertagError(f"{path}: not an isotonic calibration (method {obj.get('method')!r}"
