@@ -56,10 +56,10 @@ def first_stage_codes(first: "NerModel", words: Sequence[str], lengths, docs,
     what the second stage has already computed of these words, for ``first`` to reuse."""
     lengths = np.asarray(lengths, np.int64)
     if known is None:
-        ids, _ = first.predict_ids(words, lengths)
+        S = first.scores_flat(words, lengths)
     else:
-        ids, _ = first.decode(first.type_scores(words, known.types, lengths, gaz=known.gaz),
-                              lengths)
+        S = first.type_scores(words, known.types, lengths, gaz=known.gaz)
+    ids = first.decode_ids(S, lengths)  # (only the paths: no confidences)
     lab = tagmod.label_codes(first.labels)
     begin, end, typ, _ = tagmod.entity_spans(ids, sentence_starts(lengths[lengths > 0]), lab)
     index = {t: i for i, t in enumerate(types)}  # first model's types -> these
@@ -216,6 +216,11 @@ class NerModel:
         """Tag ids (B,) and each chosen tag's probability (B,) from scores S: (B, K)."""
         return self.decoder().decode(S, lengths, decoder or self.cfg.model.decoder, self.params,
                                      fast=self.fast_inference)
+
+    def decode_ids(self, S: np.ndarray, lengths: np.ndarray, decoder: str | None = None):
+        """The tag ids (B,) of :meth:`decode`, without the confidences."""
+        return self.decoder().best_paths(S, lengths, decoder or self.cfg.model.decoder,
+                                         self.params, fast=self.fast_inference)
 
     # ------------------------------------------------------------------ predict
     def predict_ids(self, words: Sequence[str], lengths, decoder: str | None = None,

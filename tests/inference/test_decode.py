@@ -98,7 +98,9 @@ def test_predecessor_plan_is_built_once_per_transition_matrix():
     A = np.where(np.eye(5, dtype=bool), -np.inf, 1.0).astype(np.float32)
     plan = D._predecessor_plan(A)
     assert D._predecessor_plan(A.copy()) is plan
-    assert not plan[-1][2].flags.writeable          # shared, so read-only
+    perm, groups, A_perm = plan
+    assert sorted(perm.tolist()) == list(range(5)) and (A_perm == A[perm]).all()
+    assert not A_perm.flags.writeable and not groups[-1][4].flags.writeable  # shared
     B = A.copy()
     B[0, 1] = 2.0
     assert D._predecessor_plan(B) is not plan
@@ -127,3 +129,56 @@ def test_keep_better_is_a_first_best_argmax():
     for i in range(1, 7):
         D.keep_better(best, arg, x[i], i)
     assert (arg == x.argmax(axis=0)).all() and (best == x.max(axis=0)).all()
+
+
+def test_bioes_plan_groups_tags_by_their_predecessors():
+    """BIOES with 4 types: O, B-x, S-x (9 predecessors each: O, E-*, S-*) are one group
+    with shared predecessors; I-x, E-x (B-x, I-x) another, each tag its own pair."""
+    labels = tagmod.labels_for(["LOC", "MISC", "ORG", "PER"], "bioes")
+    A = penalties(labels, "bioes", np.float32)[0]
+    perm, groups, _ = D._make_plan(A)
+    assert [(g0, g1, r, shared) for g0, g1, r, _, _, shared in groups] == \
+        [(0, 8, 2, False), (8, 17, 9, True)]
+    names = [labels[j] for j in perm]
+    assert sorted(n[0] for n in names[:8]) == ["E"] * 4 + ["I"] * 4
+    preds = sorted(labels[perm[i]] for i in groups[1][3])
+    assert preds == sorted(["O"] + [f"{p}-{t}" for p in "ES" for t in
+                                    ("LOC", "MISC", "ORG", "PER")])
+
+
+def test_transposed_is_a_contiguous_copy_of_the_transpose():
+    S = np.arange(5 * 9 * 3, dtype=np.float32).reshape(-1, 3)
+    for block in (1, 4, 45, 1000):
+        St = D.transposed(S, block=block)
+        assert St.flags.c_contiguous and St.dtype == S.dtype and (St == S.T).all()
+    assert D.transposed(np.zeros((0, 17), np.float32)).shape == (17, 0)
+
+
+@pytest.mark.parametrize("head,decoder", [("crf", "viterbi"), ("crf", "greedy"),
+                                          ("softmax", "constrained")])
+def test_best_paths_are_the_decoded_ids(head, decoder):
+    """Decoder.best_paths (a first stage's paths, no confidences) gives decode's ids, on
+    the fast path and the plain one."""
+    rng = np.random.default_rng(11)
+    labels = tagmod.labels_for(["A", "B", "C", "D"], "bioes")
+    K = len(labels)
+    params = {"A": rng.standard_normal((K, K)).astype(np.float32),
+              "start": rng.standard_normal(K).astype(np.float32),
+              "end": rng.standard_normal(K).astype(np.float32)}
+    dec = D.Decoder(labels, "bioes", head, np.dtype(np.float32))
+    lengths = rng.integers(0, 30, 80)
+    S = (3 * rng.standard_normal((lengths.sum(), K))).astype(np.float32)
+    for fast in (False, True):
+        ids, _ = dec.decode(S, lengths, decoder, params, fast=fast)
+        assert (dec.best_paths(S, lengths, decoder, params, fast=fast) == ids).all()
+
+
+def test_fast_viterbi_with_the_transpose_given_equals_without():
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(1, 40, 50)
+    S = rng.standard_normal((lengths.sum(), 17)).astype(np.float32)
+    A = np.round(rng.standard_normal((17, 17))).astype(np.float32)
+    A[rng.random((17, 17)) < 0.4] = -np.inf
+    start, end = np.round(rng.standard_normal((2, 17))).astype(np.float32)
+    ref = crf.viterbi(S, lengths, A, start, end)
+    assert (D.fast_viterbi(S, lengths, A, start, end, St=D.transposed(S)) == ref).all()
