@@ -23,7 +23,7 @@ class Recording:
         self.sentences: list[str] = []
         self.threads: set[int] = set()
 
-    def pipe(self, texts, batch_size=1000, *, decoder=None, sentences="auto"):
+    def pipe(self, texts, batch_size=1000, *, decoder=None, sentences="auto", min_score=None):
         texts = list(texts)
         self.calls.append((texts, decoder))
         self.sentences.append(sentences)
