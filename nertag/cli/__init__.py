@@ -10,7 +10,7 @@ are imported inside the commands, so ``nertag --help`` starts quickly.
 from __future__ import annotations
 
 from nertag.cli import benchmark, evaluate, gradcheck, serve, tag, train
-from nertag.cli import calibrate, convert, report
+from nertag.cli import annotate, calibrate, convert, report
 from nertag.cli.application import Command, create_app, set_threads
 
 __all__ = ["app", "main", "set_threads"]
@@ -26,6 +26,7 @@ COMMANDS = {
     "gradcheck": (gradcheck, "Check the gradients against central differences"),
     "benchmark": (benchmark, "Measure training, inference and tagging speed"),
     "serve": (serve, "Serve the tagger over HTTP, with a page to try it"),
+    "annotate": (annotate, "Annotate text in a local page, keyboard-driven and resumable"),
     "report": (report, "Write a model's training report page"),
     "calibrate": (calibrate, "Calibrate a model's entity scores on a tagged file"),
 }
