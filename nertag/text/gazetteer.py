@@ -33,6 +33,7 @@ against the entry's ids and capital requirements, so a collision never makes a m
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from typing import Sequence
@@ -110,9 +111,11 @@ class Gazetteer:
     def _build(self, categories, entry_cat, lens, folded, caps) -> None:
         self._keys: dict[str, int] = {}  # word -> 2·id + cap (see _token_ids)
         self.categories = categories
-        vocab = dict.fromkeys(folded)
-        self.vocab = dict(zip(vocab, range(1, len(vocab) + 1)))
-        ids = np.fromiter(map(self.vocab.__getitem__, folded), np.int64, len(folded))
+        # a number per distinct casefolded token: its first position + 1 (one dictionary
+        # pass; the numbers have gaps, which only make the lookup tables longer)
+        self.vocab = {}
+        ids = np.fromiter(map(self.vocab.setdefault, folded, itertools.count(1)), np.int64,
+                          len(folded))
         self.max_len = int(lens.max(initial=0))
         starts = np.cumsum(lens) - lens
         for mult in _MULTIPLIERS:
@@ -130,11 +133,11 @@ class Gazetteer:
         for k in range(1, self.max_len + 1):
             sel = lens >= k
             h[sel] += ids[starts[sel] + k - 1].astype(np.uint64) * self.powers[k - 1]
-            self.prefixes.append(np.unique(h[sel]))
+            self.prefixes.append(_sorted_unique(h[sel]))
         # lookups by token id instead of searches: at[k][id] says that id is the k-th
         # token (from 0) of some entry; single[c][id] is the capital one-token entry id of
         # category c needs (0 or 1), -1 if there is none
-        V = len(self.vocab) + 1
+        V = int(ids.max(initial=0)) + 1
         self.at = np.zeros((max(self.max_len, 1), V), bool)
         for k in range(self.max_len):
             self.at[k, ids[starts[lens > k] + k]] = True
@@ -146,7 +149,7 @@ class Gazetteer:
     def _tables(self, ids, caps, starts, lens) -> dict[int, _Table] | None:
         """A category's tables by entry length; None on a hash collision (another P)."""
         out = {}
-        for n in np.unique(lens).tolist():
+        for n in _sorted_unique(lens).tolist():
             pos = starts[lens == n][:, None] + np.arange(n)
             rows = ids[pos]
             need = (caps[pos].astype(np.uint64) << np.arange(n, dtype=np.uint64)).sum(
@@ -236,6 +239,13 @@ class Gazetteer:
                 hit &= (table.need[j] & ~have) == 0
                 best[c][pos[hit]] = n  # n grows: the longest entry at a start wins
         return best
+
+
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` of a 1-d array, by a sort (NumPy 2's ``np.unique`` goes through a
+    hash table, 30× slower on 200k uint64 hashes)."""
+    a = np.sort(a)
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if len(a) else a
 
 
 def _sentence_ids(n_tok: int, lengths) -> np.ndarray:

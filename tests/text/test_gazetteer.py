@@ -239,3 +239,28 @@ def test_missing_file_and_bad_lists(tmp_path):
     with pytest.raises(ValueError, match="category name"):
         write_lists(tmp_path / "x.gz", {"bad name": toks("Paris")})
     assert not (tmp_path / "x.gz").exists()
+
+
+def test_sorted_unique_is_np_unique():
+    rng = np.random.default_rng(4)
+    for a in (np.zeros(0, np.uint64), np.array([7], np.uint64),
+              rng.integers(0, 50, 1000).astype(np.uint64),
+              rng.integers(0, 2 ** 63, 500, dtype=np.int64).astype(np.uint64),
+              rng.integers(1, 9, 300)):
+        out = gz._sorted_unique(a)
+        assert out.dtype == a.dtype and np.array_equal(out, np.unique(a))
+
+
+def test_token_numbers_are_first_positions_and_one_per_casefolded_form():
+    """Each distinct casefolded entry token has one number (its first position + 1); the
+    lookup tables cover the largest, and words are looked up case-insensitively."""
+    g = Gazetteer({"LOC": toks("New York", "York", "new haven"), "PER": toks("Haven")})
+    assert sorted(g.vocab) == ["haven", "new", "york"] and len(set(g.vocab.values())) == 3
+    assert min(g.vocab.values()) == 1 and max(g.vocab.values()) <= 6  # 6 entry tokens
+    assert g.at.shape[1] == g.single.shape[1] == max(g.vocab.values()) + 1
+    ids, caps = g._token_ids(["NEW", "york", "Haven", "Paris"])
+    assert ids.tolist() == [g.vocab["new"], g.vocab["york"], g.vocab["haven"], 0]
+    assert caps.tolist() == [1, 0, 1, 1]
+    codes = g.codes(["NEW", "YORK", "New", "Haven", "new", "haven"], [2, 2, 2])
+    assert codes[:, g.categories.index("LOC")].tolist() == [B, E, B, E, B, E]
+    assert codes[:, g.categories.index("PER")].tolist() == [O, O, O, S, O, O]
