@@ -10,7 +10,9 @@ format, all returning a :class:`~nertag.text.conll.Corpus` of BIO-tagged sentenc
   ``"data"`` for the text, and the newer ``"entities": [{"start_offset", "end_offset",
   "label"}]``).
 * ``prodigy`` -- ``{"text", "spans": [{"start", "end", "label"}], "tokens": [...]}``;
-  records answered ``reject`` or ``ignore`` are skipped (and counted in the notes).
+  only records answered ``accept`` (or with no ``answer``) are training data: those
+  answered ``reject``, ``ignore`` or ``undo`` are skipped (and counted in the notes); of
+  records with the same ``"id"`` (``nertag annotate``'s) only the last counts.
 
 A record's own tokens are used when it has them (nertag jsonl, Prodigy, and doccano
 records written by ``nertag convert``, which keeps them as a ``"tokens"`` key: doccano
@@ -113,17 +115,31 @@ def read_nertag_jsonl(path: str | os.PathLike, encoding: str = "utf-8") -> Corpu
     return _read(path, encoding, "jsonl")
 
 
+def _last_of_each_id(path, encoding: str) -> dict:
+    """Prodigy records with an ``"id"`` (``nertag annotate``'s): the line of the last
+    record of each id, the one that counts (an undo or a correction comes later)."""
+    return {rec["id"]: line for line, rec in iter_records(path, encoding)
+            if isinstance(rec.get("id"), (str, int))}
+
+
 def _read(path, encoding: str, fmt: str) -> Corpus:
     sentences: list[Sentence] = []
-    skipped = merged = 0
+    skipped = merged = superseded = 0
+    answers: list[str] = []  # the answers skipped, in the order first seen
+    last = _last_of_each_id(path, encoding) if fmt == "prodigy" else {}
     for line, rec in iter_records(path, encoding):
         where = f"{path}:{line}"
         other = flavour(rec)
         if other not in (None, fmt):
             raise NertagError(f"{where}: a {NAMES[other]} record in a file read as {NAMES[fmt]}; "
                               f"a {NAMES[fmt]} record is {SHAPES[fmt]}")
-        if fmt == "prodigy" and rec.get("answer") in ("reject", "ignore"):
+        if last and last.get(rec.get("id"), line) != line:
+            superseded += 1
+            continue
+        answer = rec.get("answer", "accept") if fmt == "prodigy" else "accept"
+        if answer != "accept":  # reject, ignore, undo: not training data
             skipped += 1
+            answers += [] if str(answer) in answers else [str(answer)]
             continue
         text = _text(rec, fmt, where)
         base = _int(rec.get("start", 0), where, '"start"') if fmt == "jsonl" else 0
@@ -140,7 +156,12 @@ def _read(path, encoding: str, fmt: str) -> Corpus:
         merged += n
     corpus = Corpus(str(path), sentences, "bio", fmt)
     if skipped:
-        corpus.notes.append(f"{path}: skipped {skipped} record(s) answered 'reject' or 'ignore'")
+        said = [f"'{a}'" for a in answers]
+        said = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " or " + said[-1]
+        corpus.notes.append(f"{path}: skipped {skipped} record(s) answered {said}")
+    if superseded:
+        corpus.notes.append(f"{path}: {superseded} record(s) superseded by a later record with "
+                            f"the same id (the last one counts)")
     if merged:
         corpus.notes.append(f"{path}: {merged} entit{'y' if merged == 1 else 'ies'} crossed a "
                             f"sentence boundary of the tokenizer; those sentences were kept whole")

@@ -10,42 +10,28 @@ import pytest
 from nertag.annotate import store as store_mod
 from nertag.annotate.queue import Queue
 from nertag.annotate.session import Refused, Session
-from nertag.annotate.source import Item, sentence_id
 from nertag.annotate.store import AnswerStore
 
-TEXTS = ["Ann met Bob .", "Paris is big .", "Nothing here ."]
+TEXTS = ["Ann met Bob .", "Paris is big .", "Nothing here ."]  # the toy fixture's
 
-
-def items() -> list[Item]:
-    out, offset = [], 0
-    for text in TEXTS:
-        toks, pos = [], 0
-        for w in text.split():
-            a = text.index(w, pos)
-            toks.append((w, a, a + len(w)))
-            pos = a + len(w)
-        spans = [(0, 3, "PER", 0.8)] if text.startswith("Ann") else \
-            [(0, 5, "LOC", 0.6)] if text.startswith("Paris") else []
-        out.append(Item(sentence_id("t.txt", offset, text), "t.txt", offset, text, toks, spans))
-        offset += len(text) + 1
-    return out
-
-
-def session(path, notes=None, order="as-is") -> Session:
-    store = AnswerStore(path)
-    loaded = store.load()
-    its = items()
-    q = Queue([i.score for i in its], order, random_share=0.0)
-    return Session(its, ["LOC", "PER", "PRODUCT"], store, loaded, q,
-                   notify=(notes.append if notes is not None else lambda m: None),
-                   clock=lambda: 1000.0)
+@pytest.fixture
+def session(toy):
+    """``session(path, notes)``: a session over the toy sentences, answers in ``path``."""
+    def make(path, notes=None) -> Session:
+        store = AnswerStore(path)
+        loaded = store.load()
+        q = Queue([i.score for i in toy], "as-is", random_share=0.0)
+        return Session(toy, ["LOC", "PER", "PRODUCT"], store, loaded, q,
+                       notify=(notes.append if notes is not None else lambda m: None),
+                       clock=lambda: 1000.0)
+    return make
 
 
 def lines(path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines()]
 
 
-def test_next_shows_the_models_spans_as_token_ranges(tmp_path):
+def test_next_shows_the_models_spans_as_token_ranges(session, tmp_path):
     s = session(tmp_path / "a.jsonl")
     body = s.next("c")
     assert body["item"]["text"] == TEXTS[0]
@@ -55,7 +41,7 @@ def test_next_shows_the_models_spans_as_token_ranges(tmp_path):
                                 "retrain_f1": None}
 
 
-def test_an_answer_is_appended_as_a_training_record_and_the_next_follows(tmp_path):
+def test_an_answer_is_appended_as_a_training_record_and_the_next_follows(session, tmp_path):
     path = tmp_path / "a.jsonl"
     s = session(path)
     first = s.next("c")["item"]
@@ -77,7 +63,7 @@ def test_an_answer_is_appended_as_a_training_record_and_the_next_follows(tmp_pat
                  "client": "c", "ts": 1000.0}
 
 
-def test_an_id_answered_already_is_refused_and_nothing_is_written(tmp_path):
+def test_an_id_answered_already_is_refused_and_nothing_is_written(session, tmp_path):
     path = tmp_path / "a.jsonl"
     s = session(path)
     key = s.next("a")["item"]["id"]
@@ -89,7 +75,7 @@ def test_an_id_answered_already_is_refused_and_nothing_is_written(tmp_path):
     assert len(lines(path)) == 1
 
 
-def test_a_sentence_held_by_another_tab_is_refused(tmp_path):
+def test_a_sentence_held_by_another_tab_is_refused(session, tmp_path):
     s = session(tmp_path / "a.jsonl")
     key = s.next("a")["item"]["id"]
     assert s.next("b")["item"]["id"] != key
@@ -105,7 +91,7 @@ def test_a_sentence_held_by_another_tab_is_refused(tmp_path):
     ("accept", [{"token_start": 0, "token_end": 1, "label": "PER"},
                 {"token_start": 1, "token_end": 2, "label": "LOC"}], "two spans overlap"),
     ("accept", "PER", '"spans" must be a list')])
-def test_bad_answers_are_refused(tmp_path, answer, spans, words):
+def test_bad_answers_are_refused(session, tmp_path, answer, spans, words):
     s = session(tmp_path / "a.jsonl")
     key = s.next("c")["item"]["id"]
     with pytest.raises(Refused, match=words):
@@ -113,7 +99,7 @@ def test_bad_answers_are_refused(tmp_path, answer, spans, words):
     assert (tmp_path / "a.jsonl").read_text() == ""
 
 
-def test_undo_appends_a_record_and_gives_the_sentence_back_with_its_spans(tmp_path):
+def test_undo_appends_a_record_and_gives_the_sentence_back_with_its_spans(session, tmp_path):
     path = tmp_path / "a.jsonl"
     s = session(path)
     key = s.next("c")["item"]["id"]
@@ -130,7 +116,7 @@ def test_undo_appends_a_record_and_gives_the_sentence_back_with_its_spans(tmp_pa
     assert e.value.status == 409
 
 
-def test_restarting_resumes_and_keeps_each_clients_undo(tmp_path):
+def test_restarting_resumes_and_keeps_each_clients_undo(session, tmp_path):
     path = tmp_path / "a.jsonl"
     s = session(path)
     k0 = s.next("c")["item"]["id"]
@@ -143,7 +129,7 @@ def test_restarting_resumes_and_keeps_each_clients_undo(tmp_path):
     assert again.undo("c")["item"]["id"] == k1
 
 
-def test_a_full_disk_keeps_the_answer_in_memory_and_writes_it_later(tmp_path, monkeypatch):
+def test_a_full_disk_keeps_the_answer_in_memory_and_writes_it_later(session, tmp_path, monkeypatch):
     path = tmp_path / "a.jsonl"
     notes = []
     s = session(path, notes)
@@ -169,7 +155,7 @@ def test_a_full_disk_keeps_the_answer_in_memory_and_writes_it_later(tmp_path, mo
     assert notes[-1] == f"{path}: written again; no answer was lost"
 
 
-def test_close_returns_what_could_not_be_written(tmp_path, monkeypatch):
+def test_close_returns_what_could_not_be_written(session, tmp_path, monkeypatch):
     s = session(tmp_path / "a.jsonl")
     monkeypatch.setattr(store_mod, "write_line",
                         lambda fd, data: (_ for _ in ()).throw(OSError(errno.EROFS, "Read-only")))
