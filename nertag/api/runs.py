@@ -46,8 +46,8 @@ def _override_map(overrides) -> dict[str, dict]:
     return out
 
 
-def _dotted(key: str) -> bool:
-    return len(parts := key.strip().split(".")) == 2 and all(parts)
+def _dotted(key: str) -> bool:  # (three parts: an entry of a mapping, labels.map.person)
+    return len(parts := key.strip().split(".")) in (2, 3) and all(parts)
 
 
 def default_output() -> Path:
@@ -63,7 +63,8 @@ def default_output() -> Path:
 def train(config: str | Path | Config | None = None, overrides=None,
           output: str | Path | None = None, train: str | Path | None = None,
           dev: str | Path | None = None, seed: int | None = None, force: bool = False,
-          callback: Callable[[str, dict], None] | None = None) -> Path:
+          callback: Callable[[str, dict], None] | None = None,
+          base: str | Path | None = None, rehearse: str | Path | None = None) -> Path:
     """Train a model as ``nertag train`` does and return its directory.
 
     ``config``: a bundled config name (``"default"``, ``"conll2003"``, ...) or a YAML
@@ -72,19 +73,38 @@ def train(config: str | Path | Config | None = None, overrides=None,
     ``train``/``dev``: CoNLL files (default: the config's, else the sample corpus);
     ``callback(event, info)`` receives the progress events of
     :func:`nertag.training.loop.train`.
+
+    ``base``: continue this trained model (as ``nertag train --from``, docs/adapt.md):
+    its config unless ``config`` is given (whose features and architecture must then
+    be the base's), new words and entity types added; ``rehearse``: a file of the
+    base's training data mixed into each epoch (``train.rehearse``).
     """
     # here, not at the top: the training code is ~10% of nertag.load()'s import time (30 ms)
+    from nertag.training.adapt import base_run_config, continue_config
     from nertag.training.loop import train as run
 
     if isinstance(config, Config):
         raw = config.to_dict()
+    elif config is None and base is not None:
+        raw = base_run_config(base).to_dict()
     else:
         raw = load_config(None if config is None else str(config)).to_dict()
     for sec, values in _override_map(overrides).items():
-        raw.setdefault(sec, {}).update(values)
+        for name, value in values.items():  # ("map.person": an entry of labels.map)
+            key, _, entry = name.partition(".")
+            section = raw.setdefault(sec, {})
+            if entry and isinstance(section.get(key), dict):
+                section[key] = dict(section[key], **{entry: value})
+            else:
+                section[name] = value
     if seed is not None:
         raw["train"]["seed"] = seed
+    if rehearse is not None:
+        raw["train"]["rehearse"] = str(rehearse)
     cfg = from_dict(raw, src="nertag.train() overrides")
+    if base is not None:
+        cfg = continue_config(base, cfg, "nertag.train() config" if config is not None
+                              else "nertag.train() overrides")
     out = Path(output) if output is not None else default_output()
     run(cfg, output=out, train_path=train, dev_path=dev, callback=callback, force=force)
     return out

@@ -45,6 +45,10 @@ def command(
     base: Optional[Path] = typer.Option(None, "--from", metavar="MODEL",
                                         help="continue a trained model on --train (new words "
                                              "and entity types added; see docs/adapt.md)"),
+    rehearse: Optional[Path] = typer.Option(None, "--rehearse", metavar="FILE",
+                                            help="with --from: the base model's training data, "
+                                                 "a share of it mixed into every epoch "
+                                                 "(train.rehearse)"),
     show_grad_norms: bool = typer.Option(False, "--show-grad-norms",
                                          help="print gradient norms per epoch"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
@@ -61,15 +65,20 @@ def command(
       nertag train --from models/default --train mine.conll --dev mine-dev.conll -o runs/mine
     """
     if resume is not None and (config or train_file or dev_file or overrides or output
-                               or seed is not None or embeddings is not None or base):
+                               or seed is not None or embeddings is not None or base
+                               or rehearse):
         raise UsageError("--resume continues a run with its saved config (a run started with "
                          "--from too); do not combine it with --from, --config, --train, "
-                         "--dev, --set, --seed, --embeddings or --output")
+                         "--rehearse, --dev, --set, --seed, --embeddings or --output")
+    if rehearse is not None and base is None:
+        raise UsageError("--rehearse mixes a base model's training data into a run that "
+                         "continues it: add --from MODEL")
     if show_config:
         from nertag.config import config_yaml
 
         extra = [f"train.seed={seed}"] * (seed is not None) + \
-            [f"embeddings.path={embeddings}"] * (embeddings is not None)
+            [f"embeddings.path={embeddings}"] * (embeddings is not None) + \
+            [f"train.rehearse={rehearse}"] * (rehearse is not None)
         typer.echo(config_yaml(_config(config, list(overrides) + extra, base)), nl=False)
         return
     from nertag.cli.tables import console
@@ -77,7 +86,7 @@ def command(
     run_train(config=config, train_file=train_file, dev_file=dev_file, output=output,
               overrides=list(overrides), seed=seed, embeddings=embeddings, backend=backend.value,
               force=force, resume=resume, show_grad_norms=show_grad_norms, quiet=quiet,
-              console=console(), base=base)
+              console=console(), base=base, rehearse=rehearse)
 
 
 def _config(config, overrides: list[str], base):
@@ -207,7 +216,7 @@ def _with_options(e: NertagError, out: Path) -> NertagError:
 
 
 def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddings, backend,
-              force, resume, show_grad_norms, quiet, console, base=None):
+              force, resume, show_grad_norms, quiet, console, base=None, rehearse=None):
     """Train and print: progress (unless ``quiet``), one line per epoch and the history
     table (unless ``quiet``), and always warnings and the final result lines."""
     from rich.markup import escape
@@ -231,6 +240,8 @@ def run_train(*, config, train_file, dev_file, output, overrides, seed, embeddin
             extra.append(f"train.seed={seed}")
         if embeddings is not None:
             extra.append(f"embeddings.path={embeddings}")
+        if rehearse is not None:
+            extra.append(f"train.rehearse={rehearse}")
         cfg = _config(config, overrides + extra, base)
         check_data_files(cfg, train_file, dev_file)
         if output is None:

@@ -74,7 +74,8 @@ def check_fixed(cfg: Config, base_cfg: Config, base: str | Path, src: str) -> No
                               f"model {base}; continuing a model keeps its features and "
                               f"architecture (only data, train, save, labels and "
                               f"model.decoder/dropout keys may change); train from scratch "
-                              f"to change it", exit_code=2, inputs=("base", "config"))
+                              f"to change it", exit_code=2,
+                              inputs=("overrides",) if src == "override" else ("config",))
 
 
 def load_base(path: str | Path) -> NerModel:
@@ -86,23 +87,33 @@ def load_base(path: str | Path) -> NerModel:
                           inputs=("base",)) from None
 
 
+def base_run_config(base: str | Path) -> Config:
+    """The config a run continuing model ``base`` starts from when the user gives none:
+    the base's own, without its data files and rehearsal file, and with
+    :data:`ADAPT_EPOCHS` epochs (overrides may set any of them)."""
+    cfg = load_base(base).cfg
+    return dataclasses.replace(
+        cfg, data=dataclasses.replace(cfg.data, train=None, dev=None),
+        train=dataclasses.replace(cfg.train, epochs=ADAPT_EPOCHS, rehearse=None))
+
+
+def continue_config(base: str | Path, cfg: Config, src: str = "override") -> Config:
+    """``cfg`` (from ``src``: the overrides, or a config file) as the config of a run
+    continuing model ``base``: an error if a key of :data:`FIXED` differs from the
+    base's; ``train.base`` is ``base``."""
+    check_fixed(cfg, load_base(base).cfg, base, src)
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, base=str(base)))
+
+
 def adapt_config(base: str | Path, cfg: Config | None = None, overrides=(),
                  src: str = "override") -> Config:
     """The config of a run continuing model ``base``: ``cfg`` (a config of the user's,
-    whose fixed keys must equal the base's) or else the base's own config without its
-    data files and with ``overrides`` applied (a fixed key is refused; train.epochs is
-    :data:`ADAPT_EPOCHS` unless set); ``train.base`` is the base."""
+    read from ``src``) or else :func:`base_run_config`, with ``overrides``
+    (``["train.epochs=3"]``), checked by :func:`continue_config`."""
     from nertag.config import apply_overrides
 
-    base_cfg = load_base(base).cfg
-    own = cfg is None
-    if own:
-        cfg = dataclasses.replace(
-            base_cfg, data=dataclasses.replace(base_cfg.data, train=None, dev=None),
-            train=dataclasses.replace(base_cfg.train, epochs=ADAPT_EPOCHS, rehearse=None))
-    cfg = apply_overrides(cfg, list(overrides))
-    check_fixed(cfg, base_cfg, base, src)
-    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, base=str(base)))
+    cfg = apply_overrides(base_run_config(base) if cfg is None else cfg, list(overrides))
+    return continue_config(base, cfg, src)
 
 
 def read_adapt_corpora(cfg: Config, base: NerModel, emit: Emit

@@ -64,6 +64,10 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
         raise NertagError(f"continuing the model {cfg.train.base} ('train.base') needs your "
                           f"training data: give a training file", exit_code=2,
                           inputs=("train_file", "train"))
+    if cfg.train.rehearse and not cfg.train.base:
+        raise NertagError(f"'train.rehearse' ({cfg.train.rehearse}) mixes a base model's "
+                          f"training data into a run that continues it; set 'train.base' "
+                          f"too, or remove it", exit_code=2, inputs=("base", "rehearse"))
     commit = git_commit()  # the code that trains, taken now (the tree may change later)
     cfg = with_data(cfg, train_path, dev_path)
     check_inputs(cfg)

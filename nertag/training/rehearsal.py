@@ -70,7 +70,11 @@ class Rehearsal:
 def read_rehearsal(path: str, mapping: dict[str, str], encoding: str = "utf-8") -> Corpus:
     """The rehearsal file (any training format, detected), its types renamed by
     ``labels.map``; a file without sentences is an error naming ``train.rehearse``."""
-    corpus = read_corpus(path, "auto", encoding, "auto")
+    try:
+        corpus = read_corpus(path, "auto", encoding, "auto")
+    except NertagError as e:
+        raise NertagError(f"{e.message} ('train.rehearse': the base model's training data)",
+                          e.exit_code, inputs=("rehearse",)) from None
     if not corpus.sentences:
         raise NertagError(f"{path}: no sentences found in the rehearsal file "
                           f"('train.rehearse'); give the base model's training data (CoNLL "

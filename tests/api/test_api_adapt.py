@@ -1,0 +1,47 @@
+"""``nertag.train(..., base=MODEL)``: continuing a trained model from Python."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import nertag
+from nertag.errors import NertagError
+from nertag.modelio import load_model
+from nertag.resources import sample_dev, sample_train
+
+
+def _user(tmp_path):
+    lines = []
+    for line in sample_dev().read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] != "-DOCSTART-":
+            line = " ".join(parts[:-1] + [parts[-1].replace("-MISC", "-gadget")])
+        lines.append(line)
+    path = tmp_path / "user.conll"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_train_with_a_base_continues_it(small_model, tmp_path):
+    out = nertag.train(base=small_model, train=_user(tmp_path), output=tmp_path / "m",
+                       overrides={"train.epochs": 1, "labels.map.gadget": "MISC"},
+                       rehearse=sample_train())
+    model, base = load_model(out), load_model(small_model)
+    assert model.labels == base.labels  # gadget -> MISC: no new type
+    assert model.cfg.train.base == str(small_model) and model.cfg.train.epochs == 1
+    assert model.cfg.model.hidden == base.cfg.model.hidden
+    assert model.cfg.labels.map == {"gadget": "MISC"}
+    prov = json.loads((out / "meta.json").read_text())["provenance"]
+    assert prov["rehearsal"]["file"]["path"] == str(sample_train())
+    doc = nertag.load(out)("Kim lives in Paris.")
+    assert len(doc) == 5 and {e.label for e in doc.ents} <= {"LOC", "MISC", "ORG", "PER"}
+
+
+def test_train_with_a_base_refuses_another_architecture(small_model, tmp_path):
+    with pytest.raises(NertagError, match=r"^nertag.train\(\) overrides: 'model.hidden' is 9 "
+                                          r"but 20 in the base model"):
+        nertag.train(base=small_model, train=_user(tmp_path), output=tmp_path / "m",
+                     overrides=["model.hidden=9"])
+    assert not (tmp_path / "m").exists()
