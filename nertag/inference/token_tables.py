@@ -38,6 +38,41 @@ def token_feature_columns(arch: Arch) -> tuple[int, int]:
     return word, word + sum(d for _, _, d in arch.features[arch.n_word_features:])
 
 
+#: Categories numbered through one table of 5^C flags (390,625 for 8).
+_TABLE_CATEGORIES = 8
+#: Largest table of flags for the pairs of two halves' numbers (else a sort).
+_PAIR_TABLE = 1 << 22
+
+
+def code_keys(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes @ 5^c, return_inverse=True)`` for codes (N, C ≤ 26) in 0..4, without
+    a sort: ``(keys (U,) int64 ascending, inverse (N,))``.  Up to 8 categories the keys
+    are flagged in a table of 5^C; more are split into the first 8 and the rest,
+    each numbered so, and the pairs of numbers (in key order: the rest is the high part)
+    flagged in a table of their own."""
+    N, C = codes.shape
+    if C <= _TABLE_CATEGORIES:
+        key = np.zeros(N, np.int32)
+        for c in range(C - 1, -1, -1):
+            key = key * _N_CODES + codes[:, c]
+        present = np.zeros(_N_CODES ** C, bool)
+        present[key] = True
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[key]
+    lo_keys, lo = code_keys(codes[:, :_TABLE_CATEGORIES])
+    hi_keys, hi = code_keys(codes[:, _TABLE_CATEGORIES:])
+    n_lo = len(lo_keys)
+    if len(hi_keys) * n_lo > _PAIR_TABLE:
+        keys, inv = np.unique(codes.astype(np.int64) @ _N_CODES ** np.arange(C, dtype=np.int64),
+                              return_inverse=True)
+        return keys, inv.reshape(-1)
+    pair = hi * n_lo + lo
+    present = np.zeros(len(hi_keys) * n_lo, bool)
+    present[pair] = True
+    u = np.flatnonzero(present)
+    keys = hi_keys[u // n_lo].astype(np.int64) * _N_CODES ** _TABLE_CATEGORIES + lo_keys[u % n_lo]
+    return keys, (np.cumsum(present) - 1)[pair]
+
+
 class TokenFeatureRows:
     """The tables ``T (n, C, V, H)`` of a model's token features, and the rows of the
     distinct windows of codes of a call (see the module's docstring)."""
@@ -73,18 +108,7 @@ class TokenFeatureRows:
             return np.zeros((0, self.arch.hidden), self.dtype), np.zeros(0, np.intp)
         # 1. one number per token for its C codes: 0, 1 the padding, 2 + k the distinct keys
         powers = _N_CODES ** np.arange(C, dtype=np.int64)
-        if C <= 8:  # 5^C ≤ 390,625 keys: numbered through a table, no sort
-            key = np.zeros(N, np.int32)
-            for c in range(C - 1, -1, -1):
-                key = key * _N_CODES + codes[:, c]
-            present = np.zeros(_N_CODES ** C, bool)
-            present[key] = True
-            keys = np.flatnonzero(present)
-            inv = (np.cumsum(present) - 1)[key]
-        elif C <= 26:  # 5^C < 2^62
-            keys, inv = np.unique(codes.astype(np.int64) @ powers, return_inverse=True)
-        else:
-            keys, inv = None, None
+        keys, inv = code_keys(codes) if C <= 26 else (None, None)  # (5^26 < 2^62)
         if keys is not None:
             tok_codes = (keys[:, None] // powers) % _N_CODES
         else:

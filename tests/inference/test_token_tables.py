@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import TRICKY, assert_same_scores
+from nertag.inference import token_tables as TT
 from nertag.inference.token_tables import TokenFeatureRows, token_feature_columns
 from nertag.inference.word_types import WordCache, WordTypeScorer
 from nertag.modelio import load_model
@@ -122,3 +123,19 @@ def test_jobs_writes_what_one_process_writes(gazetteer_model, tmp_path, monkeypa
     run("tag", "-m", gazetteer_model, src, "-f", "jsonl", "-o", o1)
     run("tag", "-m", gazetteer_model, src, "-f", "jsonl", "-o", o2, "--jobs", "2")
     assert o1.read_bytes() == o2.read_bytes() and len(o1.read_bytes()) > 10_000
+
+
+@pytest.mark.parametrize("C", [1, 5, 8, 9, 11, 16, 17, 26])
+def test_code_keys_is_np_unique_of_the_base5_keys(C, monkeypatch):
+    """code_keys numbers the tokens' codes as np.unique of Σ code_c 5^c would (ascending
+    keys, the same inverse): through tables, through the pair table of two halves, and
+    through the sort when the pair table would be too big."""
+    rng = np.random.default_rng(C)
+    codes = np.where(rng.random((3000, C)) < 0.9, 0, rng.integers(0, 5, (3000, C))).astype(np.int8)
+    codes[:5] = 4  # the largest key
+    ref_keys, ref_inv = np.unique(codes.astype(np.int64) @ 5 ** np.arange(C, dtype=np.int64),
+                                  return_inverse=True)
+    for pair_table in (TT._PAIR_TABLE, 4):
+        monkeypatch.setattr(TT, "_PAIR_TABLE", pair_table)
+        keys, inv = TT.code_keys(codes)
+        assert keys.tolist() == ref_keys.tolist() and inv.tolist() == ref_inv.reshape(-1).tolist()
