@@ -172,3 +172,38 @@ def test_annotating_ten_sentences_with_the_keyboard(browser, start_annotate, tmp
     print(f"\nkeystroke to render: label key {local_ms:.2f} ms; accept to the next "
           f"sentence shown {decision_ms:.2f} ms")
     assert local_ms < 250 and decision_ms < 1000  # generous: the target is 50 ms
+
+
+def test_the_mouse_does_it_too(browser, start_annotate, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    text = tmp_path / "t.txt"
+    text.write_text("She bought a new Galaxy phone yesterday.\nRome is very old.\n")
+    out = tmp_path / "answers.jsonl"
+    server = start_annotate([text], out, labels=["PRODUCT"], sentences="line")
+    items = server.session.items
+    browser.get(server.url + "/")
+
+    def shown(k):
+        WebDriverWait(browser, 15, poll_frequency=0.02).until(lambda d: d.execute_script(
+            "const e = document.getElementById('sentence'); return e.dataset.state === "
+            "'ready' && e.dataset.id === arguments[0];", items[k].id))
+
+    shown(0)
+    tok = lambda i: browser.find_element(By.CSS_SELECTOR, f'#sentence .tok[data-i="{i}"]')  # noqa
+    a, b = tok(4).rect, tok(5).rect
+    dx = round(b["x"] + b["width"] / 2 - a["x"] - a["width"] / 2)
+    ActionChains(browser).click_and_hold(tok(4)).move_by_offset(dx, 0).release().perform()
+    browser.find_element(By.CSS_SELECTOR, 'button.label[data-label="PRODUCT"]').click()
+    assert ("Galaxy phone", "PRODUCT") in [tuple(m) for m in browser.execute_script(MARKS)]
+    browser.find_element(By.CSS_SELECTOR, 'button.action[data-action="accept"]').click()
+    shown(1)
+    browser.find_element(By.CSS_SELECTOR, 'button.action[data-action="reject"]').click()
+    WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "sentence")
+                                     .get_attribute("data-state") == "done")
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["answer"] for r in recs] == ["accept", "reject"]
+    assert {"start": 17, "end": 29, "label": "PRODUCT", "token_start": 4, "token_end": 5} \
+        in recs[0]["spans"]
