@@ -36,7 +36,8 @@ class Refused(Exception):
 
 class Session:
     def __init__(self, items: list[Item], labels: list[str], store: AnswerStore,
-                 loaded: Loaded, queue: Queue, *, notify: Callable[[str], None] = lambda message: None,
+                 loaded: Loaded, queue: Queue, *,
+                 notify: Callable[[str], None] = lambda message: None,
                  clock: Callable[[], float] = time.time):
         self.items, self.labels, self.store, self.queue = items, labels, store, queue
         self.notify, self.clock = notify, clock

@@ -46,7 +46,10 @@ return performance.now() - t0;"""
 DECISION_KEY = """const done = arguments[arguments.length - 1];
 const el = document.getElementById('sentence'), id = el.dataset.id, t0 = performance.now();
 const obs = new MutationObserver(() => {
-  if (el.dataset.id !== id && el.dataset.state === 'ready') { obs.disconnect(); done(performance.now() - t0); }
+  if (el.dataset.id !== id && el.dataset.state === 'ready') {
+    obs.disconnect();
+    done(performance.now() - t0);
+  }
 });
 obs.observe(el, {attributes: true, childList: true, subtree: true});
 document.dispatchEvent(new KeyboardEvent('keydown', {key: arguments[0], bubbles: true}));"""
