@@ -187,11 +187,13 @@ class NerModel:
         document context the first stage reuses both if it :meth:`shares_words`."""
         feat, codes = self.featurizer, None
         if feat.n_token_features:
+            cache = self.word_cache()  # (a --jobs worker's shared table: not reused)
             if gaz is None and feat.gazetteer is not None:
-                gaz = feat.gazetteer.codes(words, lengths)
+                lists = feat.gazetteer.lists
+                keys = cache.gazetteer_keys(types, lists) if type(cache) is WordCache else None
+                gaz = lists.codes(words, lengths, keys=keys)
             doc = None
             if feat.doc_context is not None:
-                cache = self.word_cache()  # (a --jobs worker's shared table: not reused)
                 known = Known(types, gaz, cache.lower_ids(types)) \
                     if type(cache) is WordCache and self.shares_words() else None
                 self.stage1._shared_words = cache if known is not None else None

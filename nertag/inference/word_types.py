@@ -92,6 +92,8 @@ class WordCache:
         self.size = 2
         self.lower_index: dict[str, int] = {}  # lower-case forms, numbered
         self.lower = np.zeros(0, np.int64)     # (types lowered so far,) its form's number
+        self.gaz_keys = np.zeros(0, np.int64)  # (types looked up so far,) name-list keys
+        self.gaz_lists = None                  # ... in these lists
         self.generation += 1
 
     def types(self, words: Sequence[str]) -> np.ndarray:
@@ -130,6 +132,17 @@ class WordCache:
                                 for w in self.words[done:self.size]), np.int64, self.size - done)
             self.lower = np.concatenate([self.lower, more])
         return self.lower[types]
+
+    def gazetteer_keys(self, types: np.ndarray, lists) -> np.ndarray:
+        """(N,) int64: the name lists' :meth:`~nertag.text.gazetteer.Gazetteer.word_keys`
+        of the types' words, each type's looked up once (``lists``: the featurizer's)."""
+        if lists is not self.gaz_lists:
+            self.gaz_keys, self.gaz_lists = np.zeros(0, np.int64), lists
+        done = len(self.gaz_keys)
+        if done < self.size:
+            more = lists.word_keys(self.words[done:self.size])
+            self.gaz_keys = np.concatenate([self.gaz_keys, more])
+        return self.gaz_keys[types]
 
     def features_of(self, words: Sequence[str], out: np.ndarray) -> None:
         """The word-feature ids of some distinct words into ``out`` (len(words), F (+ L))."""

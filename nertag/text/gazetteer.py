@@ -167,19 +167,24 @@ class Gazetteer:
             out[n] = _Table(h, rows, need)
         return out
 
-    def codes(self, words: Sequence[str], lengths: Sequence[int] | np.ndarray | None = None
-              ) -> np.ndarray:
+    def codes(self, words: Sequence[str], lengths: Sequence[int] | np.ndarray | None = None,
+              keys: np.ndarray | None = None) -> np.ndarray:
         """BIOES codes of the matches: ``(N, C)`` int8 for N words and C categories.
 
         ``words`` is a flat list of sentences' tokens and ``lengths (S,)`` their lengths
-        (``None``: one sentence); matches stay inside a sentence.
+        (``None``: one sentence); matches stay inside a sentence.  ``keys`` (N,): the
+        words' :meth:`word_keys`, if the caller has them (the tagging path keeps them per
+        word type), else they are looked up here.
         """
         n_tok = len(words)
         out = np.zeros((n_tok, len(self.categories)), np.int8)
         if n_tok == 0 or self.max_len == 0:
             return out
         sid = _sentence_ids(n_tok, lengths)
-        ids, caps = self._token_ids(words)
+        if keys is None:
+            ids, caps = self._token_ids(words)
+        else:
+            ids, caps = keys >> 1, (keys & 1).astype(np.uint64)
         starts = self._longest(ids, caps, sid)
         for c, best in enumerate(starts):
             _encode(out[:, c], *_leftmost_longest(best))
@@ -198,10 +203,16 @@ class Gazetteer:
             new = [w for w in dict.fromkeys(words) if w not in keys]
             if len(keys) + len(new) > WORD_KEYS:
                 keys.clear()
-            get = self.vocab.get
-            keys.update((w, 2 * get(w.casefold(), 0) + capitalised(w)) for w in new)
+            keys.update(zip(new, self.word_keys(new).tolist()))
             k = np.fromiter(map(keys.__getitem__, words), np.int64, len(words))
         return k >> 1, (k & 1).astype(np.uint64)
+
+    def word_keys(self, words: Sequence[str]) -> np.ndarray:
+        """``2·id + cap`` of each word (N,) int64: id that of its casefolded form in the
+        lists (0: in no entry), cap whether it is capitalised (:func:`capitalised`)."""
+        get = self.vocab.get
+        return np.fromiter((2 * get(w.casefold(), 0) + capitalised(w) for w in words),
+                           np.int64, len(words))
 
     def _longest(self, ids: np.ndarray, caps: np.ndarray, sid: np.ndarray) -> list[np.ndarray]:
         """Per category, the length of the longest match starting at each token (0: none)."""

@@ -12,6 +12,7 @@ from nertag.inference import token_tables as TT
 from nertag.inference.token_tables import TokenFeatureRows, token_feature_columns
 from nertag.inference.word_types import WordCache, WordTypeScorer
 from nertag.modelio import load_model
+from nertag.text.gazetteer import Gazetteer
 from nertag.nn import window as M
 
 
@@ -139,3 +140,23 @@ def test_code_keys_is_np_unique_of_the_base5_keys(C, monkeypatch):
         monkeypatch.setattr(TT, "_PAIR_TABLE", pair_table)
         keys, inv = TT.code_keys(codes)
         assert keys.tolist() == ref_keys.tolist() and inv.tolist() == ref_inv.reshape(-1).tolist()
+
+
+def test_word_cache_keeps_the_name_list_keys_per_type(gaz, dev_words):
+    """WordCache.gazetteer_keys: each token's Gazetteer.word_keys, looked up once per type,
+    across new words, a cache that starts again, and other lists; the codes from them
+    are the codes from the words."""
+    lists = gaz.featurizer.gazetteer.lists
+    cache = WordCache(gaz.featurizer, max_words=300)
+    words = [w for s in dev_words for w in s][:2000]
+    words += ["PARIS", "Paris", "paris", "New", "York", ""]
+    for part in (words[:700], words[700:1400], words[1400:], words[:50]):
+        keys = cache.gazetteer_keys(cache.types(part), lists)
+        assert keys.tolist() == lists.word_keys(part).tolist()
+        lengths = [len(part) // 2, len(part) - len(part) // 2]
+        assert np.array_equal(lists.codes(part, lengths, keys=keys), lists.codes(part, lengths))
+    assert cache.generation > 0  # (the cache started again on the way)
+    other = Gazetteer({"LOC": [("Paris",)]})
+    part = ["Paris", "PARIS", "York"]
+    assert cache.gazetteer_keys(cache.types(part), other).tolist() == \
+        other.word_keys(part).tolist() == [2 * other.vocab["paris"] + 1] * 2 + [1]
