@@ -69,9 +69,9 @@ def assert_same(a, b) -> None:
 # ---------------------------------------------------------------------- tagging
 def test_entities_of_a_known_sentence(fresh, cli):
     doc = fresh(SENTENCE)
-    assert ents(doc) == [("Laura Okafor", "PER", 0, 12, 0.9685),
-                         ("Northwind Holdings Inc.", "ORG", 33, 56, 0.805),
-                         ("Chicago", "LOC", 68, 75, 0.9757), ("Geneva", "LOC", 79, 85, 0.7602)]
+    assert ents(doc) == [("Laura Okafor", "PER", 0, 12, 0.9868),  # calibrated scores
+                         ("Northwind Holdings Inc.", "ORG", 33, 56, 0.9438),
+                         ("Chicago", "LOC", 68, 75, 0.9932), ("Geneva", "LOC", 79, 85, 0.8819)]
     (line,) = cli_lines(cli, "-", "-f", "jsonl", input=SENTENCE)
     assert [(e["text"], e["label"], e["start"], e["end"], e["score"])
             for e in line["entities"]] == ents(doc)
