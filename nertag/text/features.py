@@ -165,20 +165,28 @@ class Feature:
     dim: int
 
 
+class NormalKey:
+    """A feature key that is a slice of the word's :func:`normalize` form: the form itself
+    (the word feature) or its first / last k characters (affixes, always lower case).
+    :meth:`Featurizer.type_ids` normalises a word once for all the keys that share a form."""
+
+    def __init__(self, lowercase: bool, digits_to_zero: bool, part: slice = slice(None)):
+        self.form, self.part = (lowercase, digits_to_zero), part
+
+    def __call__(self, word: str) -> str:
+        return normalize(word, *self.form)[self.part]
+
+
 def feature_keys(fcfg) -> list[tuple[str, Callable[[str], str], int]]:
     """(name, key function, dim) for each feature the config switches on, in x's order."""
     low, dig = fcfg.lowercase, fcfg.digits_to_zero
-
-    def norm(w: str) -> str:
-        return normalize(w, low, dig)
-
-    out = [("word", norm, fcfg.word_dim)]
+    out = [("word", NormalKey(low, dig), fcfg.word_dim)]
     if fcfg.caps_dim:
         out.append(("caps", caps, fcfg.caps_dim))
     for k in sorted(set(fcfg.prefix_lengths)):
-        out.append((f"prefix{k}", lambda w, k=k: normalize(w, True, dig)[:k], fcfg.affix_dim))
+        out.append((f"prefix{k}", NormalKey(True, dig, slice(None, k)), fcfg.affix_dim))
     for k in sorted(set(fcfg.suffix_lengths)):
-        out.append((f"suffix{k}", lambda w, k=k: normalize(w, True, dig)[-k:], fcfg.affix_dim))
+        out.append((f"suffix{k}", NormalKey(True, dig, slice(-k, None)), fcfg.affix_dim))
     if fcfg.shape_dim:
         out.append(("shape", shape, fcfg.shape_dim))
     return out
@@ -301,9 +309,16 @@ class Featurizer:
     def type_ids(self, words: Sequence[str], out: np.ndarray) -> None:
         """The ids of some distinct words into ``out``: (len(words), word_columns) — the
         word features and characters, no name lists (they are not per word)."""
+        forms: dict[tuple, list[str]] = {}  # each normalised form once per word
         for j, f in enumerate(self.features):
             get, key = f.vocab.index.get, f.key
-            out[:, j] = [get(key(w), UNK) for w in words]
+            if isinstance(key, NormalKey):
+                if key.form not in forms:
+                    forms[key.form] = [normalize(w, *key.form) for w in words]
+                part = key.part
+                out[:, j] = [get(n[part], UNK) for n in forms[key.form]]
+            else:
+                out[:, j] = [get(key(w), UNK) for w in words]
         if self.chars is not None:
             out[:, len(self.features):] = self.chars.ids(words)
 

@@ -151,6 +151,25 @@ def test_feature_order_with_affixes_and_shape():
     assert got == ["paris", "title", "p", "pa", "ris", "Xxxxx"]
 
 
+@pytest.mark.parametrize("lowercase,digits", [(True, True), (False, True), (True, False),
+                                               (False, False)])
+def test_type_ids_normalise_once_and_equal_each_key(lowercase, digits):
+    """type_ids shares one normalised form per word among the word and affix keys: the
+    ids are those of each feature's own key (digits, case, short words, a capital whose
+    lower case is longer: İ)."""
+    cfg = fcfg(lowercase=lowercase, digits_to_zero=digits, prefix_lengths=[1, 3],
+               suffix_lengths=[2, 4], shape_dim=3, affix_min_count=1, min_count=1)
+    words = ["Paris", "İstanbul", "B52s", "x", "", "1999", "ROME", "rome", "Ünïcode"]
+    f = Featurizer.build(cfg, SENTS + [words])
+    out = np.empty((len(words), f.word_columns), np.int32)
+    f.type_ids(words, out)
+    ref = [[ft.vocab.get(ft.key(w)) for ft in f.features] for w in words]
+    assert out.tolist() == ref
+    prefix3, suffix4 = (ft.key for ft in f.features if ft.name in ("prefix3", "suffix4"))
+    assert prefix3("İstanbul") == "i̇s" and suffix4("B52s") == ("b00s" if digits else "b52s")
+    assert f.features[0].key("ROME") == ("rome" if lowercase else "ROME")
+
+
 def test_encode_same_word_same_ids_and_unknowns():
     f = Featurizer.build(fcfg(min_count=1, shape_dim=2), SENTS)
     words = ["Paris", "zebra", "Paris", "the", "Zebra", "McZebra", "THE"]
