@@ -165,6 +165,7 @@ class SharedTypeScorer(WordTypeScorer):
     def __init__(self, params: dict, arch, cache: SharedWordCache):
         super().__init__(params, arch, cache, budget_bytes=0)
         self.type_rows, self.capacity = cache.store.type_rows, cache.store.capacity
+        self.over_in_table = False  # (the store has no room for the rows past it)
 
     def _fill(self) -> None:
         if self.generation != self.cache.generation:  # the private types started again

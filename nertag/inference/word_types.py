@@ -187,6 +187,10 @@ class WordTypeScorer:
         self.generation = cache.generation
         self.over: np.ndarray | None = None  # (n, OVERFLOW_ROWS, H): rows of types past G
         self.over_slot: dict[int, int] = {}  # type -> its row in ``over``
+        #: ``over`` is the table's own last OVERFLOW_ROWS rows, so a type past the table is
+        #: numbered ``capacity + its row`` and summed as any other (a table of its own: a
+        #: shared table has no room for them, :class:`~.shared_types.SharedTypeScorer`)
+        self.over_in_table = True
 
     def valid_for(self, params: dict, cache) -> bool:
         """True if the rows are still those of ``params`` and of ``cache``'s numbering."""
@@ -215,7 +219,10 @@ class WordTypeScorer:
             self.filled, self.generation = 0, self.cache.generation
             self.over_slot.clear()
         if self.type_rows is None:
-            self.type_rows = np.empty((self.arch.n, self.capacity, self.arch.hidden), dtype=self.dtype)
+            rows = self.capacity + (OVERFLOW_ROWS if self.over_in_table else 0)
+            self.type_rows = np.empty((self.arch.n, rows, self.arch.hidden), dtype=self.dtype)
+            if self.over_in_table:
+                self.over = self.type_rows[:, self.capacity:]
         top = min(self.cache.size, self.capacity)
         for a in range(self.filled, top, 2048):  # in blocks: small temporaries
             b = min(a + 2048, top)
@@ -279,7 +286,8 @@ class WordTypeScorer:
 
     def _extra_rows(self, ids: np.ndarray):
         """Rows for the types in ``ids`` (n, M) past the table: ``(ids2, extra)`` where
-        ``extra`` (n, R, H) holds them and ``ids2`` numbers them ``capacity + r``.  They
+        ``ids2`` numbers them ``capacity + r`` and ``extra`` (n, R, H) holds them (None:
+        they are rows ``capacity + r`` of the table itself, :attr:`over_in_table`).  They
         are kept (up to ``OVERFLOW_ROWS``) for the next segments: a type's rows are the
         same bits whenever they are computed, so keeping them changes nothing but time."""
         cap = self.capacity
@@ -304,7 +312,7 @@ class WordTypeScorer:
             slot.update(zip(new, range(k, k + len(new))))
         slots = np.fromiter(map(slot.__getitem__, uniq.tolist()), np.intp, len(uniq))
         ids[over] = cap + slots[inv.reshape(-1)]
-        return ids, self.over
+        return ids, None if self.over_in_table else self.over
 
     def _sum_rows(self, z: np.ndarray, tmp: np.ndarray, ids: np.ndarray, extra) -> None:
         """z (B, H) = G_0[ids[0]] (bias included) + G_1[ids[1]] + ... for window types

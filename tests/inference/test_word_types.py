@@ -50,6 +50,31 @@ def test_type_scorer_segments_of_rows_past_the_table(trained, dev_words, monkeyp
     assert ts.capacity == 20 and cache.size > 20
 
 
+@pytest.mark.parametrize("overflow_rows", [8192, 30])
+def test_rows_past_the_table_are_the_tables_own_last_rows(trained, dev_words, monkeypatch,
+                                                          overflow_rows):
+    """The rows of types past the table go in its last OVERFLOW_ROWS rows (numbered
+    capacity + r, summed without a fix-up), kept from segment to segment and started
+    again when more come than fit, or computed for one segment only when a segment
+    alone brings more: the scores of the plain forward, the same bits every call."""
+    from nertag.inference import word_types as type_scorer
+
+    monkeypatch.setattr(type_scorer, "OVERFLOW_ROWS", overflow_rows)
+    monkeypatch.setattr(type_scorer, "SEGMENT_CHUNKS", 1)
+    cache = WordCache(trained.featurizer)
+    ts = WordTypeScorer(trained.params, trained.arch, cache,
+                        budget_bytes=20 * trained.arch.n * trained.arch.hidden * 4)
+    words = [w for s in dev_words for w in s]
+    lengths = [len(s) for s in dev_words]
+    ref = M.scores(trained.params, trained.featurizer.featurize(dev_words), trained.arch)
+    first = ts.scores(cache.types(words), lengths, chunk=64)
+    assert_same_scores(ref, first)
+    assert ts.type_rows.shape[1] == ts.capacity + overflow_rows
+    assert np.shares_memory(ts.over, ts.type_rows) and len(ts.over_slot) > 0
+    again = ts.scores(cache.types(words), lengths, chunk=64)
+    assert np.array_equal(first.view(np.uint32), again.view(np.uint32))
+
+
 def test_word_cache_equals_featurizer_encode(trained, dev_words):
     feat = trained.featurizer
     cache = WordCache(feat, max_words=50)
