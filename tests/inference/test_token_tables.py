@@ -54,6 +54,24 @@ def test_rows_are_the_sum_of_the_tables_over_the_window(gaz):
     assert len(R) == len(set(map(bytes, X[:, :, F:F + 7].copy())))  # one row per window
 
 
+def test_a_windows_row_is_the_same_bits_in_any_block_and_batch(gaz, dev_words, monkeypatch):
+    """The rows are summed a block of windows at a time: the same bits whatever the block
+    size, and a window's row is the same bits whatever else the batch holds."""
+    words, lengths = flat(dev_words)
+    codes = gaz.featurizer.token_codes(words, lengths)
+    rows = TokenFeatureRows(gaz.params, gaz.arch)
+    R, index = rows.rows(codes, lengths)
+    assert len(R) > 3
+    for block in (1, 3, 10 ** 6):
+        monkeypatch.setattr(TT, "_ROW_BLOCK", block)
+        R2, index2 = rows.rows(codes, lengths)
+        assert np.array_equal(R2.view(np.uint32), R.view(np.uint32))
+        assert np.array_equal(index2, index)
+    k = lengths[0]  # the first sentence alone
+    R1, index1 = rows.rows(codes[:k], lengths[:1])
+    assert np.array_equal(R1[index1].view(np.uint32), R[index[:k]].view(np.uint32))
+
+
 @pytest.mark.parametrize("budget_mb", [None, 0.05])
 def test_fast_path_equals_the_plain_forward(gaz, dev_words, budget_mb):
     cache = WordCache(gaz.featurizer, max_words=400)
