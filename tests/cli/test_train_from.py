@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import check_error
@@ -97,3 +98,16 @@ def test_show_config_with_from_is_the_base_config(cli, small_model, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert "hidden: 20 " in r.stdout and "epochs: 5 " in r.stdout
     assert f"base: {small_model} " in r.stdout and f"rehearse: {sample_train()} " in r.stdout
+
+
+def test_from_with_a_config_of_the_same_architecture_uses_its_training_keys(cli, small_model,
+                                                                           tmp_path):
+    own = tmp_path / "own.yaml"
+    own.write_text((small_model / "config.yaml").read_text().replace("epochs: 1", "epochs: 2"))
+    out = tmp_path / "m"
+    r = cli("train", "-q", "--from", small_model, "-c", own, "--train", _user(tmp_path),
+            "-o", out)
+    assert r.exit_code == 0, r.stderr
+    assert re.search(r"saved the best epoch \(\d of 2\b", r.stderr), r.stderr  # not 5
+    cfg = (out / "config.yaml").read_text()
+    assert f"base: {small_model}\n" in cfg and "epochs: 2\n" in cfg
