@@ -35,7 +35,7 @@ import numpy as np
 from nertag.config import Config, LabelsConfig
 from nertag.errors import NertagError
 from nertag.inference.model import NerModel, model_arch
-from nertag.modelio import load_model
+from nertag.modelio import load_model, model_path
 from nertag.nn import window
 from nertag.text import tags as tagmod
 from nertag.text.conll import Corpus
@@ -79,9 +79,10 @@ def check_fixed(cfg: Config, base_cfg: Config, base: str | Path, src: str) -> No
 
 
 def load_base(path: str | Path) -> NerModel:
-    """The base model of ``train.base`` (its errors name the path and ``train.base``)."""
+    """The base model of ``train.base`` (``default``: the shipped model); its errors name
+    the path and ``train.base``."""
     try:
-        return load_model(path, read_only=True)
+        return load_model(model_path(path), read_only=True)
     except NertagError as e:
         raise NertagError(f"{e.message} ('train.base': the model to continue)", e.exit_code,
                           inputs=("base",)) from None
@@ -101,8 +102,9 @@ def continue_config(base: str | Path, cfg: Config, src: str = "override") -> Con
     """``cfg`` (from ``src``: the overrides, or a config file) as the config of a run
     continuing model ``base``: an error if a key of :data:`FIXED` differs from the
     base's; ``train.base`` is ``base``."""
-    check_fixed(cfg, load_base(base).cfg, base, src)
-    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, base=str(base)))
+    check_fixed(cfg, load_base(base).cfg, base, src)  # ('default': the shipped model's path)
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train,
+                                                              base=str(model_path(base))))
 
 
 def adapt_config(base: str | Path, cfg: Config | None = None, overrides=(),

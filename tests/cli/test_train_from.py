@@ -111,3 +111,12 @@ def test_from_with_a_config_of_the_same_architecture_uses_its_training_keys(cli,
     assert re.search(r"saved the best epoch \(\d of 2\b", r.stderr), r.stderr  # not 5
     cfg = (out / "config.yaml").read_text()
     assert f"base: {small_model}\n" in cfg and "epochs: 2\n" in cfg
+
+
+def test_from_default_is_the_shipped_model(cli, tmp_path, monkeypatch):
+    from nertag.resources import default_model
+
+    monkeypatch.chdir(tmp_path)  # (no ./default here)
+    r = cli("train", "--from", "default", "--show-config")
+    assert r.exit_code == 0, r.stderr
+    assert f"base: {default_model()} " in r.stdout
