@@ -3,8 +3,8 @@
 sensitive to other work on the machine than the wall clock) of each stage of
 ``nertag tag``'s model calls, in process, over a whole text.
 
-Each round loads the model afresh and tags every batch once, as one command does (so
-the per-word-type tables are filled as they would be).  Stages (a model without a first
+Each round loads the model afresh and tags every batch once with one BLAS thread, as one
+command does (so the per-word-type tables are filled as they would be).  Stages (a model without a first
 stage or name lists shows only what it has):
 
   load              load_model (config, weights, vocabularies, name lists)
@@ -30,9 +30,13 @@ import sys
 import time
 from collections import defaultdict
 
-import nertag.inference.model as model_module
-from nertag.modelio import load_model
-from nertag.tagging.chunks import batches, tag_chunks
+from nertag import blas
+
+blas.set_threads(None)  # one BLAS thread, as `nertag tag` (before NumPy is imported)
+
+import nertag.inference.model as model_module  # noqa: E402
+from nertag.modelio import load_model  # noqa: E402
+from nertag.tagging.chunks import batches, tag_chunks  # noqa: E402
 
 DOCUMENT_CODES = model_module.document_codes
 STAGES = ("load", "name lists", "stage 1 scores", "stage 1 paths", "document codes",
