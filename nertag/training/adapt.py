@@ -78,14 +78,31 @@ def check_fixed(cfg: Config, base_cfg: Config, base: str | Path, src: str) -> No
                               inputs=("overrides",) if src == "override" else ("config",))
 
 
+#: The last base loaded, by (its path, its manifest's mtime and size): a run reads it for
+#: its config, the checks and the training, and it takes seconds to load.
+_LAST_BASE: dict[tuple, NerModel] = {}
+
+
 def load_base(path: str | Path) -> NerModel:
-    """The base model of ``train.base`` (``default``: the shipped model); its errors name
-    the path and ``train.base``."""
+    """The base model of ``train.base`` (``default``: the shipped model), read-only; its
+    errors name the path and ``train.base``."""
+    d = model_path(path)
     try:
-        return load_model(model_path(path), read_only=True)
+        stat = (d / "manifest.json").stat()
+        key = (str(d.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _LAST_BASE:
+        return _LAST_BASE[key]
+    try:
+        model = load_model(d, read_only=True)
     except NertagError as e:
         raise NertagError(f"{e.message} ('train.base': the model to continue)", e.exit_code,
                           inputs=("base",)) from None
+    _LAST_BASE.clear()
+    if key is not None:
+        _LAST_BASE[key] = model
+    return model
 
 
 def base_run_config(base: str | Path) -> Config:
