@@ -6,7 +6,8 @@ Two ways, which can be combined (docs/adapt.md says which is used when):
   data is mixed into every epoch: ``round(train.rehearse_ratio × N)`` sentences of the
   file for N training sentences, drawn afresh each epoch (without replacement, from a
   generator seeded with ``(train.seed, epoch, 2)``: the same run draws the same, a
-  resumed one too).  Every sentence any epoch draws is featurized once
+  resumed one too; a jackknife fold of a two-stage run takes the first ratio × its
+  own sentence count of each draw).  Every sentence any epoch draws is featurized once
   (:meth:`Rehearsal.joined`); an epoch trains on the user's sentences and its draw
   (:meth:`Rehearsal.epoch`).
 * **pseudo-rehearsal** (``train.pseudo_rehearse``, on by default): the base model tags
@@ -37,7 +38,9 @@ class Rehearsal:
     (in file order), ``draws[e - 1]`` the rows of ``pool`` epoch e trains on."""
 
     pool: Corpus
-    draws: list[np.ndarray]
+    draws: list[np.ndarray]          # in the order drawn (a model of fewer sentences, a
+    #                                  jackknife fold, takes the first ratio × its own)
+    ratio: float = 1.0
     n_user: int = 0                  # the user's sentences before the pool (set by joined)
     codes: np.ndarray | None = None  # (N_pool, T) document-context codes of the pool
 
@@ -57,8 +60,9 @@ class Rehearsal:
     def epoch(self, data: TrainData, epoch: int) -> TrainData:
         """The sentences of epoch ``epoch`` (1-based; past the last draw: the last one's)
         out of ``data`` (:meth:`joined`'s corpus prepared): the user's, then the draw."""
-        rows = np.concatenate([np.arange(self.n_user),
-                               self.n_user + self.draws[min(epoch, len(self.draws)) - 1]])
+        drawn = self.draws[min(epoch, len(self.draws)) - 1]
+        drawn = np.sort(drawn[:max(1, round(self.ratio * self.n_user))])
+        rows = np.concatenate([np.arange(self.n_user), self.n_user + drawn])
         lengths = data.lengths[rows]
         tokens = token_rows(sentence_starts(data.lengths)[rows], lengths)
         return TrainData(data.X[tokens], data.y[tokens], lengths,
@@ -85,7 +89,8 @@ def read_rehearsal(path: str, mapping: dict[str, str], encoding: str = "utf-8") 
 
 def draw(corpus: Corpus, n_user: int, ratio: float, epochs: int, seed: int) -> Rehearsal:
     """Each epoch's ``round(ratio × n_user)`` sentences of ``corpus`` (at least 1, at
-    most all), drawn afresh each epoch with the run's seed."""
+    most all), drawn afresh each epoch with the run's seed (a model trained on fewer
+    than ``n_user`` sentences takes the first ``ratio`` × its own of each draw)."""
     n = min(len(corpus.sentences), max(1, round(ratio * n_user)))
     picks = [np.random.default_rng([seed, e, 2]).choice(len(corpus.sentences), n, replace=False)
              for e in range(1, epochs + 1)]
@@ -94,7 +99,7 @@ def draw(corpus: Corpus, n_user: int, ratio: float, epochs: int, seed: int) -> R
     where[used] = np.arange(len(used))
     pool = Corpus(corpus.path, [corpus.sentences[i] for i in used], corpus.scheme,
                   corpus.format)
-    return Rehearsal(pool, [np.sort(where[p]) for p in picks])
+    return Rehearsal(pool, [where[p] for p in picks], ratio)
 
 
 def pseudo_rehearse(base: NerModel, corpus: Corpus) -> tuple[Corpus, int]:

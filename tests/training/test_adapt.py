@@ -227,3 +227,24 @@ def test_an_interrupted_continued_run_resumes_to_the_same_model(small_model, use
     b = np.load(tmp_path / "m" / "weights.npz")
     for k in a.files:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_an_epoch_is_the_users_sentences_and_its_share_of_the_draw():
+    """A model of fewer sentences (a jackknife fold) takes the first ratio × its own."""
+    from nertag.training.data import TrainData
+
+    pool = Corpus("r", [Sentence([f"r{i}"], ["O"]) for i in range(50)], "bio")
+    rehearsal = draw(pool, 10, 1.5, 2, seed=7)
+    for n_user in (10, 4):
+        user = Corpus("u", [Sentence([f"u{i}"], ["O"]) for i in range(n_user)], "bio")
+        joined, codes, mine = rehearsal.joined(user, None)
+        n = len(joined.sentences)
+        data = TrainData(np.arange(n).reshape(n, 1, 1), np.arange(n), np.ones(n, np.int64),
+                         joined)
+        for epoch in (1, 2):
+            picked = np.sort(rehearsal.draws[epoch - 1][:round(1.5 * n_user)])
+            got = mine.epoch(data, epoch)
+            assert got.y.tolist() == list(range(n_user)) + (n_user + picked).tolist()
+            assert [s.words[0] for s in got.corpus.sentences][n_user:] == \
+                [rehearsal.pool.sentences[i].words[0] for i in picked]
+    assert codes is None and rehearsal.n_user == 0  # (joined gives a copy)
