@@ -143,9 +143,9 @@ class _Trainer:
             self.emit("warn", {"message": f"resuming from epoch {self.state.epoch}, "
                                           f"batch {self.state.batch}"})
         state = self.state
+        first = self._epoch_data(state.epoch)
         self.emit("start", {"train": self.cfg.data.train, "dev": self.cfg.data.dev,
-                            "tokens": len(self._epoch_data(state.epoch).y),
-                            "sentences": len(self._epoch_data(state.epoch).lengths),
+                            "tokens": len(first.y), "sentences": len(first.lengths),
                             "epochs": tc.epochs, "labels": self.model.labels,
                             "params": int(sum(v.size for v in self.model.params.values())),
                             "start_epoch": state.epoch, "start_batch": state.batch,

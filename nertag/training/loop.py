@@ -57,7 +57,8 @@ def train(cfg: Config, *, output: str | Path | None = None, train_path=None, dev
     :class:`~nertag.training.checkpoint.Interrupted`, after saving the best epoch so far
     as a complete model in ``output`` (if an epoch has finished); ``resume=True``
     continues it.  During a first stage it raises
-    :class:`~nertag.training.two_stage.FirstStageStopped` and keeps nothing.
+    :class:`~nertag.training.two_stage.FirstStageStopped` and keeps nothing.  With
+    ``train.base`` the run continues that model (:mod:`nertag.training.adapt`).
     """
     emit = callback or _ignore
     if cfg.train.base and not (train_path or cfg.data.train):
