@@ -9,6 +9,9 @@ the model's entities pre-highlighted (docs/annotate.md).
   last record per id wins) and the lock that keeps a second process off it;
 * :mod:`nertag.annotate.session` -- the rules of a decision (answer, undo, refusals,
   writes that fail and are retried);
+* :mod:`nertag.annotate.retrain` -- ``--retrain-every``: the answers continued into a new
+  model in a process of its own (:mod:`nertag.annotate.retrain_job`), taken into use when
+  it scores higher on the held-back answers;
 * :mod:`nertag.annotate.page` -- the page (``static/annotate.js`` and ``.css``);
 * :mod:`nertag.annotate.app` -- the Starlette application, on ``nertag serve``'s server.
 

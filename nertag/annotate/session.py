@@ -50,9 +50,12 @@ class Session:
                 queue.mark_answered(self.index[key])
         self.pending: list[dict] = []  # records not written yet, in order
         self.write_error: str | None = None
-        #: The held-back F1 of the last retrain (None: no retrain yet; set by the retrain
-        #: loop when it lands).
+        #: The held-back F1 (0..1) of the last retrain's model (None: no retrain yet) and
+        #: whether that model was taken into use (set by :mod:`nertag.annotate.retrain`).
         self.retrain_f1: float | None = None
+        self.retrain_used: bool | None = None
+        #: Called after each answer is recorded, with the lock held (the retrainer's hook).
+        self.after_answer: Callable[[], None] | None = None
         self.lock = threading.Lock()
 
     # ------------------------------------------------------------------ requests
@@ -79,6 +82,8 @@ class Session:
             self._write(record)
             self.queue.mark_answered(i)
             self.decisions.setdefault(client, []).append(key)
+            if self.after_answer is not None:
+                self.after_answer()
             return self._answer_body(client)
 
     def undo(self, client: str) -> dict:
@@ -180,7 +185,7 @@ class Session:
     def progress(self) -> dict:
         return {"answered": self.queue.answered, "remaining": self.queue.remaining,
                 "total": self.queue.n, "unsaved": len(self.pending),
-                "retrain_f1": self.retrain_f1}
+                "retrain_f1": self.retrain_f1, "retrain_used": self.retrain_used}
 
     def _answer_body(self, client: str) -> dict:
         i = self.queue.take(client)

@@ -15,7 +15,7 @@ from typing import List, Optional
 import typer
 
 from nertag.cli.application import refuse_overwriting_input
-from nertag.errors import NertagError
+from nertag.errors import NertagError, UsageError
 from nertag.text.sentences import MODES
 
 MISSING_EXTRA = "nertag annotate needs the optional 'serve' extra: pip install 'nertag[serve]'"
@@ -57,6 +57,15 @@ def command(
                              help="address to listen on (default: this machine only)"),
     port: int = typer.Option(8080, "--port", "-p", min=0, max=65535, metavar="N",
                              help="port to listen on (0: any free port)"),
+    retrain_every: int = typer.Option(0, "--retrain-every", min=0, metavar="N",
+                                      help="continue the model on the accepted answers after "
+                                           "every N new ones, in the background (0: never)"),
+    rehearse: Optional[Path] = typer.Option(None, "--rehearse", metavar="FILE",
+                                            help="with --retrain-every: the base model's "
+                                                 "training data, mixed into each retrain"),
+    holdout: float = typer.Option(0.2, "--holdout", min=0.01, max=0.9, metavar="X",
+                                  help="with --retrain-every: the share of the answers held "
+                                       "back to compare the models on"),
 ):
     """Annotate text in a local page: each sentence with the model's entities
     highlighted; accept, correct, reject or skip it with the keyboard.
@@ -66,14 +75,22 @@ def command(
       nertag annotate notes.txt -o annotations.jsonl      # http://127.0.0.1:8080/
       nertag annotate a.txt b.txt -o ann.jsonl --labels PRODUCT --order uncertain
       nertag train --train ann.jsonl ...                  # the answers are training data
+      nertag annotate a.txt -o ann.jsonl --order uncertain --retrain-every 50
 
     See docs/annotate.md for the keys, the file and resuming.
     """
     refuse_overwriting_input("-o", output, inputs)
+    if rehearse is not None and not retrain_every:
+        raise UsageError("--rehearse is for retraining: give --retrain-every N too, or leave "
+                         "--rehearse out")
+    if rehearse is not None and not rehearse.is_file():
+        raise NertagError(f"{rehearse}: no such file (--rehearse); give the base model's "
+                          f"training data, or leave --rehearse out (pseudo-rehearsal)")
     extra = [x.strip() for x in (labels or "").split(",") if x.strip()]
     run_annotate(inputs=inputs, output=output, model=model, labels=extra, order=order.value,
                  random_share=random_share, seed=seed,
-                 sentences=sentences.value if sentences else "auto", host=host, port=port)
+                 sentences=sentences.value if sentences else "auto", host=host, port=port,
+                 retrain_every=retrain_every, rehearse=rehearse, holdout=holdout)
 
 
 def _say(message: str) -> None:
@@ -82,7 +99,8 @@ def _say(message: str) -> None:
 
 def run_annotate(*, inputs: list[str], output: Path, model: Optional[str], labels: list[str],
                  order: str, random_share: float, seed: int, sentences: str, host: str,
-                 port: int) -> None:
+                 port: int, retrain_every: int = 0, rehearse: Optional[Path] = None,
+                 holdout: float = 0.2) -> None:
     try:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
@@ -95,7 +113,17 @@ def run_annotate(*, inputs: list[str], output: Path, model: Optional[str], label
     session, lock, notes = open_session(inputs, str(output), model=model, labels=labels,
                                         order=order, random_share=random_share, seed=seed,
                                         sentences=sentences, notify=_say)
+    retrainer = None
     try:
+        if retrain_every:
+            from nertag.annotate.retrain import Retrainer
+            from nertag.modelio import model_path
+
+            retrainer = Retrainer(session, every=retrain_every, model=str(model_path(model)),
+                                  output=str(output), inputs=inputs, sentences=sentences,
+                                  holdout=holdout,
+                                  rehearse=None if rehearse is None else str(rehearse),
+                                  notify=_say)
         for note in notes:
             _say(note)
         if not is_loopback(host):
@@ -109,6 +137,8 @@ def run_annotate(*, inputs: list[str], output: Path, model: Optional[str], label
 
         run(session, f"annotate {Path(inputs[0]).name}", host=host, port=port, on_ready=ready)
     finally:
+        if retrainer is not None:
+            retrainer.close()
         unsaved = session.close()
         lock.release()
         if unsaved:  # the disk still refuses them: do not lose them

@@ -87,7 +87,7 @@ def test_killed_mid_session_and_restarted_nothing_is_lost_or_duplicated(tmp_path
                                                      "answer": "accept", "spans": []})
             assert status == 200
         assert body["progress"] == {"answered": 12, "remaining": 0, "total": 12, "unsaved": 0,
-                                    "retrain_f1": None}
+                                    "retrain_f1": None, "retrain_used": None}
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)

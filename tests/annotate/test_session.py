@@ -38,7 +38,7 @@ def test_next_shows_the_models_spans_as_token_ranges(session, tmp_path):
     assert body["item"]["spans"] == [{"token_start": 0, "token_end": 0, "label": "PER",
                                       "score": 0.8}]
     assert body["progress"] == {"answered": 0, "remaining": 3, "total": 3, "unsaved": 0,
-                                "retrain_f1": None}
+                                "retrain_f1": None, "retrain_used": None}
 
 
 def test_an_answer_is_appended_as_a_training_record_and_the_next_follows(session, tmp_path):

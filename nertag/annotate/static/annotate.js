@@ -34,7 +34,7 @@
   function showProgress(p) {
     if (!p) return;
     const f1 = p.retrain_f1 === null || p.retrain_f1 === undefined ? '—'
-      : (100 * p.retrain_f1).toFixed(2);
+      : (100 * p.retrain_f1).toFixed(2) + (p.retrain_used === false ? ' (kept the model in use)' : '');
     progress.textContent = `answered ${p.answered} · remaining ${p.remaining} · last retrain F1 ${f1}`
       + (p.unsaved ? ` · ${p.unsaved} not saved yet` : '');
   }
