@@ -61,6 +61,14 @@ def models_dir(output: str | os.PathLike) -> Path:
     return output.with_name(output.name + ".models")
 
 
+def read_result(job: Path, status: int) -> dict:
+    """The job's ``result.json``, or an error naming the exit ``status``."""
+    try:
+        return json.loads((job / RESULT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"error": f"the process ended with status {status} and no result"}
+
+
 def retagged(session: Session, spans: dict) -> None:
     """A new model's ``spans`` (by id, as :func:`nertag.annotate.retrain_job.retag` gives
     them) on the sentences not answered, and the queue re-ranked by their scores."""
@@ -164,20 +172,19 @@ class Retrainer:
     # ------------------------------------------------------------------ finishing
     def _watch(self, proc: subprocess.Popen, job: Path) -> None:
         status = proc.wait()
+        result = read_result(job, status)  # (parsed before the lock: requests go on)
         with self.session.lock:
             if self.closed:
                 return
-            self.finish(job, status)
+            self.finish(job, status, result)
             self.proc = self.job = None
             self.answered()  # enough answers came meanwhile: the next one now
 
-    def finish(self, job: Path, status: int) -> None:
-        """Read job ``job``'s result (its process ended with ``status``) and act on it;
-        the session's lock is held."""
-        try:
-            result = json.loads((job / RESULT).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            result = {"error": f"the process ended with status {status} and no result"}
+    def finish(self, job: Path, status: int, result: dict | None = None) -> None:
+        """Act on job ``job``'s ``result`` (read from its folder if None; its process
+        ended with ``status``); the session's lock is held."""
+        if result is None:
+            result = read_result(job, status)
         if "error" in result:
             self.notify(f"retrain {self.runs} failed: {result['error']} (log: "
                         f"{job / 'train.log'}); annotating on with the model as it was")
