@@ -195,6 +195,15 @@ def report(runs: list[dict], sizes: list[int], base_f1: float) -> dict:
                   else None}
         print(f"\nrandom order at {last}: median F1 {100 * goal:.2f}; uncertainty order "
               f"reaches it at " + (f"{reach[0]} answers" if reach else "none of the sizes"))
+        target["per_seed"] = {}
+        for seed in sorted({r["seed"] for r in runs}):
+            f1 = {(r["order"], p["k"]): p["f1"] for r in runs if r["seed"] == seed
+                  for p in r["points"]}
+            if ("random", last) in f1:
+                at = [k for k in sizes if f1.get(("uncertain", k), -1) >= f1["random", last]]
+                target["per_seed"][seed] = at[0] if at else None
+                print(f"  seed {seed}: random at {last} {100 * f1['random', last]:.2f}; "
+                      f"uncertain reaches it at {at[0] if at else 'none of the sizes'}")
     return {"table": {str(k): v for k, v in table.items()}, "target": target}
 
 
