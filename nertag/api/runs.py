@@ -16,7 +16,7 @@ from nertag.errors import NertagError, UsageError
 from nertag.inference.calibration import model_calibration
 from nertag.modelio import load_model, model_path
 from nertag.text.conll import Corpus
-from nertag.text.datasets import read_corpus
+from nertag.text.datasets import map_types, read_corpus
 from nertag.text.scoring import Evaluation
 from nertag.text.scoring import evaluate as score
 from nertag.text.tags import get_entities
@@ -125,14 +125,16 @@ def predict_file(model: str | Path | Tagger, data: str | Path, *, decoder: str |
                  encoding: str = "utf-8", scheme: str = "auto",
                  format: str = "auto") -> Prediction:
     """Read a tagged file in any training format (see :mod:`nertag.text.datasets`) and
-    tag its sentences with the model: what ``nertag evaluate`` scores.  A file without
-    sentences is an error."""
+    tag its sentences with the model: what ``nertag evaluate`` scores.  The file's types
+    are renamed by the model's ``labels.map`` as its training data was (``person`` is
+    scored as the ``PER`` it learned).  A file without sentences is an error."""
     _check_decoder(decoder, "nertag.evaluate()")
     if isinstance(model, Tagger):
         m, decoder = model._model, decoder or model.decoder
     else:
         m = load_model(model_path(model), read_only=True)
     corpus = read_corpus(data, format, encoding, scheme)
+    map_types(corpus, m.cfg.labels.map)  # gold types renamed as the model's training data was
     if not corpus.sentences:
         raise NertagError(f"{data}: no sentences to score (no tagged tokens in the file); "
                           f"check that it is the right file")

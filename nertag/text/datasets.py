@@ -73,6 +73,16 @@ def read_corpus(path: str | os.PathLike, format: str = "auto", encoding: str = "
     return read_conll(path, encoding, _SCHEME_OF.get(fmt, scheme))
 
 
+def map_types(corpus: Corpus | None, mapping: dict[str, str]) -> None:
+    """Rename the entity types of a corpus's (BIO) tags in place as ``labels.map`` says
+    (``{person: PER}``: B-person becomes B-PER); types it does not name stay."""
+    if corpus is None or not mapping:
+        return
+    for s in corpus.sentences:
+        s.tags = [t if t == "O" or t[2:] not in mapping else f"{t[:2]}{mapping[t[2:]]}"
+                  for t in s.tags]
+
+
 def detect_format(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     """``conll``, ``jsonl``, ``doccano`` or ``prodigy`` (see the module doc). Files the
     CoNLL reader will refuse (empty, binary, undecodable, ...) are called ``conll``."""

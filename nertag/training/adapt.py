@@ -39,10 +39,11 @@ from nertag.modelio import load_model, model_path
 from nertag.nn import window
 from nertag.text import tags as tagmod
 from nertag.text.conll import Corpus
+from nertag.text.datasets import map_types
 from nertag.text.features import Feature, Featurizer, Vocab, normalize
 from nertag.text.lines import iter_lines
 from nertag.text.token_features import DocContextFeature
-from nertag.training.data import Emit, map_types, read_corpora
+from nertag.training.data import Emit, read_corpora
 from nertag.training.rehearsal import Rehearsal, draw, pseudo_rehearse, read_rehearsal
 
 #: The keys a continued model cannot change (None: the whole section): they decide its
@@ -108,10 +109,16 @@ def load_base(path: str | Path) -> NerModel:
 def base_run_config(base: str | Path) -> Config:
     """The config a run continuing model ``base`` starts from when the user gives none:
     the base's own, without its data files and rehearsal file, and with
-    :data:`ADAPT_EPOCHS` epochs (overrides may set any of them)."""
+    :data:`ADAPT_EPOCHS` epochs (overrides may set any of them); its ``embeddings.path``
+    only if that file is there (a model installed elsewhere: the new words' vectors
+    then start random)."""
     cfg = load_base(base).cfg
+    vectors = cfg.embeddings.path  # the base's vectors where they are, else none: the new
+    if vectors and not Path(vectors).expanduser().is_file():  # words start from random ones
+        vectors = None
     return dataclasses.replace(
         cfg, data=dataclasses.replace(cfg.data, train=None, dev=None),
+        embeddings=dataclasses.replace(cfg.embeddings, path=vectors),
         train=dataclasses.replace(cfg.train, epochs=ADAPT_EPOCHS, rehearse=None))
 
 
@@ -257,7 +264,9 @@ def grown_models(cfg: Config, base: NerModel, train: Corpus, extra_types: list[s
         vectors = pretrained_rows(Path(cfg.embeddings.path).expanduser(), words,
                                   base.featurizer.features[0].dim, cfg.embeddings.scale)
     emit("stage", {"message": f"continuing {cfg.train.base}: {len(words)} new words "
-                              f"({len(vectors)} with pretrained vectors), "
+                              f"({len(vectors)} with pretrained vectors"
+                              + ("" if cfg.embeddings.path else ": no embeddings.path")
+                              + "), "
                               + (f"new types {', '.join(types)}" if types else "no new types")})
     model = extend(base, cfg, words, types, vectors)
     first = None

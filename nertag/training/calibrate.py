@@ -24,7 +24,7 @@ from nertag.errors import NertagError
 from nertag.inference.calibration import (CALIBRATION_FILE, Calibration, Bin, entity_outcomes,
                                           fit, reliability)
 from nertag.text.conll import Corpus
-from nertag.text.datasets import read_corpus
+from nertag.text.datasets import map_types, read_corpus
 
 
 class Fitted(NamedTuple):
@@ -92,6 +92,7 @@ def calibrated_copy(model_dir: str | Path, data: str | Path, out: str | Path, *,
                           f"directory", exit_code=2, inputs=("output",))
     modelio.check_output_dir(out, force)
     corpus = read_tagged(data, format, encoding, scheme)
+    map_types(corpus, model.cfg.labels.map)  # the gold's types as the model learned them
     info = describe(data)
     if scores_from is not None:
         info["scores_from"] = str(scores_from)

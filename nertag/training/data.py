@@ -19,7 +19,7 @@ from nertag.nn.ragged import sentence_starts, token_rows
 from nertag.resources import sample_dev, sample_train
 from nertag.text import tags as tagmod
 from nertag.text.conll import Corpus, open_checked
-from nertag.text.datasets import read_corpus
+from nertag.text.datasets import map_types, read_corpus
 from nertag.text.error_analysis import analyse
 from nertag.text.features import Featurizer
 from nertag.text.gazetteer import Gazetteer, drop_matches
@@ -86,16 +86,6 @@ def read_corpora(cfg: Config, emit: Emit) -> tuple[Corpus, Corpus | None]:
     for note in train_c.notes + (dev_c.notes if dev_c else []):
         emit("warn", {"message": note})
     return train_c, dev_c
-
-
-def map_types(corpus: Corpus | None, mapping: dict[str, str]) -> None:
-    """Rename the entity types of a corpus's (BIO) tags in place as ``labels.map`` says
-    (``{person: PER}``: B-person becomes B-PER); types it does not name stay."""
-    if corpus is None or not mapping:
-        return
-    for s in corpus.sentences:
-        s.tags = [t if t == "O" or t[2:] not in mapping else f"{t[:2]}{mapping[t[2:]]}"
-                  for t in s.tags]
 
 
 def prepare(model: NerModel, corpus: Corpus, doc_codes: np.ndarray | None = None) -> TrainData:

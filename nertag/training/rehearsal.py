@@ -27,9 +27,9 @@ from nertag.errors import NertagError
 from nertag.inference.model import NerModel
 from nertag.nn.ragged import sentence_starts, token_rows
 from nertag.text.conll import Corpus
-from nertag.text.datasets import read_corpus
+from nertag.text.datasets import map_types, read_corpus
 from nertag.text.tags import entities_to_tags, get_entities
-from nertag.training.data import TrainData, map_types
+from nertag.training.data import TrainData
 
 
 @dataclass

@@ -45,3 +45,35 @@ def test_train_with_a_base_refuses_another_architecture(small_model, tmp_path):
         nertag.train(base=small_model, train=_user(tmp_path), output=tmp_path / "m",
                      overrides=["model.hidden=9"])
     assert not (tmp_path / "m").exists()
+
+
+def test_evaluate_reads_the_gold_through_the_models_label_map(small_model, tmp_path):
+    """A model trained with labels.map {gadget: MISC} scores a file tagged ``gadget``
+    exactly as the same file tagged ``MISC``; without the map, gadget is a type it lacks."""
+    user = _user(tmp_path)
+    out = nertag.train(base=small_model, train=user, output=tmp_path / "m",
+                       overrides={"train.epochs": 1, "labels.map.gadget": "MISC"})
+    mapped, original = nertag.evaluate(out, user), nertag.evaluate(out, sample_dev())
+    assert mapped.as_dict() == original.as_dict() and "MISC" in mapped.per_type
+    assert "gadget" not in mapped.per_type
+    p = nertag.api.runs.predict_file(small_model, user)  # the base: no map
+    assert p.unknown_types["gadget"] > 0
+
+
+def test_the_calibration_reads_the_dev_gold_through_the_label_map(small_model, tmp_path):
+    """The calibration fitted at the end of training (on the dev file, tagged ``gadget``)
+    and ``nertag calibrate`` on that file are the fits on the same file tagged ``MISC``:
+    unmapped, every MISC entity would count as wrong and its scores be pulled to 0."""
+    from nertag.training.calibrate import calibrated_copy
+
+    user = _user(tmp_path)
+    out = nertag.train(base=small_model, train=sample_train(), dev=user,
+                       output=tmp_path / "m",
+                       overrides={"train.epochs": 1, "labels.map.gadget": "MISC"})
+    trained = json.loads((out / "calibration.json").read_text())
+    mapped = calibrated_copy(out, user, tmp_path / "c1").calibration
+    plain = calibrated_copy(out, sample_dev(), tmp_path / "c2").calibration
+    assert mapped.info["entities"] == plain.info["entities"] == trained["fitted_on"]["entities"]
+    assert mapped.info["ece_before"] == plain.info["ece_before"] \
+        == trained["fitted_on"]["ece_before"]
+    assert json.loads(mapped.to_json())["y"] == json.loads(plain.to_json())["y"] == trained["y"]
