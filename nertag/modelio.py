@@ -87,7 +87,8 @@ def sha256(path: Path) -> str:
 
 
 def check_output_dir(out: Path, force: bool) -> None:
-    """Refuse to train into an existing non-empty directory unless ``force``."""
+    """Refuse to train into an existing non-empty directory unless ``force``; the
+    directories above ``out`` that are missing are created."""
     out = Path(out)
     if str(out) == "":
         raise NertagError("the output directory is an empty path; give a directory name",
@@ -98,7 +99,15 @@ def check_output_dir(out: Path, force: bool) -> None:
     if out.is_dir() and any(out.iterdir()) and not force:
         raise NertagError(f"{out}: directory exists and is not empty; choose another output "
                           f"directory, or replace it", exit_code=2, inputs=("output", "force"))
-    new_temp_dir(out).rmdir()  # the parent must exist and be writable
+    parent = out.parent
+    if not parent.exists() and not parent.is_symlink():  # models/mine: models/ made, as
+        try:                                              # spaCy and flair do
+            parent.mkdir(parents=True)
+        except OSError as e:
+            raise NertagError(f"{out}: cannot create the directory {parent} "
+                              f"({e.strerror or e}); choose another output directory",
+                              exit_code=2, inputs=("output",)) from None
+    new_temp_dir(out).rmdir()  # the parent must be a writable directory
 
 
 def save_model(out: str | Path, model: NerModel, history: list | None = None, *,

@@ -62,7 +62,7 @@ def command(
     Examples:
       nertag train -c conll2003 -o models/conll2003
       nertag train --set train.epochs=3 --set model.hidden=50 -o runs/small
-      nertag train --from models/default --train mine.conll --dev mine-dev.conll -o runs/mine
+      nertag train --from default --train mine.conll --dev mine-dev.conll -o runs/mine
     """
     if resume is not None and (config or train_file or dev_file or overrides or output
                                or seed is not None or embeddings is not None or base

@@ -85,8 +85,9 @@ BAD_ARGS = {
                                   ["{d}: is a directory; give a file name"]),
     "tag-output-parent-is-a-file": (["tag", "-m", "{m}", "{t}", "-o", "{t}/out.jsonl"], 2,
                                     ["{t}/out.jsonl: {t} is not a directory"]),
-    "train-output-dir-missing": (["train", "-o", "{d}/no/such/run", "-q"], 2,
-                                 ["{d}/no/such/run: the directory {d}/no/such does not exist"]),
+    "train-output-under-a-file": (["train", "-o", "{t}/such/run", "-q"], 2,
+                                  ["{t}/such/run: cannot create the directory {t}/such",
+                                   "choose another output directory"]),
     "train-output-is-a-file": (["train", "-o", "{t}", "-q"], 2,
                                ["{t}: exists and is not a directory"]),
 }
@@ -154,6 +155,14 @@ def test_empty_output_directory_is_fine(cli, tmp_path):
     out.mkdir()
     r = cli("train", "-o", out, "-q", "--set", "train.epochs=1", "--set", "model.hidden=5")
     assert r.exit_code == 0, r.stderr
+
+
+def test_missing_directories_above_the_output_are_created(cli, tmp_path):
+    out = tmp_path / "models" / "mine"  # `-o models/mine` where there is no models/ yet
+    r = cli("train", "-o", out, "-q", "--set", "train.epochs=1", "--set", "model.hidden=5")
+    assert r.exit_code == 0, r.stderr
+    assert (out / "manifest.json").is_file()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["mine"]  # no temp left behind
 
 
 @pytest.mark.parametrize("where", [0, 1, 3])

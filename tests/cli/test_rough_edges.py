@@ -36,7 +36,7 @@ def test_help_examples_name_no_file_of_the_checkout():
 
     from nertag.cli import app
 
-    for name in ("evaluate", "gradcheck", "serve", "train"):
+    for name in ("evaluate", "gradcheck", "serve", "train", "annotate", "calibrate"):
         text = CliRunner().invoke(app, [name, "--help"]).stdout
         assert "models/default" not in text and "data/sample" not in text, name
 
@@ -54,7 +54,10 @@ def test_usage_help_summaries_and_defaults_read_right():
     assert " tag [OPTIONS] [FILE]...\n" in help_of("tag")
     top = help_of()
     commands = top[top.index("Commands:"):].splitlines()[1:]
-    assert len(commands) == 8 and not any(line.endswith("...") for line in commands)
+    assert [line.split()[0] for line in commands if line.strip()] == [
+        "train", "evaluate", "convert", "tag", "gradcheck", "benchmark", "serve", "annotate",
+        "report", "calibrate"]
+    assert not any(line.endswith("...") for line in commands)
     for args, option in ((("evaluate",), "--format"), (("convert",), "--from"),
                          (("convert",), "--to")):
         text = help_of(*args)
@@ -171,3 +174,20 @@ def test_tag_names_the_shipped_model_as_default(tmp_path):
     named = nertag("tag", "-m", "default", "in.txt", "-f", "jsonl", cwd=tmp_path)
     plain = nertag("tag", "in.txt", "-f", "jsonl", cwd=tmp_path)
     assert named.returncode == 0 and named.stdout == plain.stdout and '"PER"' in plain.stdout
+
+
+def test_train_from_the_shipped_model_works_without_its_vectors_file(tmp_path):
+    # the shipped model was trained with ../shared/...glove (not there for an installed
+    # nertag): continuing it reads that file only if it is there, else new words start
+    # from random vectors, said in the log; the saved config says no vectors were read
+    (tmp_path / "mine.conll").write_text(
+        "Zorblax\tB-ORG\nopened\tO\nin\tO\nQuuxville\tB-LOC\n.\tO\n\n"
+        "Mira\tB-PER\nlikes\tO\nZorblax\tB-ORG\n.\tO\n\n", encoding="utf-8")
+    r = nertag("train", "--from", "default", "--train", "mine.conll", "--dev", "mine.conll",
+               "--set", "train.epochs=1", "-o", "mine", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "new words (0 with pretrained vectors: no embeddings.path)" in r.stderr
+    cfg = yaml.safe_load((tmp_path / "mine" / "config.yaml").read_text())
+    assert cfg["embeddings"]["path"] is None
+    r = nertag("tag", "-m", "mine", "-f", "conll", "mine.conll", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.split("\n")[0].startswith("Zorblax"), r.stderr

@@ -232,4 +232,4 @@ def test_reader_notes_are_training_warnings(tmp_path):
     train(load_config("default", ["model.hidden=5", "train.epochs=1"]), output=tmp_path / "m",
           train_path=p, callback=lambda e, info: events.append((e, info)))
     warnings = [info["message"] for e, info in events if e == "warn"]
-    assert f"{p}: skipped 1 record(s) answered 'reject' or 'ignore'" in warnings
+    assert f"{p}: skipped 1 record(s) answered 'reject'" in warnings
