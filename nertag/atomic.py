@@ -268,3 +268,27 @@ def replace_dir(tmp: Path, target: Path, old: Path | None = None) -> None:
     fsync_dir(target.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def check_output_dir(out: Path, force: bool) -> None:
+    """Refuse to train into an existing non-empty directory unless ``force``; the
+    directories above ``out`` that are missing are created."""
+    out = Path(out)
+    if str(out) == "":
+        raise NertagError("the output directory is an empty path; give a directory name",
+                          exit_code=2, inputs=("output",))
+    if out.exists() and not out.is_dir():
+        raise NertagError(f"{out}: exists and is not a directory; choose another output "
+                          f"directory", exit_code=2, inputs=("output",))
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise NertagError(f"{out}: directory exists and is not empty; choose another output "
+                          f"directory, or replace it", exit_code=2, inputs=("output", "force"))
+    parent = out.parent
+    if not parent.exists() and not parent.is_symlink():  # models/mine: models/ made, as
+        try:                                              # spaCy and flair do
+            parent.mkdir(parents=True)
+        except OSError as e:
+            raise NertagError(f"{out}: cannot create the directory {parent} "
+                              f"({e.strerror or e}); choose another output directory",
+                              exit_code=2, inputs=("output",)) from None
+    new_temp_dir(out).rmdir()  # the parent must be a writable directory

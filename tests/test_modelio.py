@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nertag import modelio
+from nertag.atomic import check_output_dir
 from nertag.errors import NertagError
 
 
@@ -131,10 +132,10 @@ def test_load_errors_name_no_command_line_option(tmp_path, make, inputs):
 def test_output_errors_name_what_fixes_them(tmp_path):
     (tmp_path / "keep").write_text("x")
     with pytest.raises(NertagError) as e:
-        modelio.check_output_dir(tmp_path, force=False)
+        check_output_dir(tmp_path, force=False)
     assert e.value.message == (f"{tmp_path}: directory exists and is not empty; choose "
                                f"another output directory, or replace it")
     assert e.value.inputs == ("output", "force")
     with pytest.raises(NertagError) as e:
-        modelio.check_output_dir(tmp_path / "keep", force=True)
+        check_output_dir(tmp_path / "keep", force=True)
     assert "--" not in e.value.message and e.value.inputs == ("output",)

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from nertag import modelio
-from nertag.atomic import new_temp_dir, replace_dir
+from nertag.atomic import check_output_dir, new_temp_dir, replace_dir
 from nertag.blas import one_thread
 from nertag.errors import NertagError
 from nertag.inference.calibration import (CALIBRATION_FILE, Calibration, Bin, entity_outcomes,
@@ -90,7 +90,7 @@ def calibrated_copy(model_dir: str | Path, data: str | Path, out: str | Path, *,
     if out.exists() and src.resolve() == out.resolve():
         raise NertagError(f"{out}: is the model directory itself; give another output "
                           f"directory", exit_code=2, inputs=("output",))
-    modelio.check_output_dir(out, force)
+    check_output_dir(out, force)
     corpus = read_tagged(data, format, encoding, scheme)
     map_types(corpus, model.cfg.labels.map)  # the gold's types as the model learned them
     info = describe(data)

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from nertag import modelio
+from nertag.atomic import check_output_dir
 from nertag.config import Config
 from nertag.errors import NertagError
 from nertag.text.conll import Corpus
@@ -101,7 +101,7 @@ def _clear_output(out: Path, force: bool) -> None:
     interrupted run's checkpoint, unless ``force``; then that checkpoint goes."""
     if not force:  # (an interrupted run may have saved a model in out)
         ckpt.refuse_to_overwrite(out)
-    modelio.check_output_dir(out, force)
+    check_output_dir(out, force)
     ckpt.remove(out)
 
 
