@@ -10,7 +10,7 @@ Printed: the median and range of the wall time and of the CPU time (user + syste
 the command and its first-stage workers; less sensitive to other work on the machine),
 and the last run's phases (the times at which its progress lines came).
 
-    python benchmarks/adapt_speed.py /tmp/s7/e2_first100 ../shared/data/wnut17/train.conll \\
+    python benchmarks/adapt_speed.py default ../shared/data/wnut17/train.conll \\
         --dev ../shared/data/wnut17/dev.conll --sentences 1000 --rounds 3
 """
 
