@@ -70,12 +70,14 @@ def read_result(job: Path, status: int) -> dict:
 
 
 def retagged(session: Session, spans: dict) -> None:
-    """A new model's ``spans`` (by id, as :func:`nertag.annotate.retrain_job.retag` gives
-    them) on the sentences not answered, and the queue re-ranked by their scores."""
+    """A new model's ``spans`` and margins (by id, as
+    :func:`nertag.annotate.retrain_job.retag` gives them) on the sentences not answered,
+    and the queue re-ranked by their scores."""
     for i, item in enumerate(session.items):
         if item.id in spans and not session.queue.done[i]:
             item.spans = [(int(a), int(b), str(label), float(score))
-                          for a, b, label, score in spans[item.id]]
+                          for a, b, label, score in spans[item.id]["spans"]]
+            item.margin = float(spans[item.id]["margin"])
     session.queue.rerank([item.score for item in session.items])
 
 

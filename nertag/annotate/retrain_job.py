@@ -43,13 +43,14 @@ def held_back_f1(model, holdout: str) -> float:
 
 
 def retag(model: str, inputs: list[str], sentences: str, encoding: str) -> dict:
-    """Every sentence's spans ``[[start, end, label, score]]`` by the model, by id."""
+    """Every sentence's spans ``[[start, end, label, score]]`` and margin by the model, by
+    id: ``{id: {"spans": [...], "margin": m}}``."""
     from nertag.annotate.source import read_items, read_text
     from nertag.api import load
 
     tagger = load(model)
     texts = [read_text(name, encoding) for name in inputs]
-    return {item.id: [list(s) for s in item.spans]
+    return {item.id: {"spans": [list(s) for s in item.spans], "margin": item.margin}
             for item in read_items(tagger, inputs, texts, sentences=sentences)}
 
 

@@ -5,10 +5,11 @@ A sentence's id is the SHA-256 (first 16 hex digits) of its file's name (without
 folder), its character offset in the file and its text: starting again on the same
 files finds the same ids, wherever they are run from.
 
-Its uncertainty score (for ``--order uncertain``) is the lowest score of the model's
-entities in it (calibrated if the model has a ``calibration.json``); a sentence where
-the model finds no entity scores 1.0 (the tagger keeps no per-token probabilities, so
-such sentences come after every sentence with an entity).
+Its uncertainty score (for ``--order uncertain``) is the lowest of the scores of the
+model's entities in it (calibrated if the model has a ``calibration.json``) and its
+*margin*, the lowest probability the model gives a token it tags O: a sentence where it
+finds no entity but nearly tagged a word one (an unknown product name, say) comes
+early too (1.0: no O token).
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ class Item:
     tokens: list[tuple[str, int, int]]
     spans: list[tuple[int, int, str, float]]
     context: str = ""
+    margin: float = 1.0  # the lowest probability of a token the model tags O
 
     @property
     def score(self) -> float:
-        """The model's certainty: its lowest entity score (1.0: no entity)."""
-        return min((s[3] for s in self.spans), default=1.0)
+        """The model's certainty: its lowest entity score, or ``margin`` if lower."""
+        return min([s[3] for s in self.spans] + [self.margin])
 
     def token_json(self) -> list[dict]:
         return [{"text": t, "start": a, "end": b, "id": i}
@@ -74,7 +76,7 @@ def read_items(tagger, inputs: list[str], texts: list[str], *, sentences: str = 
     seen: set[str] = set()
     for name, doc in zip(inputs, tagger.pipe(texts, batch_size=1, sentences=sentences)):
         before = ""
-        for sent in doc.sentences:
+        for sent, margin in zip(doc.sentences, o_margins(tagger, doc.sentences)):
             if len(items) >= limit:
                 raise NertagError(f"{name}: the inputs hold more than {limit:,} sentences; "
                                   f"annotate a part of them at a time (split the files)")
@@ -85,9 +87,21 @@ def read_items(tagger, inputs: list[str], texts: list[str], *, sentences: str = 
             key = sentence_id(name, a, text)
             if key not in seen:  # the same file given twice: once
                 seen.add(key)
-                items.append(Item(key, os.path.basename(name), a, text, toks, spans, before))
+                items.append(Item(key, os.path.basename(name), a, text, toks, spans, before,
+                                  margin))
             before = text
     return items
+
+
+def o_margins(tagger, sentences, chunk: int = 1000) -> list[float]:
+    """Each sentence's margin: the lowest probability ``tagger`` gives a token it tags O
+    (1.0: none), ``chunk`` sentences a model call."""
+    out: list[float] = []
+    for i in range(0, len(sentences), chunk):
+        part = [[t.text for t in s.tokens] for s in sentences[i:i + chunk]]
+        for tokens in tagger.token_probabilities(part):
+            out.append(min((p for tag, p in tokens if tag == "O"), default=1.0))
+    return out
 
 
 def check_inputs(inputs: list[str]) -> None:

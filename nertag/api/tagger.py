@@ -242,6 +242,17 @@ class Tagger:
                             "tagger(text) for one text")
         return self._pipe(iter(texts), batch_size, decoder or self.decoder, sentences, floor)
 
+    def token_probabilities(self, sentences: Sequence[Sequence[str]]
+                            ) -> list[list[tuple[str, float]]]:
+        """Each token's BIO tag and the model's probability of it (raw: not calibrated),
+        for sentences given as token lists, taken as one document (no patterns)."""
+        if not sentences:
+            return []
+        with one_thread():
+            tags, probs = self._model.predict([list(s) for s in sentences],
+                                              decoder=self.decoder, docs=[len(sentences)])
+        return [list(zip(t, map(float, p))) for t, p in zip(tags, probs)]
+
     def _floor(self, min_score, where: str) -> float:
         """The minimum entity score of a call (``min_score``, or the Tagger's; 0: none)."""
         floor = check_min_score(min_score, where)

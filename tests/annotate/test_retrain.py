@@ -80,7 +80,7 @@ def fake_job(tmp_path, monkeypatch, scores: dict) -> dict:
                         lambda model, holdout: scores["new" if Path(model).name == "model"
                                                       else "old"])
     monkeypatch.setattr(retrain_job, "retag", lambda model, inputs, sentences, encoding:
-                        {"x": [[0, 3, "PER", 0.5]]})
+                        {"x": {"spans": [[0, 3, "PER", 0.5]], "margin": 0.9}})
     return {"base": str(base), "train": "t.jsonl", "holdout": "h.jsonl",
             "output": str(tmp_path / "job" / "model"), "overrides": [], "rehearse": None,
             "inputs": ["in.txt"]}
@@ -90,7 +90,8 @@ def fake_job(tmp_path, monkeypatch, scores: dict) -> dict:
 def test_the_new_model_wins_only_above_the_old(tmp_path, monkeypatch, new, better):
     result = retrain_job.run(fake_job(tmp_path, monkeypatch, {"old": 0.6, "new": new}))
     assert (result["f1_old"], result["f1_new"], result["better"]) == (0.6, new, better)
-    assert result["spans"] == ({"x": [[0, 3, "PER", 0.5]]} if better else None)
+    assert result["spans"] == ({"x": {"spans": [[0, 3, "PER", 0.5]], "margin": 0.9}}
+                               if better else None)
     assert set(result["phases"]) == {"train", "score", "retag"}
 
 
@@ -115,8 +116,9 @@ def finished(tmp_path, toy, result: dict):
 def test_a_better_model_is_used_and_the_queue_re_ranked(tmp_path, toy):
     # the toy scores: Paris (0.6) first, then Ann (0.8), then "Nothing here" (1.0)
     ann, paris, nothing = (item.id for item in toy)
-    spans = {ann: [[0, 3, "LOC", 0.05]], nothing: [[0, 7, "PER", 0.01]],
-             paris: [[0, 5, "LOC", 0.9]]}
+    spans = {ann: {"spans": [[0, 3, "LOC", 0.05]], "margin": 0.99},
+             nothing: {"spans": [[0, 7, "PER", 0.01]], "margin": 0.97},
+             paris: {"spans": [[0, 5, "LOC", 0.9]], "margin": 0.2}}
     s, r, job, notes, answered = finished(tmp_path, toy, {
         "f1_old": 0.5, "f1_new": 0.75, "better": True, "seconds": 3.2, "spans": spans})
     assert answered == paris
@@ -124,6 +126,7 @@ def test_a_better_model_is_used_and_the_queue_re_ranked(tmp_path, toy):
     assert (s.retrain_f1, s.retrain_used) == (0.75, True)
     assert toy[1].spans == [(0, 5, "LOC", 0.6)]  # answered: left as it was
     assert toy[0].spans == [(0, 3, "LOC", 0.05)] and toy[2].spans == [(0, 7, "PER", 0.01)]
+    assert (toy[0].margin, toy[1].margin, toy[2].margin) == (0.99, 1.0, 0.97)
     assert s.next("c")["item"]["id"] == ann  # the tab's sentence stays its own
     s.queue.release("c")  # (before: Ann 0.8, then Nothing 1.0)
     assert [s.next(c)["item"]["id"] for c in ("c1", "c2")] == [nothing, ann]
