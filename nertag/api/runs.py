@@ -16,7 +16,7 @@ from nertag.errors import NertagError, UsageError
 from nertag.inference.calibration import model_calibration
 from nertag.modelio import load_model, model_path
 from nertag.text.conll import Corpus
-from nertag.text.datasets import map_types, read_corpus
+from nertag.text.datasets import read_corpus
 from nertag.text.scoring import Evaluation
 from nertag.text.scoring import evaluate as score
 from nertag.text.tags import get_entities
@@ -133,8 +133,7 @@ def predict_file(model: str | Path | Tagger, data: str | Path, *, decoder: str |
         m, decoder = model._model, decoder or model.decoder
     else:
         m = load_model(model_path(model), read_only=True)
-    corpus = read_corpus(data, format, encoding, scheme)
-    map_types(corpus, m.cfg.labels.map)  # gold types renamed as the model's training data was
+    corpus = read_corpus(data, format, encoding, scheme, m.cfg.labels.map)  # as it learned them
     if not corpus.sentences:
         raise NertagError(f"{data}: no sentences to score (no tagged tokens in the file); "
                           f"check that it is the right file")

@@ -60,17 +60,22 @@ def check_format(fmt: str, allowed=INPUT_FORMATS) -> str:
 
 
 def read_corpus(path: str | os.PathLike, format: str = "auto", encoding: str = "utf-8",
-                scheme: str = "auto") -> Corpus:
+                scheme: str = "auto", labels_map: dict[str, str] | None = None) -> Corpus:
     """Read tagged sentences from a file in any of :data:`FORMATS` (``auto``: detected);
     tags are BIO in memory. ``scheme`` is the tag scheme of a CoNLL file (auto, iob1,
     bio, bioes, io); the format names ``conll-bioes``, ``conll-iob1`` and ``io`` set it.
+    ``labels_map`` (a model's ``labels.map``) renames the types as :func:`map_types`:
+    every gold file a model trains, scores or calibrates on is read through it.
     Errors are :class:`~nertag.errors.NertagError` naming the file and line."""
     fmt = check_format(format)
     if fmt == "auto":
         fmt = detect_format(path, encoding)
     if fmt in _READERS:
-        return _READERS[fmt](path, encoding)
-    return read_conll(path, encoding, _SCHEME_OF.get(fmt, scheme))
+        corpus = _READERS[fmt](path, encoding)
+    else:
+        corpus = read_conll(path, encoding, _SCHEME_OF.get(fmt, scheme))
+    map_types(corpus, labels_map or {})
+    return corpus
 
 
 def map_types(corpus: Corpus | None, mapping: dict[str, str]) -> None:

@@ -24,7 +24,7 @@ from nertag.errors import NertagError
 from nertag.inference.calibration import (CALIBRATION_FILE, Calibration, Bin, entity_outcomes,
                                           fit, reliability)
 from nertag.text.conll import Corpus
-from nertag.text.datasets import map_types, read_corpus
+from nertag.text.datasets import read_corpus
 
 
 class Fitted(NamedTuple):
@@ -55,9 +55,10 @@ def fit_on(model, corpus: Corpus, info: dict | None = None) -> Fitted:
 
 
 def read_tagged(data: str | Path, format: str = "auto", encoding: str = "utf-8",
-                scheme: str = "auto") -> Corpus:
-    """The tagged sentences of ``data`` to calibrate on (none: an error)."""
-    corpus = read_corpus(data, format, encoding, scheme)
+                scheme: str = "auto", labels_map: dict[str, str] | None = None) -> Corpus:
+    """The tagged sentences of ``data`` to calibrate on (none: an error), their types
+    renamed by ``labels_map`` (the model's: as it learned them)."""
+    corpus = read_corpus(data, format, encoding, scheme, labels_map)
     if not corpus.sentences:
         raise NertagError(f"{data}: no sentences to calibrate on (no tagged tokens in the "
                           f"file); give the tagged dev file", inputs=("data",))
@@ -91,8 +92,7 @@ def calibrated_copy(model_dir: str | Path, data: str | Path, out: str | Path, *,
         raise NertagError(f"{out}: is the model directory itself; give another output "
                           f"directory", exit_code=2, inputs=("output",))
     check_output_dir(out, force)
-    corpus = read_tagged(data, format, encoding, scheme)
-    map_types(corpus, model.cfg.labels.map)  # the gold's types as the model learned them
+    corpus = read_tagged(data, format, encoding, scheme, model.cfg.labels.map)
     info = describe(data)
     if scores_from is not None:
         info["scores_from"] = str(scores_from)

@@ -19,7 +19,7 @@ from nertag.nn.ragged import sentence_starts, token_rows
 from nertag.resources import sample_dev, sample_train
 from nertag.text import tags as tagmod
 from nertag.text.conll import Corpus, open_checked
-from nertag.text.datasets import map_types, read_corpus
+from nertag.text.datasets import read_corpus
 from nertag.text.error_analysis import analyse
 from nertag.text.features import Featurizer
 from nertag.text.gazetteer import Gazetteer, drop_matches
@@ -72,17 +72,16 @@ def read_corpora(cfg: Config, emit: Emit) -> tuple[Corpus, Corpus | None]:
     """The training and dev corpora of ``cfg.data`` (dev: None without a dev file); what
     the readers noted, and a training file without entities, are ``warn`` events."""
     data = cfg.data
-    train_c = read_corpus(data.train, data.format, data.encoding, data.tag_scheme)
+    train_c = read_corpus(data.train, data.format, data.encoding, data.tag_scheme,
+                          cfg.labels.map)
     if not train_c.sentences:
         raise NertagError(f"{data.train}: no sentences found; expected CoNLL columns 'word ... "
                           f"tag' or JSON lines with text and entities")
     if not train_c.entity_types():
         emit("warn", {"message": f"{data.train}: the training file has no entities; "
                                  f"the model will only ever predict O"})
-    dev_c = read_corpus(data.dev, data.format, data.encoding, data.tag_scheme) \
-        if data.dev else None
-    for corpus in (train_c, dev_c):
-        map_types(corpus, cfg.labels.map)
+    dev_c = read_corpus(data.dev, data.format, data.encoding, data.tag_scheme,
+                        cfg.labels.map) if data.dev else None
     for note in train_c.notes + (dev_c.notes if dev_c else []):
         emit("warn", {"message": note})
     return train_c, dev_c

@@ -27,7 +27,7 @@ from nertag.errors import NertagError
 from nertag.inference.model import NerModel
 from nertag.nn.ragged import sentence_starts, token_rows
 from nertag.text.conll import Corpus
-from nertag.text.datasets import map_types, read_corpus
+from nertag.text.datasets import read_corpus
 from nertag.text.tags import entities_to_tags, get_entities
 from nertag.training.data import TrainData
 
@@ -75,7 +75,7 @@ def read_rehearsal(path: str, mapping: dict[str, str], encoding: str = "utf-8") 
     """The rehearsal file (any training format, detected), its types renamed by
     ``labels.map``; a file without sentences is an error naming ``train.rehearse``."""
     try:
-        corpus = read_corpus(path, "auto", encoding, "auto")
+        corpus = read_corpus(path, "auto", encoding, "auto", mapping)
     except NertagError as e:
         raise NertagError(f"{e.message} ('train.rehearse': the base model's training data)",
                           e.exit_code, inputs=("rehearse",)) from None
@@ -83,7 +83,6 @@ def read_rehearsal(path: str, mapping: dict[str, str], encoding: str = "utf-8") 
         raise NertagError(f"{path}: no sentences found in the rehearsal file "
                           f"('train.rehearse'); give the base model's training data (CoNLL "
                           f"columns or JSON lines), or none", exit_code=2, inputs=("rehearse",))
-    map_types(corpus, mapping)
     return corpus
 
 

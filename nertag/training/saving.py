@@ -11,7 +11,7 @@ from nertag import modelio
 from nertag.config import Config
 from nertag.errors import NertagError
 from nertag.inference.calibration import CALIBRATION_FILE, Calibration
-from nertag.text.datasets import map_types, read_corpus
+from nertag.text.datasets import read_corpus
 from nertag.training.calibrate import describe, fit_on
 from nertag.training.checkpoint import TrainState
 from nertag.training.data import Emit
@@ -86,8 +86,8 @@ def dev_calibration(fitted: Fitted, emit: Emit) -> Calibration | None:
     data = fitted.model.cfg.data
     if not fitted.has_dev or not data.dev:
         return None
-    corpus = read_corpus(data.dev, data.format, data.encoding, data.tag_scheme)
-    map_types(corpus, fitted.model.cfg.labels.map)  # as the dev set scored during training
+    corpus = read_corpus(data.dev, data.format, data.encoding, data.tag_scheme,
+                         fitted.model.cfg.labels.map)  # as the dev set scored in training
     try:
         cal = fit_on(fitted.model, corpus, describe(data.dev)).calibration
     except NertagError:  # no predicted entities: nothing to calibrate

@@ -208,3 +208,19 @@ def test_a_first_record_longer_than_a_conll_line_is_still_detected(tmp_path):
     assert detect_format(p) == "doccano"
     p.write_bytes(b"\xef\xbb\xbf" + json.dumps({"text": text, "spans": []}).encode())
     assert detect_format(p) == "prodigy"
+
+
+@pytest.mark.parametrize("fmt", ["conll", "jsonl", "conll-iob1"])
+def test_read_corpus_renames_types_by_a_labels_map(tmp_path, fmt):
+    """A model's labels.map renames the gold types of every format as it is read (types
+    it does not name stay): the one place evaluate, calibrate and training read gold."""
+    out = tmp_path / "out.data"
+    convert(sample_dev(), out, to=fmt)
+    plain = read_corpus(out)
+    mapped = read_corpus(out, labels_map={"PER": "person", "LOC": "place"})
+    rename = {"PER": "person", "LOC": "place"}
+    assert [s.words for s in mapped.sentences] == [s.words for s in plain.sentences]
+    assert [s.tags for s in mapped.sentences] == [
+        [t if t == "O" else t[:2] + rename.get(t[2:], t[2:]) for t in s.tags]
+        for s in plain.sentences]
+    assert set(mapped.entity_types()) == {"person", "place", "ORG", "MISC"}
