@@ -76,7 +76,7 @@ def read_items(tagger, inputs: list[str], texts: list[str], *, sentences: str = 
     seen: set[str] = set()
     for name, doc in zip(inputs, tagger.pipe(texts, batch_size=1, sentences=sentences)):
         before = ""
-        for sent, margin in zip(doc.sentences, o_margins(tagger, doc.sentences)):
+        for sent in doc.sentences:
             if len(items) >= limit:
                 raise NertagError(f"{name}: the inputs hold more than {limit:,} sentences; "
                                   f"annotate a part of them at a time (split the files)")
@@ -88,20 +88,16 @@ def read_items(tagger, inputs: list[str], texts: list[str], *, sentences: str = 
             if key not in seen:  # the same file given twice: once
                 seen.add(key)
                 items.append(Item(key, os.path.basename(name), a, text, toks, spans, before,
-                                  margin))
+                                  o_margin(sent)))
             before = text
     return items
 
 
-def o_margins(tagger, sentences, chunk: int = 1000) -> list[float]:
-    """Each sentence's margin: the lowest probability ``tagger`` gives a token it tags O
-    (1.0: none), ``chunk`` sentences a model call."""
-    out: list[float] = []
-    for i in range(0, len(sentences), chunk):
-        part = [[t.text for t in s.tokens] for s in sentences[i:i + chunk]]
-        for tokens in tagger.token_probabilities(part):
-            out.append(min((p for tag, p in tokens if tag == "O"), default=1.0))
-    return out
+def o_margin(sentence) -> float:
+    """A sentence's margin: the lowest probability the model gives a token it tags O
+    (1.0: none), from the sentence as tagged (a :class:`~nertag.api.Span`)."""
+    return min((p for t, p in zip(sentence.tokens, sentence.probabilities) if t.tag == "O"),
+               default=1.0)
 
 
 def check_inputs(inputs: list[str]) -> None:

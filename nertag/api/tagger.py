@@ -78,6 +78,13 @@ class Span:
     ents = property(lambda self: list(self._sent.entities), doc="the entities, in order")
     tokens = property(lambda self: _tokens([self._sent]), doc="the tokens with their tags")
 
+    @property
+    def probabilities(self) -> list[float]:
+        """Each token's probability, by the model, of the tag the model chose for it (raw,
+        not calibrated; before ``min_score`` or patterns changed a tag)."""
+        probs = self._sent.probs
+        return [1.0] * len(self) if probs is None else [float(p) for p in probs]
+
     def __len__(self) -> int:
         return len(self._sent.tokens)
 
@@ -241,17 +248,6 @@ class Tagger:
             raise TypeError("tagger.pipe() takes an iterable of texts, not one str; use "
                             "tagger(text) for one text")
         return self._pipe(iter(texts), batch_size, decoder or self.decoder, sentences, floor)
-
-    def token_probabilities(self, sentences: Sequence[Sequence[str]]
-                            ) -> list[list[tuple[str, float]]]:
-        """Each token's BIO tag and the model's probability of it (raw: not calibrated),
-        for sentences given as token lists, taken as one document (no patterns)."""
-        if not sentences:
-            return []
-        with one_thread():
-            tags, probs = self._model.predict([list(s) for s in sentences],
-                                              decoder=self.decoder, docs=[len(sentences)])
-        return [list(zip(t, map(float, p))) for t, p in zip(tags, probs)]
 
     def _floor(self, min_score, where: str) -> float:
         """The minimum entity score of a call (``min_score``, or the Tagger's; 0: none)."""

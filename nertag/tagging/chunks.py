@@ -121,7 +121,7 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
         for a, b in zip(p.cuts, p.cuts[1:]):
             a, b = a + o, b + o
             tagged.append(TaggedSentence(starts_l[a], ends_l[b - 1], TokenSpans(
-                texts[a:b], starts_l[a:b], ends_l[a:b]), labels[a:b], ents[k]))
+                texts[a:b], starts_l[a:b], ends_l[a:b]), labels[a:b], ents[k], conf[a:b]))
             k += 1
         o += len(p.texts)
         out.append(TaggedChunk(offset, text, tagged))

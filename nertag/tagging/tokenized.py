@@ -125,7 +125,7 @@ def tagged_chunk(sentences: list[Sentence], tags: list[list[str]], conf, offset:
         ents = [Entity(starts[i], ends[j - 1], typ, text[spans[i][0]:spans[j - 1][1]], v)
                 for typ, i, j, v in found]
         out.append(TaggedSentence(starts[0] if starts else pos, ends[-1] if ends else pos,
-                                  TokenSpans(list(s.words), starts, ends), list(t), ents))
+                                  TokenSpans(list(s.words), starts, ends), list(t), ents, c))
         lines.append(text + "\n")
         pos += len(text) + 1
     return TaggedChunk(offset, "".join(lines), out)

@@ -3,7 +3,8 @@ input (the output formats in :mod:`nertag.render.formats` draw these)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
 from nertag.text.tokens import TokenSpans
 
@@ -37,6 +38,9 @@ class TaggedSentence:
     tokens: TokenSpans    # (any sequence of Token given is stored as TokenSpans)
     tags: list[str]
     entities: list[Entity]
+    #: each token's probability, by the model, of the tag the model chose for it (raw,
+    #: not calibrated; before ``min_score`` or patterns change a tag); None: not kept
+    probs: Sequence[float] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if type(self.tokens) is not TokenSpans:

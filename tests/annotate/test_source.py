@@ -7,7 +7,8 @@ import pytest
 
 import nertag
 from nertag.annotate.queue import Queue
-from nertag.annotate.source import Item, o_margins, read_items
+from nertag.api.tagger import Token
+from nertag.annotate.source import Item, o_margin, read_items
 
 TEXT = ("Kim lives in Paris .\nThe weather was fine all week .\n"
         "Zorblax Quuxware shipped the Frobnicator 9000 today .\n")
@@ -21,12 +22,14 @@ def tagger(small_model):
 def test_each_item_keeps_its_margin_the_lowest_o_probability(tagger):
     items = read_items(tagger, ["t.txt"], [TEXT], sentences="line")
     assert [i.text for i in items] == TEXT.splitlines()
-    probs = tagger.token_probabilities([[t[0] for t in i.tokens] for i in items])
-    for item, tokens in zip(items, probs):
-        o = [p for tag, p in tokens if tag == "O"]
-        assert item.margin == (min(o) if o else 1.0)
+    tags, probs = tagger._model.predict([[t[0] for t in i.tokens] for i in items],
+                                        docs=[len(items)])  # the model itself, one call
+    for item, t, p in zip(items, tags, probs):
+        o = [float(x) for g, x in zip(t, p) if g == "O"]
+        assert item.margin == pytest.approx(min(o) if o else 1.0, abs=1e-6)
         assert 0.0 < item.margin <= 1.0
         assert item.score == min([s[3] for s in item.spans] + [item.margin])
+    assert any(i.margin < 1.0 for i in items)
 
 
 def test_a_sentence_without_entities_is_ranked_by_its_margin():
@@ -38,19 +41,19 @@ def test_a_sentence_without_entities_is_ranked_by_its_margin():
     assert [q.take(c) for c in ("x", "y", "z")] == [1, 0, 2]
 
 
-def test_margins_are_computed_in_chunks_with_the_same_result(tagger):
-    docs = list(tagger.pipe([TEXT * 3], sentences="line"))
-    sents = docs[0].sentences
-    assert o_margins(tagger, sents, chunk=2) == pytest.approx(o_margins(tagger, sents))
-    assert len(o_margins(tagger, sents, chunk=2)) == 9
+def test_span_probabilities_are_the_models_raw_probabilities_of_its_tags(tagger):
+    doc = tagger(TEXT, sentences="line")
+    tags, probs = tagger._model.predict([[t.text for t in s.tokens] for s in doc.sentences],
+                                        docs=[len(doc.sentences)])
+    for span, t, p in zip(doc.sentences, tags, probs):
+        assert [tok.tag for tok in span.tokens] == list(t)
+        assert span.probabilities == pytest.approx([float(x) for x in p], abs=1e-6)
+        assert all(isinstance(x, float) and 0.0 < x <= 1.0 for x in span.probabilities)
+    assert o_margin(doc.sentences[1]) == min(doc.sentences[1].probabilities)  # all O
 
 
-def test_token_probabilities_give_the_taggers_tags(tagger):
-    words = [["Kim", "lives", "in", "Paris", "."], ["Nothing", "here", "."]]
-    out = tagger.token_probabilities(words)
-    assert [[tag for tag, _ in s] for s in out] == [
-        [t.tag for t in s.tokens] for s in tagger(" ".join(words[0]) + "\n"
-                                                  + " ".join(words[1]), sentences="line"
-                                                  ).sentences]
-    assert all(0.0 < p <= 1.0 for s in out for _, p in s)
-    assert tagger.token_probabilities([]) == []
+def test_a_margin_is_one_without_o_tokens():
+    class Tagged:  # a sentence all of whose tokens are entity tokens
+        tokens = [Token("Kim", 0, 3, "B-PER")]
+        probabilities = [0.3]
+    assert o_margin(Tagged()) == 1.0
