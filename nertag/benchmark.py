@@ -106,7 +106,8 @@ def train_throughput(model, corpus, *, repeats: int = 5, seconds: float = 2.0,
     data = prepare(model, corpus, _doc_codes(model, corpus))
     work = replace(model, params={k: v.copy() for k, v in model.params.items()})
     frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
-    opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen)
+    opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen,
+                    {"E_word": cfg.embeddings.lr_scale})
     dropout = (cfg.model.dropout_input, cfg.model.dropout_hidden)
     rng = np.random.default_rng(seed)
     clock = time.perf_counter

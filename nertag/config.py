@@ -79,6 +79,8 @@ class EmbeddingsConfig:
     max_words: int = _f(0, lo=0, help="keep only the N most frequent pretrained words (0 = all)")
     freeze: bool = _f(False, help="keep pretrained word vectors fixed")
     scale: float = _f(1.0, lo=0.0, help="multiply pretrained vectors by this factor")
+    lr_scale: float = _f(1.0, gt=0, hi=1000.0, help="multiply the word vectors' learning "
+                         "rate by this factor (1 = the model's train.lr)")
 
 
 @dataclass

@@ -97,15 +97,17 @@ def grad_norms(grads: dict) -> dict[str, float]:
 class Optimizer:
     """Applies one update rule to every parameter, with optional L2 and clipping.
 
-    ``frozen`` names parameters that are never updated (e.g. fixed pretrained vectors).
+    ``frozen`` names parameters that are never updated (e.g. fixed pretrained vectors);
+    ``lr_scales`` multiplies the learning rate of the parameters it names (α·s).
     """
 
     def __init__(self, kind: str, lr: float, l2: float = 0.0, clip_norm: float = 0.0,
-                 frozen: tuple[str, ...] = ()):
+                 frozen: tuple[str, ...] = (), lr_scales: dict[str, float] | None = None):
         self.kind, self.lr, self.l2, self.clip_norm = kind, lr, l2, clip_norm
         self.update = UPDATES[kind]
         self.state: dict[str, dict] = {}
         self.frozen = set(frozen)
+        self.lr_scales = dict(lr_scales or {})
 
     def step(self, params: dict, grads: dict, tick=lambda phase: None) -> None:
         """One update of every parameter; ``tick(phase)`` after the embeddings, then the rest."""
@@ -128,7 +130,8 @@ class Optimizer:
                 if scale != 1.0:
                     g = SparseRows(g.ids, g.rows * scale, g.shape) \
                         if isinstance(g, SparseRows) else g * scale
-                self.update(params[name], g, self.state.setdefault(name, {}), lr=self.lr)
+                self.update(params[name], g, self.state.setdefault(name, {}),
+                            lr=self.lr * self.lr_scales.get(name, 1.0))
             tick(phase)
 
     def state_arrays(self) -> dict[str, np.ndarray]:

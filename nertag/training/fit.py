@@ -120,7 +120,8 @@ class _Trainer:
         self.rehearsal = rehearsal  # (data then holds the user's sentences and the drawn ones)
         self.checkpoint, self.emit = checkpoint, emit
         frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
-        self.opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen)
+        self.opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen,
+                             {"E_word": cfg.embeddings.lr_scale})
         self.state = TrainState(lr=tc.lr, backend=backend)
         self.best = {k: v.copy() for k, v in model.params.items()}
         self.batches = n_batches(self._epoch_data(1), cfg.model.head, tc.batch_size)

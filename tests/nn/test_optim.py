@@ -193,6 +193,24 @@ def test_l2_is_added_to_W_U_and_the_character_filters_only():
                                   before["E_word"] - 0.5 * grads["E_word"].dense())
 
 
+@pytest.mark.parametrize("rule", ["sgd", "adagrad", "adam"])
+def test_lr_scales_multiply_the_named_parameters_rate_only(rule):
+    """lr_scales={"E_word": 10}: E_word moves as with lr 10·α, every other parameter as
+    with α (embeddings.lr_scale)."""
+    params, grads = params_and_grads(3)
+    scaled = {k: v.copy() for k, v in params.items()}
+    plain = {k: v.copy() for k, v in params.items()}
+    fast = {k: v.copy() for k, v in params.items()}
+    Optimizer(rule, lr=0.05, lr_scales={"E_word": 10.0}).step(scaled, dict(grads))
+    Optimizer(rule, lr=0.05).step(plain, dict(grads))
+    Optimizer(rule, lr=0.5).step(fast, dict(grads))
+    np.testing.assert_array_equal(scaled["E_word"], fast["E_word"])
+    assert not np.array_equal(scaled["E_word"], plain["E_word"])
+    for k in params:
+        if k != "E_word":
+            np.testing.assert_array_equal(scaled[k], plain[k])
+
+
 def test_clipping_scales_global_norm_to_clip_norm():
     params, grads = params_and_grads(1)
     before = {k: v.copy() for k, v in params.items()}

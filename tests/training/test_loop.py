@@ -233,3 +233,20 @@ def test_reader_notes_are_training_warnings(tmp_path):
           train_path=p, callback=lambda e, info: events.append((e, info)))
     warnings = [info["message"] for e, info in events if e == "warn"]
     assert f"{p}: skipped 1 record(s) answered 'reject'" in warnings
+
+
+def test_embeddings_lr_scale_moves_the_word_vectors_further(tmp_path):
+    """embeddings.lr_scale=10 multiplies the word table's learning rate only: after the
+    same first batches its rows have moved further from their start than at 1."""
+    from nertag.resources import sample_train
+    from nertag.training.data import build_model, read_corpora
+
+    moved = {}
+    for scale in (1, 10):
+        cfg = load_config("default", ["model.hidden=20", "train.epochs=1",
+                                      f"data.train={sample_train()}",
+                                      f"embeddings.lr_scale={scale}"])
+        start = build_model(cfg, read_corpora(cfg, lambda *a: None)[0]).params["E_word"]
+        model, _ = train(cfg, output=tmp_path / str(scale))
+        moved[scale] = float(np.abs(model.params["E_word"] - start).sum())
+    assert moved[10] > 3 * moved[1] > 0
