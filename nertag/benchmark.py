@@ -35,12 +35,11 @@ from nertag import blas
 from nertag.config import load_config
 from nertag.modelio import load_model
 from nertag.nn.arch import Arch
-from nertag.nn.optim import Optimizer
 from nertag.resources import data_dir
 from nertag.tagging import runtime
 from nertag.text.datasets import read_corpus
 from nertag.training.loop import _batches, build_model, prepare, resolve_data
-from nertag.training.step import train_step
+from nertag.training.step import optimizer_for, train_step
 
 #: Text for the end-to-end part when none is given: data/example.txt repeated to this size.
 DEFAULT_TEXT_CHARS = 1 << 20
@@ -105,9 +104,7 @@ def train_throughput(model, corpus, *, repeats: int = 5, seconds: float = 2.0,
     tc = cfg.train
     data = prepare(model, corpus, _doc_codes(model, corpus))
     work = replace(model, params={k: v.copy() for k, v in model.params.items()})
-    frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
-    opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen,
-                    {"E_word": cfg.embeddings.lr_scale})
+    opt = optimizer_for(cfg)
     dropout = (cfg.model.dropout_input, cfg.model.dropout_hidden)
     rng = np.random.default_rng(seed)
     clock = time.perf_counter

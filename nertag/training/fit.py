@@ -24,7 +24,7 @@ import numpy as np
 
 from nertag.config import Config
 from nertag.inference.model import NerModel
-from nertag.nn.optim import Optimizer, average_params, averaged_params
+from nertag.nn.optim import average_params, averaged_params
 from nertag.text.conll import Corpus
 from nertag.training import checkpoint as ckpt
 from nertag.training.checkpoint import RunError, TrainState, _braced
@@ -32,7 +32,7 @@ from nertag.training.data import (Emit, TrainData, batches, build_model, drop_ga
                                   evaluate_model, n_batches, prepare)
 from nertag.training.diagnostics import sample_rows, saturation
 from nertag.training.rehearsal import Rehearsal
-from nertag.training.step import Diverged, train_step
+from nertag.training.step import Diverged, optimizer_for, train_step
 
 EXPLODE, VANISH = 1e3, 1e-7
 AVERAGE_EVERY = 50  # batches between updates of the running parameter average
@@ -119,9 +119,7 @@ class _Trainer:
         self.cfg, self.model, self.data, self.dev = cfg, model, data, dev
         self.rehearsal = rehearsal  # (data then holds the user's sentences and the drawn ones)
         self.checkpoint, self.emit = checkpoint, emit
-        frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
-        self.opt = Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen,
-                             {"E_word": cfg.embeddings.lr_scale})
+        self.opt = optimizer_for(cfg)
         self.state = TrainState(lr=tc.lr, backend=backend)
         self.best = {k: v.copy() for k, v in model.params.items()}
         self.batches = n_batches(self._epoch_data(1), cfg.model.head, tc.batch_size)

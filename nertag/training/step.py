@@ -39,6 +39,16 @@ class Diverged(FloatingPointError):
         self.what = what
 
 
+def optimizer_for(cfg) -> Optimizer:
+    """The optimiser ``cfg`` trains with: ``train.optimizer`` at ``train.lr`` with its L2
+    and clipping, the word table frozen (``embeddings.freeze``, with pretrained vectors) or
+    at ``embeddings.lr_scale`` × the rate (what training and the benchmark both step)."""
+    tc = cfg.train
+    frozen = ("E_word",) if cfg.embeddings.path and cfg.embeddings.freeze else ()
+    return Optimizer(tc.optimizer, tc.lr, tc.l2, tc.clip_norm, frozen,
+                     {"E_word": cfg.embeddings.lr_scale})
+
+
 def _no_tick(phase: str) -> None:
     pass
 
