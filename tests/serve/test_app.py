@@ -87,7 +87,7 @@ def test_tag_texts_offsets_and_options(live, tagger):
     assert answer["docs"][1] == {"sentences": []}
     assert [e["text"] for e in answer["docs"][2]["sentences"][0]["entities"]] == \
         ["Angela Merkel", "Paris"]
-    text = "Mrs. Marchetti told reporters outside the Palais des Nations."
+    text = "Kiptoo, who trains with the Nairobi Athletics Club, said he hadn't planned to attack."
     _, greedy = live.tag({"text": text, "decoder": "greedy", "sentences": "blank"})
     assert greedy["docs"][0]["sentences"] == expected(tagger, text, False, "greedy")
     _, own = live.tag({"text": text, "decoder": None, "tokens": True})

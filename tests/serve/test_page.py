@@ -87,17 +87,17 @@ def test_more_typing_and_the_decoder(browser, live):
 
     browser.get(live.url + "/")
     box = browser.find_element(By.ID, "text")
-    box.send_keys("Mrs. Marchetti told reporters")
+    box.send_keys("Kiptoo, who trains with the Nairobi")
     wait_shown(browser)
-    box.send_keys(" outside the Palais des Nations.")  # the answer follows the box
+    box.send_keys(" Athletics Club, said he hadn't planned to attack.")  # the answer follows
     wait_shown(browser)
     assert [(m[0], m[1]) for m in browser.execute_script(MARKS)] == \
-        [("Marchetti", "PER"), ("Palais des Nations", "ORG")]
+        [("Kiptoo", "PER"), ("Nairobi Athletics Club", "ORG")]
     browser.execute_script("document.getElementById('out').dataset.state = 'waiting'")
     Select(browser.find_element(By.ID, "decoder")).select_by_value("greedy")
     wait_shown(browser)
     assert [m[0] for m in browser.execute_script(MARKS)] == \
-        ["Marchetti", "Palais", "des", "Nations"]
+        ["Kiptoo", "Nairobi", "Athletics", "Club"]
 
 
 def test_offsets_after_characters_outside_the_bmp(browser, live, tagger):
