@@ -7,7 +7,9 @@
   metrics.json   per-epoch training metrics
   meta.json      format name and version, nertag version, provenance
   gazetteers.tsv.gz            with name lists (features.gazetteer): the lists the model
-  gazetteers.provenance.json   was trained with, and where they came from (if known)
+  gazetteers.provenance.json   was trained with, and where they came from (if known),
+  gazetteers.index.npz         and their tokens numbered, read instead of parsing the
+                               lists (if it is of their bytes; not in stage1/)
   patterns.jsonl entity patterns merged when it tags (optional: nertag.api.add_patterns)
   calibration.json  calibrated entity scores (optional: nertag.inference.calibration)
   stage1/        with document context (features.doc_context): the first model.  In
@@ -31,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +64,7 @@ FILES = ("weights.npz", "config.yaml", "vocab.json", "metrics.json", "meta.json"
 #: The name lists a model was trained with (features.gazetteer), copied into it so that
 #: tagging needs nothing outside the directory, and their provenance (when known).
 GAZETTEER_FILE, GAZETTEER_PROVENANCE = "gazetteers.tsv.gz", "gazetteers.provenance.json"
+GAZETTEER_INDEX = "gazetteers.index.npz"  # Gazetteer.index_arrays (a first stage has none)
 PATTERNS_FILE = "patterns.jsonl"  # entity patterns, merged when tagging (optional)
 OPTIONAL_FILES = (GAZETTEER_FILE, GAZETTEER_PROVENANCE, PATTERNS_FILE, CALIBRATION_FILE)
 #: With document context: the first model's directory inside the model's.
@@ -75,7 +79,8 @@ def model_files(d: str | Path) -> tuple[str, ...]:
         if (stage1 / "manifest.json").is_file() else ()
     own = tuple(name for name in FILES if name != "vocab.json" or (d / name).is_file()
                 or d.name != STAGE1_DIR)
-    return own + tuple(name for name in OPTIONAL_FILES if (d / name).is_file()) + inner
+    return own + tuple(name for name in OPTIONAL_FILES + (GAZETTEER_INDEX,)
+                       if (d / name).is_file()) + inner
 
 
 def sha256(path: Path) -> str:
@@ -173,6 +178,8 @@ def _write_gazetteer(d: Path, lists: Gazetteer) -> None:
     has one that describes these bytes (``NAME.provenance.json`` with their SHA-256)."""
     data = lists.file_bytes
     (d / GAZETTEER_FILE).write_bytes(data)
+    with open(d / GAZETTEER_INDEX, "wb") as f:
+        np.savez(f, **lists.index_arrays())
     if lists.source is None:
         return
     prov = provenance_path(lists.source)
@@ -190,8 +197,16 @@ def _load_gazetteer(d: Path, vocab: dict, outer: Gazetteer | None = None) -> Gaz
     if not path.is_file():
         raise NertagError(f"{d}: {GAZETTEER_FILE} is missing, and config.yaml uses name lists "
                           f"(features.gazetteer); re-copy the whole model directory")
-    same = outer is not None and outer.file_bytes == path.read_bytes()
-    lists = outer if same else Gazetteer.load(path)  # (a first stage: read once, shared)
+    data = path.read_bytes()
+    lists = outer if outer is not None and outer.file_bytes == data else None  # (shared)
+    if lists is None and (d / GAZETTEER_INDEX).is_file():
+        try:
+            with np.load(d / GAZETTEER_INDEX, allow_pickle=False) as arrays:
+                lists = Gazetteer.from_index(arrays, data, path)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            lists = None
+    if lists is None:  # (no index, a damaged one or another file's: parse the file)
+        lists = Gazetteer.load(path)
     if vocab.get("gazetteer") != lists.categories:
         raise NertagError(f"{path}: its categories {lists.categories} are not the model's "
                           f"{vocab.get('gazetteer')} (vocab.json); the files do not belong "
@@ -300,7 +315,7 @@ def _verify(d: Path, files: tuple[str, ...]) -> dict:
     if not isinstance(manifest, dict):
         raise NertagError(f"{d / 'manifest.json'}: corrupted (not a mapping of file names "
                           f"to SHA-256 sums); retrain or re-copy the model directory")
-    for name in files + tuple(n for n in manifest if n in OPTIONAL_FILES
+    for name in files + tuple(n for n in manifest if n in OPTIONAL_FILES + (GAZETTEER_INDEX,)
                               or n.startswith(STAGE1_DIR + "/")):
         if not (d / name).is_file():
             raise NertagError(f"{d}: {name} is missing (manifest.json lists it); re-copy "

@@ -131,3 +131,31 @@ def test_a_first_stage_with_the_same_lists_shares_them(gaz_copy, tmp_path):
     (stage / GAZETTEER_FILE).write_bytes(gzip.compress(other, mtime=1))
     lists = _load_gazetteer(stage, vocab, outer)
     assert lists is not outer and lists.categories == outer.categories
+
+
+def test_the_lists_index_is_saved_checked_and_read_instead_of_the_text(gaz_copy, monkeypatch):
+    """The model directory holds the lists' index (in the manifest; not in stage1/), a load
+    reads it instead of parsing the lists, and without it (an older model) or with one of
+    other bytes the lists are parsed: the same codes either way."""
+    from nertag.modelio import GAZETTEER_INDEX
+    from nertag.text import gazetteer as gz
+
+    manifest = json.loads((gaz_copy / "manifest.json").read_text())
+    assert manifest[GAZETTEER_INDEX] == hashlib.sha256(
+        (gaz_copy / GAZETTEER_INDEX).read_bytes()).hexdigest()
+    words = [w for s in dev_sentences() for w in s]
+    parsed = load_model(gaz_copy).featurizer.gazetteer.lists
+    with monkeypatch.context() as m:
+        m.setattr(gz, "parse_text", None)
+        indexed = load_model(gaz_copy).featurizer.gazetteer.lists
+    assert np.array_equal(indexed.codes(words), parsed.codes(words))
+    assert indexed.source == gaz_copy / GAZETTEER_FILE
+    (gaz_copy / GAZETTEER_INDEX).write_bytes(b"not an npz")  # caught by the manifest
+    with pytest.raises(NertagError, match=f"{GAZETTEER_INDEX}: checksum does not match"):
+        load_model(gaz_copy)
+    load_model(gaz_copy, verify=False)  # unchecked: a damaged index is parsed around
+    (gaz_copy / GAZETTEER_INDEX).unlink()
+    del manifest[GAZETTEER_INDEX]
+    (gaz_copy / "manifest.json").write_text(json.dumps(manifest))
+    lists = load_model(gaz_copy).featurizer.gazetteer.lists  # an older model: parsed
+    assert np.array_equal(lists.codes(words), parsed.codes(words))

@@ -33,6 +33,7 @@ against the entry's ids and capital requirements, so a collision never makes a m
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 from pathlib import Path
@@ -108,14 +109,52 @@ class Gazetteer:
     def __len__(self) -> int:
         return len(self.categories)
 
+    def index_arrays(self) -> dict[str, np.ndarray]:
+        """The lists as numbered tokens, for a model directory to store beside their file:
+        :meth:`from_index` rebuilds the same tables from them without parsing the text
+        (0.25 s → 0.08 s for the bundled lists).  ``sha256`` names the file's bytes."""
+        entry_cat, lens, ids, caps = self._numbered
+        return {"sha256": np.frombuffer(hashlib.sha256(self.file_bytes).digest(), np.uint8),
+                "categories": _utf8("\n".join(self.categories)), "entry_cat": _small(entry_cat),
+                "lens": _small(lens), "ids": _small(ids), "caps": caps.astype(bool),
+                "words": _utf8("\n".join(self.vocab))}  # (in the order of their numbers)
+
+    @classmethod
+    def from_index(cls, arrays, data: bytes, source=None) -> "Gazetteer | None":
+        """The lists of the file bytes ``data`` from :meth:`index_arrays` of them (a
+        mapping of arrays, as ``np.load`` gives); None when they are not those bytes'."""
+        try:
+            if arrays["sha256"].tobytes() != hashlib.sha256(data).digest():
+                return None
+            words, categories = _lines(arrays["words"]), _lines(arrays["categories"])
+            entry_cat, lens, ids = (arrays[k].astype(np.int64)
+                                    for k in ("entry_cat", "lens", "ids"))
+            # a token's number is its first position + 1: where they agree, the words' numbers
+            first = np.flatnonzero(ids == np.arange(1, len(ids) + 1)) + 1
+            if len(first) != len(words):
+                return None
+            g = cls.__new__(cls)
+            g.vocab = dict(zip(words, first.tolist()))
+            g._index(categories, entry_cat, lens, ids, arrays["caps"].astype(bool))
+        except (KeyError, ValueError, TypeError, UnicodeDecodeError):
+            return None
+        g.file_bytes, g.source = data, None if source is None else Path(source)
+        return g
+
     def _build(self, categories, entry_cat, lens, folded, caps) -> None:
-        self._keys: dict[str, int] = {}  # word -> 2·id + cap (see _token_ids)
-        self.categories = categories
         # a number per distinct casefolded token: its first position + 1 (one dictionary
         # pass; the numbers have gaps, which only make the lookup tables longer)
         self.vocab = {}
         ids = np.fromiter(map(self.vocab.setdefault, folded, itertools.count(1)), np.int64,
                           len(folded))
+        self._index(categories, entry_cat, lens, ids, caps)
+
+    def _index(self, categories, entry_cat, lens, ids, caps) -> None:
+        """The lookup tables of entries given as token numbers ``ids`` (T,) (``self.vocab``
+        numbers the casefolded tokens)."""
+        self._keys: dict[str, int] = {}  # word -> 2·id + cap (see _token_ids)
+        self.categories = categories
+        self._numbered = (entry_cat, lens, ids, caps)  # (what index_arrays stores)
         self.max_len = int(lens.max(initial=0))
         starts = np.cumsum(lens) - lens
         for mult in _MULTIPLIERS:
@@ -250,6 +289,20 @@ class Gazetteer:
                 hit &= (table.need[j] & ~have) == 0
                 best[c][pos[hit]] = n  # n grows: the longest entry at a start wins
         return best
+
+
+def _small(a: np.ndarray) -> np.ndarray:
+    """Non-negative integers in the smallest type that holds them."""
+    return a.astype(np.min_scalar_type(int(a.max(initial=0))))
+
+
+def _utf8(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-8"), np.uint8)
+
+
+def _lines(a: np.ndarray) -> list[str]:
+    """The lines :func:`_utf8` stored (``"\n".join`` of none: no line)."""
+    return a.tobytes().decode("utf-8").split("\n") if len(a) else []
 
 
 def _sorted_unique(a: np.ndarray) -> np.ndarray:

@@ -264,3 +264,39 @@ def test_token_numbers_are_first_positions_and_one_per_casefolded_form():
     codes = g.codes(["NEW", "YORK", "New", "Haven", "new", "haven"], [2, 2, 2])
     assert codes[:, g.categories.index("LOC")].tolist() == [B, E, B, E, B, E]
     assert codes[:, g.categories.index("PER")].tolist() == [O, O, O, S, O, O]
+
+
+def same_tables(a: Gazetteer, b: Gazetteer) -> bool:
+    """Every lookup structure of two Gazetteers equal (value and dtype)."""
+    eq = lambda x, y: x.dtype == y.dtype and np.array_equal(x, y)  # noqa: E731
+    return (a.categories == b.categories and list(a.vocab.items()) == list(b.vocab.items())
+            and a.max_len == b.max_len and eq(a.powers, b.powers) and eq(a.at, b.at)
+            and eq(a.single, b.single)
+            and all(eq(p, q) for p, q in zip(a.prefixes, b.prefixes, strict=True))
+            and all(ta.keys() == tb.keys() and all(
+                eq(ta[n].hashes, tb[n].hashes) and eq(ta[n].ids, tb[n].ids)
+                and eq(ta[n].need, tb[n].need) for n in ta)
+                for ta, tb in zip(a.tables, b.tables, strict=True)))
+
+
+@pytest.mark.parametrize("lists", [LISTS, {"LOC": []}, {"LOC": toks("Paris")}])
+def test_the_index_rebuilds_the_same_tables_without_parsing(lists, monkeypatch):
+    g = Gazetteer(lists)
+    arrays = {k: np.array(v) for k, v in g.index_arrays().items()}  # (as np.load gives)
+    monkeypatch.setattr(gz, "parse_text", None)  # the index must not need the text
+    again = Gazetteer.from_index(arrays, g.file_bytes, "x.tsv.gz")
+    assert again is not None and same_tables(again, g) and again.file_bytes == g.file_bytes
+    words = "in São Paulo and İSTANBUL , Acme GmbH & Co. KG met Smith in Paris".split()
+    assert np.array_equal(again.codes(words), g.codes(words))
+    assert str(again.source) == "x.tsv.gz"
+
+
+def test_an_index_of_other_bytes_or_damaged_is_not_used():
+    g = Gazetteer(LISTS)
+    arrays = g.index_arrays()
+    other = Gazetteer({"LOC": toks("Paris")}).file_bytes
+    assert Gazetteer.from_index(arrays, other) is None  # another file's index
+    assert Gazetteer.from_index({k: v for k, v in arrays.items() if k != "ids"},
+                                g.file_bytes) is None
+    bad = dict(arrays, words=np.frombuffer(b"\xff\xfe", np.uint8))
+    assert Gazetteer.from_index(bad, g.file_bytes) is None
