@@ -66,7 +66,8 @@ FILES = ("weights.npz", "config.yaml", "vocab.json", "metrics.json", "meta.json"
 GAZETTEER_FILE, GAZETTEER_PROVENANCE = "gazetteers.tsv.gz", "gazetteers.provenance.json"
 GAZETTEER_INDEX = "gazetteers.index.npz"  # Gazetteer.index_arrays (a first stage has none)
 PATTERNS_FILE = "patterns.jsonl"  # entity patterns, merged when tagging (optional)
-OPTIONAL_FILES = (GAZETTEER_FILE, GAZETTEER_PROVENANCE, PATTERNS_FILE, CALIBRATION_FILE)
+OPTIONAL_FILES = (GAZETTEER_FILE, GAZETTEER_PROVENANCE, GAZETTEER_INDEX, PATTERNS_FILE,
+                  CALIBRATION_FILE)
 #: With document context: the first model's directory inside the model's.
 STAGE1_DIR = "stage1"
 
@@ -79,8 +80,7 @@ def model_files(d: str | Path) -> tuple[str, ...]:
         if (stage1 / "manifest.json").is_file() else ()
     own = tuple(name for name in FILES if name != "vocab.json" or (d / name).is_file()
                 or d.name != STAGE1_DIR)
-    return own + tuple(name for name in OPTIONAL_FILES + (GAZETTEER_INDEX,)
-                       if (d / name).is_file()) + inner
+    return own + tuple(name for name in OPTIONAL_FILES if (d / name).is_file()) + inner
 
 
 def sha256(path: Path) -> str:
@@ -164,7 +164,7 @@ def _write_stage1(dst: Path, src: Path, vocab: dict, params: dict, kept: int,
     with open(dst / "weights.npz", "wb") as f:
         np.savez(f, **first)
     for name in ("config.yaml", "metrics.json") + OPTIONAL_FILES:
-        if (src / name).is_file():
+        if name != GAZETTEER_INDEX and (src / name).is_file():  # (it shares the lists)
             shutil.copyfile(src / name, dst / name)
     meta = _read_json(src, "meta.json")
     meta.update(format_version=2, shared=SHARED)
@@ -315,7 +315,7 @@ def _verify(d: Path, files: tuple[str, ...]) -> dict:
     if not isinstance(manifest, dict):
         raise NertagError(f"{d / 'manifest.json'}: corrupted (not a mapping of file names "
                           f"to SHA-256 sums); retrain or re-copy the model directory")
-    for name in files + tuple(n for n in manifest if n in OPTIONAL_FILES + (GAZETTEER_INDEX,)
+    for name in files + tuple(n for n in manifest if n in OPTIONAL_FILES
                               or n.startswith(STAGE1_DIR + "/")):
         if not (d / name).is_file():
             raise NertagError(f"{d}: {name} is missing (manifest.json lists it); re-copy "
