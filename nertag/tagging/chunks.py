@@ -11,6 +11,7 @@ their results in input order.
 from __future__ import annotations
 
 from bisect import bisect_left
+from itertools import repeat
 from typing import IO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -112,8 +113,21 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
         for b, e in zip(begin[low].tolist(), end[low].tolist()):
             labels[b:e] = ["O"] * (e - b)
         begin, end, typ, score = begin[~low], end[~low], typ[~low], score[~low]
-    ents = _entities(chunks, lab.entity_types, starts, ends, score, sent_start, chunk_of,
-                     begin, end, typ)
+    names, source, pattern_id = lab.entity_types, None, None
+    if rules is not None:  # merged before the sentences are made: labels change in place
+        names = list(names)
+        keep, (pb, pe, which), order = merge_patterns(rules, texts, lengths, labels, begin,
+                                                      end, [names[t] for t in typ.tolist()])
+        n_model = int(keep.sum())
+        begin, end = np.r_[begin[keep], pb][order], np.r_[end[keep], pe][order]
+        typ = np.r_[typ[keep], len(names) + which][order]
+        score = np.r_[score[keep], np.ones(len(pb))][order]
+        source = [("model", "pattern")[k >= n_model] for k in order.tolist()]
+        ids_kept = [rules.ids[i] for i in which.tolist()]
+        pattern_id = [None if k < n_model else ids_kept[k - n_model] for k in order.tolist()]
+        names += rules.labels
+    ents = _entities(chunks, names, starts, ends, score, sent_start, chunk_of,
+                     begin, end, typ, source, pattern_id)
     starts_l, ends_l = starts.tolist(), ends.tolist()
     out, k, o = [], 0, 0
     for (offset, text), p in zip(chunks, split):
@@ -125,8 +139,6 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
             k += 1
         o += len(p.texts)
         out.append(TaggedChunk(offset, text, tagged))
-    if rules is not None:
-        apply_patterns(rules, out, texts, lengths, (begin, end))
     return out
 
 
@@ -165,7 +177,8 @@ def use_min_score(model, min_score: float | None) -> None:
 #: :func:`use_patterns`: the model directory's ``patterns.jsonl`` when it is loaded
 #: (:func:`nertag.modelio.load_model`), or the patterns a run gives instead.  Every path
 #: that tags raw text (:func:`tag_chunks`: one process, ``--jobs`` workers, Dask, the
-#: API, serve) or CoNLL words (``--tokenized``) merges them through :func:`apply_patterns`.
+#: API, serve) or CoNLL words (``--tokenized``: :func:`apply_patterns`) merges them
+#: through :func:`merge_patterns`.
 PATTERNS_ATTR = "entity_patterns"
 
 
@@ -182,45 +195,71 @@ def use_patterns(model, patterns: Patterns | None) -> None:
     setattr(model, PATTERNS_ATTR, patterns)
 
 
-def apply_patterns(rules: Patterns, chunks: Sequence[TaggedChunk],
-                   words: Sequence[str] | None = None, lengths=None, model_spans=None) -> None:
-    """Merge the pattern matches into the tagged ``chunks`` (in place), sentence by
-    sentence, as ``rules.mode`` says (:mod:`nertag.text.patterns`): the entities of a
-    sentence the merge changes are made again, in order, and its BIO tags from them;
-    every entity gets its ``source`` (``model`` or ``pattern``, score 1.0).  Optional,
-    if the caller has them: ``words``/``lengths``, the sentences' tokens end to end and
-    their lengths (S,), and ``model_spans``, the model entities' token spans ``(begin,
-    end)`` (E,) in those words, in order."""
+def merge_patterns(rules: Patterns, words: Sequence[str], lengths: np.ndarray,
+                   labels: list[str], mb: np.ndarray, me: np.ndarray, mtypes: list[str]
+                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Merge ``rules``' matches with the model's entities, as ``rules.mode`` says
+    (:mod:`nertag.text.patterns`), in sentences laid end to end: ``words`` (N), their
+    ``lengths`` (S,), the model entities' token spans ``[mb, me)`` (E,) in order and
+    their types ``mtypes`` (E).  The BIO ``labels`` (N) change in place: a sentence the
+    merge changes (a match kept in it, or a model entity dropped) gets its tags made
+    again from its merged entities; the others keep theirs.
+
+    Returns ``keep`` (E,), the model entities kept; the kept matches ``(pb, pe, which)``
+    (M,) each (``which``: the pattern's number); and ``order``, the merged entities in
+    text order as indices into the kept model entities followed by the kept matches."""
+    pb, pe, which = rules.match(words, lengths)
+    keep, keep_p = merge_keep(rules.mode, (mb, me), (pb, pe), len(words))
+    pb, pe, which = pb[keep_p], pe[keep_p], which[keep_p]
+    b, e = np.r_[mb[keep], pb], np.r_[me[keep], pe]
+    order = np.argsort(b, kind="stable")  # (no two overlap: one order)
+    first = sentence_starts(np.asarray(lengths, dtype=np.int64))
+    changed = np.zeros(len(first), bool)
+    changed[np.searchsorted(first, np.r_[pb, mb[~keep]], side="right") - 1] = True
+    if changed.any():
+        for a, n in zip(first[changed].tolist(), np.asarray(lengths)[changed].tolist()):
+            labels[a:a + n] = ["O"] * n
+        types = [t for t, k in zip(mtypes, keep.tolist()) if k] + \
+            [rules.labels[i] for i in which.tolist()]
+        redo = changed[np.searchsorted(first, b, side="right") - 1]
+        for k, a, z in zip(np.flatnonzero(redo).tolist(), b[redo].tolist(), e[redo].tolist()):
+            labels[a] = "B-" + types[k]
+            labels[a + 1:z] = ["I-" + types[k]] * (z - a - 1)
+    return keep, (pb, pe, which), order
+
+
+def apply_patterns(rules: Patterns, chunks: Sequence[TaggedChunk]) -> None:
+    """Merge the pattern matches into tagged ``chunks`` (in place), as
+    :func:`merge_patterns` does: each sentence's entities and tags are the merged ones,
+    every entity with its ``source`` (``model`` or ``pattern``, score 1.0).  (Raw text
+    merges in :func:`tag_chunks`, before its sentences are made.)"""
     sents = [(c, s) for c in chunks for s in c.sentences]
     if not sents:
         return
-    if words is None:
-        words = [w for _, s in sents for w in s.tokens.texts]
-        lengths = np.fromiter((len(s.tokens) for _, s in sents), np.int64, len(sents))
-    first = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)  # (S,) first token of each
-    if model_spans is None:
-        model_spans = _entity_tokens(sents, first.tolist())
-    mb, me = model_spans
-    pb, pe, which = rules.match(words, lengths)
-    keep_m, keep_p = merge_keep(rules.mode, (mb, me), (pb, pe), len(words))
-    # the sentences a kept match or a dropped model entity changes
-    msent = np.searchsorted(first, mb, side="right") - 1
-    psent = np.searchsorted(first, pb[keep_p], side="right") - 1
-    changed = set(psent.tolist()).union(msent[~keep_m].tolist())
-    for _, s in sents:
-        for e in s.entities:
-            e.source = "model"
-    k_model = np.r_[0, np.cumsum(np.bincount(msent, minlength=len(sents)))].tolist()
-    kept, mb_l, me_l, first_l = keep_m.tolist(), mb.tolist(), me.tolist(), first.tolist()
-    found: dict[int, list] = {}
-    for k, b, e, i in zip(psent.tolist(), pb[keep_p].tolist(), pe[keep_p].tolist(),
-                          which[keep_p].tolist()):
-        found.setdefault(k, []).append((b, e, i))
-    for k in sorted(changed):
-        chunk, s = sents[k]
-        a, z = k_model[k], k_model[k + 1]
-        _merge_sentence(rules, chunk, s, first_l[k], list(zip(
-            mb_l[a:z], me_l[a:z], s.entities, kept[a:z])), found.get(k, []))
+    words = [w for _, s in sents for w in s.tokens.texts]
+    lengths = np.fromiter((len(s.tokens) for _, s in sents), np.int64, len(sents))
+    first = sentence_starts(lengths).tolist()
+    labels = [t for _, s in sents for t in s.tags]
+    ents = [e for _, s in sents for e in s.entities]
+    mb, me = _entity_tokens(sents, first)
+    keep, (pb, pe, which), order = merge_patterns(rules, words, lengths, labels, mb, me,
+                                                  [e.label for e in ents])
+    for e in ents:
+        e.source = "model"
+    where = [(c, s, f) for (c, s), f in zip(sents, first)]
+    found = []
+    for k, b, z, i in zip((np.searchsorted(first, pb, side="right") - 1).tolist(),
+                          pb.tolist(), pe.tolist(), which.tolist()):
+        c, s, f = where[k]
+        a, z = s.tokens.starts[b - f], s.tokens.ends[z - 1 - f]
+        found.append(Entity(a, z, rules.labels[i], c.text[a - c.offset:z - c.offset], 1.0,
+                            "pattern", rules.ids[i]))
+    merged = [e for e, k in zip(ents, keep.tolist()) if k] + found
+    b_all = np.r_[mb[keep], pb][order]
+    cuts = np.searchsorted(b_all, np.r_[first, len(words)]).tolist()
+    for k, (_, s) in enumerate(sents):
+        s.tags = labels[first[k]:first[k] + len(s.tokens)]
+        s.entities = [merged[i] for i in order[cuts[k]:cuts[k + 1]].tolist()]
 
 
 def _entity_tokens(sents, first: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -230,28 +269,6 @@ def _entity_tokens(sents, first: list[int]) -> tuple[np.ndarray, np.ndarray]:
              for (_, s), f in zip(sents, first) for e in s.entities]
     arr = np.array(spans, np.int64).reshape(len(spans), 2)
     return arr[:, 0].copy(), arr[:, 1].copy()
-
-
-def _merge_sentence(rules: Patterns, chunk: TaggedChunk, s: TaggedSentence, first: int,
-                    model: list[tuple[int, int, Entity, bool]],
-                    matches: list[tuple[int, int, int]]) -> None:
-    """One sentence's entities and tags: its model entities that the merge keeps (``model``:
-    ``(begin, end, entity, kept)``) and its kept pattern ``matches`` (``(begin, end,
-    pattern)``), token spans counted from the batch's ``first`` token of the sentence."""
-    starts, ends = s.tokens.starts, s.tokens.ends
-    merged = [(b - first, e - first, ent) for b, e, ent, keep in model if keep]
-    for b, e, i in matches:
-        b, e = b - first, e - first
-        a, z = starts[b], ends[e - 1]
-        merged.append((b, e, Entity(a, z, rules.labels[i],
-                                    chunk.text[a - chunk.offset:z - chunk.offset], 1.0,
-                                    "pattern", rules.ids[i])))
-    merged.sort(key=lambda m: m[0])
-    tags = ["O"] * len(starts)
-    for b, e, ent in merged:
-        tags[b] = "B-" + ent.label
-        tags[b + 1:e] = ["I-" + ent.label] * (e - b - 1)
-    s.tags, s.entities = tags, [ent for _, _, ent in merged]
 
 
 def _span_means(conf: np.ndarray, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -264,18 +281,22 @@ def _span_means(conf: np.ndarray, begin: np.ndarray, end: np.ndarray) -> np.ndar
     return sums / (end - begin)
 
 
-def _entities(chunks, names, starts, ends, scores, sent_start, chunk_of, begin, end, typ
-              ) -> list[list[Entity]]:
+def _entities(chunks, names, starts, ends, scores, sent_start, chunk_of, begin, end, typ,
+              source=None, pattern_id=None) -> list[list[Entity]]:
     """The entities of each sentence from the token spans ``begin:end`` (E,) of entity
-    type ``typ`` (E,) with ``scores`` (E,); starts/ends: (N,) per token; sent_start,
-    chunk_of: (S,) per sentence."""
+    type ``typ`` (E,) with ``scores`` (E,) (and, with patterns, each one's ``source`` and
+    ``pattern_id`` (E)); starts/ends: (N,) per token; sent_start, chunk_of: (S,) per
+    sentence."""
     score = scores.tolist()
     sent_of = np.searchsorted(sent_start, begin, side="right") - 1
     ents: list[list[Entity]] = [[] for _ in sent_start]
-    for a, b, t, sc, k, c in zip(starts[begin].tolist(), ends[end - 1].tolist(), typ.tolist(),
-                                 score, sent_of.tolist(), chunk_of[sent_of].tolist()):
+    for a, b, t, sc, k, c, so, pid in zip(
+            starts[begin].tolist(), ends[end - 1].tolist(), typ.tolist(), score,
+            sent_of.tolist(), chunk_of[sent_of].tolist(),
+            repeat(None) if source is None else source,
+            repeat(None) if pattern_id is None else pattern_id):
         off, text = chunks[c]
-        ents[k].append(Entity(a, b, names[t], text[a - off:b - off], sc))
+        ents[k].append(Entity(a, b, names[t], text[a - off:b - off], sc, so, pid))
     return ents
 
 

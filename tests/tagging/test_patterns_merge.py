@@ -105,3 +105,31 @@ def test_tag_chunks_merges_and_patterns_mode_ignores_the_model(model):
     assert over[0].sentences[1].tags == plain[0].sentences[1].tags
     assert all(e.source == "model" for e in over[0].sentences[1].entities)
     assert all(e.source is None for s in plain[0].sentences for e in s.entities)
+
+
+@pytest.mark.parametrize("mode", ["override", "fill", "patterns"])
+def test_raw_text_merge_equals_the_merge_of_tagged_chunks(model, mode):
+    """tag_chunks merges before it makes its sentences; apply_patterns merges into made
+    ones (the --tokenized path): the same entities, sources, ids, scores and tags."""
+    text = ("Tim Cook of Apple Inc showed the iPhone 15 Pro in Paris .\n\nNothing here .\n\n"
+            "Apple Inc and Paris and London .\n\nCook of Apple , Paris .\n")
+    pats = patterns_from(PATTERNS + [{"label": "TOWN", "pattern": "London", "id": "ldn"}], mode)
+    try:
+        use_patterns(model, pats)
+        merged_raw = tag_chunks(model, [(7, text)])
+    finally:
+        use_patterns(model, None)
+    after = tag_chunks(model, [(7, text)])
+    apply_patterns(pats, after)
+
+    def view(chunks):
+        return [(s.tags, [(e.start, e.end, e.label, e.text, e.score, e.source, e.pattern_id)
+                          for e in s.entities]) for c in chunks for s in c.sentences]
+
+    got, want = view(merged_raw), view(after)
+    assert got == want
+    assert any(e[5] == "pattern" for _, es in got for e in es)
+    london = [(tags, e) for tags, es in got for e in es if e[3] == "London"]
+    if mode != "fill":  # (fill: the model's own entity there, if it has one, wins)
+        assert london[0][1][2:] == ("TOWN", "London", 1.0, "pattern", "ldn")
+        assert "B-TOWN" in london[0][0]

@@ -156,3 +156,23 @@ def test_phrases_are_cut_as_the_tokenizer_cuts_each_alone_and_inside_a_text():
         alone = tuple(token_arrays(phrase)[0])
         inside = tuple(token_arrays(phrase + " x")[0][:-1])
         assert e.phrases == ((alone,) if inside == alone else (alone, inside)), phrase
+
+
+@pytest.mark.parametrize("line", ['{"label": "A", "pattern": "x"}', ' \t{"a": [1, 2.5e3, null]} \r',
+                                  '"s"', "NaN", "-Infinity", "[1", "{} x", "1 2", "\ufeff{}",
+                                  '"\\ud800"', '"tab\tinside"', '{"a": 1}}', "", "  ", "tru"])
+def test_a_line_decodes_as_json_loads_does(line):
+    from nertag.text.patterns_file import _json_line
+
+    try:
+        want = ("value", json.loads(line))
+    except ValueError as e:
+        want = ("error", type(e), getattr(e, "msg", str(e)))
+    try:
+        got = ("value", _json_line(line))
+    except ValueError as e:
+        got = ("error", type(e), getattr(e, "msg", str(e)))
+    if want[0] == "value" and want[1] != want[1]:  # NaN
+        assert got[0] == "value" and got[1] != got[1]
+    else:
+        assert got == want
