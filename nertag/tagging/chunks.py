@@ -224,7 +224,8 @@ def merge_patterns(rules: Patterns, words: Sequence[str], lengths: np.ndarray,
         redo = changed[np.searchsorted(first, b, side="right") - 1]
         for k, a, z in zip(np.flatnonzero(redo).tolist(), b[redo].tolist(), e[redo].tolist()):
             labels[a] = "B-" + types[k]
-            labels[a + 1:z] = ["I-" + types[k]] * (z - a - 1)
+            if z - a > 1:
+                labels[a + 1:z] = ["I-" + types[k]] * (z - a - 1)
     return keep, (pb, pe, which), order
 
 

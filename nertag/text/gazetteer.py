@@ -327,15 +327,19 @@ def _leftmost_longest(best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Non-overlapping matches (starts, lengths) from the longest match at each start."""
     starts = np.flatnonzero(best)
     lens = best[starts].astype(np.int64)
-    covered = starts[:-1] + lens[:-1] > starts[1:]  # does a match reach into the next one?
-    if not covered.any():
+    reach = np.maximum.accumulate(starts + lens)  # the furthest end of the matches so far
+    alone = np.r_[True, starts[1:] >= reach[:-1]]  # starts after every earlier match ends
+    if alone.all():
         return starts, lens
-    keep, end = [], -1
-    for s, n in zip(starts.tolist(), lens.tolist()):
-        keep.append(s >= end)
+    # runs of overlapping matches: the first of a run is kept; the rest, left to right
+    run = np.cumsum(alone) - 1
+    keep = np.ones(len(starts), bool)
+    end = -1
+    inside = np.flatnonzero(np.bincount(run)[run] > 1)
+    for i, s, n in zip(inside.tolist(), starts[inside].tolist(), lens[inside].tolist()):
+        keep[i] = s >= end
         if s >= end:
             end = s + n
-    keep = np.array(keep, bool)
     return starts[keep], lens[keep]
 
 

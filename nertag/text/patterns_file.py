@@ -178,15 +178,28 @@ def _cut_phrases(entries: list[Entry], wheres: list[str]) -> list[Entry]:
     return out
 
 
+#: Words of word characters only (letters, digits, ``_``), one space apart: every rule of
+#: the tokenizer that could cut such a word needs a character it lacks (a period, an
+#: apostrophe, a sign...), so the tokenizer takes each whole and they are cut at the spaces.
+_PLAIN = re.compile(r"\w+(?: \w+)*")
+
+
 def _cut_all(phrases: list[str]) -> list[tuple[str, ...]]:
-    """Each phrase's tokens (one tokenizer call for them all, a blank line after each)."""
-    if not phrases:
-        return []
-    words, starts, _ = token_arrays("\n\n".join(phrases))
-    bounds = np.cumsum([0] + [len(p) + 2 for p in phrases[:-1]])
+    """Each phrase's tokens (one tokenizer call for them all, a blank line after each;
+    phrases of plain words are cut at their spaces, as the tokenizer cuts them)."""
+    out: list = [tuple(p.split(" ")) if _PLAIN.fullmatch(p) else None for p in phrases]
+    rest = [p for p, cut in zip(phrases, out) if cut is None]
+    if not rest:
+        return out
+    words, starts, _ = token_arrays("\n\n".join(rest))
+    bounds = np.cumsum([0] + [len(p) + 2 for p in rest[:-1]])
     owner = np.searchsorted(bounds, starts, side="right") - 1
-    cuts = np.searchsorted(owner, np.arange(len(phrases) + 1))
-    return [tuple(words[a:b]) for a, b in zip(cuts.tolist(), cuts[1:].tolist())]
+    cuts = iter(np.searchsorted(owner, np.arange(len(rest) + 1)).tolist())
+    a = next(cuts)
+    for k in (k for k, cut in enumerate(out) if cut is None):
+        b = next(cuts)
+        out[k], a = tuple(words[a:b]), b
+    return out
 
 
 def _token(obj, k: int, bad) -> tuple[Spec, ...]:

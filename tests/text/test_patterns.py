@@ -8,6 +8,8 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from nertag.errors import NertagError
 from nertag.text.patterns import (MODES, merge_keep, parse_patterns, patterns_from,
@@ -176,3 +178,34 @@ def test_a_line_decodes_as_json_loads_does(line):
         assert got[0] == "value" and got[1] != got[1]
     else:
         assert got == want
+
+
+@given(st.lists(st.text(st.sampled_from("aZé日Ωß09_²ⅷ٣ ")  # word characters and spaces
+                        | st.characters(categories=("L", "Zs", "Mn", "Nd", "No", "Nl", "Pd",
+                                                    "Pc", "Po", "Sc", "Sm")),
+                        min_size=1, max_size=12), min_size=1, max_size=6))
+@example(["Acme Inc", "No 1", "AT T", "x² 1996", "do nt", "C3PO Zq12 Xv5", "ﬁle ١٢٣",
+          "snake_case", "Mr", "U S A", "www example com", "1 2"])
+@settings(max_examples=500, deadline=None)
+def test_phrases_cut_as_the_tokenizer_cuts_them(phrases):
+    """The plain-word shortcut of _cut_all cuts every phrase as one tokenizer call does."""
+    from nertag.text.patterns_file import _cut_all
+    from nertag.text.tokenize import token_arrays
+
+    phrases = [p for p in phrases if p.strip()] or ["x"]
+    assert _cut_all(phrases) == [tuple(token_arrays(p)[0]) for p in phrases]
+
+
+@given(st.lists(st.integers(0, 4), max_size=40))
+def test_leftmost_longest_is_the_greedy_scan(best):
+    """Leftmost-longest (shared with the name lists): the scan left to right, each match
+    taken if it starts where the last taken one ended or later."""
+    from nertag.text.gazetteer import _leftmost_longest
+
+    want, end = [], -1
+    for s, n in enumerate(best):
+        if n and s >= end:
+            want.append((s, n))
+            end = s + n
+    starts, lens = _leftmost_longest(np.array(best, np.int64))
+    assert list(zip(starts.tolist(), lens.tolist())) == want
