@@ -71,17 +71,25 @@ def caps(word: str) -> str:
     return "mixed"
 
 
+#: shape's letters and digits of ASCII, as one translation table (ASCII words: most words)
+_SHAPE_ASCII = str.maketrans({c: "d" if c.isdigit() else "X" if c.isupper() else "x"
+                              for c in map(chr, range(128)) if c.isalnum()})
+
+
 def shape(word: str) -> str:
     """Word shape: X for capitals, x for lower case, d for digits, runs cut at 4 (``Xxxx``)."""
-    out = []
-    for c in word:
-        if c.isdigit():
-            out.append("d")
-        elif c.isalpha():
-            out.append("X" if c.isupper() else "x")
-        else:
-            out.append(c)
-    return _SHAPE_RUN.sub(lambda m: m.group(1) * 4, "".join(out))[:20]
+    if word.isascii():
+        out = word.translate(_SHAPE_ASCII)
+    else:
+        out = "".join("d" if c.isdigit() else ("X" if c.isupper() else "x") if c.isalpha()
+                      else c for c in word)
+    if len(out) > 4:
+        out = _SHAPE_RUN.sub(_four, out)[:20]
+    return out
+
+
+def _four(m: re.Match) -> str:
+    return m.group(1) * 4
 
 
 class Vocab:

@@ -198,8 +198,7 @@ class Patterns:
         distinct = list(dict.fromkeys(words))
         index = dict(zip(distinct, range(len(distinct))))
         word_of = np.fromiter(map(index.__getitem__, words), np.int64, len(words))
-        shapes: dict[str, str] = {}
-        shape_of = lambda w: shapes[w] if w in shapes else shapes.setdefault(w, shape(w))  # noqa
+        forms: dict[str, np.ndarray] = {}
         tested: dict[Spec, np.ndarray] = {}
         n_tok = len(words)
         for i, tokens in self._token_patterns:
@@ -209,13 +208,36 @@ class Patterns:
             ok = sid[:n_tok - n + 1] == sid[n - 1:]
             for k, spec in ((k, spec) for k, specs in enumerate(tokens) for spec in specs):
                 if spec not in tested:
-                    tested[spec] = np.fromiter((spec.test(w, shape_of) for w in distinct), bool,
-                                               len(distinct))
+                    tested[spec] = _holds(spec, distinct, index, forms)
                 ok &= tested[spec][word_of[k:n_tok - n + 1 + k]]
             at = np.flatnonzero(ok)
             wins = (n > best[at]) | ((n == best[at]) & (i < which[at]))
             best[at[wins]], which[at[wins]] = n, i
         return best, which
+
+
+def _holds(spec: Spec, distinct: list[str], index: dict[str, int],
+           forms: dict[str, np.ndarray]) -> np.ndarray:
+    """For which of the ``distinct`` words (numbered by ``index``) ``spec`` holds: (W,)
+    bool.  ``text``: the word itself; ``lower``: its lower-cased form; ``shape``: its
+    :func:`~nertag.text.features.shape`; ``regex``: a full match of the word (or of its
+    lower-cased form).  ``forms`` keeps the words' lower-cased forms and shapes (object
+    arrays) from one spec to the next."""
+    if spec.kind == "text":
+        hit = np.zeros(len(distinct), bool)
+        if spec.value in index:
+            hit[index[spec.value]] = True
+        return hit
+    if spec.kind in ("lower", "shape") or spec.on_lower:
+        kind = "shape" if spec.kind == "shape" else "lower"
+        if kind not in forms:
+            f = shape if kind == "shape" else str.lower
+            forms[kind] = np.array([f(w) for w in distinct], dtype=object)
+        if spec.kind != "regex":
+            return forms[kind] == spec.value
+    texts = forms["lower"] if spec.on_lower else distinct
+    match = spec.value.fullmatch
+    return np.fromiter((match(w) is not None for w in texts), bool, len(distinct))
 
 
 def merge_keep(mode: str, model_spans: tuple[np.ndarray, np.ndarray],

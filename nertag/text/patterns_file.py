@@ -29,20 +29,12 @@ _CLOSE_SPACE = "\"'”’» \t\r\n"  # closing quotes and spaces the tokenizer l
 @dataclass(frozen=True)
 class Spec:
     """One key of a token object: ``kind`` (text, lower, shape, regex) and its value (a
-    compiled regex for ``regex``; ``on_lower``: the regex sees the lower-cased text)."""
+    compiled regex for ``regex``; ``on_lower``: the regex sees the lower-cased text);
+    tested on words by :func:`nertag.text.patterns._holds`."""
 
     kind: str
     value: object
     on_lower: bool = False
-
-    def test(self, word: str, shape_of) -> bool:
-        if self.kind == "text":
-            return word == self.value
-        if self.kind == "lower":
-            return word.lower() == self.value
-        if self.kind == "shape":
-            return shape_of(word) == self.value
-        return self.value.fullmatch(word.lower() if self.on_lower else word) is not None
 
 
 class Entry(NamedTuple):

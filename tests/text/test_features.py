@@ -322,3 +322,15 @@ def test_windows_100k_token_sentence():
     np.testing.assert_array_equal(middle - middle[:, 2:3], np.tile(np.arange(-2, 3), (N - 4, 1)))
     np.testing.assert_array_equal(middle[:, 2], np.arange(2, N - 2) + 3)
     assert elapsed < 2.0
+
+
+@given(st.text(max_size=40) | st.text("aA1.-_ÄÉß٣Ⅻ²", max_size=40))
+def test_shape_is_the_per_character_rule(word):
+    """shape (an ASCII translation table, runs cut by one regex) equals the rule written
+    out character by character."""
+    import re
+
+    out = "".join("d" if c.isdigit() else ("X" if c.isupper() else "x") if c.isalpha()
+                  else c for c in word)
+    want = re.sub(r"(.)\1{3,}", lambda m: m.group(1) * 4, out)[:20]
+    assert shape(word) == want

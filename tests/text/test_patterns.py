@@ -209,3 +209,31 @@ def test_leftmost_longest_is_the_greedy_scan(best):
             end = s + n
     starts, lens = _leftmost_longest(np.array(best, np.int64))
     assert list(zip(starts.tolist(), lens.tolist())) == want
+
+
+def test_token_keys_hold_for_the_words_they_name():
+    """_holds (all distinct words at once) against each key's meaning, word by word."""
+    import re
+
+    from nertag.text.features import shape
+    from nertag.text.patterns import _holds
+    from nertag.text.patterns_file import Spec
+
+    words = ["Python", "python", "PYTHON", "3.11", "İstanbul", "istanbul", "Ünïcode", "x",
+             "version", "Version", "$5", "1996", "", "ß", "SS"]
+    index = {w: i for i, w in enumerate(words)}
+    specs = [Spec("text", "Python"), Spec("text", "absent"), Spec("lower", "python"),
+             Spec("lower", "i̇stanbul"), Spec("lower", "ß"), Spec("shape", "d.dd"),
+             Spec("shape", "Xxxxx"), Spec("shape", "dddd"),
+             Spec("regex", re.compile(r"\$\d+")), Spec("regex", re.compile(r"ver.*")),
+             Spec("regex", re.compile(r"ver.*"), on_lower=True)]
+    forms: dict = {}
+    for spec in specs:
+        want = [w == spec.value if spec.kind == "text" else
+                w.lower() == spec.value if spec.kind == "lower" else
+                shape(w) == spec.value if spec.kind == "shape" else
+                spec.value.fullmatch(w.lower() if spec.on_lower else w) is not None
+                for w in words]
+        got = _holds(spec, words, index, forms)
+        assert got.dtype == bool and got.tolist() == want, spec
+    assert _holds(Spec("lower", "x"), [], {}, {}).tolist() == []
