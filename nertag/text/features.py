@@ -46,6 +46,8 @@ CAPS = ["lower", "upper", "title", "mixed", "none"]  # the caps patterns, in id 
 
 _DIGITS = re.compile(r"\d")
 _SHAPE_RUN = re.compile(r"(.)\1{3,}")
+_SHAPE_ASCII = str.maketrans({c: "d" if c.isdigit() else "X" if c.isupper() else "x"
+                              for c in map(chr, range(128)) if c.isalnum()})  # (ASCII words)
 
 
 def normalize(word: str, lowercase: bool = True, digits_to_zero: bool = True) -> str:
@@ -71,25 +73,11 @@ def caps(word: str) -> str:
     return "mixed"
 
 
-#: shape's letters and digits of ASCII, as one translation table (ASCII words: most words)
-_SHAPE_ASCII = str.maketrans({c: "d" if c.isdigit() else "X" if c.isupper() else "x"
-                              for c in map(chr, range(128)) if c.isalnum()})
-
-
 def shape(word: str) -> str:
     """Word shape: X for capitals, x for lower case, d for digits, runs cut at 4 (``Xxxx``)."""
-    if word.isascii():
-        out = word.translate(_SHAPE_ASCII)
-    else:
-        out = "".join("d" if c.isdigit() else ("X" if c.isupper() else "x") if c.isalpha()
-                      else c for c in word)
-    if len(out) > 4:
-        out = _SHAPE_RUN.sub(_four, out)[:20]
-    return out
-
-
-def _four(m: re.Match) -> str:
-    return m.group(1) * 4
+    out = word.translate(_SHAPE_ASCII) if word.isascii() else "".join(
+        "d" if c.isdigit() else ("X" if c.isupper() else "x") if c.isalpha() else c for c in word)
+    return _SHAPE_RUN.sub(lambda m: m.group(1) * 4, out)[:20] if len(out) > 4 else out
 
 
 class Vocab:
