@@ -206,7 +206,7 @@ def _load_gazetteer(d: Path, vocab: dict, outer: Gazetteer | None = None) -> Gaz
         except (OSError, ValueError, EOFError, zipfile.BadZipFile):
             lists = None
     if lists is None:  # (no index, a damaged one or another file's: parse the file)
-        lists = Gazetteer.load(path)
+        lists = Gazetteer.load(path, data)
     if vocab.get("gazetteer") != lists.categories:
         raise NertagError(f"{path}: its categories {lists.categories} are not the model's "
                           f"{vocab.get('gazetteer')} (vocab.json); the files do not belong "

@@ -92,8 +92,9 @@ class Gazetteer:
         self.file_bytes = data
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Gazetteer":
-        g = cls.from_bytes(read_bytes(path), path)
+    def load(cls, path: str | os.PathLike, data: bytes | None = None) -> "Gazetteer":
+        """The lists in the file ``path`` (``data``: its bytes, if already read)."""
+        g = cls.from_bytes(read_bytes(path) if data is None else data, path)
         g.source = Path(path)
         return g
 
