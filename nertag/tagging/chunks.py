@@ -116,10 +116,9 @@ def tag_chunks(model: NerModel, chunks: Sequence[tuple[int, str]],
     names, source, pattern_id = lab.entity_types, None, None
     if rules is not None:  # merged before the sentences are made: labels change in place
         names = list(names)
-        keep, (pb, pe, which), order = merge_patterns(rules, texts, lengths, labels, begin,
-                                                      end, [names[t] for t in typ.tolist()])
+        keep, (pb, pe, which), order, (begin, end) = merge_patterns(
+            rules, texts, lengths, labels, begin, end, [names[t] for t in typ.tolist()])
         n_model = int(keep.sum())
-        begin, end = np.r_[begin[keep], pb][order], np.r_[end[keep], pe][order]
         typ = np.r_[typ[keep], len(names) + which][order]
         score = np.r_[score[keep], np.ones(len(pb))][order]
         source = [("model", "pattern")[k >= n_model] for k in order.tolist()]
@@ -197,7 +196,8 @@ def use_patterns(model, patterns: Patterns | None) -> None:
 
 def merge_patterns(rules: Patterns, words: Sequence[str], lengths: np.ndarray,
                    labels: list[str], mb: np.ndarray, me: np.ndarray, mtypes: list[str]
-                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+                   ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray],
+                              np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Merge ``rules``' matches with the model's entities, as ``rules.mode`` says
     (:mod:`nertag.text.patterns`), in sentences laid end to end: ``words`` (N), their
     ``lengths`` (S,), the model entities' token spans ``[mb, me)`` (E,) in order and
@@ -206,8 +206,9 @@ def merge_patterns(rules: Patterns, words: Sequence[str], lengths: np.ndarray,
     again from its merged entities; the others keep theirs.
 
     Returns ``keep`` (E,), the model entities kept; the kept matches ``(pb, pe, which)``
-    (M,) each (``which``: the pattern's number); and ``order``, the merged entities in
-    text order as indices into the kept model entities followed by the kept matches."""
+    (M,) each (``which``: the pattern's number); ``order``, the merged entities in text
+    order as indices into the kept model entities followed by the kept matches; and
+    their token spans ``(begin, end)`` in that order."""
     pb, pe, which = rules.match(words, lengths)
     keep, keep_p = merge_keep(rules.mode, (mb, me), (pb, pe), len(words))
     pb, pe, which = pb[keep_p], pe[keep_p], which[keep_p]
@@ -226,7 +227,7 @@ def merge_patterns(rules: Patterns, words: Sequence[str], lengths: np.ndarray,
             labels[a] = "B-" + types[k]
             if z - a > 1:
                 labels[a + 1:z] = ["I-" + types[k]] * (z - a - 1)
-    return keep, (pb, pe, which), order
+    return keep, (pb, pe, which), order, (b[order], e[order])
 
 
 def apply_patterns(rules: Patterns, chunks: Sequence[TaggedChunk]) -> None:
@@ -243,8 +244,8 @@ def apply_patterns(rules: Patterns, chunks: Sequence[TaggedChunk]) -> None:
     labels = [t for _, s in sents for t in s.tags]
     ents = [e for _, s in sents for e in s.entities]
     mb, me = _entity_tokens(sents, first)
-    keep, (pb, pe, which), order = merge_patterns(rules, words, lengths, labels, mb, me,
-                                                  [e.label for e in ents])
+    keep, (pb, pe, which), order, (b_all, _) = merge_patterns(
+        rules, words, lengths, labels, mb, me, [e.label for e in ents])
     for e in ents:
         e.source = "model"
     where = [(c, s, f) for (c, s), f in zip(sents, first)]
@@ -256,7 +257,6 @@ def apply_patterns(rules: Patterns, chunks: Sequence[TaggedChunk]) -> None:
         found.append(Entity(a, z, rules.labels[i], c.text[a - c.offset:z - c.offset], 1.0,
                             "pattern", rules.ids[i]))
     merged = [e for e, k in zip(ents, keep.tolist()) if k] + found
-    b_all = np.r_[mb[keep], pb][order]
     cuts = np.searchsorted(b_all, np.r_[first, len(words)]).tolist()
     for k, (_, s) in enumerate(sents):
         s.tags = labels[first[k]:first[k] + len(s.tokens)]
